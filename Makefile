@@ -1,0 +1,120 @@
+# lrokit - see README.md.  `make` builds, `make check` runs the TAP suite
+# under prove (installing missing packages first with `make deps`).
+#
+#   make SANITIZE=1 check   build in build-san/ with ASan+UBSan and test that
+#   make CC=clang           any C11 compiler; clean under gcc and clang
+#
+# Sources are found by directory: every .c in lib/ lro_ref/ analyzers/
+# collectors/ schema/ reports/ bench/ goes into build/liblrokit.a, cli/*.c
+# makes the lrokit binary, tests/t-*.c are TAP unit-test programs and
+# tests/t-*.sh TAP scripts, fuzz/fuzz-*.c libFuzzer targets (clang only).
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+PKGS := libpcap sqlite3
+HAVE_XENSTAT := $(shell $(PKG_CONFIG) --exists xenstat 2>/dev/null && echo 1)
+ifeq ($(HAVE_XENSTAT),1)
+PKGS += xenstat
+XEN_CFLAGS := -DLK_HAVE_XENSTAT=1
+endif
+
+ifeq ($(SANITIZE),1)
+BUILD   ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT     ?= -O1
+else
+BUILD   ?= build
+OPT     ?= -O2
+endif
+
+CFLAGS  ?= $(OPT) -g
+WFLAGS  := -std=c11 -Wall -Wextra -Werror
+CPPFLAGS += -D_GNU_SOURCE -I. -DLK_VERSION='"$(VERSION)"' $(XEN_CFLAGS) \
+	    $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -lpthread
+ALLCFLAGS = $(WFLAGS) $(CFLAGS) $(SANFLAGS)
+
+LIB_DIRS := lib lro_ref analyzers collectors schema reports bench
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS := $(wildcard tests/t-*.c)
+TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:%.c=$(BUILD)/%)
+FUZZ_SRCS := $(wildcard fuzz/fuzz-*.c)
+FUZZ_BINS := $(FUZZ_SRCS:%.c=build-fuzz/%)
+LIBA := $(BUILD)/liblrokit.a
+
+.PHONY: all check test deps install clean fuzz perf perf-analyze perf-lro \
+	perf-testbed perf-collectors bench
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/lrokit $(TEST_BINS) $(HELPER_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/lrokit: $(CLI_OBJS) $(LIBA)
+	$(CC) $(ALLCFLAGS) -o $@ $(CLI_OBJS) $(LIBA) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBA)
+	$(CC) $(ALLCFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_BINS:=.d) $(HELPER_BINS:=.d)
+
+# Installs missing Debian packages (idempotent; does nothing when all are there).
+deps:
+	@./tools/deps.sh
+
+# The test suite: TAP under prove. Root-only tests skip with a reason elsewhere.
+check: deps
+	@$(MAKE) --no-print-directory all
+	LK_BUILD=$(BUILD) prove $(PROVE_FLAGS) $(TEST_BINS) $(wildcard tests/t-*.sh)
+
+test: all
+	LK_BUILD=$(BUILD) prove $(TEST_BINS) $(wildcard tests/t-*.sh)
+
+# libFuzzer targets: clang with ASan+UBSan; FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+build-fuzz/fuzz/%: fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) $(WFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+fuzz: $(FUZZ_BINS)
+	@./tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# Benchmarks (never part of `make check`): medians of several runs.
+perf: perf-analyze perf-lro
+perf-analyze: all
+	LK_BUILD=$(BUILD) ./bench/perf-analyze.sh
+perf-lro: all
+	LK_BUILD=$(BUILD) ./bench/perf-lro.sh
+perf-testbed: all
+	LK_BUILD=$(BUILD) ./bench/perf-testbed.sh
+perf-collectors: all
+	LK_BUILD=$(BUILD) ./bench/perf-collectors.sh
+
+# The main job: measure every configuration and build the report.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/lrokit bench --db lrokit.db --report report
+	@echo "report: $(CURDIR)/report/report.html"
+
+install: $(BUILD)/lrokit
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lrokit/reports
+	install -m 0755 $(BUILD)/lrokit $(DESTDIR)$(PREFIX)/bin/lrokit
+	cp -r reports/templates $(DESTDIR)$(PREFIX)/share/lrokit/reports/ 2>/dev/null || true
+
+clean:
+	rm -rf build build-san build-fuzz

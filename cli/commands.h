@@ -1,0 +1,31 @@
+/* cli/commands.h - the subcommands of the lrokit binary.
+ *
+ * Each subcommand lives in cli/cmd_<name>.c and is `int cmd_<name>(int argc,
+ * char **argv)` with argv[0] = the subcommand name. It returns an exit code
+ * (LK_EXIT_* of lib/err.h). Only CLI code prints; library code returns errors.
+ * To add a command: write cli/cmd_<name>.c, declare it here, add one line to
+ * the table in cli/main.c.
+ */
+#ifndef LK_CLI_COMMANDS_H
+#define LK_CLI_COMMANDS_H
+
+int cmd_analyze(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* Shared helpers for subcommands (cli/util.c). */
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdint.h>
+/* Print "lrokit: <msg>" to stderr. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parse "64M", "1G", "1500", "10k" (powers of 1024 for K/M/G/T, like dd). */
+int cli_parse_size(const char *s, uint64_t *out);
+/* Parse a rate "1G", "1gbit", "500M" (bits per second, powers of 1000). */
+int cli_parse_rate(const char *s, uint64_t *bps);
+/* Progress messages on stderr only when stderr is a tty and not -q. */
+extern bool cli_quiet;
+/* The full command line as given (for run records). */
+extern const char *cli_cmdline;
+
+#endif

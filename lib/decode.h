@@ -1,0 +1,103 @@
+/* lib/decode.h - decode one captured frame down to its TCP header.
+ *
+ * Supports the link types Ethernet (DLT_EN10MB), Linux cooked v1/v2
+ * (DLT_LINUX_SLL/SLL2), raw IP (DLT_RAW, LINKTYPE_IPV4/IPV6) and BSD loopback
+ * (DLT_NULL, DLT_LOOP); 802.1Q/802.1ad VLAN tags (any depth); IPv4 with
+ * options; IPv6 with extension headers; TCP with all options.
+ *
+ * Lengths come from the IP header (what the sender put on the wire), not from
+ * the captured length: payload_len is what IP claims; cap_payload is how
+ * much of it was captured (snaplen truncation is recorded, not fatal).
+ * No allocation, no I/O; the decoded packet points into the caller's frame.
+ */
+#ifndef LK_DECODE_H
+#define LK_DECODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* TCP flag bits as in the header byte 13. */
+enum {
+	LK_TH_FIN = 0x01, LK_TH_SYN = 0x02, LK_TH_RST = 0x04, LK_TH_PSH = 0x08,
+	LK_TH_ACK = 0x10, LK_TH_URG = 0x20, LK_TH_ECE = 0x40, LK_TH_CWR = 0x80,
+};
+
+#define LK_MAX_SACK 4 /* 40 option bytes hold at most 4 blocks */
+
+struct lk_tcpopt {
+	bool has_mss, has_ws, sack_ok, has_ts;
+	uint16_t mss;
+	uint8_t ws;
+	uint32_t tsval, tsecr;
+	uint8_t n_sack;               /* complete SACK blocks parsed */
+	uint32_t sack[LK_MAX_SACK][2]; /* left edge, right edge */
+	bool bad;                      /* an option was malformed (len 0/1, past header) */
+};
+
+/* Outcome of decoding one frame. Everything except LK_DEC_TCP means the frame
+ * carries no analyzable TCP segment; the caller counts it by status. */
+enum lk_dec_status {
+	LK_DEC_TCP = 0,       /* decoded; struct lk_pkt valid */
+	LK_DEC_NOT_IP,        /* ARP, LLDP, ... */
+	LK_DEC_NOT_TCP,       /* IP but UDP/ICMP/... */
+	LK_DEC_FRAGMENT,      /* IPv4/IPv6 fragment (counted and skipped) */
+	LK_DEC_SHORT,         /* captured too little to see the TCP header */
+	LK_DEC_BAD_L2,        /* malformed link-layer header */
+	LK_DEC_BAD_IP,        /* IP version/IHL < 5/total length < headers ... */
+	LK_DEC_BAD_TCP,       /* TCP data offset < 5 or past the IP payload */
+	LK_DEC__COUNT
+};
+
+/* Short human-readable name for a status ("not TCP", "IP header length < 5"...). */
+const char *lk_dec_status_name(enum lk_dec_status s);
+
+struct lk_pkt {
+	/* link + capture */
+	uint32_t caplen;      /* captured bytes of the frame */
+	uint32_t wirelen;     /* original frame length */
+	uint16_t vlan_depth;
+	uint16_t vlan_id;     /* outermost VLAN ID, 0 if none */
+	/* network */
+	uint8_t af;           /* 4 or 6 */
+	uint8_t ttl, tos;     /* hop limit / traffic class for IPv6 */
+	bool df;
+	uint16_t ip_id;       /* IPv4 only */
+	uint8_t saddr[16], daddr[16]; /* IPv4 in the first 4 bytes */
+	uint16_t l3_off;      /* offset of the IP header in the frame */
+	uint16_t l4_off;      /* offset of the TCP header in the frame */
+	uint32_t ip_len;      /* L3 length claimed by IP (header + payload) */
+	/* transport */
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;        /* LK_TH_* */
+	uint16_t win;         /* raw 16-bit window */
+	uint16_t urp;
+	uint16_t tcp_hlen;    /* 4 * data offset */
+	uint32_t payload_len; /* TCP payload bytes claimed by the IP header */
+	uint32_t cap_payload; /* of which captured */
+	struct lk_tcpopt opt;
+	const uint8_t *frame;
+};
+
+/* Decode `caplen` captured bytes of a frame of link type `dlt` (a DLT_ or
+ * LINKTYPE_ value as libpcap reports it). Returns LK_DEC_TCP and fills *p, or
+ * another status (and *p is partially filled, never read by callers). */
+enum lk_dec_status lk_decode(int dlt, const uint8_t *frame, uint32_t caplen,
+			     uint32_t wirelen, struct lk_pkt *p);
+
+/* True if libpcap link type `dlt` is one lk_decode understands. */
+bool lk_dlt_supported(int dlt);
+
+/* Parse TCP options bytes [opt, opt+len) into *o (exposed for tests and
+ * fuzzing). Unknown options are skipped by their length; a length of 0 or 1,
+ * or one running past the end, stops parsing and sets o->bad. */
+void lk_parse_tcpopt(const uint8_t *opt, unsigned len, struct lk_tcpopt *o);
+
+/* Format "addr:port" ("[v6]:port" for IPv6) into buf (>= 64 bytes). */
+void lk_fmt_endpoint(char *buf, unsigned len, int af, const uint8_t *addr, uint16_t port);
+
+/* Sequence-space comparisons (mod 2^32). */
+static inline bool lk_seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline bool lk_seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
+
+#endif

@@ -1,0 +1,47 @@
+# tests/lib.sh - TAP helpers for shell tests (source it).
+#   plan N | skip_all REASON | ok COND-EXIT-STATUS DESC | is GOT WANT DESC
+#   require_root  (skips the whole test when not root)
+#   LK = path of the lrokit binary under test; TMP = private temp dir (removed)
+#   lk_netns NAME... creates namespaces with a per-test unique prefix and
+#   registers them for teardown on exit, failure and Ctrl-C.
+set -u
+LK_BUILD=${LK_BUILD:-build}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+LK="$TOP/$LK_BUILD/lrokit"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/lktest.XXXXXX")
+_tap_n=0; _tap_fail=0; _planned=0
+_lk_ns_list=""
+_lk_cleanup_hooks=""
+NSP="lkt$$"   # unique per test process: namespaces are "${NSP}a", "${NSP}b"...
+
+_lk_teardown() {
+	for h in $_lk_cleanup_hooks; do "$h" >/dev/null 2>&1 || true; done
+	for ns in $_lk_ns_list; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+trap '_lk_teardown' EXIT
+trap '_lk_teardown; exit 130' INT TERM
+
+plan() { echo "1..$1"; _planned=1; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+diag() { echo "# $*"; }
+ok() { # ok STATUS DESC
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"; else echo "not ok $_tap_n - $2"; _tap_fail=$((_tap_fail + 1)); fi
+}
+is() { # is GOT WANT DESC
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" = "$2" ]; then echo "ok $_tap_n - $3"
+	else echo "not ok $_tap_n - $3"; echo "#   got: '$1'"; echo "#  want: '$2'"; _tap_fail=$((_tap_fail + 1)); fi
+}
+done_testing() { [ $_planned -eq 1 ] || echo "1..$_tap_n"; [ $_tap_fail -eq 0 ]; }
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, capture)"
+	ip netns add "${NSP}probe" 2>/dev/null || skip_all "cannot create network namespaces here"
+	ip netns del "${NSP}probe"
+}
+lk_on_exit() { _lk_cleanup_hooks="$_lk_cleanup_hooks $1"; }
+lk_netns() { for n in "$@"; do ip netns add "$n" && _lk_ns_list="$_lk_ns_list $n"; done; }
