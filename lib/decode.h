@@ -43,8 +43,11 @@ enum lk_dec_status {
 	LK_DEC_FRAGMENT,      /* IPv4/IPv6 fragment (counted and skipped) */
 	LK_DEC_SHORT,         /* captured too little to see the TCP header */
 	LK_DEC_BAD_L2,        /* malformed link-layer header */
-	LK_DEC_BAD_IP,        /* IP version/IHL < 5/total length < headers ... */
-	LK_DEC_BAD_TCP,       /* TCP data offset < 5 or past the IP payload */
+	LK_DEC_BAD_IPVER,     /* IP version neither 4 nor 6 */
+	LK_DEC_BAD_IHL,       /* IPv4 header length < 5 words */
+	LK_DEC_BAD_IPLEN,     /* IP total/payload length shorter than its headers */
+	LK_DEC_BAD_DOFF,      /* TCP data offset < 5 words */
+	LK_DEC_BAD_TCPLEN,    /* TCP header runs past the IP payload */
 	LK_DEC__COUNT
 };
 

@@ -24,6 +24,14 @@ struct lk_pcap;
  * unknown/unsupported link type (checked against lk_dlt_supported()). */
 int lk_pcap_open(const char *path, struct lk_pcap **out, struct lk_err *e);
 
+/* Like lk_pcap_open, but also computes the SHA-256 of the file's bytes as
+ * they are read (one pass); lk_pcap_sha256 gives it once the file is read. */
+int lk_pcap_open_hashed(const char *path, struct lk_pcap **out, struct lk_err *e);
+
+/* Hex SHA-256 (65 bytes incl. NUL) of the whole file: reads any bytes libpcap
+ * has not consumed. Only for files opened with lk_pcap_open_hashed. */
+int lk_pcap_sha256(struct lk_pcap *r, char hex[65], struct lk_err *e);
+
 /* Next record: 1 = got one (*h, *data valid until the next call), 0 = end of
  * file (including a truncated last record, see lk_pcap_truncated), -1 = a
  * fatal error in the middle of the file (e.g. absurd caplen), e filled. */

@@ -3,7 +3,7 @@
 # missing. Idempotent: with everything present it installs nothing and needs
 # no root.
 set -eu
-PKGS="build-essential clang pkg-config libpcap-dev libsqlite3-dev sqlite3 gnuplot-nox
+PKGS="build-essential clang pkg-config libpcap-dev libsqlite3-dev sqlite3 libssl-dev gnuplot-nox
 libxen-dev tcpdump tshark tcptrace iproute2 nftables ethtool iperf3 libfuzzer-14-dev
 libclang-rt-14-dev perl chromium procps psmisc"
 missing=""

@@ -1,0 +1,335 @@
+/* analyzers/analyze.c - decode -> track -> count -> store. See analyze.h. */
+#include "analyzers/analyze.h"
+#include "lib/pcapin.h"
+#include "schema/db.h"
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define C64(n) {#n, offsetof(struct lk_dirstat, n), false}
+#define C32(n) {#n, offsetof(struct lk_dirstat, n), true}
+const struct lk_counter_def lk_dir_counters[] = {
+	C64(total_packets), C64(ack_pkts), C64(pure_acks), C64(sack_pkts), C64(dsack_pkts),
+	C64(max_sack_blocks), C64(unique_bytes), C64(data_pkts), C64(data_bytes),
+	C64(rexmt_data_pkts), C64(rexmt_data_bytes), C64(zwnd_probe_pkts), C64(outoforder_pkts),
+	C64(pushed_data_pkts), C64(syn_pkts), C64(fin_pkts), C64(rst_pkts), C64(trunc_pkts),
+	C64(trunc_bytes), C32(mss), C32(max_seg), C32(min_seg),
+};
+const unsigned lk_n_dir_counters = sizeof lk_dir_counters / sizeof lk_dir_counters[0];
+
+uint64_t lk_counter_get(const struct lk_dirstat *d, const struct lk_counter_def *c)
+{
+	const char *b = (const char *)d + c->off;
+	if (c->u32) {
+		uint32_t v;
+		memcpy(&v, b, sizeof v);
+		return v;
+	}
+	uint64_t v;
+	memcpy(&v, b, sizeof v);
+	return v;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Prepared statements of one ingest. */
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *ins_flow, *ins_pkt;
+	int64_t capture_id;
+	bool no_packets;
+};
+
+static int sqlerr(struct lk_err *e, sqlite3 *db, const char *path, const char *what)
+{
+	return lk_errf(e, LK_EXIT_RUNTIME, "%s: database error while %s: %s", path, what,
+		       sqlite3_errmsg(db));
+}
+
+static int store_begin(struct store *s, const char *path, const struct lk_analyze_opts *o,
+		       struct lk_pcap *r, struct lk_err *e)
+{
+	sqlite3 *db = s->db;
+	if (lk_db_exec(db, "BEGIN IMMEDIATE", path, e) < 0)
+		return -1;
+	/* provisional row; sha256 and totals are filled in at the end */
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db,
+		"INSERT INTO captures(run_id, point, path, sha256, linktype, snaplen, packets,"
+		" tcp_packets, drops, ingested_ns, tool_version)"
+		" VALUES (?, ?, ?, 'pending:' || hex(randomblob(16)), ?, ?, 0, 0, ?, ?, ?)",
+		-1, &st, NULL) != SQLITE_OK)
+		return sqlerr(e, db, path, "preparing the capture row");
+	if (o->run_id > 0)
+		sqlite3_bind_int64(st, 1, o->run_id);
+	sqlite3_bind_text(st, 2, o->point ? o->point : "file", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 4, lk_pcap_dlt(r));
+	sqlite3_bind_int64(st, 5, lk_pcap_snaplen(r));
+	if (o->drops >= 0)
+		sqlite3_bind_int64(st, 6, o->drops);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)now_ns());
+	sqlite3_bind_text(st, 8, LK_VERSION, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sqlerr(e, db, path, "inserting the capture row");
+	s->capture_id = sqlite3_last_insert_rowid(db);
+	if (sqlite3_prepare_v2(db,
+		"INSERT INTO flows(capture_id, idx, af, a_addr, a_port, b_addr, b_port)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &s->ins_flow, NULL) != SQLITE_OK)
+		return sqlerr(e, db, path, "preparing the flow insert");
+	if (sqlite3_prepare_v2(db,
+		"INSERT INTO packets(capture_id, flow_id, ts_ns, dir, seq, ack, len, flags, win,"
+		" tsval, tsecr, sack) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s->ins_pkt,
+		NULL) != SQLITE_OK)
+		return sqlerr(e, db, path, "preparing the packet insert");
+	return 0;
+}
+
+static void fmt_addr(char *buf, size_t n, int af, const uint8_t *a)
+{
+	if (!inet_ntop(af == 4 ? AF_INET : AF_INET6, a, buf, (socklen_t)n))
+		snprintf(buf, n, "?");
+}
+
+static int store_flow(struct store *s, struct lk_flow *f, const char *path, struct lk_err *e)
+{
+	char a[64], b[64];
+	fmt_addr(a, sizeof a, f->af, f->addr[0]);
+	fmt_addr(b, sizeof b, f->af, f->addr[1]);
+	sqlite3_stmt *st = s->ins_flow;
+	sqlite3_bind_int64(st, 1, s->capture_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)f->idx);
+	sqlite3_bind_int(st, 3, f->af);
+	sqlite3_bind_text(st, 4, a, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 5, f->port[0]);
+	sqlite3_bind_text(st, 6, b, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 7, f->port[1]);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sqlerr(e, s->db, path, "inserting a flow");
+	f->user_id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+static int store_packet(struct store *s, const struct lk_flow *f, int dir,
+			const struct lk_pkt *p, uint64_t ts, const char *path, struct lk_err *e)
+{
+	sqlite3_stmt *st = s->ins_pkt;
+	sqlite3_bind_int64(st, 1, s->capture_id);
+	sqlite3_bind_int64(st, 2, f->user_id);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)ts);
+	sqlite3_bind_int(st, 4, dir);
+	sqlite3_bind_int64(st, 5, p->seq);
+	sqlite3_bind_int64(st, 6, p->ack);
+	sqlite3_bind_int64(st, 7, p->payload_len);
+	sqlite3_bind_int(st, 8, p->flags);
+	sqlite3_bind_int(st, 9, p->win);
+	if (p->opt.has_ts) {
+		sqlite3_bind_int64(st, 10, p->opt.tsval);
+		sqlite3_bind_int64(st, 11, p->opt.tsecr);
+	} else {
+		sqlite3_bind_null(st, 10);
+		sqlite3_bind_null(st, 11);
+	}
+	if (p->opt.n_sack) {
+		char buf[LK_MAX_SACK * 24];
+		size_t o = 0;
+		for (unsigned i = 0; i < p->opt.n_sack; i++)
+			o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%u-%u", i ? " " : "",
+					      p->opt.sack[i][0], p->opt.sack[i][1]);
+		sqlite3_bind_text(st, 12, buf, (int)o, SQLITE_TRANSIENT);
+	} else {
+		sqlite3_bind_null(st, 12);
+	}
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sqlerr(e, s->db, path, "inserting a packet");
+	return 0;
+}
+
+/* Counters of every flow, the capture totals, the dedup check, COMMIT. */
+static int store_end(struct store *s, struct lk_capture *res, struct lk_err *e)
+{
+	sqlite3 *db = s->db;
+	const char *path = res->path;
+	/* duplicate? then roll back everything of this ingest */
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT capture_id FROM captures WHERE sha256=?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return sqlerr(e, db, path, "checking for a duplicate");
+	sqlite3_bind_text(st, 1, res->sha256, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		res->duplicate_of = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (res->duplicate_of > 0) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		res->capture_id = 0;
+		return 0;
+	}
+	/* flows: counters of both directions */
+	char sql[8192];
+	size_t o = (size_t)snprintf(sql, sizeof sql, "UPDATE flows SET first_ns=?, last_ns=?");
+	for (int d = 0; d < 2; d++)
+		for (unsigned i = 0; i < lk_n_dir_counters; i++)
+			o += (size_t)snprintf(sql + o, sizeof sql - o, ", %s%s=?", d ? "b2a_" : "a2b_",
+					      lk_dir_counters[i].name);
+	snprintf(sql + o, sizeof sql - o, " WHERE flow_id=?");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sqlerr(e, db, path, "preparing the flow counters");
+	size_t n = lk_flowtab_count(res->flows);
+	for (size_t k = 0; k < n; k++) {
+		struct lk_flow *f = lk_flowtab_get(res->flows, k);
+		int col = 1;
+		sqlite3_bind_int64(st, col++, (sqlite3_int64)f->first_ns);
+		sqlite3_bind_int64(st, col++, (sqlite3_int64)f->last_ns);
+		for (int d = 0; d < 2; d++)
+			for (unsigned i = 0; i < lk_n_dir_counters; i++)
+				sqlite3_bind_int64(st, col++,
+					(sqlite3_int64)lk_counter_get(&f->d[d], &lk_dir_counters[i]));
+		sqlite3_bind_int64(st, col, f->user_id);
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return sqlerr(e, db, path, "storing flow counters");
+		}
+	}
+	sqlite3_finalize(st);
+	/* capture totals */
+	char skipped[1024];
+	o = 0;
+	o += (size_t)snprintf(skipped + o, sizeof skipped - o, "{");
+	for (int i = 1; i < LK_DEC__COUNT; i++)
+		if (res->skipped[i])
+			o += (size_t)snprintf(skipped + o, sizeof skipped - o, "%s\"%s\":%llu",
+					      o > 1 ? "," : "", lk_dec_status_name((enum lk_dec_status)i),
+					      (unsigned long long)res->skipped[i]);
+	if (res->bad_tcpopt)
+		o += (size_t)snprintf(skipped + o, sizeof skipped - o,
+				      "%s\"malformed TCP options (analyzed)\":%llu", o > 1 ? "," : "",
+				      (unsigned long long)res->bad_tcpopt);
+	snprintf(skipped + o, sizeof skipped - o, "}");
+	if (sqlite3_prepare_v2(db,
+		"UPDATE captures SET sha256=?, packets=?, tcp_packets=?, skipped=?, truncated_tail=?,"
+		" first_ns=?, last_ns=? WHERE capture_id=?", -1, &st, NULL) != SQLITE_OK)
+		return sqlerr(e, db, path, "preparing the capture totals");
+	sqlite3_bind_text(st, 1, res->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)res->records);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)res->tcp_packets);
+	sqlite3_bind_text(st, 4, skipped, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, res->truncated_tail);
+	if (res->records) {
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)res->first_ns);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)res->last_ns);
+	}
+	sqlite3_bind_int64(st, 8, s->capture_id);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sqlerr(e, db, path, "storing the capture totals");
+	if (lk_db_exec(db, "COMMIT", path, e) < 0)
+		return -1;
+	res->capture_id = s->capture_id;
+	return 0;
+}
+
+static void store_free(struct store *s)
+{
+	sqlite3_finalize(s->ins_flow);
+	sqlite3_finalize(s->ins_pkt);
+	s->ins_flow = s->ins_pkt = NULL;
+}
+
+void lk_capture_free(struct lk_capture *res)
+{
+	if (res && res->flows) {
+		lk_flowtab_free(res->flows);
+		res->flows = NULL;
+	}
+}
+
+int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk_capture *res,
+		    struct lk_err *e)
+{
+	memset(res, 0, sizeof *res);
+	snprintf(res->path, sizeof res->path, "%s", path);
+	struct lk_pcap *r = NULL;
+	int rc = o->db ? lk_pcap_open_hashed(path, &r, e) : lk_pcap_open(path, &r, e);
+	if (rc < 0)
+		return -1;
+	res->dlt = lk_pcap_dlt(r);
+	res->snaplen = lk_pcap_snaplen(r);
+	res->flows = lk_flowtab_new();
+	if (!res->flows) {
+		lk_pcap_close(r);
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", path);
+	}
+	struct store s = {.db = o->db, .no_packets = o->no_packets};
+	if (o->db && store_begin(&s, path, o, r, e) < 0)
+		goto fail;
+
+	const struct pcap_pkthdr *h;
+	const uint8_t *data;
+	struct lk_pkt p;
+	int dlt = res->dlt;
+	while ((rc = lk_pcap_next(r, &h, &data, e)) == 1) {
+		uint64_t ts = lk_pcap_ts_ns(r, h);
+		if (!res->records)
+			res->first_ns = ts;
+		res->last_ns = ts;
+		res->records++;
+		enum lk_dec_status ds = lk_decode(dlt, data, h->caplen, h->len, &p);
+		if (ds != LK_DEC_TCP) {
+			res->skipped[ds]++;
+			continue;
+		}
+		res->tcp_packets++;
+		if (p.opt.bad)
+			res->bad_tcpopt++;
+		int dir;
+		bool is_new;
+		struct lk_flow *f = lk_flowtab_add(res->flows, &p, ts, &dir, &is_new);
+		if (!f) {
+			lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory tracking connections", path);
+			goto fail;
+		}
+		if (o->db) {
+			if (is_new && store_flow(&s, f, path, e) < 0)
+				goto fail;
+			if (!s.no_packets && store_packet(&s, f, dir, &p, ts, path, e) < 0)
+				goto fail;
+		}
+		for (unsigned i = 0; i < o->n_observers; i++)
+			o->observers[i].packet(o->observers[i].ctx, f, dir, &p, ts);
+	}
+	if (rc < 0)
+		goto fail;
+	res->truncated_tail = lk_pcap_truncated(r);
+	if (o->db) {
+		if (lk_pcap_sha256(r, res->sha256, e) < 0 || store_end(&s, res, e) < 0)
+			goto fail;
+	}
+	store_free(&s);
+	lk_pcap_close(r);
+	return 0;
+fail:
+	if (o->db)
+		sqlite3_exec(o->db, "ROLLBACK", NULL, NULL, NULL);
+	store_free(&s);
+	lk_pcap_close(r);
+	lk_capture_free(res);
+	return -1;
+}

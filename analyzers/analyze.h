@@ -1,0 +1,75 @@
+/* analyzers/analyze.h - the analyze path shared by `lrokit analyze`, the
+ * benchmark's captures and any user's pcap: decode -> track -> count ->
+ * (optionally) store.
+ *
+ * With a database, one capture is ingested in ONE transaction with prepared
+ * statements: a `captures` row, its `flows` (tcptrace counters of both
+ * directions) and one `packets` row per TCP segment. The file's SHA-256 is
+ * computed while it is read (single pass); a file whose SHA-256 is already
+ * in the database is not ingested again (res->duplicate_of is set). Any
+ * failure rolls the transaction back: nothing of a failed ingest remains.
+ */
+#ifndef LK_ANALYZE_H
+#define LK_ANALYZE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "analyzers/flow.h"
+#include "lib/decode.h"
+#include "lib/err.h"
+
+/* A per-packet observer (e.g. the ACK classifier): called for every decoded
+ * TCP segment after flow tracking, in capture order. */
+struct lk_observer {
+	void *ctx;
+	void (*packet)(void *ctx, struct lk_flow *f, int dir, const struct lk_pkt *p,
+		       uint64_t ts_ns);
+};
+
+struct lk_analyze_opts {
+	sqlite3 *db;            /* NULL: analyze only, store nothing */
+	int64_t run_id;         /* > 0: the capture belongs to this run */
+	const char *point;      /* "sender" | "dom0" | "receiver" | "file" (default) */
+	int64_t drops;          /* kernel capture drops, -1 unknown (NULL in DB) */
+	bool no_packets;        /* do not store per-packet rows */
+	const struct lk_observer *observers;
+	unsigned n_observers;
+};
+
+struct lk_capture {
+	char path[4096];
+	char sha256[65];        /* hex, "" without a database */
+	int dlt;
+	uint32_t snaplen;
+	uint64_t records;       /* capture records read */
+	uint64_t tcp_packets;   /* decoded TCP segments */
+	uint64_t skipped[LK_DEC__COUNT]; /* records not analyzed, by reason */
+	uint64_t bad_tcpopt;    /* segments whose options were malformed (still analyzed) */
+	bool truncated_tail;    /* last record cut short (the rest is good) */
+	uint64_t first_ns, last_ns;
+	int64_t capture_id;     /* DB row, 0 without a database */
+	int64_t duplicate_of;   /* > 0: already in the DB as this capture_id; nothing stored */
+	struct lk_flowtab *flows;
+};
+
+/* Analyze one capture file. On success res->flows holds the connections
+ * (free with lk_capture_free). On failure nothing is stored, res is freed. */
+int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk_capture *res,
+		    struct lk_err *e);
+
+void lk_capture_free(struct lk_capture *res);
+
+/* The §5 counters of one direction, in JSON/column order: name and offset in
+ * struct lk_dirstat. Used by the JSON writer and the flows table. */
+struct lk_counter_def {
+	const char *name;
+	size_t off;
+	bool u32; /* field is uint32_t (else uint64_t) */
+};
+extern const struct lk_counter_def lk_dir_counters[];
+extern const unsigned lk_n_dir_counters;
+uint64_t lk_counter_get(const struct lk_dirstat *d, const struct lk_counter_def *c);
+
+#endif

@@ -1,0 +1,188 @@
+/* lrokit analyze FILE... [--db DB] [--json] [--no-packets] [-q] */
+#include "analyzers/analyze.h"
+#include "cli/commands.h"
+#include "lib/json.h"
+#include "schema/db.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lrokit analyze FILE... [--db DB] [--json] [--no-packets] [-q]\n"
+		"\n"
+		"Per-flow TCP counters of pcap/pcapng captures, by tcptrace's definitions\n"
+		"(tcptrace -l -n): packets, ACKs, pure ACKs, SACK and D-SACK packets, unique,\n"
+		"retransmitted and out-of-order data, zero-window probes, SYN/FIN/RST.\n"
+		"\n"
+		"  --db DB       also store the capture, its flows and packets in DB (SQLite);\n"
+		"                a file already stored (same SHA-256) is not stored twice\n"
+		"  --json        print JSON (DESIGN section 5): one object per file, one per line\n"
+		"  --no-packets  with --db, do not store one row per TCP segment\n"
+		"  -q            no warnings about skipped records\n"
+		"\n"
+		"Link types: Ethernet, Linux cooked v1/v2, raw IPv4/IPv6, BSD loopback; 802.1Q/QinQ.\n"
+		"Exit: 0 ok, 1 a file could not be analyzed, 2 usage.\n");
+}
+
+static void print_json(const struct lk_capture *c)
+{
+	FILE *o = stdout;
+	fputs("{\"file\":", o);
+	lk_json_str(o, c->path);
+	fprintf(o, ",\"linktype\":%d,\"snaplen\":%u,\"records\":%" PRIu64 ",\"tcp_packets\":%" PRIu64,
+		c->dlt, c->snaplen, c->records, c->tcp_packets);
+	fputs(",\"skipped\":{", o);
+	int first = 1;
+	for (int i = 1; i < LK_DEC__COUNT; i++) {
+		if (!c->skipped[i])
+			continue;
+		fputs(first ? "" : ",", o);
+		lk_json_str(o, lk_dec_status_name((enum lk_dec_status)i));
+		fprintf(o, ":%" PRIu64, c->skipped[i]);
+		first = 0;
+	}
+	fprintf(o, "},\"truncated_tail\":%s", c->truncated_tail ? "true" : "false");
+	if (c->sha256[0])
+		fprintf(o, ",\"sha256\":\"%s\"", c->sha256);
+	if (c->capture_id > 0)
+		fprintf(o, ",\"capture_id\":%" PRId64, c->capture_id);
+	if (c->duplicate_of > 0)
+		fprintf(o, ",\"duplicate_of\":%" PRId64, c->duplicate_of);
+	fputs(",\"flows\":[", o);
+	size_t n = lk_flowtab_count(c->flows);
+	for (size_t k = 0; k < n; k++) {
+		const struct lk_flow *f = lk_flowtab_get(c->flows, k);
+		char a[80], b[80];
+		lk_fmt_endpoint(a, sizeof a, f->af, f->addr[0], f->port[0]);
+		lk_fmt_endpoint(b, sizeof b, f->af, f->addr[1], f->port[1]);
+		fprintf(o, "%s{\"a\":\"%s\",\"b\":\"%s\"", k ? "," : "", a, b);
+		fprintf(o, ",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64, f->first_ns, f->last_ns);
+		for (int d = 0; d < 2; d++) {
+			fprintf(o, ",\"%s\":{", d ? "b2a" : "a2b");
+			for (unsigned i = 0; i < lk_n_dir_counters; i++)
+				fprintf(o, "%s\"%s\":%" PRIu64, i ? "," : "", lk_dir_counters[i].name,
+					lk_counter_get(&f->d[d], &lk_dir_counters[i]));
+			fputs("}", o);
+		}
+		fputs("}", o);
+	}
+	fputs("]}\n", o);
+}
+
+static void print_text(const struct lk_capture *c)
+{
+	FILE *o = stdout;
+	size_t n = lk_flowtab_count(c->flows);
+	fprintf(o, "%s: %" PRIu64 " records, %" PRIu64 " TCP segments, %zu connections\n", c->path,
+		c->records, c->tcp_packets, n);
+	if (!n)
+		return;
+	fprintf(o, "%-3s %-44s %-3s %9s %9s %9s %7s %7s %12s %7s %12s %6s %6s\n", "#", "connection",
+		"dir", "packets", "data", "acks", "pure%", "sacks", "unique_B", "rexmt", "rexmt_B",
+		"ooo", "dsack");
+	for (size_t k = 0; k < n; k++) {
+		const struct lk_flow *f = lk_flowtab_get(c->flows, k);
+		char a[80], b[80], conn[170];
+		lk_fmt_endpoint(a, sizeof a, f->af, f->addr[0], f->port[0]);
+		lk_fmt_endpoint(b, sizeof b, f->af, f->addr[1], f->port[1]);
+		for (int d = 0; d < 2; d++) {
+			const struct lk_dirstat *s = &f->d[d];
+			snprintf(conn, sizeof conn, "%s > %s", d ? b : a, d ? a : b);
+			double pure = s->ack_pkts ? 100.0 * (double)s->pure_acks / (double)s->ack_pkts : 0;
+			fprintf(o, "%-3zu %-44.44s %-3s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %6.1f%% %7" PRIu64
+				" %12" PRIu64 " %7" PRIu64 " %12" PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
+				k + 1, conn, d ? "b2a" : "a2b", s->total_packets, s->data_pkts, s->ack_pkts,
+				pure, s->sack_pkts, s->unique_bytes, s->rexmt_data_pkts, s->rexmt_data_bytes,
+				s->outoforder_pkts, s->dsack_pkts);
+		}
+	}
+}
+
+static void warn_skipped(const struct lk_capture *c)
+{
+	uint64_t sk = 0;
+	for (int i = 1; i < LK_DEC__COUNT; i++)
+		sk += c->skipped[i];
+	if (sk) {
+		char buf[1024];
+		size_t o = 0;
+		for (int i = 1; i < LK_DEC__COUNT; i++)
+			if (c->skipped[i])
+				o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%" PRIu64 " %s",
+						      o ? ", " : "", c->skipped[i],
+						      lk_dec_status_name((enum lk_dec_status)i));
+		cli_warn("%s: skipped %" PRIu64 " of %" PRIu64 " records (%s)", c->path, sk, c->records,
+			 buf);
+	}
+	if (c->bad_tcpopt)
+		cli_warn("%s: %" PRIu64 " TCP segments with malformed options (options parsed up to "
+			 "the bad one; segments analyzed)", c->path, c->bad_tcpopt);
+	if (c->truncated_tail)
+		cli_warn("%s: last record truncated (file cut short); analyzed the %" PRIu64
+			 " complete records", c->path, c->records);
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"db", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
+		{"no-packets", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+		{"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
+	const char *dbpath = NULL;
+	bool json = false, nopk = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "d:jnhq", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd': dbpath = optarg; break;
+		case 'j': json = true; break;
+		case 'n': nopk = true; break;
+		case 'q': cli_quiet = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return LK_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		cli_err("analyze: no capture file given");
+		usage(stderr);
+		return LK_EXIT_USAGE;
+	}
+	struct lk_err e = {0};
+	sqlite3 *db = NULL;
+	if (dbpath && lk_db_open(dbpath, &db, &e) < 0) {
+		cli_err("%s", e.msg);
+		return e.code ? e.code : LK_EXIT_RUNTIME;
+	}
+	if (db)
+		lk_db_reap_stale_runs(db, NULL);
+	int rc = 0;
+	for (int i = optind; i < argc; i++) {
+		struct lk_capture cap;
+		struct lk_analyze_opts o = {.db = db, .point = "file", .drops = -1, .no_packets = nopk};
+		if (lk_analyze_file(argv[i], &o, &cap, &e) < 0) {
+			cli_err("%s", e.msg);
+			rc = e.code ? e.code : LK_EXIT_RUNTIME;
+			continue;
+		}
+		if (!cli_quiet)
+			warn_skipped(&cap);
+		if (cap.tcp_packets == 0 && !cli_quiet)
+			cli_warn("%s: no TCP segments in %" PRIu64 " records", cap.path, cap.records);
+		if (cap.duplicate_of > 0 && !cli_quiet)
+			cli_warn("%s: already in %s as capture %" PRId64 " (same SHA-256); not stored again",
+				 cap.path, dbpath, cap.duplicate_of);
+		if (json)
+			print_json(&cap);
+		else
+			print_text(&cap);
+		lk_capture_free(&cap);
+	}
+	lk_db_close(db);
+	if (fflush(stdout) != 0) {
+		cli_err("writing output: %s", "stdout error");
+		return LK_EXIT_RUNTIME;
+	}
+	return rc;
+}

@@ -1,0 +1,287 @@
+/* lib/decode.c - frame decoding down to TCP. See decode.h. */
+#include "lib/decode.h"
+
+#include <arpa/inet.h>
+#include <pcap/dlt.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#define LINKTYPE_IPV4 228
+#define LINKTYPE_IPV6 229
+#define LINKTYPE_RAW 101 /* DLT_RAW on some platforms is 12/14 */
+
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+const char *lk_dec_status_name(enum lk_dec_status s)
+{
+	switch (s) {
+	case LK_DEC_TCP: return "TCP";
+	case LK_DEC_NOT_IP: return "not IP";
+	case LK_DEC_NOT_TCP: return "not TCP";
+	case LK_DEC_FRAGMENT: return "IP fragment";
+	case LK_DEC_SHORT: return "TCP header not captured";
+	case LK_DEC_BAD_L2: return "malformed link-layer header";
+	case LK_DEC_BAD_IPVER: return "IP version not 4 or 6";
+	case LK_DEC_BAD_IHL: return "IPv4 header length < 5";
+	case LK_DEC_BAD_IPLEN: return "IP total length shorter than its headers";
+	case LK_DEC_BAD_DOFF: return "TCP data offset < 5";
+	case LK_DEC_BAD_TCPLEN: return "TCP header longer than the IP payload";
+	default: return "?";
+	}
+}
+
+bool lk_dlt_supported(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB: case DLT_LINUX_SLL: case DLT_LINUX_SLL2: case DLT_RAW:
+	case LINKTYPE_RAW: case LINKTYPE_IPV4: case LINKTYPE_IPV6: case DLT_NULL:
+	case DLT_LOOP:
+#if DLT_RAW != 12
+	case 12:
+#endif
+#if DLT_RAW != 14
+	case 14:
+#endif
+		return true;
+	default:
+		return false;
+	}
+}
+
+void lk_parse_tcpopt(const uint8_t *o, unsigned len, struct lk_tcpopt *t)
+{
+	memset(t, 0, sizeof *t);
+	unsigned i = 0;
+	while (i < len) {
+		uint8_t kind = o[i];
+		if (kind == 0) /* end of option list */
+			break;
+		if (kind == 1) { /* NOP */
+			i++;
+			continue;
+		}
+		if (i + 1 >= len) { t->bad = true; break; }
+		uint8_t ol = o[i + 1];
+		if (ol < 2 || i + ol > len) { t->bad = true; break; }
+		const uint8_t *v = o + i + 2;
+		switch (kind) {
+		case 2: if (ol == 4) { t->has_mss = true; t->mss = rd16(v); } break;
+		case 3: if (ol == 3) { t->has_ws = true; t->ws = v[0]; } break;
+		case 4: if (ol == 2) t->sack_ok = true; break;
+		case 5: {
+			unsigned n = (ol - 2u) / 8u;
+			if (n > LK_MAX_SACK) n = LK_MAX_SACK;
+			for (unsigned k = 0; k < n; k++) {
+				t->sack[k][0] = rd32(v + 8 * k);
+				t->sack[k][1] = rd32(v + 8 * k + 4);
+			}
+			t->n_sack = (uint8_t)n;
+			break;
+		}
+		case 8: if (ol == 10) { t->has_ts = true; t->tsval = rd32(v); t->tsecr = rd32(v + 4); } break;
+		default: break; /* unknown: skipped by length */
+		}
+		i += ol;
+	}
+}
+
+/* IPv6 extension headers that may precede TCP. */
+static bool v6_is_ext(uint8_t nh)
+{
+	return nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 135 || nh == 139 || nh == 140;
+}
+
+static enum lk_dec_status dec_tcp(const uint8_t *f, uint32_t caplen, uint32_t off,
+				  uint32_t l4len, struct lk_pkt *p)
+{
+	p->l4_off = (uint16_t)off;
+	if (l4len < 20)
+		return LK_DEC_BAD_IPLEN;
+	if (caplen < off + 20)
+		return LK_DEC_SHORT;
+	const uint8_t *t = f + off;
+	unsigned doff = (unsigned)(t[12] >> 4) * 4u;
+	if (doff < 20)
+		return LK_DEC_BAD_DOFF;
+	if (doff > l4len)
+		return LK_DEC_BAD_TCPLEN;
+	p->sport = rd16(t);
+	p->dport = rd16(t + 2);
+	p->seq = rd32(t + 4);
+	p->ack = rd32(t + 8);
+	p->flags = t[13];
+	p->win = rd16(t + 14);
+	p->urp = rd16(t + 18);
+	p->tcp_hlen = (uint16_t)doff;
+	p->payload_len = l4len - doff;
+	uint32_t capl4 = caplen - off;
+	/* options: parse what was captured; a header cut by snaplen is "short" */
+	if (capl4 < doff) {
+		memset(&p->opt, 0, sizeof p->opt);
+		return LK_DEC_SHORT;
+	}
+	lk_parse_tcpopt(t + 20, doff - 20, &p->opt);
+	uint32_t capd = capl4 - doff;
+	p->cap_payload = capd < p->payload_len ? capd : p->payload_len;
+	return LK_DEC_TCP;
+}
+
+static enum lk_dec_status dec_ip(const uint8_t *f, uint32_t caplen, uint32_t off,
+				 struct lk_pkt *p)
+{
+	p->l3_off = (uint16_t)off;
+	if (caplen < off + 1)
+		return LK_DEC_SHORT;
+	const uint8_t *ip = f + off;
+	unsigned ver = ip[0] >> 4;
+	if (ver == 4) {
+		if (caplen < off + 20)
+			return LK_DEC_SHORT;
+		unsigned ihl = (ip[0] & 15u) * 4u;
+		uint32_t tot = rd16(ip + 2);
+		if (ihl < 20)
+			return LK_DEC_BAD_IHL;
+		if (tot < ihl)
+			return LK_DEC_BAD_IPLEN;
+		p->af = 4;
+		p->tos = ip[1];
+		p->ip_id = rd16(ip + 4);
+		uint16_t fo = rd16(ip + 6);
+		p->df = (fo & 0x4000) != 0;
+		p->ttl = ip[8];
+		p->ip_len = tot;
+		memset(p->saddr, 0, 16);
+		memset(p->daddr, 0, 16);
+		memcpy(p->saddr, ip + 12, 4);
+		memcpy(p->daddr, ip + 16, 4);
+		if (ip[9] != 6)
+			return LK_DEC_NOT_TCP;
+		if (fo & 0x3fff)
+			return LK_DEC_FRAGMENT;
+		if (caplen < off + ihl)
+			return LK_DEC_SHORT;
+		return dec_tcp(f, caplen, off + ihl, tot - ihl, p);
+	}
+	if (ver == 6) {
+		if (caplen < off + 40)
+			return LK_DEC_SHORT;
+		p->af = 6;
+		p->tos = (uint8_t)((rd16(ip) >> 4) & 0xff);
+		p->ttl = ip[7];
+		p->ip_id = 0;
+		p->df = true;
+		uint32_t plen = rd16(ip + 4);
+		p->ip_len = 40 + plen;
+		memcpy(p->saddr, ip + 8, 16);
+		memcpy(p->daddr, ip + 24, 16);
+		uint8_t nh = ip[6];
+		uint32_t o = off + 40, left = plen;
+		while (v6_is_ext(nh)) {
+			if (caplen < o + 8)
+				return LK_DEC_SHORT;
+			uint32_t hl;
+			if (nh == 44) /* not reached: fragment handled below */
+				hl = 8;
+			else if (nh == 51)
+				hl = (f[o + 1] + 2u) * 4u;
+			else
+				hl = (f[o + 1] + 1u) * 8u;
+			if (hl > left)
+				return LK_DEC_BAD_IPLEN;
+			nh = f[o];
+			o += hl;
+			left -= hl;
+		}
+		if (nh == 44)
+			return LK_DEC_FRAGMENT;
+		if (nh != 6)
+			return LK_DEC_NOT_TCP;
+		return dec_tcp(f, caplen, o, left, p);
+	}
+	return LK_DEC_BAD_IPVER;
+}
+
+enum lk_dec_status lk_decode(int dlt, const uint8_t *f, uint32_t caplen, uint32_t wirelen,
+			     struct lk_pkt *p)
+{
+	p->frame = f;
+	p->caplen = caplen;
+	p->wirelen = wirelen;
+	p->vlan_depth = 0;
+	p->vlan_id = 0;
+	uint32_t off;
+	uint16_t et;
+	switch (dlt) {
+	case DLT_EN10MB:
+		if (caplen < 14)
+			return LK_DEC_BAD_L2;
+		et = rd16(f + 12);
+		off = 14;
+		break;
+	case DLT_LINUX_SLL:
+		if (caplen < 16)
+			return LK_DEC_BAD_L2;
+		et = rd16(f + 14);
+		off = 16;
+		break;
+	case DLT_LINUX_SLL2:
+		if (caplen < 20)
+			return LK_DEC_BAD_L2;
+		et = rd16(f);
+		off = 20;
+		break;
+	case DLT_NULL: case DLT_LOOP: {
+		if (caplen < 4)
+			return LK_DEC_BAD_L2;
+		uint32_t fam;
+		if (dlt == DLT_LOOP)
+			fam = rd32(f);
+		else
+			memcpy(&fam, f, 4); /* host byte order of the capturing machine */
+		if (fam > 0xffff) /* written on a host of the other endianness */
+			fam = __builtin_bswap32(fam);
+		off = 4;
+		if (fam == 2)
+			et = 0x0800;
+		else if (fam == 24 || fam == 28 || fam == 30 || fam == 10)
+			et = 0x86dd;
+		else
+			return LK_DEC_NOT_IP;
+		break;
+	}
+	default: /* raw IP link types */
+		return dec_ip(f, caplen, 0, p);
+	}
+	/* 802.1Q / 802.1ad / QinQ tags */
+	while (et == 0x8100 || et == 0x88a8 || et == 0x9100) {
+		if (caplen < off + 4)
+			return LK_DEC_BAD_L2;
+		if (p->vlan_depth == 0)
+			p->vlan_id = rd16(f + off) & 0x0fff;
+		p->vlan_depth++;
+		et = rd16(f + off + 2);
+		off += 4;
+	}
+	if (et != 0x0800 && et != 0x86dd)
+		return LK_DEC_NOT_IP;
+	return dec_ip(f, caplen, off, p);
+}
+
+void lk_fmt_endpoint(char *buf, unsigned len, int af, const uint8_t *addr, uint16_t port)
+{
+	char a[INET6_ADDRSTRLEN];
+	if (af == 4) {
+		inet_ntop(AF_INET, addr, a, sizeof a);
+		snprintf(buf, len, "%s:%u", a, port);
+	} else {
+		inet_ntop(AF_INET6, addr, a, sizeof a);
+		snprintf(buf, len, "[%s]:%u", a, port);
+	}
+}

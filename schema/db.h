@@ -1,0 +1,41 @@
+/* schema/db.h - the lrokit SQLite database: open, create, migrate.
+ *
+ * The schema lives in schema/migrations.c as an ordered list of migrations;
+ * `PRAGMA user_version` is the number of migrations applied (= schema
+ * version). lk_db_open applies the missing ones, each in its own IMMEDIATE
+ * transaction, so a database is never left half-migrated. Tables are STRICT.
+ * WAL journal, foreign keys on, busy timeout 30 s (several lrokit processes
+ * may write one database at once).
+ *
+ * Tables (DESIGN.md section 4; see schema/migrations.c for every column):
+ *   meta, runs, captures, flows, packets, counters, samples, ack_classes,
+ *   bwe, lro_stats
+ */
+#ifndef LK_SCHEMA_DB_H
+#define LK_SCHEMA_DB_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+
+/* Current schema version (number of migrations). */
+int lk_db_schema_version(void);
+
+/* Open (creating if needed) and migrate. On failure *db is NULL. */
+int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e);
+
+/* Open an existing database read-only (no migration); fails if the schema
+ * is newer than this lrokit or the file is not an lrokit database. */
+int lk_db_open_ro(const char *path, sqlite3 **db, struct lk_err *e);
+
+void lk_db_close(sqlite3 *db);
+
+/* Run one or more SQL statements; on error fill e with "what: sqlite msg". */
+int lk_db_exec(sqlite3 *db, const char *sql, const char *what, struct lk_err *e);
+
+/* Mark runs left in status 'running' by a process that no longer exists
+ * (killed) as 'aborted'. Returns the number of runs marked, or -1. */
+int lk_db_reap_stale_runs(sqlite3 *db, struct lk_err *e);
+
+#endif
