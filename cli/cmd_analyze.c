@@ -114,8 +114,8 @@ static void warn_skipped(const struct lk_capture *c)
 				o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%" PRIu64 " %s",
 						      o ? ", " : "", c->skipped[i],
 						      lk_dec_status_name((enum lk_dec_status)i));
-		cli_warn("%s: skipped %" PRIu64 " of %" PRIu64 " records (%s)", c->path, sk, c->records,
-			 buf);
+		cli_warn("%s: %sskipped %" PRIu64 " of %" PRIu64 " records (%s)", c->path,
+			 c->tcp_packets ? "" : "no TCP segments; ", sk, c->records, buf);
 	}
 	if (c->bad_tcpopt)
 		cli_warn("%s: %" PRIu64 " TCP segments with malformed options (options parsed up to "
@@ -168,8 +168,8 @@ int cmd_analyze(int argc, char **argv)
 		}
 		if (!cli_quiet)
 			warn_skipped(&cap);
-		if (cap.tcp_packets == 0 && !cli_quiet)
-			cli_warn("%s: no TCP segments in %" PRIu64 " records", cap.path, cap.records);
+		if (cap.tcp_packets == 0 && cap.records == 0 && !cli_quiet)
+			cli_warn("%s: the capture holds no records", cap.path);
 		if (cap.duplicate_of > 0 && !cli_quiet)
 			cli_warn("%s: already in %s as capture %" PRId64 " (same SHA-256); not stored again",
 				 cap.path, dbpath, cap.duplicate_of);

@@ -1,0 +1,177 @@
+/* Unit tests of lib/decode: link types, VLAN/QinQ, IPv4 options and
+ * fragments, IPv6 extension headers, TCP options, malformed headers. */
+#include "lib/decode.h"
+#include "tests/tap.h"
+
+#include <pcap/dlt.h>
+
+static size_t put_tcp(uint8_t *t, const uint8_t *opt, unsigned olen, unsigned plen)
+{
+	memset(t, 0, 20 + olen + plen);
+	t[0] = 0x9c; t[1] = 0x40; /* 40000 */
+	t[2] = 0x00; t[3] = 0x50; /* 80 */
+	t[4] = 0x00; t[5] = 0x00; t[6] = 0x03; t[7] = 0xe8; /* seq 1000 */
+	t[8] = 0x00; t[9] = 0x00; t[10] = 0x13; t[11] = 0x88; /* ack 5000 */
+	t[12] = (uint8_t)(((20 + olen) / 4) << 4);
+	t[13] = LK_TH_ACK | LK_TH_PSH;
+	t[14] = 0x01; t[15] = 0x00; /* win 256 */
+	if (olen) memcpy(t + 20, opt, olen);
+	return 20 + olen + plen;
+}
+
+static size_t put_ip4(uint8_t *ip, unsigned optlen, const uint8_t *tcpopt, unsigned tolen,
+		      unsigned plen)
+{
+	unsigned ihl = 20 + optlen;
+	memset(ip, 0, ihl);
+	ip[0] = (uint8_t)(0x40 | ihl / 4);
+	ip[4] = 0x12; ip[5] = 0x34;
+	ip[6] = 0x40; /* DF */
+	ip[8] = 64; ip[9] = 6;
+	ip[12] = 10; ip[15] = 1; ip[16] = 10; ip[19] = 2;
+	for (unsigned i = 0; i < optlen; i++) ip[20 + i] = 1; /* NOP options */
+	size_t tl = put_tcp(ip + ihl, tcpopt, tolen, plen);
+	unsigned tot = (unsigned)(ihl + tl);
+	ip[2] = (uint8_t)(tot >> 8); ip[3] = (uint8_t)tot;
+	return tot;
+}
+
+static size_t put_ip6(uint8_t *ip, const uint8_t *ext, unsigned extlen, uint8_t first_nh,
+		      unsigned plen)
+{
+	memset(ip, 0, 40);
+	ip[0] = 0x60; ip[1] = 0x20; /* TC 2 */
+	ip[6] = extlen ? first_nh : 6; ip[7] = 33;
+	ip[8] = 0xfd; ip[23] = 1; ip[24] = 0xfd; ip[39] = 2;
+	if (extlen) memcpy(ip + 40, ext, extlen);
+	size_t tl = put_tcp(ip + 40 + extlen, NULL, 0, plen);
+	unsigned pl = (unsigned)(extlen + tl);
+	ip[4] = (uint8_t)(pl >> 8); ip[5] = (uint8_t)pl;
+	return 40 + pl;
+}
+
+int main(void)
+{
+	uint8_t f[4096];
+	struct lk_pkt p;
+
+	/* Ethernet + IPv4 + TCP with MSS, SACK-permitted, TS, WS, SACK blocks, unknown opt */
+	uint8_t opts[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9,
+			  3, 3, 7, 1, 5, 10, 0, 0, 0x10, 0, 0, 0, 0x20, 0, 99, 4, 0xaa, 0xbb};
+	/* 34 bytes; pad to 36 */
+	uint8_t o36[36] = {0};
+	memcpy(o36, opts, sizeof opts);
+	memset(f, 0, 14); f[12] = 0x08;
+	size_t n = 14 + put_ip4(f + 14, 0, o36, 36, 100);
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "eth/ipv4/tcp decodes");
+	is_int(p.af, 4, "af 4");
+	is_int(p.sport, 40000, "sport"); is_int(p.dport, 80, "dport");
+	is_int(p.seq, 1000, "seq"); is_int(p.ack, 5000, "ack");
+	is_int(p.win, 256, "raw window");
+	is_int(p.payload_len, 100, "payload from IP length");
+	is_int(p.tcp_hlen, 56, "tcp header length");
+	ok(p.opt.has_mss && p.opt.mss == 1460, "MSS option");
+	ok(p.opt.sack_ok, "SACK-permitted");
+	ok(p.opt.has_ts && p.opt.tsval == 7 && p.opt.tsecr == 9, "timestamps");
+	ok(p.opt.has_ws && p.opt.ws == 7, "window scale");
+	ok(p.opt.n_sack == 1 && p.opt.sack[0][0] == 0x1000 && p.opt.sack[0][1] == 0x2000, "SACK block");
+	ok(!p.opt.bad, "unknown option 99 skipped by length, no error");
+	ok(p.df && p.ip_id == 0x1234 && p.ttl == 64, "IPv4 fields");
+
+	/* snaplen truncation: payload claimed but not captured */
+	is_int(lk_decode(DLT_EN10MB, f, 14 + 20 + 56 + 10, (uint32_t)n, &p), LK_DEC_TCP, "truncated capture still decodes");
+	ok(p.payload_len == 100 && p.cap_payload == 10, "claimed 100, captured 10");
+	is_int(lk_decode(DLT_EN10MB, f, 14 + 20 + 10, (uint32_t)n, &p), LK_DEC_SHORT, "TCP header cut by snaplen is short");
+
+	/* IPv4 with options */
+	n = 14 + put_ip4(f + 14, 8, NULL, 0, 5);
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "IPv4 with options");
+	ok(p.l4_off == 14 + 28 && p.payload_len == 5, "options skipped");
+
+	/* fragment */
+	n = 14 + put_ip4(f + 14, 0, NULL, 0, 5);
+	f[14 + 6] = 0x20; /* MF */
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_FRAGMENT, "MF fragment skipped");
+	f[14 + 6] = 0x00; f[14 + 7] = 0x10;
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_FRAGMENT, "offset fragment skipped");
+
+	/* VLAN and QinQ */
+	memset(f, 0, 22); f[12] = 0x88; f[13] = 0xa8; f[14] = 0x00; f[15] = 0x64; f[16] = 0x81; f[17] = 0x00;
+	f[18] = 0x00; f[19] = 0x05; f[20] = 0x08; f[21] = 0x00;
+	n = 22 + put_ip4(f + 22, 0, NULL, 0, 3);
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "QinQ decodes");
+	ok(p.vlan_depth == 2 && p.vlan_id == 100, "two tags, outer VLAN 100");
+
+	/* Linux cooked v1 and v2, raw, loopback */
+	memset(f, 0, 16); f[14] = 0x08;
+	n = 16 + put_ip4(f + 16, 0, NULL, 0, 1);
+	is_int(lk_decode(DLT_LINUX_SLL, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "SLL");
+	memset(f, 0, 20); f[0] = 0x08;
+	n = 20 + put_ip4(f + 20, 0, NULL, 0, 1);
+	is_int(lk_decode(276, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "SLL2");
+	n = put_ip4(f, 0, NULL, 0, 1);
+	is_int(lk_decode(DLT_RAW, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "raw IPv4");
+	is_int(lk_decode(228, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "LINKTYPE_IPV4");
+	uint32_t fam = 2;
+	memcpy(f, &fam, 4);
+	n = 4 + put_ip4(f + 4, 0, NULL, 0, 1);
+	is_int(lk_decode(DLT_NULL, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "BSD loopback IPv4");
+	fam = 30;
+	memcpy(f, &fam, 4);
+	n = 4 + put_ip6(f + 4, NULL, 0, 0, 1);
+	is_int(lk_decode(DLT_NULL, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "BSD loopback IPv6 (AF 30)");
+	f[0] = 0; f[1] = 0; f[2] = 0; f[3] = 24;
+	is_int(lk_decode(DLT_LOOP, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "OpenBSD loop IPv6");
+
+	/* IPv6 with hop-by-hop + destination options */
+	uint8_t ext[16] = {60, 0, 1, 4, 0, 0, 0, 0, 6, 0, 1, 4, 0, 0, 0, 0};
+	memset(f, 0, 14); f[12] = 0x86; f[13] = 0xdd;
+	n = 14 + put_ip6(f + 14, ext, 16, 0, 7);
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "IPv6 with 2 extension headers");
+	ok(p.af == 6 && p.payload_len == 7 && p.tos == 2 && p.ttl == 33, "IPv6 fields");
+	uint8_t frag[8] = {6, 0, 0, 0, 0, 0, 0, 1};
+	n = 14 + put_ip6(f + 14, frag, 8, 44, 7);
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_FRAGMENT, "IPv6 fragment header skipped");
+
+	/* malformed */
+	memset(f, 0, 14); f[12] = 0x08;
+	n = 14 + put_ip4(f + 14, 0, NULL, 0, 10);
+	f[14] = 0x44;
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_BAD_IHL, "IHL < 5");
+	f[14] = 0x45; f[16] = 0; f[17] = 30;
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_BAD_IPLEN, "total length < headers");
+	f[17] = 10;
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_BAD_IPLEN, "total length < IHL");
+	n = 14 + put_ip4(f + 14, 0, NULL, 0, 10);
+	f[14 + 20 + 12] = 0x40;
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_BAD_DOFF, "data offset < 5");
+	f[14 + 20 + 12] = 0xf0;
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_BAD_TCPLEN, "data offset past IP payload");
+	f[14] = 0x35;
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_BAD_IPVER, "IP version 3");
+	f[14] = 0x45; f[14 + 9] = 17;
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_NOT_TCP, "UDP is not TCP");
+	f[12] = 0x08; f[13] = 0x06;
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_NOT_IP, "ARP is not IP");
+	is_int(lk_decode(DLT_EN10MB, f, 10, 10, &p), LK_DEC_BAD_L2, "short Ethernet header");
+
+	/* TCP option parser edge cases */
+	struct lk_tcpopt o;
+	uint8_t b0[] = {2, 0, 5, 0xb4};
+	lk_parse_tcpopt(b0, 4, &o); ok(o.bad && !o.has_mss, "option length 0 is malformed");
+	uint8_t b1[] = {8, 1, 0, 0};
+	lk_parse_tcpopt(b1, 4, &o); ok(o.bad && !o.has_ts, "option length 1 is malformed");
+	uint8_t b2[] = {1, 1, 8, 10};
+	lk_parse_tcpopt(b2, 4, &o); ok(o.bad && !o.has_ts, "option running past the header is malformed");
+	uint8_t b3[] = {1, 0, 8, 10};
+	lk_parse_tcpopt(b3, 4, &o); ok(!o.bad && !o.has_ts, "EOL stops parsing cleanly");
+	uint8_t b4[] = {5, 34, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 6,
+			0, 0, 0, 7, 0, 0, 0, 8, 1, 1};
+	lk_parse_tcpopt(b4, 36, &o); ok(o.n_sack == 4 && o.sack[3][1] == 8, "4 SACK blocks");
+	uint8_t b5[] = {1};
+	lk_parse_tcpopt(b5, 1, &o); ok(!o.bad, "single NOP");
+	uint8_t b6[] = {99};
+	lk_parse_tcpopt(b6, 1, &o); ok(o.bad, "kind without length byte is malformed");
+	ok(lk_seq_lt(0xfffffff0u, 0x10), "seq compare across wrap");
+	return done_testing();
+}
