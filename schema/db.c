@@ -102,13 +102,13 @@ static int open_common(const char *path, sqlite3 **db, int flags, struct lk_err 
 int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
 {
 	sqlite3 *d;
-	if (open_common(path, &d, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e) < 0)
+	if (open_common(path, &d, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, e) < 0)
 		return -1;
 	/* WAL: readers never block the writer; synchronous NORMAL is durable
 	 * at every checkpoint and never corrupts on a crash. */
 	char *msg = NULL;
 	if (sqlite3_exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-			 "PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK) {
+			 "PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768;", NULL, NULL, &msg) != SQLITE_OK) {
 		lk_errf(e, LK_EXIT_RUNTIME, "%s: not a usable SQLite database (%s)", path,
 			msg ? msg : sqlite3_errmsg(d));
 		sqlite3_free(msg);
@@ -126,7 +126,7 @@ int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
 int lk_db_open_ro(const char *path, sqlite3 **db, struct lk_err *e)
 {
 	sqlite3 *d;
-	if (open_common(path, &d, SQLITE_OPEN_READONLY, e) < 0)
+	if (open_common(path, &d, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, e) < 0)
 		return -1;
 	int v = -1;
 	if (user_version(d, &v) < 0 || v == 0) {
