@@ -101,6 +101,7 @@ static int open_common(const char *path, sqlite3 **db, int flags, struct lk_err 
 
 int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
 {
+	*db = NULL;
 	sqlite3 *d;
 	if (open_common(path, &d, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, e) < 0)
 		return -1;
@@ -125,6 +126,7 @@ int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
 
 int lk_db_open_ro(const char *path, sqlite3 **db, struct lk_err *e)
 {
+	*db = NULL;
 	sqlite3 *d;
 	if (open_common(path, &d, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, e) < 0)
 		return -1;
