@@ -161,7 +161,8 @@ static int store_packet(struct store *s, const struct lk_flow *f, int dir,
 }
 
 /* Counters of every flow, the capture totals, the dedup check, COMMIT. */
-static int store_end(struct store *s, struct lk_capture *res, struct lk_err *e)
+static int store_end(struct store *s, struct lk_capture *res, const struct lk_analyze_opts *ao,
+		     struct lk_err *e)
 {
 	sqlite3 *db = s->db;
 	const char *path = res->path;
@@ -179,6 +180,10 @@ static int store_end(struct store *s, struct lk_capture *res, struct lk_err *e)
 		res->capture_id = 0;
 		return 0;
 	}
+	for (unsigned i = 0; i < ao->n_observers; i++)
+		if (ao->observers[i].finish &&
+		    ao->observers[i].finish(ao->observers[i].ctx, res->flows, db, e) < 0)
+			return -1;
 	/* flows: counters of both directions */
 	char sql[8192];
 	size_t o = (size_t)snprintf(sql, sizeof sql, "UPDATE flows SET first_ns=?, last_ns=?");
@@ -319,8 +324,13 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 		goto fail;
 	res->truncated_tail = lk_pcap_truncated(r);
 	if (o->db) {
-		if (lk_pcap_sha256(r, res->sha256, e) < 0 || store_end(&s, res, e) < 0)
+		if (lk_pcap_sha256(r, res->sha256, e) < 0 || store_end(&s, res, o, e) < 0)
 			goto fail;
+	} else {
+		for (unsigned i = 0; i < o->n_observers; i++)
+			if (o->observers[i].finish &&
+			    o->observers[i].finish(o->observers[i].ctx, res->flows, NULL, e) < 0)
+				goto fail;
 	}
 	store_free(&s);
 	lk_pcap_close(r);

@@ -26,6 +26,11 @@ struct lk_observer {
 	void *ctx;
 	void (*packet)(void *ctx, struct lk_flow *f, int dir, const struct lk_pkt *p,
 		       uint64_t ts_ns);
+	/* Optional: called once after the last packet, before the ingest
+	 * commits; db is NULL without a database (or for a duplicate file).
+	 * Flows carry their DB flow_id in user_id. Return < 0 (e filled) to
+	 * fail the whole ingest. */
+	int (*finish)(void *ctx, const struct lk_flowtab *t, sqlite3 *db, struct lk_err *e);
 };
 
 struct lk_analyze_opts {
