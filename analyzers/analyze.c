@@ -178,6 +178,10 @@ static int store_end(struct store *s, struct lk_capture *res, const struct lk_an
 	if (res->duplicate_of > 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		res->capture_id = 0;
+		for (unsigned i = 0; i < ao->n_observers; i++)
+			if (ao->observers[i].finish &&
+			    ao->observers[i].finish(ao->observers[i].ctx, res->flows, NULL, e) < 0)
+				return -1;
 		return 0;
 	}
 	for (unsigned i = 0; i < ao->n_observers; i++)
