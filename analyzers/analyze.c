@@ -1,5 +1,6 @@
 /* analyzers/analyze.c - decode -> track -> count -> store. See analyze.h. */
 #include "analyzers/analyze.h"
+#include "analyzers/acks.h"
 #include "lib/pcapin.h"
 #include "schema/db.h"
 
@@ -32,6 +33,21 @@ uint64_t lk_counter_get(const struct lk_dirstat *d, const struct lk_counter_def 
 	uint64_t v;
 	memcpy(&v, b, sizeof v);
 	return v;
+}
+
+static int ackset_finish(void *ctx, const struct lk_flowtab *t, sqlite3 *db, struct lk_err *e)
+{
+	struct lk_ackset *set = ctx;
+	if (lk_ackset_finish(set, e) < 0)
+		return -1;
+	return db ? lk_ackset_store(set, t, db, e) : 0;
+}
+
+void lk_observer_ackset(struct lk_observer *ob, struct lk_ackset *set)
+{
+	ob->ctx = set;
+	ob->packet = lk_ackset_packet;
+	ob->finish = ackset_finish;
 }
 
 static uint64_t now_ns(void)

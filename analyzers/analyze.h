@@ -33,6 +33,12 @@ struct lk_observer {
 	int (*finish)(void *ctx, const struct lk_flowtab *t, sqlite3 *db, struct lk_err *e);
 };
 
+struct lk_ackset;
+/* Fill *ob so that `set` (analyzers/acks.h: ACK classes and the bandwidth
+ * estimators of analyzers/bwe.h) sees every packet and, at the end, is
+ * finished and its ack_classes/bwe rows stored in the ingest's transaction. */
+void lk_observer_ackset(struct lk_observer *ob, struct lk_ackset *set);
+
 struct lk_analyze_opts {
 	sqlite3 *db;            /* NULL: analyze only, store nothing */
 	int64_t run_id;         /* > 0: the capture belongs to this run */

@@ -1,17 +1,20 @@
 /* lrokit analyze FILE... [--db DB] [--json] [--no-packets] [-q] */
+#include "analyzers/acks.h"
 #include "analyzers/analyze.h"
+#include "analyzers/bwe.h"
 #include "cli/commands.h"
 #include "lib/json.h"
 #include "schema/db.h"
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: lrokit analyze FILE... [--db DB] [--json] [--no-packets] [-q]\n"
+		"usage: lrokit analyze FILE... [--db DB] [--json] [--no-packets] [--side S] [--hz N] [-q]\n"
 		"\n"
 		"Per-flow TCP counters of pcap/pcapng captures, by tcptrace's definitions\n"
 		"(tcptrace -l -n): packets, ACKs, pure ACKs, SACK and D-SACK packets, unique,\n"
@@ -21,13 +24,17 @@ static void usage(FILE *f)
 		"                a file already stored (same SHA-256) is not stored twice\n"
 		"  --json        print JSON (DESIGN section 5): one object per file, one per line\n"
 		"  --no-packets  with --db, do not store one row per TCP segment\n"
+		"  --side S      where the capture was taken: sender | receiver | auto (default:\n"
+		"                decided per connection from the data, then the handshake)\n"
+		"  --hz N        kernel HZ for the Westwood+ replay (default 1000)\n"
+		"  --details     text output: also the ACK breakdown and bandwidth estimates\n"
 		"  -q            no warnings about skipped records\n"
 		"\n"
 		"Link types: Ethernet, Linux cooked v1/v2, raw IPv4/IPv6, BSD loopback; 802.1Q/QinQ.\n"
 		"Exit: 0 ok, 1 a file could not be analyzed, 2 usage.\n");
 }
 
-static void print_json(const struct lk_capture *c)
+static void print_json(const struct lk_capture *c, const struct lk_ackset *set)
 {
 	FILE *o = stdout;
 	fputs("{\"file\":", o);
@@ -65,6 +72,18 @@ static void print_json(const struct lk_capture *c)
 			for (unsigned i = 0; i < lk_n_dir_counters; i++)
 				fprintf(o, "%s\"%s\":%" PRIu64, i ? "," : "", lk_dir_counters[i].name,
 					lk_counter_get(&f->d[d], &lk_dir_counters[i]));
+			const struct lk_acks *ak = lk_ackset_acks(set, f->idx);
+			const struct lk_bwe *bw = lk_ackset_bwe(set, f->idx);
+			fputs(",\"acks\":", o);
+			if (ak)
+				lk_acks_json(ak, d, o);
+			else
+				fputs("null", o);
+			fputs(",\"bwe\":", o);
+			if (bw)
+				lk_bwe_json(bw, d, o);
+			else
+				fputs("null", o);
 			fputs("}", o);
 		}
 		fputs("}", o);
@@ -72,7 +91,7 @@ static void print_json(const struct lk_capture *c)
 	fputs("]}\n", o);
 }
 
-static void print_text(const struct lk_capture *c)
+static void print_text(const struct lk_capture *c, const struct lk_ackset *set, bool details)
 {
 	FILE *o = stdout;
 	size_t n = lk_flowtab_count(c->flows);
@@ -97,6 +116,17 @@ static void print_text(const struct lk_capture *c)
 				k + 1, conn, d ? "b2a" : "a2b", s->total_packets, s->data_pkts, s->ack_pkts,
 				pure, s->sack_pkts, s->unique_bytes, s->rexmt_data_pkts, s->rexmt_data_bytes,
 				s->outoforder_pkts, s->dsack_pkts);
+		}
+		if (!details)
+			continue;
+		const struct lk_acks *ak = lk_ackset_acks(set, f->idx);
+		const struct lk_bwe *bw = lk_ackset_bwe(set, f->idx);
+		for (int d = 0; d < 2; d++) {
+			fprintf(o, "    %s ACKs:\n", d ? "b2a" : "a2b");
+			if (ak)
+				lk_acks_text(ak, d, "      ", o);
+			if (bw)
+				lk_bwe_text(bw, d, "      ", o);
 		}
 	}
 }
@@ -130,7 +160,14 @@ int cmd_analyze(int argc, char **argv)
 	static const struct option lo[] = {
 		{"db", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
 		{"no-packets", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
-		{"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
+		{"quiet", no_argument, NULL, 'q'}, {"side", required_argument, NULL, 's'},
+		{"hz", required_argument, NULL, 'H'}, {"details", no_argument, NULL, 'D'},
+		{0, 0, 0, 0}};
+	struct lk_acks_params ap;
+	struct lk_bwe_params bp;
+	lk_acks_params_default(&ap);
+	lk_bwe_params_default(&bp);
+	bool details = false;
 	const char *dbpath = NULL;
 	bool json = false, nopk = false;
 	int c;
@@ -140,6 +177,29 @@ int cmd_analyze(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'n': nopk = true; break;
 		case 'q': cli_quiet = true; break;
+		case 'D': details = true; break;
+		case 's':
+			if (!strcmp(optarg, "sender"))
+				ap.side = LK_SIDE_SENDER;
+			else if (!strcmp(optarg, "receiver"))
+				ap.side = LK_SIDE_RECEIVER;
+			else if (!strcmp(optarg, "auto"))
+				ap.side = LK_SIDE_AUTO;
+			else {
+				cli_err("analyze: --side wants sender, receiver or auto, not '%s'", optarg);
+				return LK_EXIT_USAGE;
+			}
+			break;
+		case 'H': {
+			char *end;
+			long hz = strtol(optarg, &end, 10);
+			if (*end || hz < 10 || hz > 100000) {
+				cli_err("analyze: --hz wants a number 10..100000, not '%s'", optarg);
+				return LK_EXIT_USAGE;
+			}
+			bp.hz = (unsigned)hz;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return LK_EXIT_USAGE;
 		}
@@ -160,10 +220,20 @@ int cmd_analyze(int argc, char **argv)
 	int rc = 0;
 	for (int i = optind; i < argc; i++) {
 		struct lk_capture cap;
-		struct lk_analyze_opts o = {.db = db, .point = "file", .drops = -1, .no_packets = nopk};
+		struct lk_ackset *set = lk_ackset_new(&ap, &bp);
+		if (!set) {
+			cli_err("analyze: out of memory");
+			rc = LK_EXIT_RUNTIME;
+			break;
+		}
+		struct lk_observer ob;
+		lk_observer_ackset(&ob, set);
+		struct lk_analyze_opts o = {.db = db, .point = "file", .drops = -1, .no_packets = nopk,
+					    .observers = &ob, .n_observers = 1};
 		if (lk_analyze_file(argv[i], &o, &cap, &e) < 0) {
 			cli_err("%s", e.msg);
 			rc = e.code ? e.code : LK_EXIT_RUNTIME;
+			lk_ackset_free(set);
 			continue;
 		}
 		if (!cli_quiet)
@@ -174,10 +244,11 @@ int cmd_analyze(int argc, char **argv)
 			cli_warn("%s: already in %s as capture %" PRId64 " (same SHA-256); not stored again",
 				 cap.path, dbpath, cap.duplicate_of);
 		if (json)
-			print_json(&cap);
+			print_json(&cap, set);
 		else
-			print_text(&cap);
+			print_text(&cap, set, details);
 		lk_capture_free(&cap);
+		lk_ackset_free(set);
 	}
 	lk_db_close(db);
 	if (fflush(stdout) != 0) {

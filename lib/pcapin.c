@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -91,10 +92,12 @@ static int open_any(const char *path, struct lk_pcap **out, bool hash, struct lk
 		lk_pcap_close(r);
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: %s", path, strerror(err));
 	}
-	/* a large stdio buffer: libpcap reads record by record through it */
+	/* a large stdio buffer: libpcap reads record by record through it;
+	 * only this thread uses the FILE, so skip stdio's per-call locking */
 	r->buf = malloc(1 << 20);
 	if (r->buf)
 		setvbuf(r->fp, r->buf, _IOFBF, 1 << 20);
+	__fsetlocking(r->fp, FSETLOCKING_BYCALLER);
 	char eb[PCAP_ERRBUF_SIZE] = "";
 	r->p = pcap_fopen_offline_with_tstamp_precision(r->fp, PCAP_TSTAMP_PRECISION_NANO, eb);
 	if (!r->p) {

@@ -1,0 +1,724 @@
+/* analyzers/acks.c - ACK classification; see acks.h for the rules. */
+#include "analyzers/acks.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers/bwe.h"
+#include "analyzers/flow.h"
+#include "lib/json.h"
+
+const char *const lk_timing_names[LK_T__COUNT] = {"ooo", "aggregate", "full2", "delack", "quick",
+						  "nodata"};
+
+#define JIFFY_SLACK_NS 4000000ull /* one jiffy at HZ=250 */
+#define MAX_SMALL_SEG 8960u       /* jumbo MTU 9000 - 40 */
+
+void lk_acks_params_default(struct lk_acks_params *p)
+{
+	p->side = LK_SIDE_AUTO;
+	p->delack_min_ns = 40000000ull;
+}
+
+struct rxseg {
+	uint32_t end;
+	uint64_t ts;
+	bool big;
+};
+
+struct dstate {
+	/* handshake */
+	bool syn_seen, synack_seen, syn_ts_opt, synonly_seen, hs_ack_seen;
+	uint16_t syn_mss;
+	uint32_t isn;
+	uint64_t syn_ns, synack_ns, hs_ack_ns;
+	/* as data sender */
+	uint64_t data_bytes, data_pkts;
+	bool hi_valid;
+	uint32_t hi_end;
+	uint32_t mg_len[4], mg_cnt[4]; /* Misra-Gries frequent segment lengths */
+	/* as ACK sender */
+	bool ack_valid, win_valid;
+	uint32_t last_ack;
+	uint16_t last_win;
+	uint64_t n_adv, n_match, n_edge;
+	/* receiver model (data of the other direction arriving here) */
+	bool rcv_valid, ooo_pending, old_pending;
+	uint32_t rcv_nxt;
+	struct rxseg *q;
+	size_t qh, qn, qcap; /* entries [qh, qn) */
+	struct lk_acks_dir out;
+};
+
+struct lk_acks {
+	struct lk_acks_params prm;
+	struct dstate st[2];
+	int near, data_dir;
+	const char *rule;
+	bool finished;
+};
+
+struct lk_acks *lk_acks_new(const struct lk_acks_params *p)
+{
+	struct lk_acks *a = calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	if (p)
+		a->prm = *p;
+	else
+		lk_acks_params_default(&a->prm);
+	if (!a->prm.delack_min_ns)
+		a->prm.delack_min_ns = 40000000ull;
+	a->near = -1;
+	a->data_dir = -1;
+	a->rule = "unknown";
+	return a;
+}
+
+void lk_acks_free(struct lk_acks *a)
+{
+	if (!a)
+		return;
+	free(a->st[0].q);
+	free(a->st[1].q);
+	free(a);
+}
+
+static void mg_add(struct dstate *s, uint32_t len)
+{
+	for (int i = 0; i < 4; i++)
+		if (s->mg_cnt[i] && s->mg_len[i] == len) {
+			s->mg_cnt[i]++;
+			return;
+		}
+	for (int i = 0; i < 4; i++)
+		if (!s->mg_cnt[i]) {
+			s->mg_len[i] = len;
+			s->mg_cnt[i] = 1;
+			return;
+		}
+	for (int i = 0; i < 4; i++)
+		s->mg_cnt[i]--;
+}
+
+/* Effective MSS of the data sent by direction d. */
+static uint32_t eff_mss(const struct lk_acks *a, int d, const char **src)
+{
+	const struct dstate *x = &a->st[0], *y = &a->st[1];
+	uint32_t m = 0;
+	bool ts = true, any = false;
+	for (int i = 0; i < 2; i++) {
+		const struct dstate *s = i ? y : x;
+		if (!s->syn_seen)
+			continue;
+		any = true;
+		ts = ts && s->syn_ts_opt;
+		if (s->syn_mss && (!m || s->syn_mss < m))
+			m = s->syn_mss;
+	}
+	if (any && m) {
+		/* timestamps only count when both SYNs were seen with them */
+		bool both = x->syn_seen && y->syn_seen && ts;
+		if (src)
+			*src = "handshake";
+		return both && m > 12 ? m - 12 : m;
+	}
+	const struct dstate *s = &a->st[d];
+	uint32_t best = 0, bc = 0;
+	for (int i = 0; i < 4; i++)
+		if (s->mg_cnt[i] > bc || (s->mg_cnt[i] == bc && bc && s->mg_len[i] > best)) {
+			bc = s->mg_cnt[i];
+			best = s->mg_len[i];
+		}
+	if (src)
+		*src = best ? "observed" : "none";
+	return best;
+}
+
+static bool is_dsack(const struct lk_pkt *p)
+{
+	const struct lk_tcpopt *o = &p->opt;
+	if (o->n_sack < 1)
+		return false;
+	/* tcptrace's rules, plain unsigned compares */
+	uint32_t l0 = o->sack[0][0], r0 = o->sack[0][1];
+	if (r0 <= p->ack)
+		return true;
+	if (o->n_sack >= 2) {
+		uint32_t l1 = o->sack[1][0], r1 = o->sack[1][1];
+		if (r0 <= r1 && l0 >= l1)
+			return true;
+		if ((l0 <= l1 && l1 < r0) || (r0 >= r1 && r1 > l0))
+			return true;
+	}
+	return false;
+}
+
+static int q_push(struct dstate *s, uint32_t end, uint64_t ts, bool big)
+{
+	if (s->qn == s->qcap) {
+		if (s->qh > 0) {
+			memmove(s->q, s->q + s->qh, (s->qn - s->qh) * sizeof *s->q);
+			s->qn -= s->qh;
+			s->qh = 0;
+		}
+		if (s->qn == s->qcap) {
+			size_t nc = s->qcap ? 2 * s->qcap : 64;
+			struct rxseg *nq = realloc(s->q, nc * sizeof *nq);
+			if (!nq)
+				return -1;
+			s->q = nq;
+			s->qcap = nc;
+		}
+	}
+	s->q[s->qn++] = (struct rxseg){end, ts, big};
+	return 0;
+}
+
+/* Data of direction `snd` (state S) arriving at the other host (state R). */
+static int rx_data(struct lk_acks *a, int snd, const struct lk_pkt *p, uint64_t ts)
+{
+	struct dstate *S = &a->st[snd], *R = &a->st[1 - snd];
+	uint32_t fin = (p->flags & LK_TH_FIN) ? 1 : 0, syn = (p->flags & LK_TH_SYN) ? 1 : 0;
+	uint32_t seq = p->seq + syn;
+	uint32_t end = p->seq + syn + p->payload_len + fin;
+	if (!R->rcv_valid) {
+		R->rcv_nxt = S->syn_seen ? S->isn + 1 : seq;
+		R->rcv_valid = true;
+	}
+	if (lk_seq_le(end, R->rcv_nxt)) {
+		R->old_pending = true;
+		return 0;
+	}
+	if (lk_seq_lt(R->rcv_nxt, seq)) {
+		R->ooo_pending = true;
+		return 0;
+	}
+	uint32_t mss = eff_mss(a, snd, NULL);
+	R->rcv_nxt = end;
+	return q_push(R, end, ts, mss && p->payload_len > mss);
+}
+
+static enum lk_timing classify_timing(struct lk_acks *a, struct dstate *S, const struct lk_pkt *p,
+				      uint32_t adv, uint32_t mss, uint64_t ts)
+{
+	bool ooo = p->opt.n_sack > 0 || S->ooo_pending || S->old_pending;
+	if (S->rcv_valid && lk_seq_lt(S->rcv_nxt, p->ack)) {
+		/* acknowledges data that did not arrive in order here (hole filled) */
+		ooo = true;
+		S->rcv_nxt = p->ack;
+	}
+	size_t n = 0;
+	bool big = false;
+	uint64_t oldest = 0;
+	while (S->qh < S->qn && lk_seq_le(S->q[S->qh].end, p->ack)) {
+		if (!n)
+			oldest = S->q[S->qh].ts;
+		big = big || S->q[S->qh].big;
+		n++;
+		S->qh++;
+	}
+	if (S->qh == S->qn)
+		S->qh = S->qn = 0;
+	S->ooo_pending = S->old_pending = false;
+	if (ooo)
+		return LK_T_OOO;
+	if (!n || !adv)
+		return LK_T_NODATA;
+	if (big)
+		return LK_T_AGGREGATE;
+	if (mss && adv > mss)
+		return LK_T_FULL2;
+	uint64_t thr = a->prm.delack_min_ns > JIFFY_SLACK_NS ? a->prm.delack_min_ns - JIFFY_SLACK_NS
+							    : 0;
+	return ts >= oldest && ts - oldest >= thr ? LK_T_DELACK : LK_T_QUICK;
+}
+
+static void ack_seg(struct lk_acks *a, int d, const struct lk_pkt *p, uint64_t ts)
+{
+	struct dstate *S = &a->st[d], *O = &a->st[1 - d];
+	struct lk_acks_dir *o = &S->out;
+	o->ack_pkts++;
+	if (p->flags & LK_TH_RST)
+		return;
+	if (p->opt.n_sack >= 1) {
+		o->sack++;
+		if (is_dsack(p))
+			o->dsack++;
+	}
+	if (p->win == 0)
+		o->zero_window++;
+	if (p->flags & LK_TH_SYN) {
+		S->last_ack = p->ack;
+		S->ack_valid = true;
+		S->last_win = p->win;
+		S->win_valid = true;
+		return;
+	}
+	if (S->synonly_seen && !S->synack_seen && O->synack_seen && !S->hs_ack_seen) {
+		S->hs_ack_ns = ts;
+		S->hs_ack_seen = true;
+	}
+	o->classified++;
+	if (p->payload_len > 0)
+		o->with_data++;
+	else if (p->flags & LK_TH_FIN)
+		o->fin++;
+	else
+		o->pure++;
+	uint32_t mss = eff_mss(a, 1 - d, NULL);
+	uint32_t adv = 0;
+	if (!S->ack_valid) {
+		o->adv_unknown++;
+	} else {
+		adv = lk_seq_lt(S->last_ack, p->ack) ? p->ack - S->last_ack : 0;
+		if (!adv) {
+			if (p->payload_len == 0 && !(p->flags & LK_TH_FIN)) {
+				if (S->win_valid && p->win != S->last_win) {
+					if (p->win != 0)
+						o->window_update++;
+					else
+						o->adv0_other++;
+				} else {
+					o->dup++;
+					o->adv_hist[0]++;
+				}
+			} else {
+				o->adv0_other++;
+			}
+		} else if (!mss) {
+			o->adv_unknown++;
+		} else {
+			uint32_t u = (uint32_t)((adv + (uint64_t)mss - 1) / mss);
+			o->adv_hist[u < LK_ACKS_HIST - 1 ? u : LK_ACKS_HIST - 1]++;
+			if (u <= 1)
+				o->adv_1++;
+			else if (u == 2)
+				o->adv_2++;
+			else
+				o->adv_stretch++;
+		}
+		if (adv && O->hi_valid) {
+			/* data seen beyond this ACK, in MSS (see decide_side) */
+			uint32_t beyond = lk_seq_lt(p->ack, O->hi_end) ? O->hi_end - p->ack : 0;
+			uint32_t m = mss ? mss : 1;
+			S->n_adv++;
+			if (beyond <= 2 * m)
+				S->n_match++;
+			if (beyond == 0)
+				S->n_edge++;
+		}
+	}
+	o->timing[classify_timing(a, S, p, adv, mss, ts)]++;
+	if (!S->ack_valid || adv) {
+		S->last_ack = p->ack;
+		S->ack_valid = true;
+	}
+	S->last_win = p->win;
+	S->win_valid = true;
+}
+
+int lk_acks_feed(struct lk_acks *a, int d, const struct lk_pkt *p, uint64_t ts)
+{
+	if (d != 0 && d != 1)
+		return 0;
+	struct dstate *S = &a->st[d];
+	a->finished = false;
+	bool syn = p->flags & LK_TH_SYN, ack = p->flags & LK_TH_ACK;
+	if (syn) {
+		if (!ack && !S->synonly_seen) {
+			S->syn_ns = ts;
+			S->synonly_seen = true;
+		} else if (ack && !S->synack_seen) {
+			S->synack_seen = true;
+			S->synack_ns = ts;
+		}
+		if (!S->syn_seen || S->isn != p->seq) {
+			S->syn_seen = true;
+			S->isn = p->seq;
+			S->syn_ts_opt = p->opt.has_ts;
+			S->syn_mss = p->opt.has_mss ? p->opt.mss : 0;
+		}
+	}
+	int rc = 0;
+	uint32_t fin = (p->flags & LK_TH_FIN) ? 1 : 0;
+	uint32_t seqlen = p->payload_len + fin + (syn ? 1 : 0);
+	if (p->payload_len > 0 && !(p->flags & LK_TH_RST)) {
+		S->data_bytes += p->payload_len;
+		S->data_pkts++;
+		if (p->payload_len <= MAX_SMALL_SEG)
+			mg_add(S, p->payload_len);
+	}
+	if (seqlen && !(p->flags & LK_TH_RST)) {
+		uint32_t end = p->seq + seqlen;
+		if (!S->hi_valid || lk_seq_lt(S->hi_end, end)) {
+			S->hi_end = end;
+			S->hi_valid = true;
+		}
+		if (p->payload_len > 0 || fin)
+			rc = rx_data(a, d, p, ts);
+	}
+	if (ack)
+		ack_seg(a, d, p, ts);
+	return rc;
+}
+
+static void decide_side(struct lk_acks *a)
+{
+	struct dstate *x = &a->st[0], *y = &a->st[1];
+	a->data_dir = -1;
+	if (x->data_bytes || y->data_bytes)
+		a->data_dir = x->data_bytes >= y->data_bytes ? 0 : 1;
+	a->near = -1;
+	a->rule = "unknown";
+	if (a->prm.side != LK_SIDE_AUTO && a->data_dir >= 0) {
+		a->near = a->prm.side == LK_SIDE_SENDER ? a->data_dir : 1 - a->data_dir;
+		a->rule = "forced";
+		return;
+	}
+	if (a->data_dir >= 0) {
+		int d = 1 - a->data_dir;
+		struct dstate *s = &a->st[d];
+		if (s->n_adv >= 8) {
+			double f = (double)s->n_match / (double)s->n_adv;
+			if (f >= 0.5) {
+				a->near = d;
+				a->rule = "data";
+				return;
+			}
+			if (f <= 0.25) {
+				a->near = a->data_dir;
+				a->rule = "data";
+				return;
+			}
+		}
+	}
+	for (int c = 0; c < 2; c++) {
+		struct dstate *C = &a->st[c], *Sv = &a->st[1 - c];
+		if (!C->synonly_seen || !Sv->synack_seen || !C->hs_ack_seen)
+			continue;
+		if (Sv->synack_ns < C->syn_ns || C->hs_ack_ns < Sv->synack_ns)
+			continue;
+		uint64_t g1 = Sv->synack_ns - C->syn_ns, g2 = C->hs_ack_ns - Sv->synack_ns;
+		if (g1 > 0 && g1 >= 2 * g2) {
+			a->near = c;
+			a->rule = "handshake";
+		} else if (g2 > 0 && g2 >= 2 * g1) {
+			a->near = 1 - c;
+			a->rule = "handshake";
+		}
+		return;
+	}
+}
+
+void lk_acks_finish(struct lk_acks *a)
+{
+	decide_side(a);
+	for (int d = 0; d < 2; d++) {
+		struct lk_acks_dir *o = &a->st[d].out;
+		o->mss = eff_mss(a, 1 - d, &o->mss_source);
+		o->timing_valid = a->near == d;
+		if (a->near == d)
+			o->timing_note = NULL;
+		else if (a->near < 0)
+			o->timing_note = "capture side unknown (give --side sender|receiver)";
+		else
+			o->timing_note = "capture taken at the other host: these ACKs are seen when "
+					 "they arrive, not when they were sent";
+	}
+	a->finished = true;
+}
+
+const struct lk_acks_dir *lk_acks_dir(const struct lk_acks *a, int dir)
+{
+	return &a->st[dir ? 1 : 0].out;
+}
+
+int lk_acks_capture_near(const struct lk_acks *a) { return a->near; }
+const char *lk_acks_side_rule(const struct lk_acks *a) { return a->rule; }
+int lk_acks_data_dir(const struct lk_acks *a) { return a->data_dir; }
+
+void lk_acks_side_evidence(const struct lk_acks *a, uint64_t *n_adv, uint64_t *n_near,
+			   uint64_t *n_edge)
+{
+	int d = a->data_dir >= 0 ? 1 - a->data_dir : 1;
+	*n_adv = a->st[d].n_adv;
+	*n_near = a->st[d].n_match;
+	*n_edge = a->st[d].n_edge;
+}
+
+/* Data segments of the other direction per ACK that advanced. */
+static double segs_per_ack(const struct lk_acks *a, int dir)
+{
+	const struct lk_acks_dir *o = &a->st[dir].out;
+	uint64_t adv = o->adv_1 + o->adv_2 + o->adv_stretch;
+	return adv ? (double)a->st[1 - dir].data_pkts / (double)adv : NAN;
+}
+
+static void ju(FILE *f, const char *k, uint64_t v, bool comma)
+{
+	fprintf(f, "%s\"%s\":%" PRIu64, comma ? "," : "", k, v);
+}
+
+void lk_acks_json(const struct lk_acks *a, int dir, FILE *f)
+{
+	const struct lk_acks_dir *o = lk_acks_dir(a, dir);
+	fputc('{', f);
+	ju(f, "ack_pkts", o->ack_pkts, false);
+	ju(f, "classified", o->classified, true);
+	ju(f, "pure", o->pure, true);
+	ju(f, "with_data", o->with_data, true);
+	ju(f, "fin", o->fin, true);
+	ju(f, "dup", o->dup, true);
+	ju(f, "adv_1", o->adv_1, true);
+	ju(f, "adv_2", o->adv_2, true);
+	ju(f, "adv_stretch", o->adv_stretch, true);
+	ju(f, "adv0_other", o->adv0_other, true);
+	ju(f, "adv_unknown", o->adv_unknown, true);
+	fputs(",\"adv_hist\":{", f);
+	bool first = true;
+	for (int i = 0; i < LK_ACKS_HIST; i++)
+		if (o->adv_hist[i]) {
+			fprintf(f, "%s\"%d\":%" PRIu64, first ? "" : ",", i, o->adv_hist[i]);
+			first = false;
+		}
+	fputc('}', f);
+	ju(f, "window_update", o->window_update, true);
+	ju(f, "sack", o->sack, true);
+	ju(f, "dsack", o->dsack, true);
+	ju(f, "zero_window", o->zero_window, true);
+	fputs(",\"data_segs_acked\":", f);
+	fprintf(f, "%" PRIu64, a->st[1 - (dir ? 1 : 0)].data_pkts);
+	fputs(",\"segs_per_ack\":", f);
+	lk_json_num(f, segs_per_ack(a, dir ? 1 : 0));
+	fputs(",\"mss\":", f);
+	if (o->mss)
+		fprintf(f, "%" PRIu32, o->mss);
+	else
+		fputs("null", f);
+	fputs(",\"mss_source\":", f);
+	lk_json_str(f, o->mss_source ? o->mss_source : "none");
+	fputs(",\"capture_near\":", f);
+	if (a->near < 0)
+		fputs("null", f);
+	else
+		lk_json_str(f, a->near ? "b" : "a");
+	fputs(",\"side_rule\":", f);
+	lk_json_str(f, a->rule);
+	fputs(",\"timing\":", f);
+	if (o->timing_valid) {
+		fputc('{', f);
+		for (int i = 0; i < LK_T__COUNT; i++)
+			ju(f, lk_timing_names[i], o->timing[i], i > 0);
+		fputc('}', f);
+	} else {
+		fputs("null,\"timing_note\":", f);
+		lk_json_str(f, o->timing_note ? o->timing_note : "not finished");
+	}
+	fputc('}', f);
+}
+
+void lk_acks_text(const struct lk_acks *a, int dir, const char *ind, FILE *f)
+{
+	const struct lk_acks_dir *o = lk_acks_dir(a, dir);
+	double spa = segs_per_ack(a, dir ? 1 : 0);
+	fprintf(f, "%sacks: %" PRIu64 " (pure %" PRIu64 ", with data %" PRIu64 ", fin %" PRIu64
+		   "); mss %" PRIu32 " (%s); data segs per advancing ack %.2f\n",
+		ind, o->ack_pkts, o->pure, o->with_data, o->fin, o->mss,
+		o->mss_source ? o->mss_source : "none", isnan(spa) ? 0.0 : spa);
+	fprintf(f, "%s  advance: dup %" PRIu64 ", 1 mss %" PRIu64 ", 2 mss %" PRIu64
+		   ", stretch %" PRIu64 ", none(data/fin) %" PRIu64 ", unknown %" PRIu64 "\n",
+		ind, o->dup, o->adv_1, o->adv_2, o->adv_stretch, o->adv0_other, o->adv_unknown);
+	fprintf(f, "%s  sack %" PRIu64 ", dsack %" PRIu64 ", window update %" PRIu64
+		   ", zero window %" PRIu64 "\n",
+		ind, o->sack, o->dsack, o->window_update, o->zero_window);
+	if (o->timing_valid) {
+		fprintf(f, "%s  receiver timing:", ind);
+		for (int i = 0; i < LK_T__COUNT; i++)
+			fprintf(f, " %s %" PRIu64, lk_timing_names[i], o->timing[i]);
+		fputc('\n', f);
+	} else {
+		fprintf(f, "%s  receiver timing: n/a (%s)\n", ind,
+			o->timing_note ? o->timing_note : "not finished");
+	}
+}
+
+static int row(sqlite3_stmt *st, int64_t flow_id, int dir, const char *cls, uint64_t v,
+	       sqlite3 *db, struct lk_err *e)
+{
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, flow_id);
+	sqlite3_bind_int(st, 2, dir);
+	sqlite3_bind_text(st, 3, cls, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)v);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return lk_errf(e, LK_EXIT_RUNTIME, "storing ack_classes: %s", sqlite3_errmsg(db));
+	return 0;
+}
+
+int lk_acks_store(const struct lk_acks *a, sqlite3 *db, int64_t flow_id, struct lk_err *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT OR REPLACE INTO ack_classes(flow_id,dir,class,count) "
+			       "VALUES(?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return lk_errf(e, LK_EXIT_RUNTIME, "storing ack_classes: %s", sqlite3_errmsg(db));
+	int rc = 0;
+	for (int d = 0; d < 2 && !rc; d++) {
+		const struct lk_acks_dir *o = lk_acks_dir(a, d);
+		struct {
+			const char *n;
+			uint64_t v;
+		} c[] = {{"ack_pkts", o->ack_pkts},     {"classified", o->classified},
+			 {"pure", o->pure},             {"with_data", o->with_data},
+			 {"fin", o->fin},               {"dup", o->dup},
+			 {"adv0_other", o->adv0_other}, {"window_update", o->window_update},
+			 {"adv_1", o->adv_1},           {"adv_2", o->adv_2},
+			 {"adv_stretch", o->adv_stretch}, {"adv_unknown", o->adv_unknown},
+			 {"sack", o->sack},             {"dsack", o->dsack},
+			 {"zero_window", o->zero_window}};
+		for (size_t i = 0; i < sizeof c / sizeof c[0] && !rc; i++)
+			rc = row(st, flow_id, d, c[i].n, c[i].v, db, e);
+		for (int i = 0; i < LK_ACKS_HIST && !rc; i++)
+			if (o->adv_hist[i]) {
+				char n[32];
+				snprintf(n, sizeof n, "adv_hist_%d", i);
+				rc = row(st, flow_id, d, n, o->adv_hist[i], db, e);
+			}
+		if (o->timing_valid)
+			for (int i = 0; i < LK_T__COUNT && !rc; i++) {
+				char n[32];
+				snprintf(n, sizeof n, "timing_%s", lk_timing_names[i]);
+				rc = row(st, flow_id, d, n, o->timing[i], db, e);
+			}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+
+struct lk_ackset {
+	struct lk_acks_params ap;
+	struct lk_bwe_params bp;
+	struct lk_acks **acks;
+	struct lk_bwe **bwe;
+	size_t n, cap;
+	bool oom;
+};
+
+struct lk_ackset *lk_ackset_new(const struct lk_acks_params *ap, const struct lk_bwe_params *bp)
+{
+	struct lk_ackset *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	if (ap)
+		s->ap = *ap;
+	else
+		lk_acks_params_default(&s->ap);
+	if (bp)
+		s->bp = *bp;
+	else
+		lk_bwe_params_default(&s->bp);
+	return s;
+}
+
+void lk_ackset_free(struct lk_ackset *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		lk_acks_free(s->acks[i]);
+		lk_bwe_free(s->bwe[i]);
+	}
+	free(s->acks);
+	free(s->bwe);
+	free(s);
+}
+
+void lk_ackset_packet(void *ctx, struct lk_flow *f, int dir, const struct lk_pkt *p,
+		      uint64_t ts_ns)
+{
+	struct lk_ackset *s = ctx;
+	uint64_t i = f->idx;
+	if (i >= s->cap) {
+		size_t nc = s->cap ? s->cap : 16;
+		while (nc <= i)
+			nc *= 2;
+		struct lk_acks **na = realloc(s->acks, nc * sizeof *na);
+		if (!na) {
+			s->oom = true;
+			return;
+		}
+		s->acks = na;
+		struct lk_bwe **nb = realloc(s->bwe, nc * sizeof *nb);
+		if (!nb) {
+			s->oom = true;
+			return;
+		}
+		s->bwe = nb;
+		for (size_t k = s->cap; k < nc; k++) {
+			s->acks[k] = NULL;
+			s->bwe[k] = NULL;
+		}
+		s->cap = nc;
+	}
+	if (i >= s->n)
+		s->n = i + 1;
+	if (!s->acks[i] && !(s->acks[i] = lk_acks_new(&s->ap))) {
+		s->oom = true;
+		return;
+	}
+	if (!s->bwe[i] && !(s->bwe[i] = lk_bwe_new(&s->bp))) {
+		s->oom = true;
+		return;
+	}
+	if (lk_acks_feed(s->acks[i], dir, p, ts_ns) < 0)
+		s->oom = true;
+	if (lk_bwe_feed(s->bwe[i], dir, p, ts_ns) < 0)
+		s->oom = true;
+}
+
+int lk_ackset_finish(struct lk_ackset *s, struct lk_err *e)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (!s->acks[i])
+			continue;
+		lk_acks_finish(s->acks[i]);
+		if (s->bwe[i])
+			lk_bwe_finish(s->bwe[i], lk_acks_capture_near(s->acks[i]));
+	}
+	if (s->oom)
+		return lk_errf(e, LK_EXIT_RUNTIME,
+			       "out of memory in the ACK/bandwidth analyzers (results incomplete)");
+	return 0;
+}
+
+struct lk_acks *lk_ackset_acks(const struct lk_ackset *s, uint64_t i)
+{
+	return i < s->n ? s->acks[i] : NULL;
+}
+
+struct lk_bwe *lk_ackset_bwe(const struct lk_ackset *s, uint64_t i)
+{
+	return i < s->n ? s->bwe[i] : NULL;
+}
+
+int lk_ackset_store(const struct lk_ackset *s, const struct lk_flowtab *t, sqlite3 *db,
+		    struct lk_err *e)
+{
+	size_t n = lk_flowtab_count(t);
+	for (size_t k = 0; k < n; k++) {
+		const struct lk_flow *f = lk_flowtab_get(t, k);
+		if (!f || f->user_id <= 0 || f->idx >= s->n)
+			continue;
+		if (s->acks[f->idx] && lk_acks_store(s->acks[f->idx], db, f->user_id, e) < 0)
+			return -1;
+		if (s->bwe[f->idx] && lk_bwe_store(s->bwe[f->idx], db, f->user_id, e) < 0)
+			return -1;
+	}
+	return 0;
+}
