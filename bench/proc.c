@@ -1,0 +1,311 @@
+/* bench/proc.c - child processes and named network namespaces. */
+#include "bench/proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NETNS_DIR "/var/run/netns"
+
+unsigned long long lk_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+static void join_argv(char *buf, size_t n, const char *const argv[])
+{
+	size_t off = 0;
+	buf[0] = 0;
+	for (int i = 0; argv[i] && off + 2 < n; i++)
+		off += (size_t)snprintf(buf + off, n - off, "%s%s", i ? " " : "", argv[i]);
+}
+
+int lk_cmd(struct lk_err *e, const char *const argv[])
+{
+	int p[2];
+	char cmd[300];
+	join_argv(cmd, sizeof cmd, argv);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s: pipe: %s", cmd, strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s: fork: %s", cmd, strerror(errno));
+	}
+	if (pid == 0) {
+		int dn = open("/dev/null", O_RDWR);
+		if (dn >= 0) {
+			dup2(dn, 0);
+			dup2(dn, 1);
+		}
+		dup2(p[1], 2);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	char out[2048];
+	size_t n = 0;
+	for (;;) {
+		ssize_t r = read(p[0], out + n, sizeof out - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == sizeof out - 1)
+			n = 0; /* keep the tail */
+	}
+	out[n] = 0;
+	close(p[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = 0;
+	char *last = strrchr(out, '\n');
+	last = last ? last + 1 : out;
+	int code = WIFEXITED(st) && WEXITSTATUS(st) == 127 ? LK_EXIT_MISSING : LK_EXIT_RUNTIME;
+	return lk_errf(e, code, "'%s' failed: %s", cmd, *last ? last : "no message");
+}
+
+int lk_cmd_out(struct lk_err *e, const char *const argv[], char *out, size_t n)
+{
+	int p[2];
+	char cmd[300];
+	join_argv(cmd, sizeof cmd, argv);
+	out[0] = 0;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s: pipe: %s", cmd, strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s: fork: %s", cmd, strerror(errno));
+	}
+	if (pid == 0) {
+		int dn = open("/dev/null", O_RDWR);
+		if (dn >= 0) {
+			dup2(dn, 0);
+			dup2(dn, 2);
+		}
+		dup2(p[1], 1);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t k = 0;
+	char sink[512];
+	for (;;) {
+		ssize_t r = k + 1 < n ? read(p[0], out + k, n - 1 - k) : read(p[0], sink, sizeof sink);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (k + 1 < n)
+			k += (size_t)r;
+	}
+	out[k] = 0;
+	close(p[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	return lk_errf(e, LK_EXIT_RUNTIME, "'%s' failed (status %d)", cmd,
+		       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+int lk_cmdl(struct lk_err *e, const char *arg0, ...)
+{
+	const char *argv[64];
+	int n = 0;
+	va_list ap;
+	va_start(ap, arg0);
+	argv[n++] = arg0;
+	const char *a;
+	while ((a = va_arg(ap, const char *)) && n < 63)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return lk_cmd(e, argv);
+}
+
+static void redirect(int fd, const char *path)
+{
+	if (!path)
+		return;
+	int f = open(*path ? path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (f >= 0) {
+		dup2(f, fd);
+		close(f);
+	}
+}
+
+pid_t lk_spawn(char *const argv[], const struct lk_spawn_opts *o, struct lk_err *e)
+{
+	int nsfd = -1;
+	if (o->netns) {
+		char p[512];
+		snprintf(p, sizeof p, NETNS_DIR "/%s", o->netns);
+		nsfd = open(p, O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0)
+			return lk_errf(e, LK_EXIT_RUNTIME, "network namespace '%s': %s", o->netns,
+				       strerror(errno));
+	}
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		if (nsfd >= 0)
+			close(nsfd);
+		return lk_errf(e, LK_EXIT_RUNTIME, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		sigset_t all;
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		if (o->die_with_parent) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(126);
+		}
+		if (o->new_session)
+			setsid();
+		if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) < 0) {
+			fprintf(stderr, "setns %s: %s\n", o->netns, strerror(errno));
+			_exit(126);
+		}
+		if (o->cpu >= 0) {
+			cpu_set_t cs;
+			CPU_ZERO(&cs);
+			CPU_SET(o->cpu, &cs);
+			sched_setaffinity(0, sizeof cs, &cs);
+		}
+		for (int i = 0; i < o->n_keep; i++) {
+			int fl = fcntl(o->keep_fds[i], F_GETFD);
+			if (fl >= 0)
+				fcntl(o->keep_fds[i], F_SETFD, fl & ~FD_CLOEXEC);
+		}
+		redirect(1, o->stdout_path);
+		redirect(2, o->stderr_path);
+		execv(argv[0], argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (nsfd >= 0)
+		close(nsfd);
+	return pid;
+}
+
+int lk_self_exe(char *buf, size_t n, struct lk_err *e)
+{
+	ssize_t r = readlink("/proc/self/exe", buf, n - 1);
+	if (r < 0)
+		return lk_errf(e, LK_EXIT_RUNTIME, "/proc/self/exe: %s", strerror(errno));
+	buf[r] = 0;
+	return 0;
+}
+
+int lk_netns_enter(const char *name, int *saved, struct lk_err *e)
+{
+	if (saved) {
+		*saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (*saved < 0)
+			return lk_errf(e, LK_EXIT_RUNTIME, "own namespace: %s", strerror(errno));
+	}
+	char p[512];
+	snprintf(p, sizeof p, NETNS_DIR "/%s", name);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+		int er = errno;
+		if (fd >= 0)
+			close(fd);
+		if (saved) {
+			close(*saved);
+			*saved = -1;
+		}
+		return lk_errf(e, LK_EXIT_RUNTIME, "enter network namespace '%s': %s", name,
+			       strerror(er));
+	}
+	close(fd);
+	return 0;
+}
+
+int lk_netns_return(int saved)
+{
+	if (saved < 0)
+		return -1;
+	int r = setns(saved, CLONE_NEWNET);
+	close(saved);
+	return r;
+}
+
+bool lk_netns_exists(const char *name)
+{
+	char p[512];
+	snprintf(p, sizeof p, NETNS_DIR "/%s", name);
+	return access(p, F_OK) == 0;
+}
+
+int lk_netns_kill(const char *name, int sig)
+{
+	char p[512];
+	struct stat ns;
+	snprintf(p, sizeof p, NETNS_DIR "/%s", name);
+	if (stat(p, &ns) < 0)
+		return 0;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *de;
+	pid_t self = getpid();
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == self)
+			continue;
+		char q[64];
+		struct stat st;
+		snprintf(q, sizeof q, "/proc/%ld/ns/net", pid);
+		if (stat(q, &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev) {
+			if (kill((pid_t)pid, sig) == 0)
+				n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+int lk_netns_destroy(const char *name, int grace_ms, struct lk_err *e)
+{
+	if (!lk_netns_exists(name))
+		return 0;
+	if (lk_netns_kill(name, SIGTERM) > 0) {
+		unsigned long long end = lk_now_ns() + (unsigned long long)grace_ms * 1000000ull;
+		while (lk_now_ns() < end && lk_netns_kill(name, 0) > 0)
+			usleep(10000);
+		for (int i = 0; i < 50 && lk_netns_kill(name, SIGKILL) > 0; i++)
+			usleep(10000);
+	}
+	return lk_cmdl(e, "ip", "netns", "delete", name, (char *)NULL);
+}

@@ -1,0 +1,42 @@
+/* bench/runrec.h - write one `lrokit run` into the database (schema/db.h):
+ * the `runs` row (inserted as 'running' with our pid, finished as ok/failed/
+ * aborted), stage counters into `counters` (source 'stage'/'iface'/'snmp'),
+ * LRO engine counters into `lro_stats`, the sender's TCP_INFO series into
+ * `samples` (source 'tcpinfo'). NaN values are stored as NULL. */
+#ifndef LK_BENCH_RUNREC_H
+#define LK_BENCH_RUNREC_H
+
+#include "lib/err.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct lk_runrec {
+	sqlite3 *db;
+	int64_t run_id;
+	sqlite3_stmt *counter, *lro, *sample;
+};
+
+struct lk_run_info {
+	const char *config, *cmdline, *tool_version, *params;
+	uint64_t started_ns, bytes, rate_limit_bps;
+};
+
+/* Open (create/migrate) path and insert a 'running' row. */
+int lk_runrec_begin(struct lk_runrec *r, const char *path, const struct lk_run_info *ri,
+		    struct lk_err *e);
+/* Final columns; status ok|failed|aborted; error may be NULL. */
+int lk_runrec_finish(struct lk_runrec *r, const char *status, uint64_t finished_ns,
+		     uint64_t bytes, double goodput_bps, double lro_rate, const char *offloads,
+		     const char *error, struct lk_err *e);
+int lk_runrec_counter(struct lk_runrec *r, const char *component, const char *event,
+		      double value, const char *unit, const char *source, const char *note);
+int lk_runrec_lro(struct lk_runrec *r, const char *stage, const char *policy, const char *key,
+		  double value);
+int lk_runrec_sample(struct lk_runrec *r, uint64_t t_ns, const char *source, const char *key,
+		     double value);
+/* Wrap many inserts in one transaction. */
+int lk_runrec_tx(struct lk_runrec *r, const char *sql);
+void lk_runrec_close(struct lk_runrec *r);
+
+#endif

@@ -1,0 +1,59 @@
+/* bench/stage.h - the stage processes of the emulated Xen receive path
+ * (DESIGN.md section 2). Each stage is its own process (`lrokit stage ...`)
+ * and moves frames in both directions, polling like a NAPI driver: wake up on
+ * a readable fd or eventfd, take at most `budget` frames, flush LRO at the end
+ * of the poll, repoll at once while polls come back full.
+ *
+ *   nic:      rx  AF_PACKET socket on the wire veth (recvmmsg batches)
+ *                 -> [lro_ref "LRO phys"] -> TAP pnic0 (on the bridge)
+ *             tx  TAP pnic0 -> AF_PACKET send on the wire veth (checksums of
+ *                 partial-checksum frames completed, as a NIC's TX offload)
+ *   netback:  rx  TAP vif1.0 -> copy into the shared ring, eventfd kick
+ *             tx  shared ring -> TAP vif1.0
+ *   netfront: rx  shared ring -> [lro_ref "LRO virt"] -> guest TAP with
+ *                 virtio_net_hdr (an aggregate enters the guest as one GSO packet)
+ *             tx  guest TAP -> shared ring
+ *
+ * All TAPs use IFF_VNET_HDR and TUNSETOFFLOAD(CSUM|TSO4|TSO6), so GSO frames
+ * cross the bridge and the ring whole. Frames that already carry GSO or
+ * partial-checksum metadata bypass lro_ref (after a flush: no reordering).
+ *
+ * On SIGTERM/SIGINT a stage stops and writes its counters as JSON to the
+ * stats file; SIGUSR1 writes them without stopping.
+ */
+#ifndef LK_BENCH_STAGE_H
+#define LK_BENCH_STAGE_H
+
+#include "lib/err.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum lk_stage_kind { LK_STAGE_NIC, LK_STAGE_NETBACK, LK_STAGE_NETFRONT };
+
+#define LK_FPP_BUCKETS 8 /* frames per poll: 1, 2-3, 4-7, 8-15, 16-31, 32-63, 64-127, 128+ */
+
+struct lk_stage_opts {
+	enum lk_stage_kind kind;
+	const char *wire;       /* nic: wire interface (AF_PACKET) */
+	const char *tap;        /* TAP device this stage creates */
+	bool lro;               /* run lro_ref on the rx path (nic, netfront) */
+	const char *lro_policy; /* "linux" (default) or "inet_lro" */
+	int budget;             /* frames per poll (default 64) */
+	int shm_fd;             /* netback/netfront: the two rings (rx, tx) */
+	int evt[4];             /* rx kick, rx space, tx kick, tx space */
+	int ready_fd;           /* written once the TAP exists (-1 none) */
+	const char *stats_path; /* JSON counters at exit (NULL none) */
+};
+
+const char *lk_stage_name(enum lk_stage_kind k);
+int lk_stage_parse(const char *s, enum lk_stage_kind *k);
+
+/* Runs until SIGTERM/SIGINT. Returns 0, or -1 with e filled. */
+int lk_stage_run(const struct lk_stage_opts *o, struct lk_err *e);
+
+/* Shared memory for the two rings of netback/netfront: creates a memfd of
+ * the right size and initialises both rings. Returns the fd (CLOEXEC). */
+int lk_stage_shm_create(struct lk_err *e);
+
+#endif

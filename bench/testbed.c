@@ -1,0 +1,465 @@
+/* bench/testbed.c - namespaces, veth, bridge, stage processes. */
+#define _FILE_OFFSET_BITS 64
+#include "bench/testbed.h"
+#include "bench/proc.h"
+#include "bench/stage.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const struct lk_tb_config lk_tb_configs[] = {
+	{"native", false, false, false, false, "sender ==veth== receiver, kernel GRO off"},
+	{"native-gro", false, true, false, false, "sender ==veth== receiver, kernel GRO on"},
+	{"xen", true, false, false, false, "emulated Xen path, no LRO (Non-LRO)"},
+	{"lro-phys", true, false, true, false, "emulated Xen path, lro_ref in the NIC stage"},
+	{"lro-virt", true, false, false, true, "emulated Xen path, lro_ref in netfront"},
+	{"lro-both", true, false, true, true, "emulated Xen path, lro_ref in NIC and netfront"},
+	{NULL, false, false, false, false, NULL},
+};
+
+const struct lk_tb_config *lk_tb_config_find(const char *name)
+{
+	for (const struct lk_tb_config *c = lk_tb_configs; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+void lk_tb_names(struct lk_testbed *tb)
+{
+	snprintf(tb->ns_snd, sizeof tb->ns_snd, "%s-snd", tb->prefix);
+	if (tb->cfg->full_path) {
+		snprintf(tb->ns_dom0, sizeof tb->ns_dom0, "%s-dom0", tb->prefix);
+		snprintf(tb->ns_rcv, sizeof tb->ns_rcv, "%s-domU", tb->prefix);
+	} else {
+		tb->ns_dom0[0] = 0;
+		snprintf(tb->ns_rcv, sizeof tb->ns_rcv, "%s-rcv", tb->prefix);
+	}
+	snprintf(tb->statedir, sizeof tb->statedir, LK_TB_STATE_DIR "/%s", tb->prefix);
+}
+
+bool lk_tb_exists(const struct lk_testbed *tb)
+{
+	return lk_netns_exists(tb->ns_snd) || (tb->ns_dom0[0] && lk_netns_exists(tb->ns_dom0)) ||
+	       lk_netns_exists(tb->ns_rcv);
+}
+
+#define CMD(...)                                                                      \
+	do {                                                                          \
+		if (lk_cmdl(e, __VA_ARGS__, (char *)NULL) < 0)                        \
+			goto fail;                                                    \
+	} while (0)
+
+static int ns_sh(struct lk_err *e, const char *ns, const char *script)
+{
+	return lk_cmdl(e, "ip", "netns", "exec", ns, "sh", "-c", script, (char *)NULL);
+}
+
+static void offload_json(struct lk_testbed *tb, size_t *off, const char *ns, const char *dev)
+{
+	char out[8192];
+	const char *argv[] = {"ip", "netns", "exec", ns, "ethtool", "-k", dev, NULL};
+	if (lk_cmd_out(NULL, argv, out, sizeof out) < 0)
+		return;
+	static const char *keys[] = {"tcp-segmentation-offload", "generic-segmentation-offload",
+				     "generic-receive-offload", "large-receive-offload",
+				     "tx-checksumming", "rx-checksumming", NULL};
+	size_t n = sizeof tb->offloads;
+	*off += (size_t)snprintf(tb->offloads + *off, *off < n ? n - *off : 0, "%s\"%s/%s\":{",
+				 *off > 1 ? "," : "", strrchr(ns, '-') + 1, dev);
+	bool first = true;
+	for (int i = 0; keys[i]; i++) {
+		char *p = strstr(out, keys[i]);
+		if (!p)
+			continue;
+		p += strlen(keys[i]);
+		if (*p++ != ':')
+			continue;
+		while (*p == ' ')
+			p++;
+		bool on = !strncmp(p, "on", 2);
+		*off += (size_t)snprintf(tb->offloads + *off, *off < n ? n - *off : 0, "%s\"%s\":%s",
+					 first ? "" : ",", keys[i], on ? "true" : "false");
+		first = false;
+	}
+	*off += (size_t)snprintf(tb->offloads + *off, *off < n ? n - *off : 0, "}");
+}
+
+static int spawn_stage(struct lk_testbed *tb, int idx, const char *ns, char **args, int shm,
+		       const int evt[4], struct lk_err *e)
+{
+	static const char *names[] = {"nic", "netback", "netfront"};
+	char exe[1024], rfd[16], errpath[256];
+	if (lk_self_exe(exe, sizeof exe, e) < 0)
+		return -1;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return lk_errf(e, LK_EXIT_RUNTIME, "pipe: %s", strerror(errno));
+	snprintf(rfd, sizeof rfd, "%d", p[1]);
+	snprintf(tb->stage_stats[idx], sizeof tb->stage_stats[idx], "%s/%s.json", tb->statedir,
+		 names[idx]);
+	snprintf(errpath, sizeof errpath, "%s/%s.err", tb->statedir, names[idx]);
+	char *argv[32];
+	int n = 0;
+	argv[n++] = exe;
+	argv[n++] = "stage";
+	argv[n++] = (char *)names[idx];
+	for (int i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	argv[n++] = "--ready-fd";
+	argv[n++] = rfd;
+	argv[n++] = "--stats";
+	argv[n++] = tb->stage_stats[idx];
+	argv[n] = NULL;
+	int keep[6] = {p[1]};
+	int nk = 1;
+	if (shm >= 0) {
+		keep[nk++] = shm;
+		for (int i = 0; i < 4; i++)
+			keep[nk++] = evt[i];
+	}
+	struct lk_spawn_opts so = {.netns = ns, .cpu = tb->cpu_recv,
+				   .die_with_parent = !tb->persistent, .new_session = tb->persistent,
+				   .stdout_path = "", .stderr_path = errpath, .keep_fds = keep,
+				   .n_keep = nk};
+	pid_t pid = lk_spawn(argv, &so, e);
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	tb->stage_pid[idx] = pid;
+	struct pollfd pf = {.fd = p[0], .events = POLLIN};
+	char c = 0;
+	int pr = poll(&pf, 1, 5000);
+	ssize_t r = pr > 0 ? read(p[0], &c, 1) : 0;
+	close(p[0]);
+	if (r == 1 && c == 'R')
+		return 0;
+	char msg[300] = "";
+	FILE *f = fopen(errpath, "r");
+	if (f) {
+		if (!fgets(msg, sizeof msg, f))
+			msg[0] = 0;
+		fclose(f);
+		msg[strcspn(msg, "\n")] = 0;
+	}
+	return lk_errf(e, LK_EXIT_RUNTIME, "%s stage did not start%s%s", names[idx],
+		       msg[0] ? ": " : (pr == 0 ? " within 5 s" : ""), msg);
+}
+
+static int mkdirs(const char *path)
+{
+	char tmp[256];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			mkdir(tmp, 0755);
+			*p = '/';
+		}
+	return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
+{
+	const struct lk_tb_config *c = tb->cfg;
+	for (int i = 0; i < LK_TB_NSTAGES; i++)
+		tb->stage_pid[i] = 0;
+	lk_tb_names(tb);
+	tb->offloads[0] = 0;
+	int shm = -1, evt[4] = {-1, -1, -1, -1};
+	if (lk_tb_exists(tb))
+		return lk_errf(e, LK_EXIT_RUNTIME, "testbed %s already exists (namespace %s)",
+			       tb->prefix, tb->ns_snd);
+	if (mkdirs(tb->statedir) < 0)
+		return lk_errf(e, LK_EXIT_RUNTIME, "state directory %s: %s", tb->statedir,
+			       strerror(errno));
+	tb->up = true;
+	char cpus[16], cpur[16];
+	snprintf(cpus, sizeof cpus, "%x", tb->cpu_send >= 0 ? 1u << tb->cpu_send : 0u);
+	snprintf(cpur, sizeof cpur, "%x", tb->cpu_recv >= 0 ? 1u << tb->cpu_recv : 0u);
+	char script[512];
+	const char *rx = tb->ns_rcv, *tx = tb->ns_snd;
+
+	CMD("ip", "netns", "add", tx);
+	if (c->full_path)
+		CMD("ip", "netns", "add", tb->ns_dom0);
+	CMD("ip", "netns", "add", rx);
+	const char *wire_ns = c->full_path ? tb->ns_dom0 : rx;
+	const char *wire_if = c->full_path ? "peth0" : "eth0";
+	CMD("ip", "-n", tx, "link", "add", "eth0", "type", "veth", "peer", "name", wire_if, "netns",
+	    wire_ns);
+	/* sender: MTU-sized segments on the wire, real checksums (NOTES) */
+	CMD("ip", "netns", "exec", tx, "ethtool", "-K", "eth0", "tso", "off", "gso", "off", "tx",
+	    "off", "gro", "off");
+	CMD("ip", "-n", tx, "addr", "add", LK_TB_SEND_ADDR "/24", "dev", "eth0");
+	CMD("ip", "-n", tx, "addr", "add", "fd77::1/64", "dev", "eth0", "nodad");
+	CMD("ip", "-n", tx, "link", "set", "lo", "up");
+	/* receive side: the wire end */
+	CMD("ip", "netns", "exec", wire_ns, "ethtool", "-K", wire_if, "gro",
+	    c->kernel_gro ? "on" : "off", "tx", "off", "tso", "off", "gso", "off");
+	CMD("ip", "-n", wire_ns, "link", "set", "lo", "up");
+	CMD("ip", "-n", wire_ns, "link", "set", wire_if, "up");
+	if (tb->cpu_recv >= 0) {
+		snprintf(script, sizeof script, "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus",
+			 cpur, wire_if);
+		if (ns_sh(e, wire_ns, script) < 0)
+			goto fail;
+	}
+	if (tb->cpu_send >= 0) {
+		snprintf(script, sizeof script, "echo %s > /sys/class/net/eth0/queues/rx-0/rps_cpus",
+			 cpus);
+		if (ns_sh(e, tx, script) < 0)
+			goto fail;
+	}
+	if (tb->rate_bps) {
+		char rate[32];
+		snprintf(rate, sizeof rate, "%llubit", (unsigned long long)tb->rate_bps);
+		/* burst: 1 ms worth (at least 32 KB) so HZ granularity does not cap the rate */
+		char burst[32];
+		unsigned long long b = tb->rate_bps / 8 / 1000;
+		snprintf(burst, sizeof burst, "%llu", b < 32768 ? 32768ull : b);
+		CMD("tc", "-n", tx, "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", rate,
+		    "burst", burst, "latency", "20ms");
+	}
+	if (!c->full_path) {
+		CMD("ip", "-n", rx, "addr", "add", LK_TB_RECV_ADDR "/24", "dev", "eth0");
+		CMD("ip", "-n", rx, "addr", "add", "fd77::2/64", "dev", "eth0", "nodad");
+		CMD("ip", "-n", tx, "link", "set", "eth0", "up");
+		size_t off = 1;
+		snprintf(tb->offloads, sizeof tb->offloads, "{");
+		offload_json(tb, &off, tx, "eth0");
+		offload_json(tb, &off, rx, "eth0");
+		snprintf(tb->offloads + off, off < sizeof tb->offloads ? sizeof tb->offloads - off : 0,
+			 "}");
+		return 0;
+	}
+	/* dom0: bridge + stages */
+	const char *d0 = tb->ns_dom0;
+	ns_sh(NULL, d0, "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+	CMD("ip", "-n", d0, "link", "add", "xenbr0", "type", "bridge", "forward_delay", "0",
+	    "stp_state", "0", "mcast_snooping", "0");
+	CMD("ip", "-n", d0, "link", "set", "xenbr0", "up");
+	shm = lk_stage_shm_create(e);
+	if (shm < 0)
+		goto fail;
+	for (int i = 0; i < 4; i++)
+		if ((evt[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+			lk_errf(e, LK_EXIT_RUNTIME, "eventfd: %s", strerror(errno));
+			goto fail;
+		}
+	char lroarg[32], budget[32], shmarg[16], evtarg[64];
+	snprintf(lroarg, sizeof lroarg, "--lro=%s", tb->lro_policy ? tb->lro_policy : "linux");
+	snprintf(budget, sizeof budget, "--budget=%d", tb->budget > 0 ? tb->budget : 64);
+	snprintf(shmarg, sizeof shmarg, "%d", shm);
+	snprintf(evtarg, sizeof evtarg, "%d,%d,%d,%d", evt[0], evt[1], evt[2], evt[3]);
+	{
+		char *a[] = {"--tap", "pnic0", "--wire", "peth0", budget,
+			     c->lro_phys ? lroarg : NULL, NULL};
+		if (spawn_stage(tb, LK_TB_NIC, d0, a, -1, evt, e) < 0)
+			goto fail;
+	}
+	{
+		char *a[] = {"--tap", "vif1.0", "--shm-fd", shmarg, "--evt", evtarg, budget, NULL};
+		if (spawn_stage(tb, LK_TB_NETBACK, d0, a, shm, evt, e) < 0)
+			goto fail;
+	}
+	{
+		char *a[] = {"--tap", "eth0", "--shm-fd", shmarg, "--evt", evtarg, budget,
+			     c->lro_virt ? lroarg : NULL, NULL};
+		if (spawn_stage(tb, LK_TB_NETFRONT, rx, a, shm, evt, e) < 0)
+			goto fail;
+	}
+	close(shm);
+	shm = -1;
+	for (int i = 0; i < 4; i++) {
+		close(evt[i]);
+		evt[i] = -1;
+	}
+	CMD("ip", "-n", d0, "link", "set", "pnic0", "master", "xenbr0", "txqueuelen", "10000", "up");
+	CMD("ip", "-n", d0, "link", "set", "vif1.0", "master", "xenbr0", "txqueuelen", "10000", "up");
+	CMD("ip", "-n", rx, "link", "set", "lo", "up");
+	CMD("ip", "-n", rx, "link", "set", "eth0", "txqueuelen", "10000", "up");
+	CMD("ip", "-n", rx, "addr", "add", LK_TB_RECV_ADDR "/24", "dev", "eth0");
+	CMD("ip", "-n", rx, "addr", "add", "fd77::2/64", "dev", "eth0", "nodad");
+	/* the wire comes up last: no frame meets a TAP that is still down */
+	CMD("ip", "-n", tx, "link", "set", "eth0", "up");
+	{
+		size_t off = 1;
+		snprintf(tb->offloads, sizeof tb->offloads, "{");
+		offload_json(tb, &off, tx, "eth0");
+		offload_json(tb, &off, d0, "peth0");
+		offload_json(tb, &off, d0, "pnic0");
+		offload_json(tb, &off, d0, "vif1.0");
+		offload_json(tb, &off, rx, "eth0");
+		snprintf(tb->offloads + off, off < sizeof tb->offloads ? sizeof tb->offloads - off : 0,
+			 "}");
+	}
+	return 0;
+fail:
+	if (shm >= 0)
+		close(shm);
+	for (int i = 0; i < 4; i++)
+		if (evt[i] >= 0)
+			close(evt[i]);
+	struct lk_err e2;
+	lk_tb_down(tb, &e2);
+	return -1;
+}
+
+static void reap_children(struct lk_testbed *tb)
+{
+	for (int i = 0; i < LK_TB_NSTAGES; i++) {
+		if (tb->stage_pid[i] <= 0)
+			continue;
+		/* our child (run): collect it; not ours (testbed down): ECHILD */
+		for (int t = 0; t < 300; t++) {
+			pid_t w = waitpid(tb->stage_pid[i], NULL, WNOHANG);
+			if (w != 0)
+				break;
+			usleep(10000);
+		}
+		tb->stage_pid[i] = 0;
+	}
+}
+
+int lk_tb_down(struct lk_testbed *tb, struct lk_err *e)
+{
+	int rc = 0;
+	/* the stages first, so they flush their counters */
+	const char *ns[3] = {tb->ns_rcv, tb->ns_dom0, tb->ns_snd};
+	for (int i = 0; i < 3; i++)
+		if (ns[i][0] && lk_netns_exists(ns[i]))
+			lk_netns_kill(ns[i], SIGTERM);
+	for (int i = 0; i < 3; i++) {
+		if (!ns[i][0])
+			continue;
+		if (lk_netns_destroy(ns[i], 3000, e) < 0)
+			rc = -1;
+	}
+	reap_children(tb);
+	tb->up = false;
+	return rc;
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	remove(p);
+	return 0;
+}
+
+void lk_tb_rm_statedir(struct lk_testbed *tb)
+{
+	if (tb->statedir[0])
+		nftw(tb->statedir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Is pid a live lrokit process? */
+static bool run_alive(long pid)
+{
+	char p[64], comm[64] = "";
+	snprintf(p, sizeof p, "/proc/%ld/comm", pid);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof comm, f))
+		comm[0] = 0;
+	fclose(f);
+	return !strncmp(comm, "lrokit", 6);
+}
+
+int lk_tb_reap_stale(struct lk_err *e)
+{
+	int n = 0;
+	const char *dirs[] = {"/var/run/netns", LK_TB_STATE_DIR};
+	for (int d = 0; d < 2; d++) {
+		DIR *dir = opendir(dirs[d]);
+		if (!dir)
+			continue;
+		struct dirent *de;
+		char names[64][256];
+		int k = 0;
+		while ((de = readdir(dir)) && k < 64) {
+			size_t pl = strlen(LK_TB_RUN_PREFIX);
+			if (strncmp(de->d_name, LK_TB_RUN_PREFIX, pl))
+				continue;
+			char *end;
+			long pid = strtol(de->d_name + pl, &end, 10);
+			if (end == de->d_name + pl || (*end && *end != '-') || pid <= 0)
+				continue;
+			if (pid == getpid() || run_alive(pid) || strlen(de->d_name) >= sizeof names[0])
+				continue;
+			memcpy(names[k++], de->d_name, strlen(de->d_name) + 1);
+		}
+		closedir(dir);
+		for (int i = 0; i < k; i++) {
+			if (d == 0) {
+				if (lk_netns_destroy(names[i], 1000, e) < 0)
+					return -1;
+				n++;
+			} else {
+				char path[300];
+				snprintf(path, sizeof path, LK_TB_STATE_DIR "/%.255s", names[i]);
+				nftw(path, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+			}
+		}
+	}
+	return n;
+}
+
+static int snmp_find(const char *path, const char *proto, const char *field,
+		     unsigned long long *v)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	char names[4096], vals[4096];
+	size_t pl = strlen(proto);
+	int rc = -1;
+	while (fgets(names, sizeof names, f) && fgets(vals, sizeof vals, f)) {
+		if (strncmp(names, proto, pl) || names[pl] != ':')
+			continue;
+		char *sn, *sv;
+		char *n = strtok_r(names + pl + 1, " \n", &sn);
+		char *x = strtok_r(vals + pl + 1, " \n", &sv);
+		while (n && x) {
+			if (!strcmp(n, field)) {
+				*v = strtoull(x, NULL, 10);
+				rc = 0;
+				break;
+			}
+			n = strtok_r(NULL, " \n", &sn);
+			x = strtok_r(NULL, " \n", &sv);
+		}
+		break;
+	}
+	fclose(f);
+	return rc;
+}
+
+int lk_tb_snmp(const char *ns, const char *proto, const char *field, unsigned long long *v)
+{
+	int saved;
+	if (lk_netns_enter(ns, &saved, NULL) < 0)
+		return -1;
+	int rc = snmp_find("/proc/thread-self/net/snmp", proto, field, v);
+	if (rc < 0)
+		rc = snmp_find("/proc/thread-self/net/netstat", proto, field, v);
+	lk_netns_return(saved);
+	return rc;
+}

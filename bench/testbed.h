@@ -1,0 +1,86 @@
+/* bench/testbed.h - build and tear down the testbed configurations of
+ * DESIGN.md section 2 in network namespaces.
+ *
+ * Names: every namespace of a testbed starts with its prefix. `lrokit run`
+ * uses "lkr<pid>" (the pid of the run), so two runs never collide and a later
+ * run can tell the leftovers of a killed one (pid gone) from a live one;
+ * `lrokit testbed up` uses "lkb-<config>". Interface names live inside the
+ * namespaces and are the fixed ones of the drawing:
+ *
+ *   <p>-snd:  eth0 10.77.0.1/24, fd77::1/64 (sender; TSO/GSO/TX csum off; tbf)
+ *   <p>-dom0: peth0 (wire end, GRO off), xenbr0 bridge, TAPs pnic0 and vif1.0
+ *             made by the NIC and netback stage processes
+ *   <p>-domU: eth0 10.77.0.2/24, fd77::2/64 = the TAP of the netfront stage
+ *   native*:  <p>-snd and <p>-rcv joined by one veth (eth0 each)
+ *
+ * CPU placement: the sender's namespace work and processes on cpu_send, the
+ * stages, receiver and receive softirq work (RPS on the wire veth) on cpu_recv.
+ */
+#ifndef LK_BENCH_TESTBED_H
+#define LK_BENCH_TESTBED_H
+
+#include "lib/err.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define LK_TB_SEND_ADDR "10.77.0.1"
+#define LK_TB_RECV_ADDR "10.77.0.2"
+#define LK_TB_RUN_PREFIX "lkr"
+#define LK_TB_STATE_DIR "/run/lrokit"
+
+struct lk_tb_config {
+	const char *name;
+	bool full_path;   /* emulated Xen path (else sender ==veth== receiver) */
+	bool kernel_gro;  /* native-gro */
+	bool lro_phys, lro_virt;
+	const char *desc;
+};
+
+/* NULL-terminated-by-name table of the configurations (DESIGN.md section 2). */
+extern const struct lk_tb_config lk_tb_configs[];
+const struct lk_tb_config *lk_tb_config_find(const char *name);
+
+enum { LK_TB_NIC, LK_TB_NETBACK, LK_TB_NETFRONT, LK_TB_NSTAGES };
+
+struct lk_testbed {
+	/* set by the caller */
+	const struct lk_tb_config *cfg;
+	char prefix[48];
+	uint64_t rate_bps;        /* tbf on the sender's wire, 0 = none */
+	int cpu_send, cpu_recv;   /* -1 = no pinning */
+	bool persistent;          /* testbed up: stages survive us (setsid, no pdeathsig) */
+	const char *lro_policy;   /* NULL = linux */
+	int budget;               /* stage poll budget, 0 = 64 */
+	/* filled by lk_tb_up */
+	char ns_snd[64], ns_dom0[64], ns_rcv[64];
+	char statedir[128];
+	pid_t stage_pid[LK_TB_NSTAGES];
+	char stage_stats[LK_TB_NSTAGES][192];
+	char offloads[4096];      /* JSON: offload settings of every interface */
+	bool up;
+};
+
+/* Builds everything; on failure tears down what it made. */
+int lk_tb_up(struct lk_testbed *tb, struct lk_err *e);
+/* Stops the stages (they write their stats files), kills whatever else runs
+ * in the namespaces, deletes them. Safe to call twice and on partial setups.
+ * Keeps statedir (remove it with lk_tb_rm_statedir). */
+int lk_tb_down(struct lk_testbed *tb, struct lk_err *e);
+void lk_tb_rm_statedir(struct lk_testbed *tb);
+/* Fill the namespace names for a prefix and config (no side effects). */
+void lk_tb_names(struct lk_testbed *tb);
+/* Remove namespaces and state of `lrokit run` testbeds whose run process is
+ * gone (killed). Returns the number of testbeds removed, -1 on error. */
+int lk_tb_reap_stale(struct lk_err *e);
+/* Does this prefix have any namespace? */
+bool lk_tb_exists(const struct lk_testbed *tb);
+
+
+
+/* Read counter `field` of protocol `proto` ("Ip", "Tcp", "IpExt", "TcpExt")
+ * from /proc/net/snmp or /proc/net/netstat as seen inside namespace ns.
+ * Returns 0 and sets *v, or -1. */
+int lk_tb_snmp(const char *ns, const char *proto, const char *field, unsigned long long *v);
+#endif

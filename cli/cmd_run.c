@@ -1,0 +1,600 @@
+/* lrokit run CONFIG - build one testbed configuration, run one verified bulk
+ * transfer through it, store the run record, tear everything down. */
+#include "bench/proc.h"
+#include "bench/runrec.h"
+#include "bench/testbed.h"
+#include "bench/xfer.h"
+#include "cli/commands.h"
+#include "lib/err.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char run_usage[] =
+	"usage: lrokit run CONFIG [options]\n"
+	"Build testbed CONFIG, run one verified transfer, store a run record, tear down.\n"
+	"CONFIG: native native-gro xen lro-phys lro-virt lro-both\n"
+	"  -n, --bytes SIZE      bytes to transfer (default 64M)\n"
+	"      --rate RATE|none  tbf limit on the sender's wire, e.g. 1G (default none)\n"
+	"      --db FILE         database (default lrokit.db)\n"
+	"      --capture DIR     tcpdump the sender's and the receiver's interface into DIR\n"
+	"      --quickack        receiver sets TCP_QUICKACK after every read\n"
+	"      --cc NAME         sender congestion control\n"
+	"      --mss N           sender MSS\n"
+	"      --lro-policy P    linux (default) or inet_lro\n"
+	"      --budget N        stage frames per poll (default 64)\n"
+	"      --json            JSON summary on stdout\n"
+	"  -q                    quiet\n"
+	"Needs root (CAP_NET_ADMIN): network namespaces, TAP devices, AF_PACKET.\n";
+
+static volatile sig_atomic_t g_sig;
+static void on_sig(int s) { g_sig = s; }
+
+int cli_need_root(const char *what);
+int cli_need_root(const char *what)
+{
+	if (geteuid() == 0)
+		return 0;
+	cli_err("%s needs root (CAP_NET_ADMIN) to create network namespaces and TAP devices", what);
+	return LK_EXIT_MISSING;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	size_t cap = 65536, n = 0;
+	char *b = malloc(cap);
+	while (b) {
+		size_t r = fread(b + n, 1, cap - n - 1, f);
+		n += r;
+		if (n < cap - 1)
+			break;
+		char *nb = realloc(b, cap * 2);
+		if (!nb) {
+			free(b);
+			b = NULL;
+			break;
+		}
+		b = nb;
+		cap *= 2;
+	}
+	fclose(f);
+	if (b)
+		b[n] = 0;
+	return b;
+}
+
+/* Number after "key": within the object starting at `scope` (or the text). */
+static double jnum(const char *txt, const char *scope, const char *key)
+{
+	if (!txt)
+		return NAN;
+	const char *p = txt;
+	if (scope) {
+		char s[64];
+		snprintf(s, sizeof s, "\"%s\":", scope);
+		p = strstr(txt, s);
+		if (!p)
+			return NAN;
+	}
+	char k[64];
+	snprintf(k, sizeof k, "\"%s\":", key);
+	p = strstr(p, k);
+	if (!p)
+		return NAN;
+	p += strlen(k);
+	if (!strncmp(p, "null", 4))
+		return NAN;
+	char *end;
+	double v = strtod(p, &end);
+	return end == p ? NAN : v;
+}
+
+static bool jtrue(const char *txt, const char *key)
+{
+	char k[64];
+	snprintf(k, sizeof k, "\"%s\":true", key);
+	return txt && strstr(txt, k);
+}
+
+struct snmp_snap {
+	unsigned long long snd_out, snd_tcp_out, rcv_in, rcv_tcp_out, snd_retrans;
+	bool ok;
+};
+
+static void snmp_snap(const struct lk_testbed *tb, struct snmp_snap *s)
+{
+	s->ok = lk_tb_snmp(tb->ns_snd, "Ip", "OutRequests", &s->snd_out) == 0 &&
+		lk_tb_snmp(tb->ns_snd, "Tcp", "OutSegs", &s->snd_tcp_out) == 0 &&
+		lk_tb_snmp(tb->ns_snd, "Tcp", "RetransSegs", &s->snd_retrans) == 0 &&
+		lk_tb_snmp(tb->ns_rcv, "Ip", "InReceives", &s->rcv_in) == 0 &&
+		lk_tb_snmp(tb->ns_rcv, "Tcp", "OutSegs", &s->rcv_tcp_out) == 0;
+}
+
+static pid_t start_capture(const char *ns, const char *path, struct lk_err *e)
+{
+	char *argv[] = {"/usr/bin/tcpdump", "-i", "eth0", "-s", "128", "-U", "-n", "-w",
+			(char *)path, "tcp", NULL};
+	if (access(argv[0], X_OK) < 0) {
+		argv[0] = "/usr/sbin/tcpdump";
+		if (access(argv[0], X_OK) < 0) {
+			lk_errf(e, LK_EXIT_MISSING, "--capture needs tcpdump (not found)");
+			return -1;
+		}
+	}
+	struct lk_spawn_opts so = {.netns = ns, .cpu = -1, .die_with_parent = true,
+				   .stdout_path = "", .stderr_path = ""};
+	pid_t p = lk_spawn(argv, &so, e);
+	if (p < 0)
+		return -1;
+	for (int i = 0; i < 300; i++) { /* wait until tcpdump has the file open */
+		struct stat st;
+		if (stat(path, &st) == 0 && st.st_size >= 24)
+			return p;
+		if (waitpid(p, NULL, WNOHANG) == p) {
+			lk_errf(e, LK_EXIT_RUNTIME, "tcpdump in %s exited at start", ns);
+			return -1;
+		}
+		usleep(10000);
+	}
+	return p;
+}
+
+static void stop_child(pid_t p, int sig)
+{
+	if (p <= 0)
+		return;
+	kill(p, sig);
+	for (int i = 0; i < 300; i++) {
+		if (waitpid(p, NULL, WNOHANG) != 0)
+			return;
+		usleep(10000);
+	}
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+}
+
+static const char *stage_names[] = {"nic", "netback", "netfront"};
+
+int cmd_run(int argc, char **argv)
+{
+	uint64_t bytes = 64ull << 20, rate = 0, v;
+	const char *db = "lrokit.db", *capdir = NULL, *cc = NULL, *policy = NULL;
+	bool json = false, quickack = false;
+	int mss = 0, budget = 0;
+	enum { O_RATE = 256, O_DB, O_CAPTURE, O_QUICKACK, O_CC, O_MSS, O_POLICY, O_BUDGET, O_JSON };
+	static const struct option lo[] = {
+		{"bytes", required_argument, 0, 'n'}, {"rate", required_argument, 0, O_RATE},
+		{"db", required_argument, 0, O_DB}, {"capture", required_argument, 0, O_CAPTURE},
+		{"quickack", no_argument, 0, O_QUICKACK}, {"cc", required_argument, 0, O_CC},
+		{"mss", required_argument, 0, O_MSS}, {"lro-policy", required_argument, 0, O_POLICY},
+		{"budget", required_argument, 0, O_BUDGET}, {"json", no_argument, 0, O_JSON},
+		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "n:qh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (cli_parse_size(optarg, &bytes) || !bytes) {
+				cli_err("run: bad --bytes '%s' (want a size like 64M, 1G)", optarg);
+				return LK_EXIT_USAGE;
+			}
+			break;
+		case O_RATE:
+			if (!strcmp(optarg, "none"))
+				rate = 0;
+			else if (cli_parse_rate(optarg, &rate) || rate < 1000000) {
+				cli_err("run: bad --rate '%s' (want e.g. 1G, 500M or none)", optarg);
+				return LK_EXIT_USAGE;
+			}
+			break;
+		case O_DB: db = optarg; break;
+		case O_CAPTURE: capdir = optarg; break;
+		case O_QUICKACK: quickack = true; break;
+		case O_CC: cc = optarg; break;
+		case O_MSS:
+			if (cli_parse_size(optarg, &v) || v < 88 || v > 65535) {
+				cli_err("run: bad --mss '%s'", optarg);
+				return LK_EXIT_USAGE;
+			}
+			mss = (int)v;
+			break;
+		case O_POLICY:
+			if (strcmp(optarg, "linux") && strcmp(optarg, "inet_lro")) {
+				cli_err("run: bad --lro-policy '%s' (linux or inet_lro)", optarg);
+				return LK_EXIT_USAGE;
+			}
+			policy = optarg;
+			break;
+		case O_BUDGET:
+			if (cli_parse_size(optarg, &v) || v < 1 || v > 256) {
+				cli_err("run: bad --budget '%s' (1..256)", optarg);
+				return LK_EXIT_USAGE;
+			}
+			budget = (int)v;
+			break;
+		case O_JSON: json = true; break;
+		case 'q': cli_quiet = true; break;
+		case 'h': fputs(run_usage, stdout); return 0;
+		default: fputs(run_usage, stderr); return LK_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		cli_err("run: need exactly one CONFIG (native native-gro xen lro-phys lro-virt lro-both)");
+		return LK_EXIT_USAGE;
+	}
+	const struct lk_tb_config *cfg = lk_tb_config_find(argv[optind]);
+	if (!cfg) {
+		cli_err("run: unknown configuration '%s' (native native-gro xen lro-phys lro-virt "
+			"lro-both)", argv[optind]);
+		return LK_EXIT_USAGE;
+	}
+	int r = cli_need_root("run");
+	if (r)
+		return r;
+	if (capdir && mkdir(capdir, 0755) < 0 && errno != EEXIST) {
+		cli_err("run: capture directory '%s': %s", capdir, strerror(errno));
+		return LK_EXIT_RUNTIME;
+	}
+
+	struct lk_err e = {0};
+	int stale = lk_tb_reap_stale(&e);
+	if (stale < 0)
+		cli_warn("removing leftovers of killed runs: %s", e.msg);
+	else if (stale > 0 && !cli_quiet)
+		fprintf(stderr, "lrokit: removed %d namespace(s) left by killed runs\n", stale);
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sig;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct lk_testbed tb;
+	memset(&tb, 0, sizeof tb);
+	tb.cfg = cfg;
+	snprintf(tb.prefix, sizeof tb.prefix, LK_TB_RUN_PREFIX "%d", (int)getpid());
+	tb.rate_bps = rate;
+	tb.cpu_send = 0;
+	tb.cpu_recv = 1;
+	tb.lro_policy = policy;
+	tb.budget = budget;
+	lk_tb_names(&tb);
+
+	char params[1024];
+	snprintf(params, sizeof params,
+		 "{\"config\":\"%s\",\"bytes\":%" PRIu64 ",\"rate_bps\":%" PRIu64 ",\"quickack\":%s,"
+		 "\"cc\":\"%s\",\"mss\":%d,\"lro_policy\":\"%s\",\"budget\":%d,\"cpu_send\":0,"
+		 "\"cpu_recv\":1,\"prefix\":\"%s\"}",
+		 cfg->name, bytes, rate, quickack ? "true" : "false", cc ? cc : "", mss,
+		 policy ? policy : "linux", budget ? budget : 64, tb.prefix);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct lk_run_info ri = {.config = cfg->name, .cmdline = cli_cmdline,
+				 .tool_version = LK_VERSION, .params = params,
+				 .started_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+				 .bytes = bytes, .rate_limit_bps = rate};
+	struct lk_runrec rec;
+	if (lk_runrec_begin(&rec, db, &ri, &e) < 0) {
+		cli_err("run: %s", e.msg);
+		return e.code ? e.code : LK_EXIT_RUNTIME;
+	}
+
+	const char *status = "failed";
+	char errmsg[600] = "";
+	pid_t rpid = -1, spid = -1, cap_s = -1, cap_r = -1;
+	int rstat = -1, sstat = -1;
+	struct snmp_snap s0 = {0}, s1 = {0};
+	char path_recv[256] = "", path_send[256] = "", path_tcpi[256] = "", cap_snd[512] = "", cap_rcv[512] = "";
+	char exe[1024];
+
+	if (!cli_quiet && isatty(2))
+		fprintf(stderr, "lrokit: building testbed %s (%s)\n", tb.prefix, cfg->name);
+	if (lk_tb_up(&tb, &e) < 0) {
+		snprintf(errmsg, sizeof errmsg, "testbed: %s", e.msg);
+		goto done;
+	}
+	snprintf(path_recv, sizeof path_recv, "%s/recv.json", tb.statedir);
+	snprintf(path_send, sizeof path_send, "%s/send.json", tb.statedir);
+	snprintf(path_tcpi, sizeof path_tcpi, "%s/tcpinfo.csv", tb.statedir);
+	if (lk_self_exe(exe, sizeof exe, &e) < 0) {
+		snprintf(errmsg, sizeof errmsg, "%s", e.msg);
+		goto done;
+	}
+	if (capdir) {
+		snprintf(cap_snd, sizeof cap_snd, "%s/run%" PRId64 "-sender.pcap", capdir, rec.run_id);
+		snprintf(cap_rcv, sizeof cap_rcv, "%s/run%" PRId64 "-receiver.pcap", capdir, rec.run_id);
+		if ((cap_s = start_capture(tb.ns_snd, cap_snd, &e)) < 0 ||
+		    (cap_r = start_capture(tb.ns_rcv, cap_rcv, &e)) < 0) {
+			snprintf(errmsg, sizeof errmsg, "capture: %s", e.msg);
+			goto done;
+		}
+	}
+	snmp_snap(&tb, &s0);
+	int timeout = (int)(60 + bytes * 8 / 100000000ull);
+	char tmo[16], nb[32], mssarg[16];
+	snprintf(tmo, sizeof tmo, "%d", timeout);
+	snprintf(nb, sizeof nb, "%" PRIu64, bytes);
+	snprintf(mssarg, sizeof mssarg, "%d", mss);
+	{
+		char *a[16];
+		int n = 0;
+		a[n++] = exe; a[n++] = "recv"; a[n++] = "--json"; a[n++] = "-B";
+		a[n++] = LK_TB_RECV_ADDR; a[n++] = "--timeout"; a[n++] = tmo;
+		if (quickack)
+			a[n++] = "--quickack";
+		a[n] = NULL;
+		struct lk_spawn_opts so = {.netns = tb.ns_rcv, .cpu = tb.cpu_recv,
+					   .die_with_parent = true, .stdout_path = path_recv};
+		if ((rpid = lk_spawn(a, &so, &e)) < 0) {
+			snprintf(errmsg, sizeof errmsg, "receiver: %s", e.msg);
+			goto done;
+		}
+	}
+	{
+		char *a[24];
+		int n = 0;
+		a[n++] = exe; a[n++] = "send"; a[n++] = LK_TB_RECV_ADDR; a[n++] = "--json";
+		a[n++] = "--bytes"; a[n++] = nb; a[n++] = "--timeout"; a[n++] = tmo;
+		a[n++] = "--tcpinfo"; a[n++] = path_tcpi;
+		if (cc) {
+			a[n++] = "--cc";
+			a[n++] = (char *)cc;
+		}
+		if (mss) {
+			a[n++] = "--mss";
+			a[n++] = mssarg;
+		}
+		a[n] = NULL;
+		struct lk_spawn_opts so = {.netns = tb.ns_snd, .cpu = tb.cpu_send,
+					   .die_with_parent = true, .stdout_path = path_send};
+		if ((spid = lk_spawn(a, &so, &e)) < 0) {
+			snprintf(errmsg, sizeof errmsg, "sender: %s", e.msg);
+			goto done;
+		}
+	}
+	if (!cli_quiet && isatty(2))
+		fprintf(stderr, "lrokit: transferring %" PRIu64 " bytes\n", bytes);
+	unsigned long long deadline = lk_now_ns() + (unsigned long long)(timeout + 10) * 1000000000ull;
+	while ((rpid > 0 || spid > 0) && !g_sig && lk_now_ns() < deadline) {
+		int st;
+		pid_t w = waitpid(-1, &st, WNOHANG);
+		if (w == rpid) {
+			rstat = st;
+			rpid = -1;
+		} else if (w == spid) {
+			sstat = st;
+			spid = -1;
+		} else if (w <= 0) {
+			usleep(5000);
+		}
+		/* a dead stage means a broken path: stop early */
+		for (int i = 0; i < LK_TB_NSTAGES; i++)
+			if (tb.stage_pid[i] > 0 && w == tb.stage_pid[i]) {
+				tb.stage_pid[i] = 0;
+				snprintf(errmsg, sizeof errmsg, "%s stage died during the transfer",
+					 stage_names[i]);
+			}
+		if (errmsg[0])
+			break;
+	}
+	if (g_sig) {
+		status = "aborted";
+		snprintf(errmsg, sizeof errmsg, "interrupted by signal %d", (int)g_sig);
+	} else if (rpid > 0 || spid > 0) {
+		if (!errmsg[0])
+			snprintf(errmsg, sizeof errmsg, "transfer did not finish within %d s", timeout + 10);
+	}
+	stop_child(spid, SIGKILL);
+	stop_child(rpid, SIGKILL);
+	spid = rpid = -1;
+	snmp_snap(&tb, &s1);
+	stop_child(cap_s, SIGINT);
+	stop_child(cap_r, SIGINT);
+	cap_s = cap_r = -1;
+
+done:;
+	uint64_t moved = 0;
+	double goodput = NAN, lro_rate = NAN;
+	/* tear down first: the stages write their counters on SIGTERM */
+	struct lk_err e2 = {0};
+	stop_child(spid, SIGKILL);
+	stop_child(rpid, SIGKILL);
+	stop_child(cap_s, SIGINT);
+	stop_child(cap_r, SIGINT);
+	if (lk_tb_down(&tb, &e2) < 0)
+		cli_warn("teardown of %s: %s", tb.prefix, e2.msg);
+	char *rj = slurp(path_recv), *sj = slurp(path_send);
+	char *stj[LK_TB_NSTAGES] = {0};
+	if (cfg->full_path)
+		for (int i = 0; i < LK_TB_NSTAGES; i++)
+			stj[i] = slurp(tb.stage_stats[i]);
+	bool rok = rstat >= 0 && WIFEXITED(rstat) && WEXITSTATUS(rstat) == 0 && jtrue(rj, "verified");
+	bool sok = sstat >= 0 && WIFEXITED(sstat) && WEXITSTATUS(sstat) == 0;
+	if (!errmsg[0] && (!rok || !sok)) {
+		const char *m = NULL;
+		const char *src = !rok ? rj : sj;
+		if (src && (m = strstr(src, "\"error\":\"")))
+			snprintf(errmsg, sizeof errmsg, "%s: %.*s", !rok ? "receiver" : "sender",
+				 (int)strcspn(m + 9, "\""), m + 9);
+		else
+			snprintf(errmsg, sizeof errmsg, "%s failed (exit status %d)",
+				 !rok ? "receiver" : "sender",
+				 (!rok ? rstat : sstat) >= 0 && WIFEXITED(!rok ? rstat : sstat)
+					 ? WEXITSTATUS(!rok ? rstat : sstat) : -1);
+	}
+	double total_drops = 0;
+	lk_runrec_tx(&rec, "BEGIN");
+	if (rok) {
+		moved = (uint64_t)jnum(rj, NULL, "bytes");
+		goodput = jnum(rj, NULL, "goodput_bps");
+	}
+	if (s0.ok && s1.ok && s1.rcv_in > s0.rcv_in) {
+		double segs = (double)(s1.snd_tcp_out - s0.snd_tcp_out), pk = (double)(s1.rcv_in - s0.rcv_in);
+		lro_rate = segs / pk;
+		lk_runrec_counter(&rec, "sender", "ip_out_requests", (double)(s1.snd_out - s0.snd_out),
+				  "packets", "snmp", NULL);
+		lk_runrec_counter(&rec, "sender", "tcp_out_segs", segs, "packets", "snmp",
+				  "segments on the wire (TSO/GSO off): numerator of lro_rate");
+		lk_runrec_counter(&rec, "sender", "tcp_retrans_segs",
+				  (double)(s1.snd_retrans - s0.snd_retrans), "packets", "snmp", NULL);
+		lk_runrec_counter(&rec, "receiver", "ip_in_receives", pk, "packets", "snmp",
+				  "packets delivered to the receiver's IP layer: denominator of lro_rate");
+		lk_runrec_counter(&rec, "receiver", "tcp_out_segs",
+				  (double)(s1.rcv_tcp_out - s0.rcv_tcp_out), "packets", "snmp",
+				  "segments the receiver sent: ACKs (+ handshake, verdict)");
+	}
+	static const char *dkeys[] = {"frames_in", "frames_out", "bytes_in", "bytes_out", "segs_out",
+				      "polls", "empty_polls", "full_polls", "drops", "link_down", "kicks",
+				      "ring_full", "gso_out", "csum_completed", "lro_bypass", NULL};
+	static const char *lkeys[] = {"frames_in", "frames_out", "segs_in", "segs_merged",
+				      "aggregates_out", "data_frames_out", "bypassed", "csum_bad",
+				      "lro_rate", NULL};
+	for (int i = 0; i < LK_TB_NSTAGES; i++) {
+		if (!stj[i])
+			continue;
+		const char *dirs[2] = {"rx", "tx"};
+		for (int d = 0; d < 2; d++) {
+			const char *o = strstr(stj[i], d ? "\"tx\":" : "\"rx\":");
+			if (!o)
+				continue;
+			for (int k = 0; dkeys[k]; k++) {
+				char ev[64];
+				snprintf(ev, sizeof ev, "%s_%s", dirs[d], dkeys[k]);
+				double x = jnum(o, NULL, dkeys[k]);
+				lk_runrec_counter(&rec, stage_names[i], ev, x, NULL, "stage", NULL);
+				if (!strcmp(dkeys[k], "drops") && x == x)
+					total_drops += x;
+			}
+			const char *h = strstr(o, "\"fpp_hist\":[");
+			if (h) {
+				h += 12;
+				static const char *bn[] = {"1", "2-3", "4-7", "8-15", "16-31", "32-63",
+							   "64-127", "128+"};
+				for (int b = 0; b < 8; b++) {
+					char ev[64];
+					snprintf(ev, sizeof ev, "%s_fpp_%s", dirs[d], bn[b]);
+					char *end;
+					double x = strtod(h, &end);
+					lk_runrec_counter(&rec, stage_names[i], ev, x, "polls", "stage",
+							  "frames-per-poll histogram bucket");
+					h = end + 1;
+				}
+			}
+		}
+		double wd = jnum(stj[i], NULL, "wire_drops"), td = jnum(stj[i], NULL, "tap_queue_drops");
+		lk_runrec_counter(&rec, stage_names[i], "wire_drops", wd, NULL, "stage",
+				  "AF_PACKET receive drops (nic stage)");
+		lk_runrec_counter(&rec, stage_names[i], "tap_queue_drops", td, NULL, "stage",
+				  "kernel drops on the stage's TAP queue");
+		if (wd == wd)
+			total_drops += wd;
+		if (td == td)
+			total_drops += td;
+		const char *lo2 = strstr(stj[i], "\"lro\":{");
+		if (lo2)
+			for (int k = 0; lkeys[k]; k++)
+				lk_runrec_lro(&rec, stage_names[i], policy ? policy : "linux", lkeys[k],
+					      jnum(lo2, NULL, lkeys[k]));
+	}
+	/* TCP_INFO series of the sender */
+	FILE *tf = fopen(path_tcpi, "r");
+	if (tf) {
+		char line[512];
+		static const char *cols[] = {"t_ns", "cwnd", "ssthresh", "rtt_us", "rttvar_us",
+					     "unacked", "retransmits", "total_retrans", "lost",
+					     "sacked", "delivery_rate", "pacing_rate", "bytes_acked"};
+		uint64_t t0 = (uint64_t)jnum(sj, NULL, "start_ns");
+		if (!fgets(line, sizeof line, tf))
+			line[0] = 0;
+		while (fgets(line, sizeof line, tf)) {
+			double x[13];
+			char *p = line;
+			int k = 0;
+			for (; k < 13; k++) {
+				char *end;
+				x[k] = strtod(p, &end);
+				if (end == p)
+					break;
+				p = end + 1;
+			}
+			if (k != 13)
+				continue;
+			for (int j = 1; j < 13; j++)
+				lk_runrec_sample(&rec, t0 + (uint64_t)x[0], "tcpinfo", cols[j], x[j]);
+		}
+		fclose(tf);
+	}
+	if (rok && sok && !errmsg[0])
+		status = "ok";
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (lk_runrec_finish(&rec, status, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+			     moved, goodput, lro_rate, tb.offloads, errmsg[0] ? errmsg : NULL, &e) < 0)
+		cli_warn("run: %s", e.msg);
+	lk_runrec_tx(&rec, "COMMIT");
+
+	if (json) {
+		printf("{\"run_id\":%" PRId64 ",\"config\":\"%s\",\"status\":\"%s\",\"bytes\":%" PRIu64
+		       ",\"verified\":%s,\"goodput_bps\":",
+		       rec.run_id, cfg->name, status, moved, rok ? "true" : "false");
+		printf(goodput == goodput ? "%.0f" : "null", goodput);
+		printf(",\"lro_rate\":");
+		printf(lro_rate == lro_rate ? "%.4f" : "null", lro_rate);
+		printf(",\"drops\":%.0f,\"retrans_segs\":%llu,\"receiver_out_segs\":%llu,"
+		       "\"sender_out_segs\":%llu,\"stages\":{",
+		       total_drops, s1.snd_retrans - s0.snd_retrans, s1.rcv_tcp_out - s0.rcv_tcp_out,
+		       s1.snd_tcp_out - s0.snd_tcp_out);
+		bool first = true;
+		for (int i = 0; i < LK_TB_NSTAGES; i++) {
+			if (!stj[i])
+				continue;
+			const char *o = strstr(stj[i], "\"rx\":");
+			double lr = NAN;
+			const char *lo2 = strstr(stj[i], "\"lro\":{");
+			if (lo2)
+				lr = jnum(lo2, NULL, "lro_rate");
+			const char *le = strstr(o, "\"last_error\":\"");
+			const char *t = strstr(stj[i], "\"tx\":");
+			printf("%s\"%s\":{\"rx_frames_in\":%.0f,\"rx_frames_out\":%.0f,\"rx_polls\":%.0f,"
+			       "\"rx_drops\":%.0f,\"tx_drops\":%.0f,\"rx_last_error\":\"%.*s\",\"lro_rate\":",
+			       first ? "" : ",", stage_names[i], jnum(o, NULL, "frames_in"),
+			       jnum(o, NULL, "frames_out"), jnum(o, NULL, "polls"),
+			       jnum(o, NULL, "drops"), jnum(t, NULL, "drops"),
+			       le ? (int)strcspn(le + 14, "\"") : 0, le ? le + 14 : "");
+			printf(lr == lr ? "%.4f}" : "null}", lr);
+			first = false;
+		}
+		printf("},\"captures\":{\"sender\":\"%s\",\"receiver\":\"%s\"}", cap_snd, cap_rcv);
+		if (errmsg[0])
+			printf(",\"error\":\"%s\"", errmsg);
+		printf("}\n");
+	} else if (!strcmp(status, "ok")) {
+		printf("run %" PRId64 " %s: %" PRIu64 " bytes verified, %.3f Gbit/s, LRO rate %.2f, "
+		       "stage drops %.0f\n",
+		       rec.run_id, cfg->name, moved, goodput / 1e9, lro_rate, total_drops);
+	}
+	for (int i = 0; i < LK_TB_NSTAGES; i++)
+		free(stj[i]);
+	free(rj);
+	free(sj);
+	lk_runrec_close(&rec);
+	lk_tb_rm_statedir(&tb);
+	if (strcmp(status, "ok")) {
+		cli_err("run %s: %s", cfg->name, errmsg[0] ? errmsg : "failed");
+		return g_sig ? 128 + (int)g_sig : LK_EXIT_RUNTIME;
+	}
+	return 0;
+}

@@ -1,0 +1,156 @@
+/* lrokit send - bulk TCP sender with TCP_INFO sampling (see bench/xfer.h). */
+#include "bench/xfer.h"
+#include "cli/commands.h"
+#include "lib/err.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char send_usage[] =
+	"usage: lrokit send HOST [options]\n"
+	"Send SIZE bytes of a verifiable pattern to 'lrokit recv' on HOST.\n"
+	"  -n, --bytes SIZE      bytes to send (default 64M; suffixes k,M,G)\n"
+	"  -p, --port PORT       receiver port (default " LK_XFER_PORT ")\n"
+	"  -4 / -6               force IPv4 / IPv6\n"
+	"      --mss N           TCP_MAXSEG\n"
+	"      --cc NAME         congestion control (TCP_CONGESTION), e.g. reno, cubic, bbr\n"
+	"      --sndbuf SIZE     SO_SNDBUF (default: autotuning)\n"
+	"      --rcvbuf SIZE     SO_RCVBUF\n"
+	"      --seed N          pattern seed (default 1)\n"
+	"      --interval MS     TCP_INFO sampling period (default 10)\n"
+	"      --tcpinfo FILE    write the TCP_INFO series to FILE (CSV) instead of the JSON\n"
+	"      --timeout SEC     give up after SEC seconds (default 600)\n"
+	"      --json            JSON report on stdout\n"
+	"  -q                    quiet\n";
+
+static int bad_size(const char *what, const char *v)
+{
+	cli_err("send: bad %s '%s' (want a size like 1500, 64k, 1G)", what, v);
+	return LK_EXIT_USAGE;
+}
+
+static void json_sample(FILE *f, const struct lk_tcpi_sample *s)
+{
+	fprintf(f,
+		"{\"t_ns\":%" PRIu64 ",\"cwnd\":%u,\"ssthresh\":%u,\"rtt_us\":%u,\"rttvar_us\":%u,"
+		"\"unacked\":%u,\"retransmits\":%u,\"total_retrans\":%u,\"lost\":%u,\"sacked\":%u,"
+		"\"delivery_rate\":%" PRIu64 ",\"pacing_rate\":%" PRIu64 ",\"bytes_acked\":%" PRIu64 "}",
+		s->t_ns, s->cwnd, s->ssthresh, s->rtt_us, s->rttvar_us, s->unacked, s->retransmits,
+		s->total_retrans, s->lost, s->sacked, s->delivery_rate, s->pacing_rate,
+		s->bytes_acked);
+}
+
+int cmd_send(int argc, char **argv)
+{
+	struct lk_xfer_opts o = {.bytes = 64ull << 20, .seed = 1, .sample_ms = 10, .timeout_s = 600};
+	const char *tcpinfo = NULL;
+	bool json = false;
+	uint64_t v;
+	enum { O_MSS = 256, O_CC, O_SNDBUF, O_RCVBUF, O_SEED, O_INTERVAL, O_TCPINFO, O_TIMEOUT,
+	       O_JSON };
+	static const struct option lo[] = {
+		{"bytes", required_argument, 0, 'n'}, {"port", required_argument, 0, 'p'},
+		{"mss", required_argument, 0, O_MSS}, {"cc", required_argument, 0, O_CC},
+		{"sndbuf", required_argument, 0, O_SNDBUF}, {"rcvbuf", required_argument, 0, O_RCVBUF},
+		{"seed", required_argument, 0, O_SEED}, {"interval", required_argument, 0, O_INTERVAL},
+		{"tcpinfo", required_argument, 0, O_TCPINFO}, {"timeout", required_argument, 0, O_TIMEOUT},
+		{"json", no_argument, 0, O_JSON}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "n:p:46qh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'n': if (cli_parse_size(optarg, &o.bytes)) return bad_size("--bytes", optarg); break;
+		case 'p': o.port = optarg; break;
+		case '4': o.family = 4; break;
+		case '6': o.family = 6; break;
+		case 'q': cli_quiet = true; break;
+		case O_MSS:
+			if (cli_parse_size(optarg, &v) || v < 88 || v > 65535) return bad_size("--mss", optarg);
+			o.mss = (int)v; break;
+		case O_CC: o.cc = optarg; break;
+		case O_SNDBUF:
+			if (cli_parse_size(optarg, &v) || v > (1u << 30)) return bad_size("--sndbuf", optarg);
+			o.sndbuf = (int)v; break;
+		case O_RCVBUF:
+			if (cli_parse_size(optarg, &v) || v > (1u << 30)) return bad_size("--rcvbuf", optarg);
+			o.rcvbuf = (int)v; break;
+		case O_SEED: if (cli_parse_size(optarg, &o.seed)) return bad_size("--seed", optarg); break;
+		case O_INTERVAL:
+			if (cli_parse_size(optarg, &v) || v < 1 || v > 10000) return bad_size("--interval", optarg);
+			o.sample_ms = (int)v; break;
+		case O_TCPINFO: tcpinfo = optarg; break;
+		case O_TIMEOUT:
+			if (cli_parse_size(optarg, &v) || v > 86400) return bad_size("--timeout", optarg);
+			o.timeout_s = (int)v; break;
+		case O_JSON: json = true; break;
+		case 'h': fputs(send_usage, stdout); return 0;
+		default: fputs(send_usage, stderr); return LK_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		cli_err("send: need exactly one receiver HOST; see 'lrokit send --help'");
+		return LK_EXIT_USAGE;
+	}
+	o.host = argv[optind];
+	FILE *tf = NULL;
+	if (tcpinfo && !(tf = fopen(tcpinfo, "w"))) {
+		cli_err("send: cannot write --tcpinfo file '%s': %s", tcpinfo, strerror(errno));
+		return LK_EXIT_RUNTIME;
+	}
+	struct lk_xfer_result r;
+	struct lk_err e = {0};
+	int rc = lk_xfer_send(&o, &r, &e);
+	if (tf) {
+		fprintf(tf, "t_ns,cwnd,ssthresh,rtt_us,rttvar_us,unacked,retransmits,total_retrans,"
+			    "lost,sacked,delivery_rate,pacing_rate,bytes_acked\n");
+		for (size_t i = 0; i < r.n_samples; i++) {
+			const struct lk_tcpi_sample *s = &r.samples[i];
+			fprintf(tf, "%" PRIu64 ",%u,%u,%u,%u,%u,%u,%u,%u,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+				s->t_ns, s->cwnd, s->ssthresh, s->rtt_us, s->rttvar_us, s->unacked,
+				s->retransmits, s->total_retrans, s->lost, s->sacked, s->delivery_rate,
+				s->pacing_rate, s->bytes_acked);
+		}
+		if (fclose(tf) != 0 && rc == 0) {
+			cli_err("send: writing '%s' failed", tcpinfo);
+			rc = -1;
+			e.code = LK_EXIT_RUNTIME;
+		}
+	}
+	if (json) {
+		printf("{\"role\":\"send\",\"peer\":\"%s\",\"ok\":%s,\"bytes\":%" PRIu64
+		       ",\"bytes_requested\":%" PRIu64 ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64
+		       ",\"seconds\":%.6f,\"goodput_bps\":%.0f,\"verified\":%s,\"mss\":%d,\"cc\":\"%s\","
+		       "\"send_calls\":%" PRIu64 ",\"total_retrans\":%u,\"final\":",
+		       r.peer, rc ? "false" : "true", r.bytes, o.bytes, r.start_ns, r.end_ns, r.seconds,
+		       r.goodput_bps, r.verified ? "true" : "false", r.mss, r.cc, r.calls,
+		       r.total_retrans);
+		json_sample(stdout, &r.last);
+		if (rc)
+			printf(",\"error\":\"%s\"", e.msg);
+		if (!tcpinfo) {
+			printf(",\"tcp_info\":[");
+			for (size_t i = 0; i < r.n_samples; i++) {
+				if (i)
+					putchar(',');
+				json_sample(stdout, &r.samples[i]);
+			}
+			putchar(']');
+		}
+		printf("}\n");
+	} else if (rc == 0) {
+		printf("sent %" PRIu64 " bytes to %s in %.3f s: %.3f Gbit/s, verified by receiver; "
+		       "mss %d, cc %s, retransmits %u, %zu TCP_INFO samples\n",
+		       r.bytes, r.peer, r.seconds, r.goodput_bps / 1e9, r.mss, r.cc, r.total_retrans,
+		       r.n_samples);
+	}
+	lk_xfer_result_free(&r);
+	if (rc) {
+		if (e.msg[0])
+			cli_err("send: %s", e.msg);
+		return e.code ? e.code : LK_EXIT_RUNTIME;
+	}
+	return 0;
+}
