@@ -10,7 +10,15 @@
 #define LK_CLI_COMMANDS_H
 
 int cmd_analyze(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_recv(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_stage(int argc, char **argv);
+int cmd_testbed(int argc, char **argv);
 
 /* Shared helpers for subcommands (cli/util.c). */
 #include <stdio.h>

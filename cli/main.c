@@ -14,7 +14,15 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{"bench", cmd_bench, "run every configuration x repeats, store, analyze, build the report"},
 	{"analyze", cmd_analyze, "per-flow TCP counters of pcap/pcapng files (tcptrace definitions)"},
+	{"recv", cmd_recv, "bulk TCP receiver: verify a sender's pattern, report goodput"},
+	{"replay", cmd_replay, "run a capture through the reference LRO engine: what LRO would do"},
+	{"report", cmd_report, "gnuplot figures and an HTML report from the database"},
+	{"run", cmd_run, "build a testbed configuration, run one transfer, store a run record"},
+	{"send", cmd_send, "bulk TCP sender with TCP_INFO sampling (like iperf3, verifiable)"},
+	{"stage", cmd_stage, "(internal) one stage process of the emulated Xen path"},
+	{"testbed", cmd_testbed, "build or tear down a testbed configuration by hand"},
 	{"info", cmd_info, "what this machine supports: root, netns, TAP, PMU, Xen, gnuplot"},
 };
 
