@@ -1,0 +1,979 @@
+/* reports/rmodel.c - read what the report needs from the database. */
+#include "reports/rmodel.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+double rp_nan(void) { return NAN; }
+
+int rp_kvs_add(struct rp_kvs *s, const char *name, double x)
+{
+	struct rp_kv *k = rp_kvs_find(s, name);
+	if (!k) {
+		if (s->n == s->cap) {
+			size_t nc = s->cap ? s->cap * 2 : 16;
+			struct rp_kv *nv = realloc(s->v, nc * sizeof *nv);
+			if (!nv)
+				return -1;
+			s->v = nv;
+			s->cap = nc;
+		}
+		k = &s->v[s->n++];
+		memset(k, 0, sizeof *k);
+		snprintf(k->name, sizeof k->name, "%s", name);
+	}
+	k->v += x;
+	k->n += 1;
+	return 0;
+}
+
+struct rp_kv *rp_kvs_find(const struct rp_kvs *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i].name, name))
+			return &s->v[i];
+	return NULL;
+}
+
+void rp_kvs_free(struct rp_kvs *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}
+
+static const struct {
+	const char *config, *paper;
+} paper_names[] = {
+	{"native", "Native"}, {"native-gro", NULL}, {"xen", "Non-LRO"},
+	{"lro-phys", "LRO phys"}, {"lro-virt", "LRO virt"}, {"lro-both", NULL},
+};
+
+const char *rp_paper_name(const char *config)
+{
+	for (size_t i = 0; i < sizeof paper_names / sizeof paper_names[0]; i++)
+		if (!strcmp(config, paper_names[i].config))
+			return paper_names[i].paper;
+	return NULL;
+}
+
+static int config_rank(const char *c)
+{
+	for (size_t i = 0; i < sizeof paper_names / sizeof paper_names[0]; i++)
+		if (!strcmp(c, paper_names[i].config))
+			return (int)i;
+	return 100;
+}
+
+static char *dupcol(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? strdup((const char *)t) : NULL;
+}
+
+static double dblcol(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+static int dberr(sqlite3 *db, struct lk_err *e, const char *what)
+{
+	return lk_errf(e, LK_EXIT_RUNTIME, "report: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct lk_err *e)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+		return dberr(db, e, "query");
+	return 0;
+}
+
+/* ---- runs ---- */
+static int load_runs(sqlite3 *db, const struct lk_report_opts *o, struct rp_model *m,
+		     struct lk_err *e)
+{
+	sqlite3_stmt *st;
+	if (prep(db,
+		 "SELECT run_id, config, status, started_ns, finished_ns, bytes, goodput_bps, "
+		 "lro_rate, repeat, bench_id, cmdline, tool_version, kernel, hostname, cpu_model, "
+		 "offloads, params, error, rate_limit_bps FROM runs ORDER BY run_id",
+		 &st, e) < 0)
+		return -1;
+	int cap = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		bool sel = o->n_run_ids == 0;
+		for (size_t i = 0; i < o->n_run_ids && !sel; i++)
+			sel = o->run_ids[i] == id;
+		if (!sel)
+			continue;
+		if (m->nruns == cap) {
+			cap = cap ? cap * 2 : 32;
+			struct rp_run *nr = realloc(m->runs, (size_t)cap * sizeof *nr);
+			if (!nr) {
+				sqlite3_finalize(st);
+				return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+			}
+			m->runs = nr;
+		}
+		struct rp_run *r = &m->runs[m->nruns++];
+		memset(r, 0, sizeof *r);
+		r->id = id;
+		r->config = dupcol(st, 1);
+		r->status = dupcol(st, 2);
+		r->started_ns = sqlite3_column_int64(st, 3);
+		r->finished_ns = sqlite3_column_int64(st, 4);
+		r->bytes = sqlite3_column_int64(st, 5);
+		r->goodput_bps = dblcol(st, 6);
+		r->lro_rate = dblcol(st, 7);
+		r->lro_src = isnan(r->lro_rate) ? NULL : "runs.lro_rate";
+		r->repeat = sqlite3_column_int(st, 8);
+		r->bench_id = dupcol(st, 9);
+		r->cmdline = dupcol(st, 10);
+		r->tool_version = dupcol(st, 11);
+		r->kernel = dupcol(st, 12);
+		r->hostname = dupcol(st, 13);
+		r->cpu_model = dupcol(st, 14);
+		r->offloads = dupcol(st, 15);
+		r->params = dupcol(st, 16);
+		r->error = dupcol(st, 17);
+		r->rate_limit_bps = sqlite3_column_int64(st, 18);
+		r->selected = true;
+		r->ok = r->status && !strcmp(r->status, "ok") && r->config;
+		r->rcv_cap = r->snd_cap = r->any_cap = -1;
+		r->cpu_total_s = NAN;
+		if (r->ok)
+			m->nok++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return dberr(db, e, "reading runs");
+	for (size_t i = 0; i < o->n_run_ids; i++) {
+		bool found = false;
+		for (int k = 0; k < m->nruns && !found; k++)
+			found = m->runs[k].id == o->run_ids[i];
+		if (!found)
+			return lk_errf(e, LK_EXIT_RUNTIME, "report: run %lld is not in the database",
+				       (long long)o->run_ids[i]);
+	}
+	m->runs_mode = m->nok > 0;
+	return 0;
+}
+
+static int find_run(const struct rp_model *m, int64_t id)
+{
+	for (int i = 0; i < m->nruns; i++)
+		if (m->runs[i].id == id)
+			return i;
+	return -1;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* ---- captures and their flows ---- */
+static int load_flows(sqlite3 *db, struct rp_capture *c, struct lk_err *e)
+{
+	sqlite3_stmt *st;
+	if (prep(db,
+		 "SELECT flow_id, a2b_unique_bytes, b2a_unique_bytes, a2b_data_pkts, b2a_data_pkts, "
+		 "a2b_ack_pkts, b2a_ack_pkts, a2b_sack_pkts, b2a_sack_pkts, a2b_rexmt_data_pkts, "
+		 "b2a_rexmt_data_pkts, a2b_mss, b2a_mss, a2b_max_seg, b2a_max_seg, first_ns, last_ns, "
+		 "a2b_pure_acks, b2a_pure_acks FROM flows WHERE capture_id = ?",
+		 &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, c->id);
+	int rc;
+	uint32_t mss_opt = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		double ub[2] = {sqlite3_column_double(st, 1), sqlite3_column_double(st, 2)};
+		if (ub[0] <= 0 && ub[1] <= 0)
+			continue;
+		int d = ub[0] >= ub[1] ? 0 : 1, a = 1 - d;
+		c->nflows++;
+		c->data_bytes += ub[d];
+		c->data_pkts += sqlite3_column_double(st, 3 + d);
+		c->ack_pkts += sqlite3_column_double(st, 5 + a);
+		c->sack_pkts += sqlite3_column_double(st, 7 + a);
+		c->rexmt_pkts += sqlite3_column_double(st, 9 + d);
+		c->pure_acks += sqlite3_column_double(st, 17 + a);
+		if (ub[d] > c->main_bytes) {
+			c->main_bytes = ub[d];
+			c->main_flow = sqlite3_column_int64(st, 0);
+			c->main_dir = d;
+			c->main_first_ns = sqlite3_column_int64(st, 15);
+			c->main_last_ns = sqlite3_column_int64(st, 16);
+			/* MSS the data sender may use: the option sent by the data
+			 * receiver (ACK direction), else the other one */
+			uint32_t mo = (uint32_t)sqlite3_column_int64(st, 11 + a);
+			if (!mo)
+				mo = (uint32_t)sqlite3_column_int64(st, 11 + d);
+			mss_opt = mo;
+			c->max_seg = (uint32_t)sqlite3_column_int64(st, 13 + d);
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return dberr(db, e, "reading flows");
+	if (c->max_seg && (mss_opt == 0 ? c->max_seg <= 8960 : c->max_seg <= mss_opt)) {
+		c->mss = c->max_seg;
+		c->mss_how = "largest data segment";
+	} else if (mss_opt > 12) {
+		c->mss = mss_opt - 12;
+		c->mss_how = "MSS option - 12 (timestamps assumed)";
+	} else {
+		c->mss = 0;
+		c->mss_how = "unknown (no handshake, segments larger than 8960 bytes)";
+	}
+	return 0;
+}
+
+static int load_acks(sqlite3 *db, struct rp_capture *c, struct lk_err *e)
+{
+	sqlite3_stmt *st;
+	if (prep(db,
+		 "SELECT ac.class, sum(ac.count) FROM flows f JOIN ack_classes ac ON ac.flow_id = "
+		 "f.flow_id WHERE f.capture_id = ? AND (f.a2b_unique_bytes > 0 OR f.b2a_unique_bytes "
+		 "> 0) AND ac.dir = CASE WHEN f.a2b_unique_bytes >= f.b2a_unique_bytes THEN 1 ELSE 0 "
+		 "END GROUP BY ac.class",
+		 &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, c->id);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *n = (const char *)sqlite3_column_text(st, 0);
+		if (n && rp_kvs_add(&c->acks, n, sqlite3_column_double(st, 1)) < 0) {
+			sqlite3_finalize(st);
+			return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return dberr(db, e, "reading ack_classes");
+	/* the bandwidth estimates of the largest data flow that has them */
+	if (prep(db,
+		 "SELECT b.flow_id, b.dir, count(*) AS n, max(CASE WHEN b.dir = 0 THEN "
+		 "f.a2b_unique_bytes ELSE f.b2a_unique_bytes END) AS ub FROM bwe b JOIN flows f ON "
+		 "f.flow_id = b.flow_id WHERE f.capture_id = ? AND b.value_bps IS NOT NULL GROUP BY "
+		 "b.flow_id, b.dir ORDER BY ub DESC, n DESC LIMIT 1",
+		 &st, e) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, c->id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		c->bwe_flow = sqlite3_column_int64(st, 0);
+		c->bwe_dir = sqlite3_column_int(st, 1);
+		c->bwe_rows = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(db, e, "reading bwe");
+	return 0;
+}
+
+static int load_captures(sqlite3 *db, struct rp_model *m, struct lk_err *e)
+{
+	sqlite3_stmt *st;
+	if (prep(db,
+		 "SELECT capture_id, run_id, point, path, packets, first_ns, last_ns FROM captures "
+		 "ORDER BY capture_id",
+		 &st, e) < 0)
+		return -1;
+	int cap = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t run_id = sqlite3_column_int64(st, 1);
+		int ri = run_id ? find_run(m, run_id) : -1;
+		if (m->runs_mode && (ri < 0 || !m->runs[ri].ok)) {
+			if (!run_id)
+				m->ext_caps++;
+			continue;
+		}
+		if (!m->runs_mode && run_id)
+			continue; /* a capture of a run that is not ok (or not selected) */
+		if (m->ncaps == cap) {
+			cap = cap ? cap * 2 : 32;
+			struct rp_capture *nc = realloc(m->caps, (size_t)cap * sizeof *nc);
+			if (!nc) {
+				sqlite3_finalize(st);
+				return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+			}
+			m->caps = nc;
+		}
+		struct rp_capture *c = &m->caps[m->ncaps++];
+		memset(c, 0, sizeof *c);
+		c->id = sqlite3_column_int64(st, 0);
+		c->run_id = run_id;
+		const unsigned char *pt = sqlite3_column_text(st, 2);
+		snprintf(c->point, sizeof c->point, "%s", pt ? (const char *)pt : "file");
+		c->path = dupcol(st, 3);
+		c->packets = sqlite3_column_int64(st, 4);
+		c->first_ns = sqlite3_column_int64(st, 5);
+		c->last_ns = sqlite3_column_int64(st, 6);
+		if (ri >= 0)
+			snprintf(c->label, sizeof c->label, "%s run %lld (%s)", m->runs[ri].config,
+				 (long long)run_id, c->point);
+		else
+			snprintf(c->label, sizeof c->label, "%s", c->path ? base_name(c->path) : "?");
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return dberr(db, e, "reading captures");
+	for (int i = 0; i < m->ncaps; i++) {
+		if (load_flows(db, &m->caps[i], e) < 0 || load_acks(db, &m->caps[i], e) < 0)
+			return -1;
+	}
+	/* attach to runs */
+	for (int i = 0; i < m->ncaps; i++) {
+		struct rp_capture *c = &m->caps[i];
+		int ri = c->run_id ? find_run(m, c->run_id) : -1;
+		if (ri < 0)
+			continue;
+		struct rp_run *r = &m->runs[ri];
+		if (r->any_cap < 0)
+			r->any_cap = i;
+		if (!strcmp(c->point, "receiver") ||
+		    (!strcmp(c->point, "dom0") && (r->rcv_cap < 0 ||
+						   strcmp(m->caps[r->rcv_cap].point, "receiver"))))
+			r->rcv_cap = i;
+		if (!strcmp(c->point, "sender"))
+			r->snd_cap = i;
+	}
+	for (int i = 0; i < m->nruns; i++) {
+		struct rp_run *r = &m->runs[i];
+		if (r->rcv_cap < 0)
+			r->rcv_cap = r->any_cap;
+		if (r->snd_cap < 0)
+			r->snd_cap = r->any_cap;
+		/* an aggregated receiver capture: take the segment size from the
+		 * sender's capture of the same run */
+		if (r->rcv_cap >= 0 && r->snd_cap >= 0 && r->rcv_cap != r->snd_cap) {
+			struct rp_capture *rc2 = &m->caps[r->rcv_cap], *sc = &m->caps[r->snd_cap];
+			if (sc->mss && !strcmp(sc->mss_how, "largest data segment") &&
+			    strcmp(rc2->mss_how, "largest data segment")) {
+				rc2->mss = sc->mss;
+				rc2->mss_how = "largest data segment of the sender's capture";
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- counters ---- */
+static const char *const cpu_events[] = {"task-clock", "cpu-clock", "cpu_ns",
+					 "cpu_time_ns", "busy_ns", "cpu_busy_ns"};
+#define N_CPU_EV (sizeof cpu_events / sizeof cpu_events[0])
+
+static double unit_scale(const char *unit, const char *event)
+{
+	if (!unit || !*unit || !strcmp(unit, "ns") || !strcmp(unit, "nsec"))
+		return 1e-9;
+	if (!strcmp(unit, "us") || !strcmp(unit, "usec"))
+		return 1e-6;
+	if (!strcmp(unit, "ms") || !strcmp(unit, "msec"))
+		return 1e-3;
+	if (!strcmp(unit, "s") || !strcmp(unit, "sec"))
+		return 1;
+	if (!strcmp(unit, "ticks") || !strcmp(unit, "jiffies")) {
+		long t = sysconf(_SC_CLK_TCK);
+		return 1.0 / (double)(t > 0 ? t : 100);
+	}
+	(void)event;
+	return NAN;
+}
+
+static bool is_cpu_comp(const char *c)
+{
+	if (!strcmp(c, "cpu") || !strcmp(c, "system") || !strcmp(c, "all"))
+		return true;
+	if (strncmp(c, "cpu", 3))
+		return false;
+	for (const char *p = c + 3; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return c[3] != 0;
+}
+
+static int add_prov(struct rp_model *m, const char *comp, const char *ev, const char *src,
+		    const char *unit, const char *note, bool null)
+{
+	src = src ? src : "";
+	unit = unit ? unit : "";
+	note = note ? note : "";
+	for (int i = 0; i < m->nprov; i++) {
+		struct rp_prov *p = &m->prov[i];
+		if (!strcmp(p->comp, comp) && !strcmp(p->event, ev) && !strcmp(p->source, src) &&
+		    !strcmp(p->unit, unit) && !strcmp(p->note, note)) {
+			p->n++;
+			p->nnull += null;
+			return 0;
+		}
+	}
+	struct rp_prov *np = realloc(m->prov, (size_t)(m->nprov + 1) * sizeof *np);
+	if (!np)
+		return -1;
+	m->prov = np;
+	struct rp_prov *p = &m->prov[m->nprov++];
+	snprintf(p->comp, sizeof p->comp, "%s", comp);
+	snprintf(p->event, sizeof p->event, "%s", ev);
+	snprintf(p->source, sizeof p->source, "%s", src);
+	snprintf(p->unit, sizeof p->unit, "%s", unit);
+	snprintf(p->note, sizeof p->note, "%s", note);
+	p->n = 1;
+	p->nnull = null;
+	return 0;
+}
+
+static int load_counters(sqlite3 *db, struct rp_model *m, struct lk_err *e)
+{
+	sqlite3_stmt *st;
+	if (prep(db, "SELECT component, event, value, unit, source, note FROM counters WHERE run_id "
+		     "= ? ORDER BY rowid", &st, e) < 0)
+		return -1;
+	bool any_dom = false;
+	/* first pass: which kind of components exist among ok runs */
+	for (int i = 0; i < m->nruns; i++) {
+		struct rp_run *r = &m->runs[i];
+		if (!r->ok)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, r->id);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *comp = (const char *)sqlite3_column_text(st, 0);
+			if (comp && strcmp(comp, "sender") && !is_cpu_comp(comp))
+				any_dom = true;
+		}
+		if (rc != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return dberr(db, e, "reading counters");
+		}
+	}
+	m->per_gb = true;
+	for (int i = 0; i < m->nruns; i++)
+		if (m->runs[i].ok && m->runs[i].bytes <= 0)
+			m->per_gb = false;
+	for (int i = 0; i < m->nruns; i++) {
+		struct rp_run *r = &m->runs[i];
+		if (!r->ok)
+			continue;
+		double norm = m->per_gb ? (double)r->bytes / 1e9 : 1.0;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, r->id);
+		/* per component: best CPU-time event rank and value */
+		struct rp_kvs rank = {0};
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *comp = (const char *)sqlite3_column_text(st, 0);
+			const char *ev = (const char *)sqlite3_column_text(st, 1);
+			const char *unit = (const char *)sqlite3_column_text(st, 3);
+			const char *src = (const char *)sqlite3_column_text(st, 4);
+			const char *note = (const char *)sqlite3_column_text(st, 5);
+			bool null = sqlite3_column_type(st, 2) == SQLITE_NULL;
+			double v = sqlite3_column_double(st, 2);
+			if (!comp || !ev)
+				continue;
+			if (add_prov(m, comp, ev, src, unit, note, null) < 0)
+				goto oom;
+			bool use = any_dom ? (strcmp(comp, "sender") && !is_cpu_comp(comp))
+					   : (is_cpu_comp(comp) && strcmp(comp, "cpu") &&
+					      strcmp(comp, "system") && strcmp(comp, "all"));
+			if (!use || null)
+				continue;
+			if (!strcmp(ev, "cycles")) {
+				if (rp_kvs_add(&r->cycles, comp, v / norm) < 0)
+					goto oom;
+				m->have_pmu = true;
+			} else if (!strcmp(ev, "instructions")) {
+				if (rp_kvs_add(&r->instr, comp, v / norm) < 0)
+					goto oom;
+				m->have_pmu = true;
+			}
+			for (size_t k = 0; k < N_CPU_EV; k++) {
+				if (strcmp(ev, cpu_events[k]))
+					continue;
+				double s = v * unit_scale(unit, ev);
+				if (isnan(s))
+					break;
+				struct rp_kv *cur = rp_kvs_find(&rank, comp);
+				if (cur && cur->v <= (double)k)
+					break; /* a better event already counted */
+				if (cur) {
+					cur->v = (double)k;
+					struct rp_kv *old = rp_kvs_find(&r->cpu_s, comp);
+					old->v = s / norm;
+				} else {
+					if (rp_kvs_add(&rank, comp, (double)k) < 0 ||
+					    rp_kvs_add(&r->cpu_s, comp, s / norm) < 0)
+						goto oom;
+				}
+				break;
+			}
+		}
+		if (rc != SQLITE_DONE) {
+			rp_kvs_free(&rank);
+			sqlite3_finalize(st);
+			return dberr(db, e, "reading counters");
+		}
+		if (r->cpu_s.n) {
+			r->cpu_total_s = 0;
+			for (size_t k = 0; k < r->cpu_s.n; k++)
+				r->cpu_total_s += r->cpu_s.v[k].v;
+			size_t o = 0;
+			for (size_t k = 0; k < rank.n; k++) {
+				const char *evn = cpu_events[(size_t)rank.v[k].v];
+				if (strstr(r->cpu_events, evn))
+					continue;
+				o += (size_t)snprintf(r->cpu_events + o, sizeof r->cpu_events - o, "%s%s",
+						      o ? ", " : "", evn);
+				if (o >= sizeof r->cpu_events)
+					break;
+				if (!strstr(m->cpu_events, evn)) {
+					size_t l = strlen(m->cpu_events);
+					snprintf(m->cpu_events + l, sizeof m->cpu_events - l, "%s%s",
+						 l ? ", " : "", evn);
+				}
+			}
+		}
+		rp_kvs_free(&rank);
+		continue;
+oom:
+		rp_kvs_free(&rank);
+		sqlite3_finalize(st);
+		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int load_lro_stats(sqlite3 *db, struct rp_model *m, struct lk_err *e)
+{
+	sqlite3_stmt *st;
+	if (prep(db, "SELECT stage, value FROM lro_stats WHERE run_id = ? AND key = 'lro_rate' AND "
+		     "value IS NOT NULL", &st, e) < 0)
+		return -1;
+	for (int i = 0; i < m->nruns; i++) {
+		struct rp_run *r = &m->runs[i];
+		if (!r->ok || !isnan(r->lro_rate))
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, r->id);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			double v = sqlite3_column_double(st, 1);
+			if (isnan(r->lro_rate) || v > r->lro_rate) {
+				r->lro_rate = v;
+				r->lro_src = "lro_stats (largest stage rate)";
+			}
+		}
+		if (rc != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return dberr(db, e, "reading lro_stats");
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* ---- configurations ---- */
+static int cmp_cfg(const void *a, const void *b)
+{
+	const struct rp_config *x = a, *y = b;
+	int rx = config_rank(x->name), ry = config_rank(y->name);
+	return rx != ry ? rx - ry : strcmp(x->name, y->name);
+}
+
+static void mean_sd(const double *v, int n, double *mean, double *sd)
+{
+	if (n == 0) {
+		*mean = *sd = NAN;
+		return;
+	}
+	double s = 0;
+	for (int i = 0; i < n; i++)
+		s += v[i];
+	*mean = s / n;
+	if (n < 2) {
+		*sd = NAN;
+		return;
+	}
+	double q = 0;
+	for (int i = 0; i < n; i++)
+		q += (v[i] - *mean) * (v[i] - *mean);
+	*sd = sqrt(q / (n - 1));
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int build_configs(struct rp_model *m, struct lk_err *e)
+{
+	for (int i = 0; i < m->nruns; i++) {
+		struct rp_run *r = &m->runs[i];
+		if (!r->ok)
+			continue;
+		int k;
+		for (k = 0; k < m->ncfgs; k++)
+			if (!strcmp(m->cfgs[k].name, r->config))
+				break;
+		if (k == m->ncfgs) {
+			struct rp_config *nc = realloc(m->cfgs, (size_t)(m->ncfgs + 1) * sizeof *nc);
+			if (!nc)
+				return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+			m->cfgs = nc;
+			memset(&m->cfgs[k], 0, sizeof m->cfgs[k]);
+			m->cfgs[k].name = r->config;
+			m->cfgs[k].paper = rp_paper_name(r->config);
+			m->ncfgs++;
+		}
+		struct rp_config *c = &m->cfgs[k];
+		int *nr = realloc(c->runs, (size_t)(c->n + 1) * sizeof *nr);
+		if (!nr)
+			return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+		c->runs = nr;
+		c->runs[c->n++] = i;
+	}
+	if (m->ncfgs)
+		qsort(m->cfgs, (size_t)m->ncfgs, sizeof *m->cfgs, cmp_cfg);
+	for (int k = 0; k < m->ncfgs; k++) {
+		struct rp_config *c = &m->cfgs[k];
+		double *v = calloc((size_t)c->n + 1, sizeof *v);
+		double *w = calloc((size_t)c->n + 1, sizeof *w);
+		if (!v || !w) {
+			free(v);
+			free(w);
+			return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+		}
+		int n = 0;
+#define COLLECT(expr, cnt, mean, sd)                                                                \
+	do {                                                                                       \
+		n = 0;                                                                             \
+		for (int j = 0; j < c->n; j++) {                                                   \
+			const struct rp_run *r = &m->runs[c->runs[j]];                             \
+			double x = (expr);                                                         \
+			(void)r;                                                                   \
+			if (!isnan(x))                                                             \
+				v[n++] = x;                                                        \
+		}                                                                                  \
+		cnt = n;                                                                           \
+		double sd_;                                                                        \
+		mean_sd(v, n, &mean, &sd_);                                                        \
+		sd = sd_;                                                                          \
+	} while (0)
+		double dummy;
+		COLLECT(r->goodput_bps, c->n_gp, c->gp_mean, c->gp_sd);
+		/* representative run: median goodput (the first run without goodput) */
+		c->rep = c->runs[0];
+		if (c->n_gp > 0) {
+			memcpy(w, v, (size_t)n * sizeof *w);
+			qsort(w, (size_t)n, sizeof *w, cmp_dbl);
+			double med = w[(n - 1) / 2];
+			for (int j = 0; j < c->n; j++)
+				if (m->runs[c->runs[j]].goodput_bps == med) {
+					c->rep = c->runs[j];
+					break;
+				}
+		}
+		/* prefer a representative run that has a receiver capture */
+		if (m->runs[c->rep].rcv_cap < 0)
+			for (int j = 0; j < c->n; j++)
+				if (m->runs[c->runs[j]].rcv_cap >= 0) {
+					c->rep = c->runs[j];
+					break;
+				}
+		COLLECT(r->lro_rate, c->n_lro, c->lro_mean, c->lro_sd);
+		COLLECT(m->per_gb ? r->cpu_total_s : NAN, c->n_cpu, c->cpu_per_gb, dummy);
+		COLLECT(r->rcv_cap >= 0 && m->caps[r->rcv_cap].mss && m->caps[r->rcv_cap].data_bytes > 0
+			    ? 100.0 * m->caps[r->rcv_cap].ack_pkts /
+				      (m->caps[r->rcv_cap].data_bytes / m->caps[r->rcv_cap].mss)
+			    : NAN,
+			c->n_acks, c->acks_per100, dummy);
+		COLLECT(r->rcv_cap >= 0 ? m->caps[r->rcv_cap].sack_pkts : NAN, c->n_sack, c->sack, dummy);
+		COLLECT(r->snd_cap >= 0 ? m->caps[r->snd_cap].rexmt_pkts : NAN, c->n_rexmt, c->rexmt,
+			dummy);
+#undef COLLECT
+		(void)dummy;
+		free(v);
+		free(w);
+	}
+	return 0;
+}
+
+static int add_panel_acks(struct rp_panel *p, const struct rp_capture *c, struct lk_err *e)
+{
+	for (size_t i = 0; i < c->acks.n; i++)
+		if (rp_kvs_add(&p->acks, c->acks.v[i].name, c->acks.v[i].v) < 0)
+			return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+	if (c->mss && c->data_bytes > 0)
+		p->segs += c->data_bytes / c->mss;
+	else
+		p->segs = NAN;
+	struct rp_kv *cl = rp_kvs_find(&c->acks, "classified");
+	p->classified += cl ? cl->v : c->ack_pkts;
+	return 0;
+}
+
+static int build_panels(struct rp_model *m, struct lk_err *e)
+{
+	int n = m->runs_mode ? m->ncfgs : m->ncaps;
+	m->panels = calloc((size_t)n + 1, sizeof *m->panels);
+	if (!m->panels)
+		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+	for (int i = 0; i < n; i++) {
+		struct rp_panel *p = &m->panels[m->npanels];
+		p->cap = p->bcap = p->cfg = -1;
+		if (m->runs_mode) {
+			struct rp_config *c = &m->cfgs[i];
+			const struct rp_run *r = &m->runs[c->rep];
+			p->cfg = i;
+			p->cap = r->rcv_cap;
+			/* figure 4: the rep run's capture with bandwidth estimates */
+			if (r->snd_cap >= 0 && m->caps[r->snd_cap].bwe_flow)
+				p->bcap = r->snd_cap;
+			else
+				for (int k = 0; k < m->ncaps; k++)
+					if (m->caps[k].run_id == r->id && m->caps[k].bwe_flow) {
+						p->bcap = k;
+						break;
+					}
+			snprintf(p->label, sizeof p->label, "%s", c->name);
+			for (int j = 0; j < c->n; j++) {
+				const struct rp_run *rr = &m->runs[c->runs[j]];
+				if (rr->rcv_cap >= 0 && add_panel_acks(p, &m->caps[rr->rcv_cap], e) < 0)
+					return -1;
+			}
+		} else {
+			p->cap = p->bcap = i;
+			snprintf(p->label, sizeof p->label, "%s", m->caps[i].label);
+			if (add_panel_acks(p, &m->caps[i], e) < 0)
+				return -1;
+		}
+		m->npanels++;
+	}
+	return 0;
+}
+
+int rp_model_load(sqlite3 *db, const struct lk_report_opts *o, struct rp_model *m,
+		  struct lk_err *e)
+{
+	memset(m, 0, sizeof *m);
+	if (load_runs(db, o, m, e) < 0 || load_captures(db, m, e) < 0 ||
+	    load_counters(db, m, e) < 0 || load_lro_stats(db, m, e) < 0 ||
+	    build_configs(m, e) < 0 || build_panels(m, e) < 0)
+		return -1;
+	return 0;
+}
+
+void rp_model_free(struct rp_model *m)
+{
+	for (int i = 0; i < m->nruns; i++) {
+		struct rp_run *r = &m->runs[i];
+		free(r->config);
+		free(r->status);
+		free(r->bench_id);
+		free(r->cmdline);
+		free(r->tool_version);
+		free(r->kernel);
+		free(r->hostname);
+		free(r->cpu_model);
+		free(r->offloads);
+		free(r->params);
+		free(r->error);
+		rp_kvs_free(&r->cycles);
+		rp_kvs_free(&r->instr);
+		rp_kvs_free(&r->cpu_s);
+	}
+	free(m->runs);
+	for (int i = 0; i < m->ncaps; i++) {
+		free(m->caps[i].path);
+		rp_kvs_free(&m->caps[i].acks);
+	}
+	free(m->caps);
+	for (int i = 0; i < m->ncfgs; i++)
+		free(m->cfgs[i].runs);
+	free(m->cfgs);
+	for (int i = 0; i < m->npanels; i++) {
+		rp_kvs_free(&m->panels[i].acks);
+		free(m->panels[i].scan.data);
+		free(m->panels[i].scan.acks);
+	}
+	free(m->panels);
+	free(m->prov);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- one pass over the packets of the panels' captures ---- */
+struct fdir {
+	int64_t flow_id;
+	int data_dir;
+};
+
+static int cmp_fdir(const void *a, const void *b)
+{
+	const struct fdir *x = a, *y = b;
+	return x->flow_id < y->flow_id ? -1 : x->flow_id > y->flow_id;
+}
+
+static int64_t nice_width(int64_t span_ns, int target)
+{
+	int64_t raw = span_ns / target;
+	int64_t w = 1000000; /* at least 1 ms */
+	static const int steps[] = {1, 2, 5};
+	for (int64_t dec = 1000000; dec < INT64_MAX / 10; dec *= 10) {
+		for (int i = 0; i < 3; i++) {
+			w = dec * steps[i];
+			if (w >= raw)
+				return w;
+		}
+	}
+	return w;
+}
+
+int rp_scan_packets(sqlite3 *db, struct rp_model *m, unsigned max_panels, struct lk_err *e)
+{
+	/* panel index per capture index */
+	int *pan = malloc(((size_t)m->ncaps + 1) * sizeof *pan);
+	if (!pan)
+		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+	for (int i = 0; i < m->ncaps; i++)
+		pan[i] = -1;
+	char *in = malloc((size_t)m->npanels * 24 + 64);
+	struct fdir *fd = NULL;
+	size_t nfd = 0, capfd = 0;
+	size_t o = 0;
+	int used = 0, rc = -1;
+	sqlite3_stmt *st = NULL;
+	if (!in)
+		goto oom;
+	in[0] = 0;
+	for (int i = 0; i < m->npanels && (unsigned)used < max_panels; i++) {
+		struct rp_panel *p = &m->panels[i];
+		if (p->cap < 0)
+			continue;
+		const struct rp_capture *c = &m->caps[p->cap];
+		if (pan[p->cap] >= 0 || c->last_ns <= c->first_ns)
+			continue;
+		pan[p->cap] = i;
+		used++;
+		struct rp_scan *s = &p->scan;
+		s->t0_ns = c->first_ns;
+		s->width_ns = nice_width(c->last_ns - c->first_ns, 200);
+		s->nbins = (int)((c->last_ns - c->first_ns) / s->width_ns) + 1;
+		s->data = calloc((size_t)s->nbins, sizeof *s->data);
+		s->acks = calloc((size_t)s->nbins, sizeof *s->acks);
+		if (!s->data || !s->acks)
+			goto oom;
+		s->done = true;
+		o += (size_t)sprintf(in + o, "%s%lld", o ? "," : "", (long long)c->id);
+	}
+	if (!used) {
+		rc = 0;
+		goto out;
+	}
+	/* data direction of every flow of those captures */
+	char *q = sqlite3_mprintf("SELECT flow_id, CASE WHEN a2b_unique_bytes >= b2a_unique_bytes "
+				  "THEN 0 ELSE 1 END FROM flows WHERE capture_id IN (%s) AND "
+				  "(a2b_unique_bytes > 0 OR b2a_unique_bytes > 0)", in);
+	if (!q)
+		goto oom;
+	int prc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
+	sqlite3_free(q);
+	if (prc != SQLITE_OK) {
+		dberr(db, e, "reading flows");
+		goto out;
+	}
+	while ((prc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nfd == capfd) {
+			capfd = capfd ? capfd * 2 : 64;
+			struct fdir *n = realloc(fd, capfd * sizeof *n);
+			if (!n)
+				goto oom;
+			fd = n;
+		}
+		fd[nfd].flow_id = sqlite3_column_int64(st, 0);
+		fd[nfd++].data_dir = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (prc != SQLITE_DONE) {
+		dberr(db, e, "reading flows");
+		goto out;
+	}
+	if (!nfd) {
+		rc = 0; /* no flow carries data */
+		goto out;
+	}
+	qsort(fd, nfd, sizeof *fd, cmp_fdir);
+	q = sqlite3_mprintf("SELECT capture_id, flow_id, ts_ns, dir, len, flags FROM packets WHERE "
+			    "capture_id IN (%s)", in);
+	if (!q)
+		goto oom;
+	prc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
+	sqlite3_free(q);
+	if (prc != SQLITE_OK) {
+		dberr(db, e, "reading packets");
+		goto out;
+	}
+	int lastcap = -1;
+	int64_t lastcid = -1;
+	while ((prc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t cid = sqlite3_column_int64(st, 0);
+		if (cid != lastcid) {
+			lastcid = cid;
+			lastcap = -1;
+			for (int i = 0; i < m->ncaps; i++)
+				if (m->caps[i].id == cid) {
+					lastcap = i;
+					break;
+				}
+		}
+		if (lastcap < 0 || pan[lastcap] < 0)
+			continue;
+		struct fdir key = {.flow_id = sqlite3_column_int64(st, 1)};
+		struct fdir *f = bsearch(&key, fd, nfd, sizeof *fd, cmp_fdir);
+		if (!f)
+			continue; /* a flow without data */
+		struct rp_panel *p = &m->panels[pan[lastcap]];
+		struct rp_scan *s = &p->scan;
+		int64_t ts = sqlite3_column_int64(st, 2);
+		int dir = sqlite3_column_int(st, 3);
+		int64_t len = sqlite3_column_int64(st, 4);
+		int flags = sqlite3_column_int(st, 5);
+		int64_t b = (ts - s->t0_ns) / s->width_ns;
+		if (b < 0)
+			b = 0;
+		if (b >= s->nbins)
+			b = s->nbins - 1;
+		if (dir == f->data_dir && len > 0) {
+			s->data[b] += 1;
+			uint32_t mss = m->caps[lastcap].mss;
+			if (mss) {
+				int64_t k = (len + mss - 1) / mss;
+				s->hist[k > RP_HIST ? RP_HIST : k] += 1;
+				s->hist_n += 1;
+			}
+		} else if (dir != f->data_dir && (flags & 0x10)) {
+			s->acks[b] += 1;
+		}
+	}
+	if (prc != SQLITE_DONE) {
+		dberr(db, e, "reading packets");
+		goto out;
+	}
+	rc = 0;
+	goto out;
+oom:
+	lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+out:
+	sqlite3_finalize(st);
+	free(fd);
+	free(in);
+	free(pan);
+	return rc;
+}

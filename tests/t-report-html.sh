@@ -1,0 +1,176 @@
+#!/bin/bash
+# t-report-html.sh - `lrokit report` end to end, checked in headless Chromium.
+#
+# Real data: two bulk transfers between two namespaces joined by a veth (TSO/
+# GSO/TX-checksum off on the sender, 0.5% of data segments dropped on the
+# receiver by nftables so SACKs occur), captured with tcpdump at both ends;
+# the receiver has kernel GRO off in transfer A and on in transfer B. The
+# four captures go into a database with `lrokit analyze --db`.
+#
+# 1. analyze-only database: the report exits 0, draws the per-capture figures
+#    3-5, says on one stderr line and in the HTML that figures 1, 2, 6 need
+#    runs.
+# 2. SYNTHETIC TEST DATA (clearly marked below): run rows for every
+#    configuration, counters without a PMU (cycles NULL + task-clock), and
+#    the captures of transfer A/B attached to runs `native`/`native-gro`.
+#    All six figures must be drawn from it; a failed run is listed in the HTML.
+# 3. Chromium opens report.html (headless), every <img> must have loaded
+#    (naturalWidth > 0), a screenshot is taken; every data file is non-empty.
+# 4. gnuplot missing -> one line, exit 3; unprivileged user can report.
+. "$(dirname "$0")/lib.sh"
+require_root
+for c in tcpdump iperf3 nft ethtool sqlite3 gnuplot; do
+	command -v $c >/dev/null || skip_all "$c not installed (make deps)"
+done
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$CHROMIUM" ] || skip_all "chromium not installed (make deps)"
+[ -x "$LK" ] || skip_all "$LK not built"
+
+plan 25
+
+A=${NSP}s B=${NSP}r
+lk_netns "$A" "$B"
+ip link add rpa type veth peer name rpb
+ip link set rpa netns "$A"
+ip link set rpb netns "$B"
+ip -n "$A" addr add 10.77.0.1/24 dev rpa
+ip -n "$B" addr add 10.77.0.2/24 dev rpb
+ip -n "$A" link set rpa up; ip -n "$A" link set lo up
+ip -n "$B" link set rpb up; ip -n "$B" link set lo up
+ip netns exec "$A" ethtool -K rpa tso off gso off tx off >/dev/null 2>&1
+ip netns exec "$B" ethtool -K rpb tx off >/dev/null 2>&1
+ip netns exec "$B" nft -f - <<'EOF'
+table inet lkrep {
+	chain in { type filter hook input priority 0; tcp dport 5201 meta length > 200 numgen random mod 1000 < 5 drop; }
+}
+EOF
+
+transfer() { # NAME GRO(on|off)
+	ip netns exec "$B" ethtool -K rpb gro "$2" >/dev/null 2>&1
+	ip netns exec "$B" iperf3 -s -1 -D -I "$TMP/iperf.pid" >/dev/null 2>&1
+	ip netns exec "$A" tcpdump -i rpa -s 96 -U -w "$TMP/$1-snd.pcap" tcp 2>/dev/null &
+	local t1=$!
+	ip netns exec "$B" tcpdump -i rpb -s 96 -U -w "$TMP/$1-rcv.pcap" tcp 2>/dev/null &
+	local t2=$!
+	sleep 0.7
+	ip netns exec "$A" iperf3 -c 10.77.0.2 -n 24M -C reno >/dev/null 2>&1
+	local rc=$?
+	sleep 0.3
+	kill -INT $t1 $t2; wait $t1 $t2 2>/dev/null
+	return $rc
+}
+transfer A off; ok $? "transfer A (GRO off) with captures at both ends"
+transfer B on; ok $? "transfer B (GRO on) with captures at both ends"
+
+DB=$TMP/lk.db
+# --side: where each capture was taken (on a veth the RTT is too small for
+# the analyzer to tell by itself); analyze stores flows, packets, ACK classes
+# and bandwidth estimates
+"$LK" analyze -q --side sender --db "$DB" "$TMP/A-snd.pcap" "$TMP/B-snd.pcap" >/dev/null &&
+	"$LK" analyze -q --side receiver --db "$DB" "$TMP/A-rcv.pcap" "$TMP/B-rcv.pcap" >/dev/null
+ok $? "lrokit analyze --db stores the four captures"
+
+# ---- 1. analyze-only database ----
+"$LK" report --db "$DB" -o "$TMP/r1" >"$TMP/r1.out" 2>"$TMP/r1.err"
+rc1=$?; [ $rc1 -eq 0 ] || diag "$(head -c 3000 "$TMP/r1.err")"; (exit $rc1)
+is "$?" 0 "report on an analyze-only database exits 0"
+is "$(grep -c 'need benchmark runs' "$TMP/r1.err")" 1 "one stderr line says which figures need runs"
+grep -q 'figures 1, 2, 6 need benchmark runs' "$TMP/r1.err"
+ok $? "the figures needing runs are 1, 2, 6"
+grep -q 'id=needs-runs' "$TMP/r1/report.html"
+ok $? "report.html says which figures need runs"
+for f in fig3-traffic fig4-bwe fig5-acks; do
+	[ -s "$TMP/r1/$f.csv" ] && [ -s "$TMP/r1/$f.png" ] && [ -s "$TMP/r1/$f.svg" ] && [ -s "$TMP/r1/$f.gp" ]
+	ok $? "analyze-only: $f drawn (csv, gp, png, svg)"
+done
+
+# ---- 2. SYNTHETIC TEST DATA: run rows, counters, LRO stats ----
+# Goodputs, CPU times and LRO rates below are made up for the test; only the
+# captures (attached to runs 1 and 4) are measured.
+cp "$DB" "$TMP/runs.db"
+sqlite3 "$TMP/runs.db" <<'EOF'
+-- SYNTHETIC TEST DATA (t-report-html.sh)
+INSERT INTO runs (run_id, config, status, started_ns, finished_ns, bytes, goodput_bps, lro_rate,
+                  repeat, kernel, cpu_model, hostname, offloads, params, tool_version, cmdline, error)
+VALUES
+ (1,'native','ok',1e9,3e9,25165824,5.1e9,1.0,1,'synthetic-kernel','synthetic CPU','h','{"rpb":{"gro":"off"}}','{}','test','lrokit run native',NULL),
+ (2,'native','ok',1e9,3e9,25165824,5.3e9,1.0,2,'synthetic-kernel','synthetic CPU','h','{}','{}','test','lrokit run native',NULL),
+ (3,'xen','ok',1e9,3e9,25165824,2.1e9,1.0,1,'synthetic-kernel','synthetic CPU','h','{}','{}','test','x',NULL),
+ (4,'native-gro','ok',1e9,3e9,25165824,6.6e9,NULL,1,'synthetic-kernel','synthetic CPU','h','{"rpb":{"gro":"on"}}','{}','test','x',NULL),
+ (5,'lro-phys','ok',1e9,3e9,25165824,2.6e9,1.9,1,'synthetic-kernel','synthetic CPU','h','{}','{}','test','x',NULL),
+ (6,'lro-virt','ok',1e9,3e9,25165824,3.4e9,4.7,1,'synthetic-kernel','synthetic CPU','h','{}','{}','test','x',NULL),
+ (7,'lro-virt','ok',1e9,3e9,25165824,3.2e9,4.9,2,'synthetic-kernel','synthetic CPU','h','{}','{}','test','x',NULL),
+ (8,'lro-both','failed',1e9,2e9,NULL,NULL,NULL,1,'synthetic-kernel','synthetic CPU','h','{}','{}','test','x','synthetic failure for the test');
+INSERT INTO counters (run_id, component, event, value, unit, source, note)
+ SELECT run_id, 'dom0', 'cycles', NULL, 'count', 'pmu', 'perf_event_open: ENOENT (no hardware PMU)' FROM runs
+ UNION ALL SELECT run_id, 'dom0', 'task-clock', 2.0e8 + run_id * 1e7, 'ns', 'sw', 'stands in for cycles' FROM runs
+ UNION ALL SELECT run_id, 'domU', 'task-clock', 3.0e8 - run_id * 1e7, 'ns', 'sw', 'stands in for cycles' FROM runs
+ UNION ALL SELECT run_id, 'sender', 'task-clock', 1.0e8, 'ns', 'sw', NULL FROM runs;
+INSERT INTO lro_stats (run_id, stage, policy, key, value) VALUES (4, 'nic', 'linux', 'lro_rate', 30.5);
+UPDATE captures SET run_id = 1, point = 'sender' WHERE path LIKE '%/A-snd.pcap';
+UPDATE captures SET run_id = 1, point = 'receiver' WHERE path LIKE '%/A-rcv.pcap';
+UPDATE captures SET run_id = 4, point = 'sender' WHERE path LIKE '%/B-snd.pcap';
+UPDATE captures SET run_id = 4, point = 'receiver' WHERE path LIKE '%/B-rcv.pcap';
+EOF
+ok $? "synthetic runs, counters and lro_stats inserted"
+
+R=$TMP/r2
+"$LK" report --db "$TMP/runs.db" -o "$R" >"$TMP/r2.out" 2>"$TMP/r2.err"
+is "$?" 0 "report on a database with runs exits 0"
+n=0
+for f in fig1-throughput fig2-cpu fig3-traffic fig4-bwe fig5-acks fig6-aggsize; do
+	[ -s "$R/$f.csv" ] && [ -s "$R/$f.png" ] && [ -s "$R/$f.svg" ] && [ -s "$R/$f.gp" ] &&
+		grep -qv '^#' "$R/$f.csv" && n=$((n + 1)) || diag "missing or empty: $f"
+done
+is "$n" 6 "all six figures written, each with a non-empty data file"
+[ -s "$R/report.pdf" ] && [ "$(grep -c '^/Type /Page$\|/Type /Page[^s]' "$R/report.pdf")" -ge 6 ]
+ok $? "report.pdf has a page per figure"
+grep -q 'CPU time' "$R/fig2-cpu.gp" && grep -q 'task-clock' "$R/fig2-cpu.gp"
+ok $? "no PMU: figure 2 plots software CPU time and its axis says so"
+grep -q 'synthetic failure for the test' "$R/report.html"
+ok $? "the failed run is listed in report.html"
+grep -q '4.91' "$R/report.html" && grep -q '1.98' "$R/report.html"
+ok $? "report.html has the paper's LRO rates beside ours"
+grep -q 'stands in for cycles' "$R/report.html"
+ok $? "report.html says where each counter came from"
+
+# ---- 3. headless Chromium: every figure loaded ----
+# report.html plus a checker script appended (same directory, same images)
+sed 's#</body>#<script>window.addEventListener("load",function(){var b=[],n=0;document.querySelectorAll("img").forEach(function(i){n++;if(!i.complete||i.naturalWidth===0)b.push(i.getAttribute("src"))});var d=document.createElement("div");d.id="lkcheck";d.textContent="images="+n+" broken="+b.length+" "+b.join(" ");document.body.appendChild(d)})</script></body>#' \
+	"$R/report.html" >"$R/check.html"
+CHROME_FLAGS="--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+ --disable-background-networking --disable-component-update --disable-sync
+ --user-data-dir=$TMP/chromium --virtual-time-budget=10000"
+timeout 40 "$CHROMIUM" $CHROME_FLAGS --dump-dom "file://$R/check.html" 2>/dev/null >"$TMP/dom.html"
+check=$(grep -o 'id="lkcheck">[^<]*' "$TMP/dom.html" | sed 's/.*>//')
+diag "chromium: $check"
+is "$check" "images=6 broken=0 " "Chromium loaded every figure of report.html"
+timeout 40 "$CHROMIUM" $CHROME_FLAGS --window-size=1280,4000 --hide-scrollbars \
+	--screenshot="$TMP/shot.png" "file://$R/report.html" >/dev/null 2>&1
+[ -s "$TMP/shot.png" ] && [ "$(stat -c %s "$TMP/shot.png")" -gt 50000 ]
+ok $? "screenshot of report.html taken"
+if [ -n "${LK_REPORT_KEEP:-}" ]; then
+	mkdir -p "$LK_REPORT_KEEP" && cp -r "$R" "$TMP/r1" "$TMP/shot.png" "$TMP/runs.db" "$LK_REPORT_KEEP"/
+	diag "kept report and screenshot in $LK_REPORT_KEEP"
+fi
+
+# ---- 4. errors and privileges ----
+PATH=/nonexistent "$LK" report --db "$TMP/runs.db" -o "$TMP/r3" >/dev/null 2>"$TMP/r3.err"
+rc=$?
+is "$rc:$(wc -l <"$TMP/r3.err")" "3:1" "gnuplot missing: one line, exit 3"
+"$LK" report --db "$TMP/nope.db" -o "$TMP/r4" >/dev/null 2>"$TMP/r4.err"
+is "$?:$(wc -l <"$TMP/r4.err")" "1:1" "missing database: one line, exit 1"
+"$LK" report --db "$TMP/runs.db" --run 99 -o "$TMP/r5" >/dev/null 2>&1
+is "$?" 1 "--run with an unknown run id fails"
+"$LK" report --db "$TMP/runs.db" --run 1,4 -o "$TMP/r6" >/dev/null 2>&1 &&
+	[ "$(grep -v '^#' "$TMP/r6/fig1-throughput.csv" | cut -d, -f1 | tr '\n' ' ')" = "native native-gro " ]
+ok $? "--run 1,4 reports only those runs"
+# unprivileged: a copy of the database in a directory the user may not write
+mkdir -p "$TMP/ro" && cp "$TMP/runs.db" "$TMP/ro/lrokit.db" && chmod 755 "$TMP" "$TMP/ro" &&
+	chmod 644 "$TMP/ro/lrokit.db" && mkdir -p "$TMP/out" && chown nobody "$TMP/out"
+setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/nonexistent \
+	"$LK" report --db "$TMP/ro/lrokit.db" -o "$TMP/out/rep" >/dev/null 2>"$TMP/r7.err"
+rc=$?
+[ $rc -eq 0 ] || diag "$(cat "$TMP/r7.err")"
+is "$rc" 0 "an unprivileged user can build the report from a read-only directory"
+done_testing
