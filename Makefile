@@ -112,9 +112,9 @@ bench: deps
 	@echo "report: $(CURDIR)/report/report.html"
 
 install: $(BUILD)/lrokit
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lrokit/reports
+	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/lrokit $(DESTDIR)$(PREFIX)/bin/lrokit
-	cp -r reports/templates $(DESTDIR)$(PREFIX)/share/lrokit/reports/ 2>/dev/null || true
+
 
 clean:
 	rm -rf build build-san build-fuzz
