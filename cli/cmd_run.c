@@ -4,6 +4,7 @@
 #include "bench/runrec.h"
 #include "bench/testbed.h"
 #include "bench/xfer.h"
+#include "collectors/collect.h" /* [collectors] */
 #include "cli/commands.h"
 #include "lib/err.h"
 
@@ -26,7 +27,10 @@ static const char run_usage[] =
 	"  -n, --bytes SIZE      bytes to transfer (default 64M)\n"
 	"      --rate RATE|none  tbf limit on the sender's wire, e.g. 1G (default none)\n"
 	"      --db FILE         database (default lrokit.db)\n"
-	"      --capture DIR     tcpdump the sender's and the receiver's interface into DIR\n"
+	"      --capture DIR     directory of the run's captures (default: beside the database);\n"
+	"                        with --no-collect: tcpdump the sender's and receiver's interface\n"
+	"      --no-collect      no collectors (perf counters, /proc and interface stats, xenstat,\n"
+	"                        libpcap captures); for measuring the collectors' cost\n"
 	"      --quickack        receiver sets TCP_QUICKACK after every read\n"
 	"      --cc NAME         sender congestion control\n"
 	"      --mss N           sender MSS\n"
@@ -167,19 +171,70 @@ static void stop_child(pid_t p, int sig)
 
 static const char *stage_names[] = {"nic", "netback", "netfront"};
 
+/* [collectors] begin: what the collectors watch in a testbed. Components are
+ * named by domain ("dom0/nic" ...) so the counters also get per-domain sums
+ * ("dom0", "domU"), the names the xenstat collector uses on a real Xen host. */
+static void coll_dir(char *buf, size_t n, const char *capdir, const char *db)
+{
+	const char *slash = strrchr(db, '/');
+	if (capdir)
+		snprintf(buf, n, "%s", capdir);
+	else if (slash)
+		snprintf(buf, n, "%.*s", (int)(slash - db), db);
+	else
+		snprintf(buf, n, ".");
+	if (!buf[0])
+		snprintf(buf, n, "/");
+}
+
+static int coll_setup(struct lk_coll *c, const struct lk_testbed *tb, struct lk_err *e)
+{
+	static const char *const sname[LK_TB_NSTAGES] = {"dom0/nic", "dom0/netback", "domU/netfront"};
+	bool full = tb->cfg->full_path;
+	for (int i = 0; full && i < LK_TB_NSTAGES; i++)
+		if (tb->stage_pid[i] > 0 &&
+		    lk_coll_add_component(c, sname[i], tb->stage_pid[i], tb->cpu_recv, e) < 0)
+			return -1;
+	struct coll_if { const char *label, *ns, *ifname; };
+	const struct coll_if native_ifs[] = {{"sender:eth0", tb->ns_snd, "eth0"},
+					     {"receiver:eth0", tb->ns_rcv, "eth0"}};
+	const struct coll_if full_ifs[] = {{"sender:eth0", tb->ns_snd, "eth0"},
+					   {"dom0:peth0", tb->ns_dom0, "peth0"},
+					   {"dom0:pnic0", tb->ns_dom0, "pnic0"},
+					   {"dom0:xenbr0", tb->ns_dom0, "xenbr0"},
+					   {"dom0:vif1.0", tb->ns_dom0, "vif1.0"},
+					   {"domU:eth0", tb->ns_rcv, "eth0"}};
+	const struct coll_if *ifs = full ? full_ifs : native_ifs;
+	int n = full ? 6 : 2;
+	for (int i = 0; i < n; i++) {
+		struct lk_err ie = {0};
+		if (lk_coll_add_iface(c, ifs[i].label, ifs[i].ns, ifs[i].ifname, &ie) < 0)
+			cli_warn("run: collectors: %s", ie.msg); /* the run goes on without it */
+	}
+	const char *filter = "tcp port " LK_XFER_PORT;
+	if (lk_coll_add_capture(c, "sender", tb->ns_snd, "eth0", filter, e) < 0 ||
+	    lk_coll_add_capture(c, "receiver", tb->ns_rcv, "eth0", filter, e) < 0)
+		return -1;
+	return 0;
+}
+/* [collectors] end */
+
 int cmd_run(int argc, char **argv)
 {
 	uint64_t bytes = 64ull << 20, rate = 0, v;
 	const char *db = "lrokit.db", *capdir = NULL, *cc = NULL, *policy = NULL;
 	bool json = false, quickack = false;
+	bool no_collect = false; /* [collectors] */
 	int mss = 0, budget = 0;
-	enum { O_RATE = 256, O_DB, O_CAPTURE, O_QUICKACK, O_CC, O_MSS, O_POLICY, O_BUDGET, O_JSON };
+	enum { O_RATE = 256, O_DB, O_CAPTURE, O_QUICKACK, O_CC, O_MSS, O_POLICY, O_BUDGET, O_JSON,
+	       O_NOCOLLECT /* [collectors] */ };
 	static const struct option lo[] = {
 		{"bytes", required_argument, 0, 'n'}, {"rate", required_argument, 0, O_RATE},
 		{"db", required_argument, 0, O_DB}, {"capture", required_argument, 0, O_CAPTURE},
 		{"quickack", no_argument, 0, O_QUICKACK}, {"cc", required_argument, 0, O_CC},
 		{"mss", required_argument, 0, O_MSS}, {"lro-policy", required_argument, 0, O_POLICY},
 		{"budget", required_argument, 0, O_BUDGET}, {"json", no_argument, 0, O_JSON},
+		{"no-collect", no_argument, 0, O_NOCOLLECT}, /* [collectors] */
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	optind = 1;
@@ -225,6 +280,7 @@ int cmd_run(int argc, char **argv)
 			budget = (int)v;
 			break;
 		case O_JSON: json = true; break;
+		case O_NOCOLLECT: no_collect = true; break; /* [collectors] */
 		case 'q': cli_quiet = true; break;
 		case 'h': fputs(run_usage, stdout); return 0;
 		default: fputs(run_usage, stderr); return LK_EXIT_USAGE;
@@ -300,6 +356,7 @@ int cmd_run(int argc, char **argv)
 	struct snmp_snap s0 = {0}, s1 = {0};
 	char path_recv[256] = "", path_send[256] = "", path_tcpi[256] = "", cap_snd[512] = "", cap_rcv[512] = "";
 	char exe[1024];
+	struct lk_coll *coll = NULL; /* [collectors] */
 
 	if (!cli_quiet && isatty(2))
 		fprintf(stderr, "lrokit: building testbed %s (%s)\n", tb.prefix, cfg->name);
@@ -314,7 +371,22 @@ int cmd_run(int argc, char **argv)
 		snprintf(errmsg, sizeof errmsg, "%s", e.msg);
 		goto done;
 	}
-	if (capdir) {
+	/* [collectors] begin: start the collection session (collectors/collect.h) */
+	if (!no_collect) {
+		char cdir[1024];
+		coll_dir(cdir, sizeof cdir, capdir, db);
+		/* capture threads on the sender's CPU: the receiving CPU is the measured one */
+		struct lk_coll_cfg ccfg = {.dir = cdir, .run_id = rec.run_id,
+					   .pin_capture = tb.cpu_send >= 0, .capture_cpu = tb.cpu_send};
+		if (!(coll = lk_coll_start(&ccfg, &e)) || coll_setup(coll, &tb, &e) < 0) {
+			snprintf(errmsg, sizeof errmsg, "collectors: %s", e.msg);
+			goto done;
+		}
+		snprintf(cap_snd, sizeof cap_snd, "%.450s/run%" PRId64 "-sender.pcap", cdir, rec.run_id);
+		snprintf(cap_rcv, sizeof cap_rcv, "%.450s/run%" PRId64 "-receiver.pcap", cdir, rec.run_id);
+	}
+	/* [collectors] end */
+	if (capdir && no_collect) {
 		snprintf(cap_snd, sizeof cap_snd, "%s/run%" PRId64 "-sender.pcap", capdir, rec.run_id);
 		snprintf(cap_rcv, sizeof cap_rcv, "%s/run%" PRId64 "-receiver.pcap", capdir, rec.run_id);
 		if ((cap_s = start_capture(tb.ns_snd, cap_snd, &e)) < 0 ||
@@ -343,6 +415,9 @@ int cmd_run(int argc, char **argv)
 			snprintf(errmsg, sizeof errmsg, "receiver: %s", e.msg);
 			goto done;
 		}
+		if (coll && lk_coll_add_component(coll, cfg->full_path ? "domU/receiver" : "receiver",
+						  rpid, tb.cpu_recv, &e) < 0) /* [collectors] */
+			cli_warn("run: collectors: %s", e.msg);
 	}
 	{
 		char *a[24];
@@ -365,6 +440,8 @@ int cmd_run(int argc, char **argv)
 			snprintf(errmsg, sizeof errmsg, "sender: %s", e.msg);
 			goto done;
 		}
+		if (coll && lk_coll_add_component(coll, "sender", spid, tb.cpu_send, &e) < 0)
+			cli_warn("run: collectors: %s", e.msg); /* [collectors] */
 	}
 	if (!cli_quiet && isatty(2))
 		fprintf(stderr, "lrokit: transferring %" PRIu64 " bytes\n", bytes);
@@ -401,6 +478,8 @@ int cmd_run(int argc, char **argv)
 	stop_child(spid, SIGKILL);
 	stop_child(rpid, SIGKILL);
 	spid = rpid = -1;
+	if (coll)
+		lk_coll_finish(coll); /* [collectors] final readings at the end of the transfer */
 	snmp_snap(&tb, &s1);
 	stop_child(cap_s, SIGINT);
 	stop_child(cap_r, SIGINT);
@@ -415,6 +494,8 @@ done:;
 	stop_child(rpid, SIGKILL);
 	stop_child(cap_s, SIGINT);
 	stop_child(cap_r, SIGINT);
+	if (coll)
+		lk_coll_finish(coll); /* [collectors] before the interfaces go away */
 	if (lk_tb_down(&tb, &e2) < 0)
 		cli_warn("teardown of %s: %s", tb.prefix, e2.msg);
 	char *rj = slurp(path_recv), *sj = slurp(path_send);
@@ -545,6 +626,19 @@ done:;
 			     moved, goodput, lro_rate, tb.offloads, errmsg[0] ? errmsg : NULL, &e) < 0)
 		cli_warn("run: %s", e.msg);
 	lk_runrec_tx(&rec, "COMMIT");
+	/* [collectors] begin: counters, samples and captures rows of this run */
+	if (coll) {
+		struct lk_coll_summary cs;
+		if (lk_coll_stop(coll, rec.db, rec.run_id, &cs, &e) < 0)
+			cli_warn("run %" PRId64 ": collectors: %s", rec.run_id, e.msg);
+		if (cs.drops_flagged)
+			cli_warn("run %" PRId64 ": the captures dropped %llu packets: capture incomplete "
+				 "(flagged in counters)", rec.run_id, (unsigned long long)cs.capture_drops);
+		if (!cli_quiet && isatty(2) && cs.notes[0])
+			fprintf(stderr, "lrokit: collectors: %s\n", cs.notes);
+		coll = NULL;
+	}
+	/* [collectors] end */
 
 	if (json) {
 		printf("{\"run_id\":%" PRId64 ",\"config\":\"%s\",\"status\":\"%s\",\"bytes\":%" PRIu64
