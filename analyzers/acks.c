@@ -39,6 +39,9 @@ struct dstate {
 	bool hi_valid;
 	uint32_t hi_end;
 	uint32_t mg_len[4], mg_cnt[4]; /* Misra-Gries frequent segment lengths */
+	uint32_t mg_best;              /* eff_mss's "observed" value (cache) */
+	bool mg_dirty;                 /* mg_best must be recomputed */
+	uint8_t mg_last;               /* slot of the last length counted */
 	/* as ACK sender */
 	bool ack_valid, win_valid;
 	uint32_t last_ack;
@@ -55,6 +58,8 @@ struct dstate {
 struct lk_acks {
 	struct lk_acks_params prm;
 	struct dstate st[2];
+	uint32_t hs_mss;   /* eff_mss's "handshake" value, 0 if none (cache) */
+	uint64_t delack_thr; /* delack_min_ns minus one jiffy */
 	int near, data_dir;
 	const char *rule;
 	bool finished;
@@ -71,6 +76,8 @@ struct lk_acks *lk_acks_new(const struct lk_acks_params *p)
 		lk_acks_params_default(&a->prm);
 	if (!a->prm.delack_min_ns)
 		a->prm.delack_min_ns = 40000000ull;
+	a->delack_thr = a->prm.delack_min_ns > JIFFY_SLACK_NS ? a->prm.delack_min_ns - JIFFY_SLACK_NS
+							      : 0;
 	a->near = -1;
 	a->data_dir = -1;
 	a->rule = "unknown";
@@ -86,20 +93,31 @@ void lk_acks_free(struct lk_acks *a)
 	free(a);
 }
 
-static void mg_add(struct dstate *s, uint32_t len)
+/* Misra-Gries update. Slots with a non-zero count hold distinct lengths (a
+ * length is only inserted when no counted slot holds it), so the slot of the
+ * previous length, if it still matches, is the only match. */
+static inline void mg_add(struct dstate *s, uint32_t len)
 {
-	for (int i = 0; i < 4; i++)
+	s->mg_dirty = true;
+	unsigned l = s->mg_last;
+	if (s->mg_cnt[l] && s->mg_len[l] == len) {
+		s->mg_cnt[l]++;
+		return;
+	}
+	for (unsigned i = 0; i < 4; i++)
 		if (s->mg_cnt[i] && s->mg_len[i] == len) {
 			s->mg_cnt[i]++;
+			s->mg_last = (uint8_t)i;
 			return;
 		}
-	for (int i = 0; i < 4; i++)
+	for (unsigned i = 0; i < 4; i++)
 		if (!s->mg_cnt[i]) {
 			s->mg_len[i] = len;
 			s->mg_cnt[i] = 1;
+			s->mg_last = (uint8_t)i;
 			return;
 		}
-	for (int i = 0; i < 4; i++)
+	for (unsigned i = 0; i < 4; i++)
 		s->mg_cnt[i]--;
 }
 
@@ -137,6 +155,39 @@ static uint32_t eff_mss(const struct lk_acks *a, int d, const char **src)
 	return best;
 }
 
+/* The handshake part of eff_mss (depends only on the SYN fields). */
+static uint32_t hs_mss(const struct lk_acks *a)
+{
+	const struct dstate *x = &a->st[0], *y = &a->st[1];
+	uint32_t m = 0;
+	bool ts = true;
+	for (int i = 0; i < 2; i++) {
+		const struct dstate *s = i ? y : x;
+		if (!s->syn_seen)
+			continue;
+		ts = ts && s->syn_ts_opt;
+		if (s->syn_mss && (!m || s->syn_mss < m))
+			m = s->syn_mss;
+	}
+	if (!m)
+		return 0;
+	bool both = x->syn_seen && y->syn_seen && ts;
+	return both && m > 12 ? m - 12 : m;
+}
+
+/* eff_mss(a, d, NULL) from the caches: hs_mss is refreshed whenever a SYN
+ * changes the handshake fields, mg_best whenever mg_add ran since. */
+static inline uint32_t mss_of(const struct lk_acks *a, struct dstate *s)
+{
+	if (a->hs_mss)
+		return a->hs_mss;
+	if (s->mg_dirty) {
+		s->mg_best = eff_mss(a, (int)(s - a->st), NULL);
+		s->mg_dirty = false;
+	}
+	return s->mg_best;
+}
+
 static bool is_dsack(const struct lk_pkt *p)
 {
 	const struct lk_tcpopt *o = &p->opt;
@@ -156,35 +207,54 @@ static bool is_dsack(const struct lk_pkt *p)
 	return false;
 }
 
-static int q_push(struct dstate *s, uint32_t end, uint64_t ts, bool big)
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Called when the queue is full or holds LK_ACKS_MAX_PENDING entries: then
+ * the oldest is forgotten (see acks.h); room for one more entry is made by
+ * compacting or growing. -1 when out of memory. */
+static __attribute__((noinline)) int q_room(struct dstate *s)
 {
-	if (s->qn == s->qcap) {
-		if (s->qh > 0) {
-			memmove(s->q, s->q + s->qh, (s->qn - s->qh) * sizeof *s->q);
-			s->qn -= s->qh;
-			s->qh = 0;
-		}
-		if (s->qn == s->qcap) {
-			size_t nc = s->qcap ? 2 * s->qcap : 64;
-			struct rxseg *nq = realloc(s->q, nc * sizeof *nq);
-			if (!nq)
-				return -1;
-			s->q = nq;
-			s->qcap = nc;
-		}
+	if (s->qn - s->qh >= LK_ACKS_MAX_PENDING) {
+		s->qh++;
+		s->out.forgotten_segs++;
 	}
+	if (s->qn < s->qcap)
+		return 0;
+	/* compact once at least half is consumed, else grow: amortized O(1) and
+	 * at most twice the entries in use */
+	if (s->qh > 0 && s->qh >= s->qn - s->qh) {
+		memmove(s->q, s->q + s->qh, (s->qn - s->qh) * sizeof *s->q);
+		s->qn -= s->qh;
+		s->qh = 0;
+	}
+	if (s->qn == s->qcap) {
+		size_t nc = s->qcap ? 2 * s->qcap : 64;
+		struct rxseg *nq = realloc(s->q, nc * sizeof *nq);
+		if (!nq)
+			return -1;
+		s->q = nq;
+		s->qcap = nc;
+	}
+	return 0;
+}
+
+static inline int q_push(struct dstate *s, uint32_t end, uint64_t ts, bool big)
+{
+	if (UNLIKELY(s->qn == s->qcap || s->qn - s->qh >= LK_ACKS_MAX_PENDING) && q_room(s) < 0)
+		return -1;
 	s->q[s->qn++] = (struct rxseg){end, ts, big};
 	return 0;
 }
 
-/* Data of direction `snd` (state S) arriving at the other host (state R). */
-static int rx_data(struct lk_acks *a, int snd, const struct lk_pkt *p, uint64_t ts)
+/* Data [pseq + syn, pseq + syn + plen + fin) of direction `snd` (state S)
+ * arriving at the other host (state R). */
+static inline int rx_data(const struct lk_acks *a, struct dstate *S, struct dstate *R, uint32_t pseq,
+			  uint32_t plen, uint32_t syn, uint32_t fin, uint64_t ts)
 {
-	struct dstate *S = &a->st[snd], *R = &a->st[1 - snd];
-	uint32_t fin = (p->flags & LK_TH_FIN) ? 1 : 0, syn = (p->flags & LK_TH_SYN) ? 1 : 0;
-	uint32_t seq = p->seq + syn;
-	uint32_t end = p->seq + syn + p->payload_len + fin;
-	if (!R->rcv_valid) {
+	uint32_t seq = pseq + syn;
+	uint32_t end = pseq + syn + plen + fin;
+	if (UNLIKELY(!R->rcv_valid)) {
 		R->rcv_nxt = S->syn_seen ? S->isn + 1 : seq;
 		R->rcv_valid = true;
 	}
@@ -196,32 +266,35 @@ static int rx_data(struct lk_acks *a, int snd, const struct lk_pkt *p, uint64_t 
 		R->ooo_pending = true;
 		return 0;
 	}
-	uint32_t mss = eff_mss(a, snd, NULL);
+	uint32_t mss = mss_of(a, S);
 	R->rcv_nxt = end;
-	return q_push(R, end, ts, mss && p->payload_len > mss);
+	return q_push(R, end, ts, mss && plen > mss);
 }
 
-static enum lk_timing classify_timing(struct lk_acks *a, struct dstate *S, const struct lk_pkt *p,
-				      uint32_t adv, uint32_t mss, uint64_t ts)
+static inline enum lk_timing classify_timing(const struct lk_acks *a, struct dstate *S, uint32_t ack,
+					     bool sack, uint32_t adv, uint32_t mss, uint64_t ts)
 {
-	bool ooo = p->opt.n_sack > 0 || S->ooo_pending || S->old_pending;
-	if (S->rcv_valid && lk_seq_lt(S->rcv_nxt, p->ack)) {
+	bool ooo = sack || S->ooo_pending || S->old_pending;
+	if (S->rcv_valid && lk_seq_lt(S->rcv_nxt, ack)) {
 		/* acknowledges data that did not arrive in order here (hole filled) */
 		ooo = true;
-		S->rcv_nxt = p->ack;
+		S->rcv_nxt = ack;
 	}
-	size_t n = 0;
+	size_t qh = S->qh, qn = S->qn, n = 0;
 	bool big = false;
 	uint64_t oldest = 0;
-	while (S->qh < S->qn && lk_seq_le(S->q[S->qh].end, p->ack)) {
-		if (!n)
-			oldest = S->q[S->qh].ts;
-		big = big || S->q[S->qh].big;
-		n++;
-		S->qh++;
+	if (qh < qn && lk_seq_le(S->q[qh].end, ack)) {
+		oldest = S->q[qh].ts;
+		do {
+			big = big || S->q[qh].big;
+			n++;
+			qh++;
+		} while (qh < qn && lk_seq_le(S->q[qh].end, ack));
 	}
-	if (S->qh == S->qn)
-		S->qh = S->qn = 0;
+	if (qh == qn)
+		qh = qn = 0;
+	S->qh = qh;
+	S->qn = qn;
 	S->ooo_pending = S->old_pending = false;
 	if (ooo)
 		return LK_T_OOO;
@@ -231,53 +304,85 @@ static enum lk_timing classify_timing(struct lk_acks *a, struct dstate *S, const
 		return LK_T_AGGREGATE;
 	if (mss && adv > mss)
 		return LK_T_FULL2;
-	uint64_t thr = a->prm.delack_min_ns > JIFFY_SLACK_NS ? a->prm.delack_min_ns - JIFFY_SLACK_NS
-							    : 0;
-	return ts >= oldest && ts - oldest >= thr ? LK_T_DELACK : LK_T_QUICK;
+	return ts >= oldest && ts - oldest >= a->delack_thr ? LK_T_DELACK : LK_T_QUICK;
 }
 
-static void ack_seg(struct lk_acks *a, int d, const struct lk_pkt *p, uint64_t ts)
+/* An ACK that advanced by adv > 0 (previous ack known). */
+static inline void ack_advanced(struct dstate *S, const struct dstate *O, uint32_t ack, uint32_t adv,
+				uint32_t mss)
 {
-	struct dstate *S = &a->st[d], *O = &a->st[1 - d];
+	struct lk_acks_dir *o = &S->out;
+	if (!mss) {
+		o->adv_unknown++;
+	} else {
+		/* adv < 2^31 and mss < 2^16: no 32-bit overflow */
+		uint32_t u = (adv + mss - 1) / mss;
+		o->adv_hist[u < LK_ACKS_HIST - 1 ? u : LK_ACKS_HIST - 1]++;
+		if (u <= 1)
+			o->adv_1++;
+		else if (u == 2)
+			o->adv_2++;
+		else
+			o->adv_stretch++;
+	}
+	if (O->hi_valid) {
+		/* data seen beyond this ACK, in MSS (see decide_side) */
+		uint32_t beyond = lk_seq_lt(ack, O->hi_end) ? O->hi_end - ack : 0;
+		uint32_t m = mss ? mss : 1;
+		S->n_adv++;
+		if (beyond <= 2 * m)
+			S->n_match++;
+		if (beyond == 0)
+			S->n_edge++;
+	}
+}
+
+static inline void ack_seg(const struct lk_acks *a, struct dstate *S, struct dstate *O,
+			   const struct lk_pkt *p, uint8_t fl, uint32_t plen, uint64_t ts)
+{
 	struct lk_acks_dir *o = &S->out;
 	o->ack_pkts++;
-	if (p->flags & LK_TH_RST)
+	if (fl & LK_TH_RST)
 		return;
-	if (p->opt.n_sack >= 1) {
+	const uint32_t ack = p->ack;
+	const uint16_t win = p->win;
+	const bool sack = p->opt.n_sack >= 1;
+	if (UNLIKELY(sack)) {
 		o->sack++;
 		if (is_dsack(p))
 			o->dsack++;
 	}
-	if (p->win == 0)
+	if (UNLIKELY(win == 0))
 		o->zero_window++;
-	if (p->flags & LK_TH_SYN) {
-		S->last_ack = p->ack;
+	if (UNLIKELY(fl & LK_TH_SYN)) {
+		S->last_ack = ack;
 		S->ack_valid = true;
-		S->last_win = p->win;
+		S->last_win = win;
 		S->win_valid = true;
 		return;
 	}
-	if (S->synonly_seen && !S->synack_seen && O->synack_seen && !S->hs_ack_seen) {
+	if (UNLIKELY(!S->hs_ack_seen) && S->synonly_seen && !S->synack_seen && O->synack_seen) {
 		S->hs_ack_ns = ts;
 		S->hs_ack_seen = true;
 	}
 	o->classified++;
-	if (p->payload_len > 0)
+	if (plen > 0)
 		o->with_data++;
-	else if (p->flags & LK_TH_FIN)
+	else if (fl & LK_TH_FIN)
 		o->fin++;
 	else
 		o->pure++;
-	uint32_t mss = eff_mss(a, 1 - d, NULL);
+	uint32_t mss = mss_of(a, O);
 	uint32_t adv = 0;
-	if (!S->ack_valid) {
+	bool ack_valid = S->ack_valid;
+	if (UNLIKELY(!ack_valid)) {
 		o->adv_unknown++;
 	} else {
-		adv = lk_seq_lt(S->last_ack, p->ack) ? p->ack - S->last_ack : 0;
+		adv = lk_seq_lt(S->last_ack, ack) ? ack - S->last_ack : 0;
 		if (!adv) {
-			if (p->payload_len == 0 && !(p->flags & LK_TH_FIN)) {
-				if (S->win_valid && p->win != S->last_win) {
-					if (p->win != 0)
+			if (plen == 0 && !(fl & LK_TH_FIN)) {
+				if (S->win_valid && win != S->last_win) {
+					if (win != 0)
 						o->window_update++;
 					else
 						o->adv0_other++;
@@ -288,80 +393,73 @@ static void ack_seg(struct lk_acks *a, int d, const struct lk_pkt *p, uint64_t t
 			} else {
 				o->adv0_other++;
 			}
-		} else if (!mss) {
-			o->adv_unknown++;
 		} else {
-			uint32_t u = (uint32_t)((adv + (uint64_t)mss - 1) / mss);
-			o->adv_hist[u < LK_ACKS_HIST - 1 ? u : LK_ACKS_HIST - 1]++;
-			if (u <= 1)
-				o->adv_1++;
-			else if (u == 2)
-				o->adv_2++;
-			else
-				o->adv_stretch++;
-		}
-		if (adv && O->hi_valid) {
-			/* data seen beyond this ACK, in MSS (see decide_side) */
-			uint32_t beyond = lk_seq_lt(p->ack, O->hi_end) ? O->hi_end - p->ack : 0;
-			uint32_t m = mss ? mss : 1;
-			S->n_adv++;
-			if (beyond <= 2 * m)
-				S->n_match++;
-			if (beyond == 0)
-				S->n_edge++;
+			ack_advanced(S, O, ack, adv, mss);
 		}
 	}
-	o->timing[classify_timing(a, S, p, adv, mss, ts)]++;
-	if (!S->ack_valid || adv) {
-		S->last_ack = p->ack;
+	o->timing[classify_timing(a, S, ack, sack, adv, mss, ts)]++;
+	if (!ack_valid || adv) {
+		S->last_ack = ack;
 		S->ack_valid = true;
 	}
-	S->last_win = p->win;
+	S->last_win = win;
 	S->win_valid = true;
+}
+
+static __attribute__((noinline)) void syn_fields(struct lk_acks *a, struct dstate *S,
+						 const struct lk_pkt *p, uint64_t ts)
+{
+	if (!(p->flags & LK_TH_ACK) && !S->synonly_seen) {
+		S->syn_ns = ts;
+		S->synonly_seen = true;
+	} else if ((p->flags & LK_TH_ACK) && !S->synack_seen) {
+		S->synack_seen = true;
+		S->synack_ns = ts;
+	}
+	if (!S->syn_seen || S->isn != p->seq) {
+		S->syn_seen = true;
+		S->isn = p->seq;
+		S->syn_ts_opt = p->opt.has_ts;
+		S->syn_mss = p->opt.has_mss ? p->opt.mss : 0;
+		a->hs_mss = hs_mss(a);
+	}
 }
 
 int lk_acks_feed(struct lk_acks *a, int d, const struct lk_pkt *p, uint64_t ts)
 {
 	if (d != 0 && d != 1)
 		return 0;
-	struct dstate *S = &a->st[d];
+	struct dstate *S = &a->st[d], *O = &a->st[1 - d];
+	/* keep the two pointers in registers (the compiler would otherwise
+	 * recompute a->st + d * size at every use) */
+	__asm__("" : "+r"(S), "+r"(O));
+	const uint8_t fl = p->flags;
+	const uint32_t plen = p->payload_len;
 	a->finished = false;
-	bool syn = p->flags & LK_TH_SYN, ack = p->flags & LK_TH_ACK;
-	if (syn) {
-		if (!ack && !S->synonly_seen) {
-			S->syn_ns = ts;
-			S->synonly_seen = true;
-		} else if (ack && !S->synack_seen) {
-			S->synack_seen = true;
-			S->synack_ns = ts;
-		}
-		if (!S->syn_seen || S->isn != p->seq) {
-			S->syn_seen = true;
-			S->isn = p->seq;
-			S->syn_ts_opt = p->opt.has_ts;
-			S->syn_mss = p->opt.has_mss ? p->opt.mss : 0;
-		}
-	}
+	if (UNLIKELY(fl & LK_TH_SYN))
+		syn_fields(a, S, p, ts);
 	int rc = 0;
-	uint32_t fin = (p->flags & LK_TH_FIN) ? 1 : 0;
-	uint32_t seqlen = p->payload_len + fin + (syn ? 1 : 0);
-	if (p->payload_len > 0 && !(p->flags & LK_TH_RST)) {
-		S->data_bytes += p->payload_len;
-		S->data_pkts++;
-		if (p->payload_len <= MAX_SMALL_SEG)
-			mg_add(S, p->payload_len);
-	}
-	if (seqlen && !(p->flags & LK_TH_RST)) {
-		uint32_t end = p->seq + seqlen;
-		if (!S->hi_valid || lk_seq_lt(S->hi_end, end)) {
-			S->hi_end = end;
-			S->hi_valid = true;
+	if (!(fl & LK_TH_RST)) {
+		uint32_t fin = (fl & LK_TH_FIN) ? 1 : 0, syn = (fl & LK_TH_SYN) ? 1 : 0;
+		if (plen > 0) {
+			S->data_bytes += plen;
+			S->data_pkts++;
+			if (plen <= MAX_SMALL_SEG)
+				mg_add(S, plen);
 		}
-		if (p->payload_len > 0 || fin)
-			rc = rx_data(a, d, p, ts);
+		uint32_t seqlen = plen + fin + syn;
+		if (seqlen) {
+			uint32_t pseq = p->seq, end = pseq + seqlen;
+			if (!S->hi_valid || lk_seq_lt(S->hi_end, end)) {
+				S->hi_end = end;
+				S->hi_valid = true;
+			}
+			if (plen > 0 || fin)
+				rc = rx_data(a, S, O, pseq, plen, syn, fin, ts);
+		}
 	}
-	if (ack)
-		ack_seg(a, d, p, ts);
+	if (fl & LK_TH_ACK)
+		ack_seg(a, S, O, p, fl, plen, ts);
 	return rc;
 }
 
@@ -489,6 +587,8 @@ void lk_acks_json(const struct lk_acks *a, int dir, FILE *f)
 	ju(f, "sack", o->sack, true);
 	ju(f, "dsack", o->dsack, true);
 	ju(f, "zero_window", o->zero_window, true);
+	if (o->forgotten_segs)
+		ju(f, "forgotten_segs", o->forgotten_segs, true);
 	fputs(",\"data_segs_acked\":", f);
 	fprintf(f, "%" PRIu64, a->st[1 - (dir ? 1 : 0)].data_pkts);
 	fputs(",\"segs_per_ack\":", f);
@@ -639,11 +739,10 @@ void lk_ackset_free(struct lk_ackset *s)
 	free(s);
 }
 
-void lk_ackset_packet(void *ctx, struct lk_flow *f, int dir, const struct lk_pkt *p,
-		      uint64_t ts_ns)
+/* The analyzers of flow i, allocated on its first packet; NULL (and oom set)
+ * when out of memory. */
+static __attribute__((noinline)) bool ackset_slot(struct lk_ackset *s, uint64_t i)
 {
-	struct lk_ackset *s = ctx;
-	uint64_t i = f->idx;
 	if (i >= s->cap) {
 		size_t nc = s->cap ? s->cap : 16;
 		while (nc <= i)
@@ -651,13 +750,13 @@ void lk_ackset_packet(void *ctx, struct lk_flow *f, int dir, const struct lk_pkt
 		struct lk_acks **na = realloc(s->acks, nc * sizeof *na);
 		if (!na) {
 			s->oom = true;
-			return;
+			return false;
 		}
 		s->acks = na;
 		struct lk_bwe **nb = realloc(s->bwe, nc * sizeof *nb);
 		if (!nb) {
 			s->oom = true;
-			return;
+			return false;
 		}
 		s->bwe = nb;
 		for (size_t k = s->cap; k < nc; k++) {
@@ -670,15 +769,25 @@ void lk_ackset_packet(void *ctx, struct lk_flow *f, int dir, const struct lk_pkt
 		s->n = i + 1;
 	if (!s->acks[i] && !(s->acks[i] = lk_acks_new(&s->ap))) {
 		s->oom = true;
-		return;
+		return false;
 	}
 	if (!s->bwe[i] && !(s->bwe[i] = lk_bwe_new(&s->bp))) {
 		s->oom = true;
-		return;
+		return false;
 	}
-	if (lk_acks_feed(s->acks[i], dir, p, ts_ns) < 0)
-		s->oom = true;
-	if (lk_bwe_feed(s->bwe[i], dir, p, ts_ns) < 0)
+	return true;
+}
+
+void lk_ackset_packet(void *ctx, struct lk_flow *f, int dir, const struct lk_pkt *p,
+		      uint64_t ts_ns)
+{
+	struct lk_ackset *s = ctx;
+	uint64_t i = f->idx;
+	if (UNLIKELY(i >= s->n || !s->acks[i] || !s->bwe[i]) && !ackset_slot(s, i))
+		return;
+	int r1 = lk_acks_feed(s->acks[i], dir, p, ts_ns);
+	int r2 = lk_bwe_feed(s->bwe[i], dir, p, ts_ns);
+	if (UNLIKELY((r1 | r2) < 0))
 		s->oom = true;
 }
 

@@ -94,6 +94,12 @@
  *   The timing classes of direction d are given only if the capture is near
  *   the source of d; the bandwidth estimators of direction d only if it is
  *   near the source of d and d carried data.
+ *
+ * Memory: the data segments received and not yet acknowledged (24 bytes
+ * each) are kept for the timing classes, at most LK_ACKS_MAX_PENDING per
+ * direction; beyond that - a capture without the ACKs, e.g. of one direction
+ * only - the oldest is forgotten and counted in `forgotten_segs` (JSON
+ * "forgotten_segs", only when non-zero). An ACK never covers that many.
  * ============================================================================
  *
  * Database (schema/ table ack_classes: flow_id, dir, class, count): one row
@@ -128,6 +134,7 @@ struct lk_acks_params {
 };
 void lk_acks_params_default(struct lk_acks_params *p);
 
+#define LK_ACKS_MAX_PENDING 131072 /* unacknowledged received segments kept */
 #define LK_ACKS_HIST 65 /* advance histogram: [0..63] units, [64] = 64 or more */
 
 enum lk_timing {
@@ -149,6 +156,8 @@ struct lk_acks_dir {
 	const char *timing_note; /* reason when !timing_valid */
 	uint32_t mss;           /* MSS of the data these ACKs acknowledge, 0 unknown */
 	const char *mss_source; /* "handshake", "observed", "none" */
+	uint64_t forgotten_segs; /* data segments of the other direction forgotten
+				  * unacknowledged beyond LK_ACKS_MAX_PENDING */
 };
 
 struct lk_acks;

@@ -10,6 +10,9 @@
 
 const char *const lk_bwe_est_names[LK_BWE__COUNT] = {"westwood", "delivery_rate", "goodput"};
 
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
 #define MAX_SMALL_SEG 8960u
 #define POLL_NS 10000000ull /* TCP_INFO polling period for tcpi_median_bps */
 
@@ -31,6 +34,11 @@ struct ratesample {
 	bool app_limited, retrans;
 };
 
+struct pollrun {
+	double v;
+	uint64_t n;
+};
+
 struct sstate {
 	bool err;
 	/* handshake (this direction as sender) */
@@ -39,11 +47,15 @@ struct sstate {
 	uint32_t isn;
 	uint64_t syn_tx;
 	uint32_t mg_len[4], mg_cnt[4];
+	uint32_t mg_best; /* eff_mss without a handshake MSS (cache) */
+	bool mg_dirty;
+	uint8_t mg_last;
 	/* sequence state */
 	bool nxt_valid, una_valid;
 	uint32_t snd_nxt, snd_una;
 	struct txseg *q;
 	size_t qh, qn, qcap;
+	bool q_mono; /* entries contiguous, q[qn-1].end - q[qh].seq < 2^30 */
 	/* tcp_rate.c */
 	uint64_t delivered, delivered_ts, first_tx_ts;
 	bool app_limited, any_ack;
@@ -51,7 +63,7 @@ struct sstate {
 	bool rate_app_limited;
 	uint64_t min_rtt, srtt;
 	uint64_t next_poll;
-	double *polls;
+	struct pollrun *polls; /* runs of equal TCP_INFO readings */
 	size_t n_polls, cap_polls;
 	/* Westwood+ */
 	bool ww_init, ww_first_ack, ww_reset_rtt_min;
@@ -68,6 +80,10 @@ struct sstate {
 struct lk_bwe {
 	struct lk_bwe_params prm;
 	struct sstate st[2];
+	uint32_t hs_mss;       /* eff_mss from the handshake, 0 if none (cache) */
+	uint32_t hz20;         /* prm.hz / 20 */
+	uint32_t jv;           /* jiffies() of every ts in [jlo, jhi) (cache) */
+	uint64_t jlo, jhi;
 };
 
 struct lk_bwe *lk_bwe_new(const struct lk_bwe_params *p)
@@ -81,6 +97,7 @@ struct lk_bwe *lk_bwe_new(const struct lk_bwe_params *p)
 		lk_bwe_params_default(&b->prm);
 	if (!b->prm.hz)
 		b->prm.hz = 1000;
+	b->hz20 = b->prm.hz / 20;
 	for (int d = 0; d < 2; d++) {
 		b->st[d].delivered = 1; /* the SYN (Linux counts its delivery) */
 		b->st[d].app_limited = true;
@@ -104,20 +121,30 @@ void lk_bwe_free(struct lk_bwe *b)
 	free(b);
 }
 
-static void mg_add(struct sstate *s, uint32_t len)
+/* Misra-Gries update; as in analyzers/acks.c, counted slots hold distinct
+ * lengths, so a still-matching previous slot is the only match. */
+static inline void mg_add(struct sstate *s, uint32_t len)
 {
-	for (int i = 0; i < 4; i++)
+	s->mg_dirty = true;
+	unsigned l = s->mg_last;
+	if (s->mg_cnt[l] && s->mg_len[l] == len) {
+		s->mg_cnt[l]++;
+		return;
+	}
+	for (unsigned i = 0; i < 4; i++)
 		if (s->mg_cnt[i] && s->mg_len[i] == len) {
 			s->mg_cnt[i]++;
+			s->mg_last = (uint8_t)i;
 			return;
 		}
-	for (int i = 0; i < 4; i++)
+	for (unsigned i = 0; i < 4; i++)
 		if (!s->mg_cnt[i]) {
 			s->mg_len[i] = len;
 			s->mg_cnt[i] = 1;
+			s->mg_last = (uint8_t)i;
 			return;
 		}
-	for (int i = 0; i < 4; i++)
+	for (unsigned i = 0; i < 4; i++)
 		s->mg_cnt[i]--;
 }
 
@@ -147,6 +174,35 @@ static uint32_t eff_mss(const struct lk_bwe *b, int d)
 	return best;
 }
 
+/* eff_mss from the caches: hs_mss is refreshed whenever a SYN changes the
+ * handshake fields (it is eff_mss's first branch), mg_best when mg_add ran. */
+static inline uint32_t mss_of(const struct lk_bwe *b, struct sstate *s)
+{
+	if (b->hs_mss)
+		return b->hs_mss;
+	if (s->mg_dirty) {
+		s->mg_best = eff_mss(b, (int)(s - b->st));
+		s->mg_dirty = false;
+	}
+	return s->mg_best;
+}
+
+static uint32_t hs_mss(const struct lk_bwe *b)
+{
+	const struct sstate *x = &b->st[0], *y = &b->st[1];
+	uint32_t m = 0;
+	bool ts = true;
+	for (int i = 0; i < 2; i++) {
+		const struct sstate *s = i ? y : x;
+		if (!s->syn_seen)
+			continue;
+		ts = ts && s->syn_ts_opt;
+		if (s->syn_mss && (!m || s->syn_mss < m))
+			m = s->syn_mss;
+	}
+	return m && x->syn_seen && y->syn_seen && ts && m > 12 ? m - 12 : m;
+}
+
 static int grow(void **v, size_t *cap, size_t n, size_t sz)
 {
 	if (n < *cap)
@@ -170,9 +226,46 @@ static void point(struct sstate *s, enum lk_bwe_est k, uint64_t t, double bps, b
 	ser->v[ser->n++] = (struct lk_bwe_point){t, bps, sack};
 }
 
-static uint32_t jiffies(const struct lk_bwe *b, uint64_t ts)
+static void sack_mark(struct sstate *s, uint64_t ts)
+{
+	struct lk_bwe_dir *o = &s->out;
+	if (grow((void **)&o->sack_ts, &o->cap_sack_ts, o->n_sack_ts, sizeof *o->sack_ts) < 0)
+		s->err = true;
+	else
+		o->sack_ts[o->n_sack_ts++] = ts;
+}
+
+static uint32_t jiffies_calc(const struct lk_bwe *b, uint64_t ts)
 {
 	return (uint32_t)((ts / 1000) * b->prm.hz / 1000000);
+}
+
+/* jiffies_calc with the range of ts of the last value cached (no division
+ * per ACK). j = floor(us * hz / 1e6), us = floor(ts / 1000), is the same for
+ * every us in [ceil(j * 1e6 / hz), ceil((j + 1) * 1e6 / hz)); the cache is
+ * only used where none of these products overflows. */
+static __attribute__((noinline)) uint32_t jiffies_slow(struct lk_bwe *b, uint64_t ts)
+{
+	uint64_t us = ts / 1000, hz = b->prm.hz;
+	if (us > UINT64_MAX / hz)
+		return jiffies_calc(b, ts);
+	uint64_t j = us * hz / 1000000;
+	if (j > (UINT64_MAX - hz) / 1000000 - 1)
+		return jiffies_calc(b, ts);
+	uint64_t lo = (j * 1000000 + hz - 1) / hz, hi = ((j + 1) * 1000000 + hz - 1) / hz;
+	if (hi > UINT64_MAX / 1000)
+		return jiffies_calc(b, ts);
+	b->jlo = lo * 1000;
+	b->jhi = hi * 1000;
+	b->jv = (uint32_t)j;
+	return b->jv;
+}
+
+static inline uint32_t jiffies(struct lk_bwe *b, uint64_t ts)
+{
+	if (LIKELY(ts >= b->jlo && ts < b->jhi))
+		return b->jv;
+	return jiffies_slow(b, ts);
 }
 
 static uint32_t us_to_jiffies(const struct lk_bwe *b, uint64_t us)
@@ -182,21 +275,33 @@ static uint32_t us_to_jiffies(const struct lk_bwe *b, uint64_t us)
 
 /* ---- data segments ---- */
 
-static struct txseg *q_add(struct sstate *s)
+/* Called when the queue is full or holds LK_BWE_MAX_INFLIGHT entries: then
+ * the oldest is forgotten (see bwe.h); room for one more entry is made by
+ * compacting (entries [qh, qn) to the front) or growing. -1 when out of
+ * memory. */
+static __attribute__((noinline)) int q_room(struct sstate *s)
 {
-	if (s->qn == s->qcap && s->qh > 0) {
+	if (s->qn - s->qh >= LK_BWE_MAX_INFLIGHT) {
+		s->qh++;
+		s->out.forgotten_segs++;
+	}
+	if (s->qn < s->qcap)
+		return 0;
+	/* compact once at least half is consumed, else grow: amortized O(1) and
+	 * at most twice the entries in use */
+	if (s->qh > 0 && s->qh >= s->qn - s->qh) {
 		memmove(s->q, s->q + s->qh, (s->qn - s->qh) * sizeof *s->q);
 		s->qn -= s->qh;
 		s->qh = 0;
 	}
 	if (grow((void **)&s->q, &s->qcap, s->qn, sizeof *s->q) < 0) {
 		s->err = true;
-		return NULL;
+		return -1;
 	}
-	return &s->q[s->qn++];
+	return 0;
 }
 
-static void stamp(struct sstate *s, struct txseg *e, uint64_t ts)
+static inline void stamp(struct sstate *s, struct txseg *e, uint64_t ts)
 {
 	e->tx_ts = ts;
 	e->first_tx = s->first_tx_ts;
@@ -205,36 +310,81 @@ static void stamp(struct sstate *s, struct txseg *e, uint64_t ts)
 	e->app_limited = s->app_limited;
 }
 
-static void sent(struct lk_bwe *b, int d, const struct lk_pkt *p, uint64_t ts)
+/* Queue index of the first entry whose end is after x (see q_span_has). */
+static size_t q_first_end_after(const struct sstate *s, uint32_t x)
 {
-	struct sstate *s = &b->st[d];
-	uint32_t fin = (p->flags & LK_TH_FIN) ? 1 : 0;
-	uint32_t len = p->payload_len + fin;
-	if (!len || (p->flags & LK_TH_RST))
-		return;
-	uint32_t seq = p->seq + ((p->flags & LK_TH_SYN) ? 1 : 0), end = seq + len;
-	if (!s->out.first_data_ns && p->payload_len)
-		s->out.first_data_ns = ts;
-	if (!s->nxt_valid) {
-		s->snd_nxt = seq;
-		s->nxt_valid = true;
+	uint32_t base = s->q[s->qh].seq, ox = x - base;
+	size_t lo = s->qh, hi = s->qn;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->q[mid].end - base <= ox)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	if (!s->una_valid) {
-		s->snd_una = seq;
-		s->una_valid = true;
+	return lo;
+}
+
+/* May a scan of the queue for the entries relative to [l, r) use the order
+ * of the entries? When q_mono holds, the offsets (x - q[qh].seq) of every
+ * entry's seq and end increase along the queue and are < 2^30; when those of
+ * l and r are < 2^31 too, lk_seq_lt between any of them equals the plain
+ * comparison of the offsets. So the entries ending after l form a suffix
+ * (found by bisection) and those starting before r, or ending by r, a
+ * prefix: the scan can start at q_first_end_after(l) and stop early. The
+ * result is the same as that of the scan of the whole queue. */
+static bool q_span_has(const struct sstate *s, uint32_t l, uint32_t r)
+{
+	if (!s->q_mono || s->qh == s->qn)
+		return false;
+	uint32_t base = s->q[s->qh].seq;
+	return l - base < 0x80000000u && r - base < 0x80000000u;
+}
+
+/* A retransmission [seq, end) of data below snd_nxt: re-stamp what it covers
+ * (tcp_rate_skb_sent). Entries overlap it iff e->seq < end && seq < e->end. */
+static __attribute__((noinline)) void restamp(struct sstate *s, uint32_t seq, uint32_t end,
+					      uint64_t ts)
+{
+	size_t i = s->qh;
+	bool fast = q_span_has(s, seq, end);
+	if (fast)
+		i = q_first_end_after(s, seq);
+	for (; i < s->qn; i++) {
+		struct txseg *e = &s->q[i];
+		if (lk_seq_lt(e->seq, end) && lk_seq_lt(seq, e->end)) {
+			stamp(s, e, ts);
+			e->retrans = true;
+		} else if (fast && !lk_seq_lt(e->seq, end)) {
+			break; /* sorted: every later entry starts at or after end */
+		}
+	}
+}
+
+static inline void sent(const struct lk_bwe *b, struct sstate *s, const struct lk_pkt *p, uint8_t fl,
+			uint32_t plen, uint64_t ts)
+{
+	uint32_t len = plen + ((fl & LK_TH_FIN) ? 1 : 0);
+	if (!len || (fl & LK_TH_RST))
+		return;
+	uint32_t seq = p->seq + ((fl & LK_TH_SYN) ? 1 : 0), end = seq + len;
+	if (UNLIKELY(!s->out.first_data_ns) && plen)
+		s->out.first_data_ns = ts;
+	if (UNLIKELY(!s->nxt_valid || !s->una_valid)) {
+		if (!s->nxt_valid) {
+			s->snd_nxt = seq;
+			s->nxt_valid = true;
+		}
+		if (!s->una_valid) {
+			s->snd_una = seq;
+			s->una_valid = true;
+		}
 	}
 	if (lk_seq_le(end, s->snd_una))
 		return; /* already acknowledged (spurious retransmission) */
-	uint32_t mss = eff_mss(b, d);
-	if (lk_seq_lt(seq, s->snd_nxt)) {
-		/* retransmission: re-stamp what it covers (tcp_rate_skb_sent) */
-		for (size_t i = s->qh; i < s->qn; i++) {
-			struct txseg *e = &s->q[i];
-			if (lk_seq_lt(e->seq, end) && lk_seq_lt(seq, e->end)) {
-				stamp(s, e, ts);
-				e->retrans = true;
-			}
-		}
+	uint32_t mss = mss_of(b, s);
+	if (UNLIKELY(lk_seq_lt(seq, s->snd_nxt))) {
+		restamp(s, seq, end, ts);
 		if (lk_seq_le(end, s->snd_nxt))
 			return;
 		seq = s->snd_nxt;
@@ -242,21 +392,29 @@ static void sent(struct lk_bwe *b, int d, const struct lk_pkt *p, uint64_t ts)
 	if (s->qh == s->qn) { /* nothing in flight */
 		s->first_tx_ts = ts;
 		s->delivered_ts = ts;
+		s->q_mono = true;
+	} else if (s->q_mono) {
+		s->q_mono = seq == s->q[s->qn - 1].end && end - s->q[s->qh].seq < 0x40000000u;
 	}
-	struct txseg *e = q_add(s);
-	if (!e)
+	if (UNLIKELY(s->qn == s->qcap || s->qn - s->qh >= LK_BWE_MAX_INFLIGHT) && q_room(s) < 0)
 		return;
-	memset(e, 0, sizeof *e);
-	e->seq = seq;
-	e->end = end;
-	e->pcount = mss && end - seq > mss ? (end - seq + mss - 1) / mss : 1;
-	stamp(s, e, ts);
+	struct txseg *e = &s->q[s->qn++];
+	*e = (struct txseg){
+		.seq = seq,
+		.end = end,
+		.pcount = mss && end - seq > mss ? (end - seq + mss - 1) / mss : 1,
+		.tx_ts = ts,
+		.first_tx = s->first_tx_ts,
+		.dts = s->delivered_ts,
+		.delivered = s->delivered,
+		.app_limited = s->app_limited,
+	};
 	s->snd_nxt = end;
 }
 
 /* ---- ACKs ---- */
 
-static void rate_delivered(struct sstate *s, struct txseg *e, struct ratesample *rs)
+static inline void rate_delivered(struct sstate *s, struct txseg *e, struct ratesample *rs)
 {
 	if (!e->dts)
 		return;
@@ -274,74 +432,80 @@ static void rate_delivered(struct sstate *s, struct txseg *e, struct ratesample 
 		e->dts = 0;
 }
 
-static bool ww_slow_path(const struct sstate *s, const struct lk_pkt *p, bool advanced)
+static inline bool ww_slow_path(const struct sstate *s, const struct lk_pkt *p, uint8_t fl,
+				bool advanced, bool sack)
 {
 	if (!advanced)
 		return true;
-	if (p->flags & ~(LK_TH_ACK | LK_TH_PSH))
+	if (fl & ~(LK_TH_ACK | LK_TH_PSH))
 		return true;
-	if (p->opt.n_sack || (s->exp_hlen && p->tcp_hlen != s->exp_hlen))
+	if (sack || (s->exp_hlen && p->tcp_hlen != s->exp_hlen))
 		return true;
 	if (s->prev_win_valid && p->win != s->prev_win)
 		return true;
 	return false;
 }
 
-static void ww_update_window(struct lk_bwe *b, struct sstate *s, uint32_t now, uint64_t ts,
-			     bool sack)
+static __attribute__((noinline)) void ww_sample(struct lk_bwe *b, struct sstate *s, uint32_t now,
+						uint32_t delta, uint64_t ts, bool sack)
 {
-	if (s->ww_first_ack) {
+	uint32_t sample = s->ww_bk / delta;
+	if (s->ww_bw_ns_est == 0 && s->ww_bw_est == 0) {
+		s->ww_bw_ns_est = sample;
+		s->ww_bw_est = sample;
+	} else {
+		s->ww_bw_ns_est = (7 * s->ww_bw_ns_est + sample) >> 3;
+		s->ww_bw_est = (7 * s->ww_bw_est + s->ww_bw_ns_est) >> 3;
+	}
+	s->ww_bk = 0;
+	s->ww_win_sx = now;
+	point(s, LK_BWE_WESTWOOD, ts, (double)s->ww_bw_est * b->prm.hz * 8.0, sack);
+}
+
+static inline void ww_update_window(struct lk_bwe *b, struct sstate *s, uint32_t now, uint64_t ts,
+				    bool sack)
+{
+	if (UNLIKELY(s->ww_first_ack)) {
 		s->ww_snd_una = s->snd_una;
 		s->ww_first_ack = false;
 	}
 	int32_t delta = (int32_t)(now - s->ww_win_sx);
-	uint32_t lim = s->ww_rtt > b->prm.hz / 20 ? s->ww_rtt : b->prm.hz / 20;
-	if (s->ww_rtt && delta > 0 && (uint32_t)delta > lim) {
-		uint32_t sample = s->ww_bk / (uint32_t)delta;
-		if (s->ww_bw_ns_est == 0 && s->ww_bw_est == 0) {
-			s->ww_bw_ns_est = sample;
-			s->ww_bw_est = sample;
-		} else {
-			s->ww_bw_ns_est = (7 * s->ww_bw_ns_est + sample) >> 3;
-			s->ww_bw_est = (7 * s->ww_bw_est + s->ww_bw_ns_est) >> 3;
-		}
-		s->ww_bk = 0;
-		s->ww_win_sx = now;
-		point(s, LK_BWE_WESTWOOD, ts, (double)s->ww_bw_est * b->prm.hz * 8.0, sack);
-	}
+	uint32_t lim = s->ww_rtt > b->hz20 ? s->ww_rtt : b->hz20;
+	if (s->ww_rtt && delta > 0 && (uint32_t)delta > lim)
+		ww_sample(b, s, now, (uint32_t)delta, ts, sack);
 }
 
-static void ww_ack(struct lk_bwe *b, struct sstate *s, const struct lk_pkt *p, uint64_t ts,
-		   bool advanced, uint32_t mss)
+static inline __attribute__((always_inline)) void ww_ack(struct lk_bwe *b, struct sstate *s, const struct lk_pkt *p, uint8_t fl,
+			  uint64_t ts, bool advanced, bool sack, uint32_t mss)
 {
 	uint32_t now = jiffies(b, ts);
-	bool sack = p->opt.n_sack > 0;
-	if (ww_slow_path(s, p, advanced)) {
+	if (ww_slow_path(s, p, fl, advanced, sack)) {
 		s->out.slow_path_acks++;
 		ww_update_window(b, s, now, ts, sack);
-		s->ww_cumul_ack = s->snd_una - s->ww_snd_una;
-		if (!s->ww_cumul_ack) {
+		uint32_t cumul = s->snd_una - s->ww_snd_una;
+		if (!cumul) {
 			s->ww_accounted += mss;
-			s->ww_cumul_ack = mss;
+			cumul = mss;
 		}
-		if (s->ww_cumul_ack > mss) {
-			if (s->ww_accounted >= s->ww_cumul_ack) {
-				s->ww_accounted -= s->ww_cumul_ack;
-				s->ww_cumul_ack = mss;
+		if (cumul > mss) {
+			if (s->ww_accounted >= cumul) {
+				s->ww_accounted -= cumul;
+				cumul = mss;
 			} else {
-				s->ww_cumul_ack -= s->ww_accounted;
+				cumul -= s->ww_accounted;
 				s->ww_accounted = 0;
 			}
 		}
+		s->ww_cumul_ack = cumul;
 		s->ww_snd_una = s->snd_una;
-		s->ww_bk += s->ww_cumul_ack;
+		s->ww_bk += cumul;
 	} else {
 		s->out.fast_path_acks++;
 		ww_update_window(b, s, now, ts, sack);
 		s->ww_bk += s->snd_una - s->ww_snd_una;
 		s->ww_snd_una = s->snd_una;
 	}
-	if (s->ww_reset_rtt_min) {
+	if (UNLIKELY(s->ww_reset_rtt_min)) {
 		s->ww_rtt_min = s->ww_rtt;
 		s->ww_reset_rtt_min = false;
 	} else if (s->ww_rtt < s->ww_rtt_min) {
@@ -349,9 +513,8 @@ static void ww_ack(struct lk_bwe *b, struct sstate *s, const struct lk_pkt *p, u
 	}
 }
 
-static void rtt_sample(struct lk_bwe *b, struct sstate *s, uint64_t rtt)
+static void rtt_sample(struct sstate *s, uint64_t rtt)
 {
-	(void)b;
 	s->out.rtt_samples++;
 	if (!s->min_rtt || rtt < s->min_rtt)
 		s->min_rtt = rtt;
@@ -364,105 +527,153 @@ static double stored_bps(const struct sstate *s, uint32_t mss)
 				: 0.0;
 }
 
-static void polls_until(struct sstate *s, uint64_t ts, uint32_t mss)
+/* The TCP_INFO readings (every POLL_NS) before ts: the stored rate, counted
+ * as runs of equal values (the rate only changes at ACKs). */
+static __attribute__((noinline)) void polls_until(struct sstate *s, uint64_t ts, uint32_t mss)
 {
-	if (!s->next_poll)
+	if (s->next_poll >= ts)
 		return;
+	uint64_t dt = ts - s->next_poll;
+	uint64_t k = dt / POLL_NS + (dt % POLL_NS != 0); /* readings before ts */
+	uint64_t room = (UINT64_MAX - s->next_poll) / POLL_NS;
+	bool end_of_time = k > room; /* next_poll would wrap: no readings after it */
+	if (end_of_time)
+		k = room + 1;
 	double v = stored_bps(s, mss);
-	while (s->next_poll < ts) {
-		if (v > 0) {
+	if (v > 0 && k) {
+		if (s->n_polls && s->polls[s->n_polls - 1].v == v) {
+			s->polls[s->n_polls - 1].n += k;
+		} else {
 			if (grow((void **)&s->polls, &s->cap_polls, s->n_polls, sizeof *s->polls) < 0) {
 				s->err = true;
 				return;
 			}
-			s->polls[s->n_polls++] = v;
+			s->polls[s->n_polls++] = (struct pollrun){v, k};
 		}
-		s->next_poll += POLL_NS;
+	}
+	s->next_poll = end_of_time ? UINT64_MAX : s->next_poll + k * POLL_NS;
+}
+
+/* The first ACK completes the handshake: congestion control init. */
+static __attribute__((noinline)) void first_ack(struct lk_bwe *b, struct sstate *s,
+						const struct sstate *o, const struct lk_pkt *p,
+						uint64_t ts)
+{
+	uint32_t ack = p->ack;
+	s->any_ack = true;
+	if (s->syn_seen && ack == s->isn + 1 && !s->syn_rexmit && ts >= s->syn_tx)
+		rtt_sample(s, ts - s->syn_tx);
+	if (!s->una_valid || lk_seq_lt(s->snd_una, ack)) {
+		s->snd_una = ack;
+		s->una_valid = true;
+	}
+	if (!s->nxt_valid || lk_seq_lt(s->snd_nxt, ack)) {
+		s->snd_nxt = ack;
+		s->nxt_valid = true;
+	}
+	s->ww_init = true;
+	s->ww_first_ack = true;
+	s->ww_reset_rtt_min = true;
+	s->ww_rtt = s->ww_rtt_min = 20 * b->prm.hz;
+	s->ww_win_sx = jiffies(b, ts);
+	s->ww_snd_una = ack;
+	s->exp_hlen = (uint16_t)(20 + (s->syn_ts_opt && o->syn_ts_opt ? 12 : 0));
+	if (!s->syn_seen || !o->syn_seen)
+		s->exp_hlen = p->opt.n_sack ? 0 : p->tcp_hlen;
+	s->prev_win = p->win;
+	s->prev_win_valid = true;
+}
+
+struct acktimes {
+	uint64_t newly, last_sackt, first_sackt, first_ackt, last_ackt;
+	bool retrans_acked;
+};
+
+/* tcp_sacktag_write_queue: the SACK blocks of p (above ack). */
+static __attribute__((noinline)) void sacktag(struct sstate *s, const struct lk_pkt *p,
+					      uint32_t ack, struct acktimes *t,
+					      struct ratesample *rs)
+{
+	for (unsigned k = 0; k < p->opt.n_sack && k < LK_MAX_SACK; k++) {
+		uint32_t l = p->opt.sack[k][0], r = p->opt.sack[k][1];
+		if (!lk_seq_lt(l, r) || lk_seq_le(r, ack))
+			continue;
+		/* entries inside [l, r): e->seq >= l && e->end <= r */
+		size_t i = s->qh;
+		bool fast = q_span_has(s, l, r);
+		if (fast)
+			i = q_first_end_after(s, l);
+		for (; i < s->qn; i++) {
+			struct txseg *e = &s->q[i];
+			if (e->sacked || lk_seq_lt(e->seq, l) || lk_seq_lt(r, e->end)) {
+				if (fast && lk_seq_lt(r, e->end))
+					break; /* sorted: later entries end later still */
+				continue;
+			}
+			e->sacked = true;
+			t->newly += e->pcount;
+			s->delivered += e->pcount;
+			if (!e->retrans) {
+				if (!t->first_sackt)
+					t->first_sackt = e->tx_ts;
+				t->last_sackt = e->tx_ts;
+			}
+			rate_delivered(s, e, rs);
+		}
 	}
 }
 
 /* An ACK for direction d's data (sent by the other host) at time ts. */
-static void acked(struct lk_bwe *b, int d, const struct lk_pkt *p, uint64_t ts)
+static inline void acked(struct lk_bwe *b, struct sstate *s, const struct sstate *o,
+			 const struct lk_pkt *p, uint8_t fl, uint64_t ts)
 {
-	struct sstate *s = &b->st[d];
-	if (p->flags & LK_TH_RST)
+	if (fl & LK_TH_RST)
 		return;
-	uint32_t ack = p->ack;
-	uint32_t mss = eff_mss(b, d);
-	if (!s->any_ack) {
-		/* the first ACK completes the handshake: congestion control init */
-		s->any_ack = true;
-		if (s->syn_seen && ack == s->isn + 1 && !s->syn_rexmit && ts >= s->syn_tx)
-			rtt_sample(b, s, ts - s->syn_tx);
-		if (!s->una_valid || lk_seq_lt(s->snd_una, ack)) {
-			s->snd_una = ack;
-			s->una_valid = true;
-		}
-		if (!s->nxt_valid || lk_seq_lt(s->snd_nxt, ack)) {
-			s->snd_nxt = ack;
-			s->nxt_valid = true;
-		}
-		s->ww_init = true;
-		s->ww_first_ack = true;
-		s->ww_reset_rtt_min = true;
-		s->ww_rtt = s->ww_rtt_min = 20 * b->prm.hz;
-		s->ww_win_sx = jiffies(b, ts);
-		s->ww_snd_una = ack;
-		s->exp_hlen = (uint16_t)(20 + (s->syn_ts_opt && b->st[1 - d].syn_ts_opt ? 12 : 0));
-		if (!s->syn_seen || !b->st[1 - d].syn_seen)
-			s->exp_hlen = p->opt.n_sack ? 0 : p->tcp_hlen;
-		s->prev_win = p->win;
-		s->prev_win_valid = true;
+	if (UNLIKELY(!s->any_ack)) {
+		first_ack(b, s, o, p, ts);
 		return;
 	}
+	uint32_t ack = p->ack;
 	if (!s->nxt_valid)
 		return;
 	if (lk_seq_lt(s->snd_nxt, ack))
 		return; /* acknowledges unsent data: Linux ignores it */
+	uint32_t mss = mss_of(b, s);
 	bool sack = p->opt.n_sack > 0;
-	if (sack) {
+	if (UNLIKELY(sack)) {
 		s->out.sack_acks++;
-		if (grow((void **)&s->out.sack_ts, &s->out.cap_sack_ts, s->out.n_sack_ts,
-			 sizeof *s->out.sack_ts) < 0)
-			s->err = true;
-		else
-			s->out.sack_ts[s->out.n_sack_ts++] = ts;
+		sack_mark(s, ts);
 	}
-	polls_until(s, ts, mss);
+	if (s->next_poll)
+		polls_until(s, ts, mss);
+	if (LIKELY(!sack) && ack == s->snd_una && s->qh == s->qn) {
+		/* Nothing new acknowledged and nothing in flight (e.g. the data
+		 * segments of the other direction): the general path below with
+		 * old = advanced = false, no SACK and an empty queue reduces to
+		 * this. */
+		ww_ack(b, s, p, fl, ts, false, false, mss);
+		s->prev_win = p->win;
+		s->prev_win_valid = true;
+		s->qh = s->qn = 0;
+		s->app_limited = false;
+		return;
+	}
 	bool old = lk_seq_lt(ack, s->snd_una);
 	bool advanced = lk_seq_lt(s->snd_una, ack);
 	uint32_t adv = advanced ? ack - s->snd_una : 0;
 	if (!old) {
 		if (advanced)
 			s->snd_una = ack;
-		ww_ack(b, s, p, ts, advanced, mss);
+		ww_ack(b, s, p, fl, ts, advanced, sack, mss);
 	}
 	s->prev_win = p->win;
 	s->prev_win_valid = true;
 
 	/* tcp_sacktag_write_queue then tcp_clean_rtx_queue */
 	struct ratesample rs = {0};
-	uint64_t newly = 0, last_sackt = 0, first_sackt = 0, first_ackt = 0, last_ackt = 0;
-	bool retrans_acked = false;
-	for (unsigned k = 0; k < p->opt.n_sack && k < LK_MAX_SACK; k++) {
-		uint32_t l = p->opt.sack[k][0], r = p->opt.sack[k][1];
-		if (!lk_seq_lt(l, r) || lk_seq_le(r, ack))
-			continue;
-		for (size_t i = s->qh; i < s->qn; i++) {
-			struct txseg *e = &s->q[i];
-			if (e->sacked || lk_seq_lt(e->seq, l) || lk_seq_lt(r, e->end))
-				continue;
-			e->sacked = true;
-			newly += e->pcount;
-			s->delivered += e->pcount;
-			if (!e->retrans) {
-				if (!first_sackt)
-					first_sackt = e->tx_ts;
-				last_sackt = e->tx_ts;
-			}
-			rate_delivered(s, e, &rs);
-		}
-	}
+	struct acktimes t = {0};
+	if (UNLIKELY(sack))
+		sacktag(s, p, ack, &t, &rs);
 	if (!old) {
 		while (s->qh < s->qn) {
 			struct txseg *e = &s->q[s->qh];
@@ -481,14 +692,14 @@ static void acked(struct lk_bwe *b, int d, const struct lk_pkt *p, uint64_t ts)
 				acked_p = e->pcount;
 			}
 			if (e->retrans) {
-				retrans_acked = true;
+				t.retrans_acked = true;
 			} else if (!e->sacked) {
-				if (!first_ackt)
-					first_ackt = e->tx_ts;
-				last_ackt = e->tx_ts;
+				if (!t.first_ackt)
+					t.first_ackt = e->tx_ts;
+				t.last_ackt = e->tx_ts;
 			}
 			if (!e->sacked) {
-				newly += acked_p;
+				t.newly += acked_p;
 				s->delivered += acked_p;
 			}
 			rate_delivered(s, e, &rs);
@@ -500,27 +711,29 @@ static void acked(struct lk_bwe *b, int d, const struct lk_pkt *p, uint64_t ts)
 			s->qh = s->qn = 0;
 	}
 	/* RTT (tcp_ack_update_rtt): ca_rtt = last (s)acked, used by Westwood */
-	int64_t ca_rtt = -1, seq_rtt = -1;
-	if (first_ackt && !retrans_acked) {
-		seq_rtt = (int64_t)(ts - first_ackt);
-		ca_rtt = (int64_t)(ts - last_ackt);
-	}
-	if (first_sackt) {
-		if (seq_rtt < 0)
-			seq_rtt = (int64_t)(ts - first_sackt);
-		ca_rtt = (int64_t)(ts - last_sackt);
-	}
-	if (seq_rtt >= 0 && ca_rtt >= 0)
-		rtt_sample(b, s, (uint64_t)ca_rtt);
-	if (!old && ca_rtt > 0) {
-		uint64_t us = (uint64_t)ca_rtt / 1000;
-		if (us > 0)
-			s->ww_rtt = us_to_jiffies(b, us);
+	if (t.first_ackt | t.first_sackt) {
+		int64_t ca_rtt = -1, seq_rtt = -1;
+		if (t.first_ackt && !t.retrans_acked) {
+			seq_rtt = (int64_t)(ts - t.first_ackt);
+			ca_rtt = (int64_t)(ts - t.last_ackt);
+		}
+		if (t.first_sackt) {
+			if (seq_rtt < 0)
+				seq_rtt = (int64_t)(ts - t.first_sackt);
+			ca_rtt = (int64_t)(ts - t.last_sackt);
+		}
+		if (seq_rtt >= 0 && ca_rtt >= 0)
+			rtt_sample(s, (uint64_t)ca_rtt);
+		if (!old && ca_rtt > 0) {
+			uint64_t us = (uint64_t)ca_rtt / 1000;
+			if (us > 0)
+				s->ww_rtt = us_to_jiffies(b, us);
+		}
 	}
 	if (!old) {
 		/* tcp_rate_gen */
 		s->app_limited = false;
-		if (newly)
+		if (t.newly)
 			s->delivered_ts = ts;
 		if (rs.prior_ts) {
 			uint64_t del = s->delivered - rs.prior_delivered;
@@ -541,7 +754,7 @@ static void acked(struct lk_bwe *b, int d, const struct lk_pkt *p, uint64_t ts)
 	if (advanced) {
 		s->out.data_bytes_acked += adv;
 		s->out.last_ack_ns = ts;
-		if (!s->gp_started) {
+		if (UNLIKELY(!s->gp_started)) {
 			s->gp_started = true;
 			s->gp_start = ts;
 			s->gp_bytes = 0;
@@ -561,29 +774,40 @@ static void acked(struct lk_bwe *b, int d, const struct lk_pkt *p, uint64_t ts)
 	}
 }
 
+static __attribute__((noinline)) void syn_fields(struct lk_bwe *b, struct sstate *s,
+						 const struct lk_pkt *p, uint64_t ts)
+{
+	if (s->syn_seen && s->isn == p->seq)
+		s->syn_rexmit = true;
+	if (!s->syn_seen || s->isn != p->seq) {
+		s->syn_seen = true;
+		s->isn = p->seq;
+		s->syn_tx = ts;
+		s->syn_ts_opt = p->opt.has_ts;
+		s->syn_mss = p->opt.has_mss ? p->opt.mss : 0;
+		b->hs_mss = hs_mss(b);
+	}
+}
+
 int lk_bwe_feed(struct lk_bwe *b, int d, const struct lk_pkt *p, uint64_t ts)
 {
 	if (d != 0 && d != 1)
 		return 0;
-	struct sstate *s = &b->st[d];
-	if (p->flags & LK_TH_SYN) {
-		if (s->syn_seen && s->isn == p->seq)
-			s->syn_rexmit = true;
-		if (!s->syn_seen || s->isn != p->seq) {
-			s->syn_seen = true;
-			s->isn = p->seq;
-			s->syn_tx = ts;
-			s->syn_ts_opt = p->opt.has_ts;
-			s->syn_mss = p->opt.has_mss ? p->opt.mss : 0;
-		}
-	}
-	if (p->payload_len > 0 && p->payload_len <= MAX_SMALL_SEG)
-		mg_add(s, p->payload_len);
-	if (!s->err)
-		sent(b, d, p, ts);
-	if ((p->flags & LK_TH_ACK) && !b->st[1 - d].err)
-		acked(b, 1 - d, p, ts);
-	return (s->err || b->st[1 - d].err) ? -1 : 0;
+	struct sstate *s = &b->st[d], *o = &b->st[1 - d];
+	/* keep the two pointers in registers (the compiler would otherwise
+	 * recompute b->st + d * size at every use) */
+	__asm__("" : "+r"(s), "+r"(o));
+	const uint8_t fl = p->flags;
+	const uint32_t plen = p->payload_len;
+	if (UNLIKELY(fl & LK_TH_SYN))
+		syn_fields(b, s, p, ts);
+	if (plen - 1 < MAX_SMALL_SEG) /* 0 < plen <= MAX_SMALL_SEG */
+		mg_add(s, plen);
+	if (LIKELY(!s->err))
+		sent(b, s, p, fl, plen, ts);
+	if ((fl & LK_TH_ACK) && LIKELY(!o->err))
+		acked(b, o, s, p, fl, ts);
+	return (s->err || o->err) ? -1 : 0;
 }
 
 static int cmpd(const void *x, const void *y)
@@ -598,6 +822,37 @@ static double median(double *v, size_t n)
 		return NAN;
 	qsort(v, n, sizeof *v, cmpd);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int cmprun(const void *x, const void *y)
+{
+	return cmpd(&((const struct pollrun *)x)->v, &((const struct pollrun *)y)->v);
+}
+
+/* The median of the multiset given as runs (value, count): the same as
+ * median() of the expanded values. Sorts v. */
+static double median_runs(struct pollrun *v, size_t n)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += v[i].n;
+	if (!total)
+		return NAN;
+	qsort(v, n, sizeof *v, cmprun);
+	/* value of rank k (0-based) in the sorted expansion */
+	uint64_t k1 = total % 2 ? total / 2 : total / 2 - 1, k2 = total / 2;
+	double x1 = NAN, x2 = NAN;
+	uint64_t before = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k1 >= before && k1 < before + v[i].n)
+			x1 = v[i].v;
+		if (k2 >= before && k2 < before + v[i].n) {
+			x2 = v[i].v;
+			break;
+		}
+		before += v[i].n;
+	}
+	return total % 2 ? x2 : (x1 + x2) / 2;
 }
 
 void lk_bwe_finish(struct lk_bwe *b, int near)
@@ -647,11 +902,7 @@ void lk_bwe_finish(struct lk_bwe *b, int near)
 				o->note = o->note ? o->note : "out of memory computing medians";
 			free(tmp);
 		}
-		double *pc = s->n_polls ? malloc(s->n_polls * sizeof *pc) : NULL;
-		if (pc)
-			memcpy(pc, s->polls, s->n_polls * sizeof *pc);
-		o->tcpi_median_bps = pc ? median(pc, s->n_polls) : NAN;
-		free(pc);
+		o->tcpi_median_bps = median_runs(s->polls, s->n_polls);
 	}
 }
 
@@ -680,6 +931,8 @@ void lk_bwe_json(const struct lk_bwe *b, int dir, FILE *f)
 		   ",\"fast_path_acks\":%" PRIu64 ",\"slow_path_acks\":%" PRIu64,
 		o->rtt_samples, o->data_bytes_acked, o->sack_acks, o->fast_path_acks,
 		o->slow_path_acks);
+	if (o->forgotten_segs)
+		fprintf(f, ",\"forgotten_segs\":%" PRIu64, o->forgotten_segs);
 	uint64_t D = o->last_ack_ns > o->first_data_ns ? o->last_ack_ns - o->first_data_ns : 0;
 	jnum(f, "duration_s", (double)D / 1e9, true);
 	jnum(f, "avg_goodput_bps", D ? (double)o->data_bytes_acked * 8e9 / (double)D : NAN, true);

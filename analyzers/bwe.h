@@ -59,6 +59,18 @@
  * also has `tcpi_median_bps`: the stored rate read every 10 ms over the whole
  * transfer (non-zero readings), like a program polling TCP_INFO.
  *
+ * Memory: the series are complete (24 bytes per point; the delivery-rate
+ * series has one point per valid sample, i.e. up to one per ACK); the
+ * TCP_INFO polling of tcpi_median_bps is kept as runs of equal readings, so
+ * a long gap between ACKs costs nothing. The segments in flight are kept
+ * until acknowledged, at most LK_BWE_MAX_INFLIGHT of them (56 bytes each,
+ * <= 15 MB per direction): beyond that - a capture without the ACKs, e.g. of
+ * one direction only - the oldest is forgotten and counted in
+ * `forgotten_segs` (JSON "forgotten_segs", only when non-zero). A sender
+ * reaches that many only with > 190 MB in flight at MSS 1448 (a bandwidth x
+ * RTT product of 10 Gbit/s x 150 ms), so with the ACKs in the capture
+ * nothing is forgotten.
+ *
  * Database (schema/ table bwe: flow_id, dir, estimator, t_ns, value_bps,
  * sack): estimator "westwood", "delivery_rate" (every valid sample),
  * "goodput", and "sack_ack" rows (value NULL, sack = 1) marking the arrival
@@ -90,6 +102,8 @@ struct lk_bwe_point {
 	bool sack; /* taken at a SACK-bearing ACK */
 };
 
+#define LK_BWE_MAX_INFLIGHT 131072 /* segments kept in flight per direction */
+
 struct lk_bwe_series {
 	struct lk_bwe_point *v;
 	size_t n, cap;
@@ -112,6 +126,7 @@ struct lk_bwe_dir {
 	uint64_t rtt_samples;
 	uint64_t sack_acks;      /* SACK-bearing ACKs received */
 	uint64_t slow_path_acks, fast_path_acks;
+	uint64_t forgotten_segs; /* in flight beyond LK_BWE_MAX_INFLIGHT, dropped */
 	uint64_t steady_from_ns, steady_to_ns;
 	struct lk_bwe_series s[LK_BWE__COUNT];
 	struct lk_bwe_summary sum[LK_BWE__COUNT];
