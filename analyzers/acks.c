@@ -1,5 +1,6 @@
 /* analyzers/acks.c - ACK classification; see acks.h for the rules. */
 #include "analyzers/acks.h"
+#include "analyzers/seglen.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -38,10 +39,8 @@ struct dstate {
 	uint64_t data_bytes, data_pkts;
 	bool hi_valid;
 	uint32_t hi_end;
-	uint32_t mg_len[4], mg_cnt[4]; /* Misra-Gries frequent segment lengths */
+	struct lk_seglen mg;             /* frequent segment lengths (seglen.h) */
 	uint32_t mg_best;              /* eff_mss's "observed" value (cache) */
-	bool mg_dirty;                 /* mg_best must be recomputed */
-	uint8_t mg_last;               /* slot of the last length counted */
 	/* as ACK sender */
 	bool ack_valid, win_valid;
 	uint32_t last_ack;
@@ -93,34 +92,6 @@ void lk_acks_free(struct lk_acks *a)
 	free(a);
 }
 
-/* Misra-Gries update. Slots with a non-zero count hold distinct lengths (a
- * length is only inserted when no counted slot holds it), so the slot of the
- * previous length, if it still matches, is the only match. */
-static inline void mg_add(struct dstate *s, uint32_t len)
-{
-	s->mg_dirty = true;
-	unsigned l = s->mg_last;
-	if (s->mg_cnt[l] && s->mg_len[l] == len) {
-		s->mg_cnt[l]++;
-		return;
-	}
-	for (unsigned i = 0; i < 4; i++)
-		if (s->mg_cnt[i] && s->mg_len[i] == len) {
-			s->mg_cnt[i]++;
-			s->mg_last = (uint8_t)i;
-			return;
-		}
-	for (unsigned i = 0; i < 4; i++)
-		if (!s->mg_cnt[i]) {
-			s->mg_len[i] = len;
-			s->mg_cnt[i] = 1;
-			s->mg_last = (uint8_t)i;
-			return;
-		}
-	for (unsigned i = 0; i < 4; i++)
-		s->mg_cnt[i]--;
-}
-
 /* Effective MSS of the data sent by direction d. */
 static uint32_t eff_mss(const struct lk_acks *a, int d, const char **src)
 {
@@ -144,12 +115,7 @@ static uint32_t eff_mss(const struct lk_acks *a, int d, const char **src)
 		return both && m > 12 ? m - 12 : m;
 	}
 	const struct dstate *s = &a->st[d];
-	uint32_t best = 0, bc = 0;
-	for (int i = 0; i < 4; i++)
-		if (s->mg_cnt[i] > bc || (s->mg_cnt[i] == bc && bc && s->mg_len[i] > best)) {
-			bc = s->mg_cnt[i];
-			best = s->mg_len[i];
-		}
+	uint32_t best = lk_seglen_best(&s->mg);
 	if (src)
 		*src = best ? "observed" : "none";
 	return best;
@@ -181,9 +147,9 @@ static inline uint32_t mss_of(const struct lk_acks *a, struct dstate *s)
 {
 	if (a->hs_mss)
 		return a->hs_mss;
-	if (s->mg_dirty) {
+	if (s->mg.dirty) {
 		s->mg_best = eff_mss(a, (int)(s - a->st), NULL);
-		s->mg_dirty = false;
+		s->mg.dirty = false;
 	}
 	return s->mg_best;
 }
@@ -445,7 +411,7 @@ int lk_acks_feed(struct lk_acks *a, int d, const struct lk_pkt *p, uint64_t ts)
 			S->data_bytes += plen;
 			S->data_pkts++;
 			if (plen <= MAX_SMALL_SEG)
-				mg_add(S, plen);
+				lk_seglen_add(&S->mg, plen);
 		}
 		uint32_t seqlen = plen + fin + syn;
 		if (seqlen) {

@@ -1,5 +1,6 @@
 /* analyzers/bwe.c - Westwood+, delivery-rate and goodput replay; see bwe.h. */
 #include "analyzers/bwe.h"
+#include "analyzers/seglen.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -46,10 +47,8 @@ struct sstate {
 	uint16_t syn_mss;
 	uint32_t isn;
 	uint64_t syn_tx;
-	uint32_t mg_len[4], mg_cnt[4];
+	struct lk_seglen mg;             /* frequent segment lengths (seglen.h) */
 	uint32_t mg_best; /* eff_mss without a handshake MSS (cache) */
-	bool mg_dirty;
-	uint8_t mg_last;
 	/* sequence state */
 	bool nxt_valid, una_valid;
 	uint32_t snd_nxt, snd_una;
@@ -121,33 +120,6 @@ void lk_bwe_free(struct lk_bwe *b)
 	free(b);
 }
 
-/* Misra-Gries update; as in analyzers/acks.c, counted slots hold distinct
- * lengths, so a still-matching previous slot is the only match. */
-static inline void mg_add(struct sstate *s, uint32_t len)
-{
-	s->mg_dirty = true;
-	unsigned l = s->mg_last;
-	if (s->mg_cnt[l] && s->mg_len[l] == len) {
-		s->mg_cnt[l]++;
-		return;
-	}
-	for (unsigned i = 0; i < 4; i++)
-		if (s->mg_cnt[i] && s->mg_len[i] == len) {
-			s->mg_cnt[i]++;
-			s->mg_last = (uint8_t)i;
-			return;
-		}
-	for (unsigned i = 0; i < 4; i++)
-		if (!s->mg_cnt[i]) {
-			s->mg_len[i] = len;
-			s->mg_cnt[i] = 1;
-			s->mg_last = (uint8_t)i;
-			return;
-		}
-	for (unsigned i = 0; i < 4; i++)
-		s->mg_cnt[i]--;
-}
-
 /* MSS of the data sent by direction d (same rule as analyzers/acks.c). */
 static uint32_t eff_mss(const struct lk_bwe *b, int d)
 {
@@ -165,12 +137,7 @@ static uint32_t eff_mss(const struct lk_bwe *b, int d)
 	if (m)
 		return x->syn_seen && y->syn_seen && ts && m > 12 ? m - 12 : m;
 	const struct sstate *s = &b->st[d];
-	uint32_t best = 0, bc = 0;
-	for (int i = 0; i < 4; i++)
-		if (s->mg_cnt[i] > bc || (s->mg_cnt[i] == bc && bc && s->mg_len[i] > best)) {
-			bc = s->mg_cnt[i];
-			best = s->mg_len[i];
-		}
+	uint32_t best = lk_seglen_best(&s->mg);
 	return best;
 }
 
@@ -180,9 +147,9 @@ static inline uint32_t mss_of(const struct lk_bwe *b, struct sstate *s)
 {
 	if (b->hs_mss)
 		return b->hs_mss;
-	if (s->mg_dirty) {
+	if (s->mg.dirty) {
 		s->mg_best = eff_mss(b, (int)(s - b->st));
-		s->mg_dirty = false;
+		s->mg.dirty = false;
 	}
 	return s->mg_best;
 }
@@ -802,7 +769,7 @@ int lk_bwe_feed(struct lk_bwe *b, int d, const struct lk_pkt *p, uint64_t ts)
 	if (UNLIKELY(fl & LK_TH_SYN))
 		syn_fields(b, s, p, ts);
 	if (plen - 1 < MAX_SMALL_SEG) /* 0 < plen <= MAX_SMALL_SEG */
-		mg_add(s, plen);
+		lk_seglen_add(&s->mg, plen);
 	if (LIKELY(!s->err))
 		sent(b, s, p, fl, plen, ts);
 	if ((fl & LK_TH_ACK) && LIKELY(!o->err))
