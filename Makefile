@@ -54,6 +54,8 @@ LIBA := $(BUILD)/liblrokit.a
 .PHONY: all check test deps install clean fuzz perf perf-analyze perf-lro \
 	perf-testbed perf-collectors bench
 .DEFAULT_GOAL := all
+# keep test objects (they are intermediate files of a pattern chain)
+.SECONDARY:
 
 all: $(BUILD)/lrokit $(TEST_BINS) $(HELPER_BINS)
 
