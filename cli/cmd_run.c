@@ -446,27 +446,45 @@ int cmd_run(int argc, char **argv)
 	if (!cli_quiet && isatty(2))
 		fprintf(stderr, "lrokit: transferring %" PRIu64 " bytes\n", bytes);
 	unsigned long long deadline = lk_now_ns() + (unsigned long long)(timeout + 10) * 1000000000ull;
-	while ((rpid > 0 || spid > 0) && !g_sig && lk_now_ns() < deadline) {
-		int st;
-		pid_t w = waitpid(-1, &st, WNOHANG);
-		if (w == rpid) {
-			rstat = st;
-			rpid = -1;
-		} else if (w == spid) {
-			sstat = st;
-			spid = -1;
-		} else if (w <= 0) {
-			usleep(5000);
+	/* Sender and receiver are left unreaped (zombies) when they exit, so the
+	 * collectors' final reading still finds their /proc/PID/stat; they are
+	 * reaped right after lk_coll_finish. */
+	bool r_done = false, s_done = false;
+	while ((!r_done || !s_done) && !g_sig && lk_now_ns() < deadline) {
+		siginfo_t si;
+		bool progress = false;
+		for (int k = 0; k < 2; k++) {
+			pid_t p = k ? spid : rpid;
+			bool *done = k ? &s_done : &r_done;
+			if (*done || p <= 0)
+				continue;
+			si.si_pid = 0;
+			if (waitid(P_PID, (id_t)p, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == p) {
+				*done = true;
+				progress = true;
+			}
 		}
 		/* a dead stage means a broken path: stop early */
 		for (int i = 0; i < LK_TB_NSTAGES; i++)
-			if (tb.stage_pid[i] > 0 && w == tb.stage_pid[i]) {
+			if (tb.stage_pid[i] > 0 && waitpid(tb.stage_pid[i], NULL, WNOHANG) == tb.stage_pid[i]) {
 				tb.stage_pid[i] = 0;
 				snprintf(errmsg, sizeof errmsg, "%s stage died during the transfer",
 					 stage_names[i]);
 			}
 		if (errmsg[0])
 			break;
+		if (!progress)
+			usleep(5000);
+	}
+	if (coll && (r_done || s_done))
+		lk_coll_finish(coll); /* [collectors] final readings, exited children still visible */
+	if (r_done) {
+		waitpid(rpid, &rstat, 0);
+		rpid = -1;
+	}
+	if (s_done) {
+		waitpid(spid, &sstat, 0);
+		spid = -1;
 	}
 	if (g_sig) {
 		status = "aborted";
