@@ -6,6 +6,7 @@
 #include "lib/json.h"
 #include "schema/db.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -251,8 +252,9 @@ int cmd_analyze(int argc, char **argv)
 		lk_ackset_free(set);
 	}
 	lk_db_close(db);
-	if (fflush(stdout) != 0) {
-		cli_err("writing output: %s", "stdout error");
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_err("writing output to stdout: %s", strerror(errno ? errno : EIO));
 		return LK_EXIT_RUNTIME;
 	}
 	return rc;

@@ -106,10 +106,24 @@ int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
 	if (open_common(path, &d, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, e) < 0)
 		return -1;
 	/* WAL: readers never block the writer; synchronous NORMAL is durable
-	 * at every checkpoint and never corrupts on a crash. */
+	 * at every checkpoint and never corrupts on a crash. Switching a new
+	 * database to WAL needs a lock for which SQLite does not call the busy
+	 * handler: when another process holds it (two lrokit processes creating
+	 * the same database at once), retry for up to the busy timeout. */
 	char *msg = NULL;
-	if (sqlite3_exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-			 "PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768;", NULL, NULL, &msg) != SQLITE_OK) {
+	int rc;
+	for (int tries = 0;; tries++) {
+		rc = sqlite3_exec(d, "PRAGMA journal_mode=WAL", NULL, NULL, &msg);
+		if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) || tries >= 3000)
+			break;
+		sqlite3_free(msg);
+		msg = NULL;
+		sqlite3_sleep(10);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(d, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+				  "PRAGMA cache_size=-32768;", NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
 		lk_errf(e, LK_EXIT_RUNTIME, "%s: not a usable SQLite database (%s)", path,
 			msg ? msg : sqlite3_errmsg(d));
 		sqlite3_free(msg);
