@@ -81,10 +81,8 @@ static bool in_path(const char *prog)
 static int preflight(void)
 {
 	int missing = 0;
-	if (geteuid() != 0) {
-		cli_err("bench: needs root (network namespaces, TAP devices, capture); run as root");
-		missing++;
-	}
+	if (cli_need_root("bench") != 0)
+		return 1; /* one line: everything below follows from it */
 	if (access("/proc/self/ns/net", R_OK) != 0) {
 		cli_err("bench: network namespaces not available (/proc/self/ns/net)");
 		missing++;
@@ -96,7 +94,7 @@ static int preflight(void)
 	} else {
 		close(fd);
 	}
-	if (geteuid() == 0) {
+	{
 		int s = system("ip netns add lkbench-preflight-$$ >/dev/null 2>&1 && "
 			       "ip netns del lkbench-preflight-$$ >/dev/null 2>&1");
 		if (s != 0) {

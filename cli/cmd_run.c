@@ -43,14 +43,6 @@ static const char run_usage[] =
 static volatile sig_atomic_t g_sig;
 static void on_sig(int s) { g_sig = s; }
 
-int cli_need_root(const char *what);
-int cli_need_root(const char *what)
-{
-	if (geteuid() == 0)
-		return 0;
-	cli_err("%s needs root (CAP_NET_ADMIN) to create network namespaces and TAP devices", what);
-	return LK_EXIT_MISSING;
-}
 
 static char *slurp(const char *path)
 {
@@ -639,6 +631,8 @@ done:;
 	}
 	if (rok && sok && !errmsg[0])
 		status = "ok";
+	else if (g_sig)
+		status = "aborted"; /* whatever failed, a signal stopped us (e.g. during setup) */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (lk_runrec_finish(&rec, status, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
 			     moved, goodput, lro_rate, tb.offloads, errmsg[0] ? errmsg : NULL, &e) < 0)

@@ -13,7 +13,6 @@ static const char tb_usage[] =
 	"lkb-CONFIG-snd, lkb-CONFIG-dom0, lkb-CONFIG-domU (lkb-CONFIG-rcv for native*).\n"
 	"CONFIG: native native-gro xen lro-phys lro-virt lro-both\n";
 
-int cli_need_root(const char *what);
 
 int cmd_testbed(int argc, char **argv)
 {

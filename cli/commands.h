@@ -31,6 +31,10 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_size(const char *s, uint64_t *out);
 /* Parse a rate "1G", "1gbit", "500M" (bits per second, powers of 1000). */
 int cli_parse_rate(const char *s, uint64_t *bps);
+/* 0 if we hold CAP_NET_ADMIN and CAP_SYS_ADMIN (namespaces, TAP, bridges,
+ * qdiscs), else prints one line "WHAT needs root ..." and returns
+ * LK_EXIT_MISSING. Checks the effective capabilities, not just the uid. */
+int cli_need_root(const char *what);
 /* Progress messages on stderr only when stderr is a tty and not -q. */
 extern bool cli_quiet;
 /* The full command line as given (for run records). */

@@ -1,6 +1,11 @@
 #include "cli/commands.h"
 
+#include "lib/err.h"
+
 #include <ctype.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -60,3 +65,20 @@ static int parse_scaled(const char *s, uint64_t base, uint64_t *out)
 
 int cli_parse_size(const char *s, uint64_t *out) { return parse_scaled(s, 1024, out); }
 int cli_parse_rate(const char *s, uint64_t *bps) { return parse_scaled(s, 1000, bps); }
+
+int cli_need_root(const char *what)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof d);
+	bool ok = false;
+	if (syscall(SYS_capget, &h, d) == 0) {
+		uint64_t eff = (uint64_t)d[0].effective | (uint64_t)d[1].effective << 32;
+		ok = (eff >> CAP_NET_ADMIN & 1) && (eff >> CAP_SYS_ADMIN & 1);
+	}
+	if (ok)
+		return 0;
+	cli_err("%s needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces and "
+		"TAP devices", what);
+	return LK_EXIT_MISSING;
+}
