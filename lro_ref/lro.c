@@ -1,10 +1,27 @@
 /* lro_ref/lro.c - reference LRO/GRO engine (see lro.h for the contract).
  *
- * Hot path per segment: parse headers, hash the flow, one chain lookup, the
- * rule functions (a few compares against the held first header), one copy of
- * the payload into the slot's preallocated 64 KiB buffer (with the checksum
- * computed over the copy when verifying). Header fix-ups happen once per
- * aggregate at flush time.
+ * Hot path per segment (rx_fast): hash the flow from the fixed offsets of an
+ * untagged IPv4/IPv6 frame, take the last flow used or walk one hash chain,
+ * and compare the whole header with the held aggregate's first header in one
+ * masked SIMD compare (the mask leaves out exactly the fields the rules let
+ * differ); then only the per-segment checks (sequence, size, IP ID, ...) and
+ * ONE pass over the payload that copies it into the slot's preallocated
+ * 64 KiB buffer and, when a checksum is needed, sums it at the same time
+ * (verification: always; complete checksums with trusted input: from the
+ * 2nd segment on, so single segments are never summed). Everything else
+ * (VLANs, options, new flows, any rule that fails) takes the full path
+ * (rx_full: parse, lookup comparing header bytes - no key is built - and the
+ * rule functions in order), which makes every decision; the fast path only
+ * ever accepts what the full path would merge, with the same effects.
+ * Header fix-ups happen once per aggregate at flush time.
+ *
+ * Checksum arithmetic: a one's-complement sum is the same modulo 0xffff
+ * however the words are grouped (32-bit words, SIMD lanes), and the sum of
+ * little-endian 16-bit words is the byte swap of the big-endian sum (RFC 1071
+ * 2.(B)). The hot paths sum native-order words and convert once
+ * (be_of_native). Every checksum written or compared is the fold of a sum that
+ * is never 0 (it holds the pseudo header's protocol number), so the results
+ * are bit-identical to a byte-by-byte big-endian sum.
  */
 #include "lro_ref/lro.h"
 
@@ -17,10 +34,22 @@
 #define LRO_X86 1
 #endif
 
+/* Highest SIMD level used for the payload copy+sum (compile-time cap, to test
+ * the fallbacks): 0 scalar, 1 AVX2, 2 AVX-512BW. The level is the highest the
+ * CPU supports, found once per engine in lro_new. */
+#ifndef LRO_SIMD_MAX
+#define LRO_SIMD_MAX 2
+#endif
+
 #define ETH_HLEN 14
 #define MAX_L2 30      /* Ethernet + up to 4 VLAN tags */
+#define FP_MAX 128     /* fast path: header bytes compared at once (untagged) */
+#define NV_UNSET 0xff  /* agg.nvec: fast path not set up yet */
 #define BUF_SIZE (MAX_L2 + 65536 + 64)
 #define NONE (-1)
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 enum { TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_PSH = 0x08, TH_ACK = 0x10,
        TH_URG = 0x20, TH_ECE = 0x40, TH_CWR = 0x80 };
@@ -135,17 +164,266 @@ static inline uint16_t fold16(uint64_t s)
 
 static inline uint16_t swap16(uint16_t v) { return (uint16_t)(v << 8 | v >> 8); }
 
-/* ------------------------------------------------------------------- types */
+/* Native-order loads (any alignment). */
+static inline uint64_t ld64n(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+static inline uint32_t ld32n(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
 
-struct key {
-	uint8_t l2[MAX_L2 + 2]; /* Ethernet header incl. tags (identity: MACs, VLANs) */
-	uint8_t addr[32];       /* saddr, daddr */
-	uint32_t ports;
-	uint32_t v6word;        /* IPv6 version + flow label (TC excluded) */
-	uint32_t exthash;       /* IPv6 extension headers: hash (bytes compared too) */
-	uint16_t l2len, extlen;
-	uint8_t af, pad[3];
-};
+/* A sum of native-order 16-bit words (any grouping) -> a congruent sum of
+ * big-endian words, folded (0 only for an all-zero input). */
+static inline uint64_t be_of_native(uint64_t s)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return fold16(s);
+#else
+	return swap16(fold16(s));
+#endif
+}
+
+/* The two 32-bit halves of w added (a native-order word sum). */
+static inline uint64_t halves(uint64_t w) { return (uint32_t)w + (w >> 32); }
+
+/* A big-endian-domain value v (< 2^56) as a congruent native-domain value:
+ * on little-endian machines a byte swap, which modulo 0xffff is x 256. */
+static inline uint64_t native_of_be(uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return v;
+#else
+	return v << 8;
+#endif
+}
+
+/* A positive one's-complement sum (any domain) that folds to 0xffff, i.e. a
+ * checksum that verifies, is one that is 0 modulo 0xffff. */
+static inline bool sum_ok0(uint64_t s) { return s % 0xffff == 0; }
+
+/* Native-order sum of len bytes at p, len a multiple of 4. */
+static inline uint64_t sum_words(const uint8_t *p, unsigned len)
+{
+	uint64_t s = 0;
+	if (len & 4) {
+		s = ld32n(p);
+		p += 4;
+		len -= 4;
+	}
+	for (; len; p += 8, len -= 8)
+		s += halves(ld64n(p));
+	return s;
+}
+
+/* Native-order sum of the pseudo header's addresses (IPv4: ip + 12, 8 bytes;
+ * IPv6: ip + 8, 32 bytes). */
+static inline uint64_t sum_addrs(const uint8_t *ip, uint8_t af)
+{
+	if (af == 4)
+		return halves(ld64n(ip + 12));
+	return halves(ld64n(ip + 8)) + halves(ld64n(ip + 16)) + halves(ld64n(ip + 24)) + halves(ld64n(ip + 32));
+}
+
+/* Native-order sum of an IPv4 header without options. */
+static inline uint64_t sum_ip4(const uint8_t *ip)
+{
+	return halves(ld64n(ip)) + halves(ld64n(ip + 8)) + ld32n(ip + 16);
+}
+
+enum simd { SIMD_NONE, SIMD_AVX2, SIMD_AVX512 };
+
+/* Native-order 16-bit word sum of len bytes (a lone last byte is padded with
+ * a zero byte, as in RFC 1071). */
+static uint64_t sum_native(const uint8_t *p, uint32_t len)
+{
+	uint64_t s = 0;
+	while (len >= 8) {
+		s += halves(ld64n(p));
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		s += ld32n(p);
+		p += 4;
+		len -= 4;
+	}
+	uint8_t w[2] = {0, 0};
+	uint16_t v;
+	if (len >= 2) {
+		memcpy(&v, p, 2);
+		s += v;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		w[0] = p[0];
+		memcpy(&v, w, 2);
+		s += v;
+	}
+	return s;
+}
+
+#ifdef LRO_X86
+/* Copy len bytes src -> dst and return the little-endian 16-bit word sum of
+ * them. Words are biased by 0x8000 (x ^ 0x8000 read as signed = x - 0x8000)
+ * so that pmaddwd against ones adds word pairs exactly into signed 32-bit
+ * lanes; the bias is added back at the end (every vector, also the zero-filled
+ * tail, counts 16 (AVX2) / 32 (AVX-512) words). At most 8192 vectors per round
+ * keep each lane within +-2^30. */
+__attribute__((target("avx2"))) static uint64_t copy_sum_avx2(uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+	const __m256i bias = _mm256_set1_epi16((short)0x8000), ones = _mm256_set1_epi16(1);
+	int64_t total = 0;
+	uint64_t nvec = 0;
+	while (len >= 32) {
+		uint32_t n = len / 32, i = 0;
+		if (n > 8192)
+			n = 8192;
+		len -= n * 32;
+		nvec += n;
+		__m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
+		for (; i + 2 <= n; i += 2, src += 64, dst += 64) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)src);
+			__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(src + 32));
+			_mm256_storeu_si256((__m256i *)(void *)dst, v);
+			_mm256_storeu_si256((__m256i *)(void *)(dst + 32), w);
+			a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_xor_si256(v, bias), ones));
+			b = _mm256_add_epi32(b, _mm256_madd_epi16(_mm256_xor_si256(w, bias), ones));
+		}
+		if (i < n) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)src);
+			_mm256_storeu_si256((__m256i *)(void *)dst, v);
+			a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_xor_si256(v, bias), ones));
+			src += 32;
+			dst += 32;
+		}
+		a = _mm256_add_epi32(a, b);
+		__m256i w = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(a)),
+					     _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a, 1)));
+		__m128i x = _mm_add_epi64(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+		total += _mm_cvtsi128_si64(x) + _mm_extract_epi64(x, 1);
+	}
+	memcpy(dst, src, len);
+	return (uint64_t)(total + (int64_t)(nvec * 16 * 0x8000)) + sum_native(src, len);
+}
+
+/* The same with 64-byte vectors; the tail is one masked load/store. */
+__attribute__((target("avx512f,avx512bw"))) static uint64_t copy_sum_avx512(uint8_t *dst, const uint8_t *src,
+									  uint32_t len)
+{
+	const __m512i bias = _mm512_set1_epi16((short)0x8000), ones = _mm512_set1_epi16(1);
+	int64_t total = 0;
+	uint64_t nvec = 0;
+	while (len) {
+		uint32_t n = len / 64, i = 0;
+		if (n > 8192)
+			n = 8192;
+		len -= n * 64;
+		nvec += n;
+		__m512i a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
+		for (; i + 4 <= n; i += 4, src += 256, dst += 256) {
+			__m512i v = _mm512_loadu_si512((const void *)src);
+			__m512i w = _mm512_loadu_si512((const void *)(src + 64));
+			__m512i x = _mm512_loadu_si512((const void *)(src + 128));
+			__m512i y = _mm512_loadu_si512((const void *)(src + 192));
+			_mm512_storeu_si512((void *)dst, v);
+			_mm512_storeu_si512((void *)(dst + 64), w);
+			_mm512_storeu_si512((void *)(dst + 128), x);
+			_mm512_storeu_si512((void *)(dst + 192), y);
+			v = _mm512_add_epi32(_mm512_madd_epi16(_mm512_xor_si512(v, bias), ones),
+					     _mm512_madd_epi16(_mm512_xor_si512(w, bias), ones));
+			x = _mm512_add_epi32(_mm512_madd_epi16(_mm512_xor_si512(x, bias), ones),
+					     _mm512_madd_epi16(_mm512_xor_si512(y, bias), ones));
+			a = _mm512_add_epi32(a, v);
+			b = _mm512_add_epi32(b, x);
+		}
+		for (; i + 2 <= n; i += 2, src += 128, dst += 128) {
+			__m512i v = _mm512_loadu_si512((const void *)src);
+			__m512i w = _mm512_loadu_si512((const void *)(src + 64));
+			_mm512_storeu_si512((void *)dst, v);
+			_mm512_storeu_si512((void *)(dst + 64), w);
+			a = _mm512_add_epi32(a, _mm512_madd_epi16(_mm512_xor_si512(v, bias), ones));
+			b = _mm512_add_epi32(b, _mm512_madd_epi16(_mm512_xor_si512(w, bias), ones));
+		}
+		if (i < n) {
+			__m512i v = _mm512_loadu_si512((const void *)src);
+			_mm512_storeu_si512((void *)dst, v);
+			a = _mm512_add_epi32(a, _mm512_madd_epi16(_mm512_xor_si512(v, bias), ones));
+			src += 64;
+			dst += 64;
+		}
+		if (len < 64 && len) {
+			__mmask64 m = ((__mmask64)1 << len) - 1;
+			__m512i v = _mm512_maskz_loadu_epi8(m, (const void *)src);
+			_mm512_mask_storeu_epi8((void *)dst, m, v);
+			b = _mm512_add_epi32(b, _mm512_madd_epi16(_mm512_xor_si512(v, bias), ones));
+			nvec++;
+			len = 0;
+		}
+		a = _mm512_add_epi32(a, b);
+		__m512i w = _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(a)),
+					     _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(a, 1)));
+		total += _mm512_reduce_add_epi64(w);
+	}
+	return (uint64_t)(total + (int64_t)(nvec * 32 * 0x8000));
+}
+#endif
+
+static enum simd simd_level(void)
+{
+#ifdef LRO_X86
+	__builtin_cpu_init();
+	if (LRO_SIMD_MAX >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+		return SIMD_AVX512;
+	if (LRO_SIMD_MAX >= 1 && __builtin_cpu_supports("avx2"))
+		return SIMD_AVX2;
+#endif
+	return SIMD_NONE;
+}
+
+/* Copy len payload bytes src -> dst in one pass and return their native-order
+ * word sum (unfolded, < 2^32 for len <= 64 KiB). */
+static inline uint64_t copy_sum(enum simd s, uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+#ifdef LRO_X86
+	if (LIKELY(s == SIMD_AVX512))
+		return copy_sum_avx512(dst, src, len);
+	if (s == SIMD_AVX2)
+		return copy_sum_avx2(dst, src, len);
+#endif
+	(void)s;
+	memcpy(dst, src, len);
+	return sum_native(dst, len);
+}
+
+/* IPv4 header (20 bytes) checksum verifies. */
+static inline bool ip4_csum_ok(const uint8_t *ip)
+{
+	return sum_ok0(sum_ip4(ip)); /* > 0: version 4 */
+}
+
+/* Pseudo header (addresses, protocol, TCP length) plus the TCP header at th
+ * (thlen: a multiple of 4), big-endian domain. */
+static inline uint64_t tcp_hdr_sum(const uint8_t *ip, uint8_t af, const uint8_t *th, unsigned thlen,
+				   uint32_t tcplen)
+{
+	uint64_t s = sum_addrs(ip, af) + sum_words(th, thlen);
+	return be_of_native(s) + 6 + tcplen;
+}
+
+/* Pseudo header alone (the CHECKSUM_PARTIAL seed), big-endian domain. */
+static uint64_t pseudo_sum(const uint8_t *ip, uint8_t af, uint32_t tcplen)
+{
+	return be_of_native(sum_addrs(ip, af)) + 6 + tcplen;
+}
+
+/* ------------------------------------------------------------------- types */
 
 struct pkt {
 	const uint8_t *f;
@@ -157,35 +435,47 @@ struct pkt {
 	bool df, padded;
 	uint16_t ip_id;
 	uint32_t seq, ack;
-	uint64_t hash;
-	struct key k;
+	uint32_t hash;       /* flow hash (addresses, ports) */
 };
 
+/* A held aggregate. Its flow identity is the first segment's header bytes in
+ * buf (L2 header with tags, addresses, ports; IPv6 version/flow label and
+ * extension headers), which are not changed until the flush. */
 struct agg {
-	struct key k;
-	uint64_t hash;
-	int32_t hnext;            /* hash chain */
-	int32_t aprev, anext;     /* age list, oldest first */
-	uint8_t *buf;
-	uint32_t len;             /* aggregate frame length (L2 .. end of payload) */
-	uint32_t orig_len;        /* first frame's length as received (count == 1) */
+	uint32_t hash;
 	uint16_t l3off, l4off, hdr_len, thlen;
 	uint8_t af;
 	bool fixedid, sum_ok;
+	uint8_t *buf;
+	uint32_t len;             /* aggregate frame length (L2 .. end of payload) */
 	uint16_t count, mss, ip_id0;
 	uint32_t next_seq;
+	int32_t hnext;            /* hash chain */
+	int32_t aprev, anext;     /* age list, oldest first */
+	uint32_t orig_len;        /* first frame's length as received (count == 1) */
 	uint64_t first_ts, last_ts;
-	uint64_t data_sum;        /* payload sum, aligned to the aggregate (if sum_ok) */
+	uint64_t data_sum;        /* payload native sum, aligned to the aggregate (if sum_ok) */
 	/* inet_lro: latest values written at flush */
 	uint32_t ack, tsval, tsecr;
 	uint16_t win;
 	bool has_ts;
+	uint8_t nvec;             /* fast path: 16-byte blocks compared (0 = none) */
+	const uint8_t *fpm;       /* fast path: mask of the header bytes compared */
+	uint64_t csum_c;          /* fast path: native sum of the pseudo-header addresses,
+				     ports and the option bytes the mask compares */
+	uint64_t ip_c;            /* fast path: native sum of the IPv4 addresses */
 };
 
 struct lro {
 	struct lro_config c;
 	lro_emit_fn emit;
 	void *ctx;
+	enum simd simd;
+	bool need_sum;            /* payload sums needed: verify or complete checksums (with
+				     trusted checksums from the 2nd segment on) */
+	int32_t last;             /* slot of the flow looked up last (or NONE) */
+	uint64_t m_acktcp;        /* native mask of TCP bytes 8..15 compared by linux (all
+				     but PSH/FIN) */
 	struct lro_stats st;
 	struct agg *a;
 	int32_t *heads;
@@ -194,22 +484,22 @@ struct lro {
 	unsigned nfree;
 	int32_t oldest, newest;
 	uint8_t *bufs;
+	/* fast-path masks for untagged frames: [IPv6][thlen / 4 - 5] */
+	uint8_t fpm[2][11][FP_MAX] __attribute__((aligned(16)));
 };
 
 /* --------------------------------------------------------------- utilities */
 
-static inline uint64_t mix64(uint64_t h, uint64_t v)
+static inline uint32_t hash4(uint64_t addrs, uint32_t ports)
 {
-	h ^= v;
-	h *= 0x9E3779B97F4A7C15ull;
-	return h ^ (h >> 29);
+	uint64_t h = (addrs ^ ((uint64_t)ports * 0x9E3779B97F4A7C15ull)) * 0xff51afd7ed558ccdull;
+	return (uint32_t)(h >> 32);
 }
 
-static inline uint64_t ld64n(const uint8_t *p)
+static inline uint32_t hash6(const uint8_t *addrs, uint32_t ports)
 {
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
+	uint64_t x = (ld64n(addrs) + ld64n(addrs + 16)) ^ ((ld64n(addrs + 8) + ld64n(addrs + 24)) * 0xc2b2ae3d27d4eb4full);
+	return hash4(x, ports);
 }
 
 static void emit_frame(struct lro *l, const uint8_t *f, uint32_t len, uint64_t ts, bool data)
@@ -229,18 +519,18 @@ enum prs { P_PASS, P_BYPASS, P_TCP };
 /* Parse an Ethernet/IP/TCP frame. P_PASS: not a TCP segment of any flow we
  * hold (non-IP, other protocol, non-first fragment, too short): emitted as is.
  * P_BYPASS: a TCP segment we must not merge (IP options, fragment, bad IP
- * checksum, length mismatch...) but whose flow is known (key valid).
+ * checksum, length mismatch...) but whose flow is known (hash and offsets valid).
  * P_TCP: mergeable candidate. */
-static enum prs parse(const struct lro *l, const uint8_t *f, uint32_t len, struct pkt *p)
+static inline enum prs parse(const struct lro *l, const uint8_t *f, uint32_t len, struct pkt *p)
 {
 	enum prs verdict = P_TCP;
 	uint32_t off = 12;
 	uint16_t et;
 
-	if (len < ETH_HLEN)
+	if (UNLIKELY(len < ETH_HLEN))
 		return P_PASS;
 	et = ld16(f + 12);
-	while (et == 0x8100 || et == 0x88a8 || et == 0x9100) {
+	while (UNLIKELY(et == 0x8100 || et == 0x88a8 || et == 0x9100)) {
 		off += 4;
 		if (off + 2 > MAX_L2 || off + 2 > len)
 			return P_PASS;
@@ -250,15 +540,12 @@ static enum prs parse(const struct lro *l, const uint8_t *f, uint32_t len, struc
 	p->f = f;
 	p->caplen = len;
 	p->l3off = (uint16_t)off;
-	memset(&p->k, 0, sizeof p->k);
-	memcpy(p->k.l2, f, off);
-	p->k.l2len = (uint16_t)off;
 
 	const uint8_t *ip = f + off;
 	uint32_t avail = len - off;
 	uint32_t l4;
 	uint8_t proto;
-	if (et == 0x0800) {
+	if (LIKELY(et == 0x0800)) {
 		if (avail < 20 || (ip[0] >> 4) != 4)
 			return P_PASS;
 		uint32_t ihl = (ip[0] & 15u) * 4;
@@ -276,13 +563,12 @@ static enum prs parse(const struct lro *l, const uint8_t *f, uint32_t len, struc
 		p->ttl = ip[8];
 		p->df = frag & 0x4000;
 		p->ip_id = ld16(ip + 4);
-		memcpy(p->k.addr, ip + 12, 8);
 		l4 = ihl;
 		if (ihl != 20)                       /* rule: IP options never merge */
 			verdict = P_BYPASS;
-		if (frag & 0xa000)                   /* rule: MF or reserved bit */
+		else if (frag & 0xa000)              /* rule: MF or reserved bit */
 			verdict = P_BYPASS;
-		if (l->c.verify_csum && fold16(csum_bytes(ip, ihl)) != 0xffff) /* rule: IP csum */
+		else if (l->c.verify_csum && !ip4_csum_ok(ip)) /* rule: IP csum */
 			verdict = P_BYPASS;
 	} else if (et == 0x86dd) {
 		if (avail < 40 || (ip[0] >> 4) != 6)
@@ -295,8 +581,6 @@ static enum prs parse(const struct lro *l, const uint8_t *f, uint32_t len, struc
 		p->ttl = ip[7];
 		p->df = false;
 		p->ip_id = 0;
-		memcpy(p->k.addr, ip + 8, 32);
-		p->k.v6word = ld32(ip) & 0xF00FFFFFu;
 		proto = ip[6];
 		l4 = 40;
 		/* rule: HBH, routing and destination options are parsed and are part
@@ -320,47 +604,32 @@ static enum prs parse(const struct lro *l, const uint8_t *f, uint32_t len, struc
 		}
 		if (proto != 6)
 			return P_PASS;
-		p->k.extlen = (uint16_t)(l4 - 40);
-		if (p->k.extlen) {
-			uint32_t h = 2166136261u;
-			for (uint32_t i = 40; i < l4; i++)
-				h = (h ^ ip[i]) * 16777619u;
-			p->k.exthash = h;
-		}
 		if (l->c.policy == LRO_POLICY_INET_LRO) /* inet_lro: IPv4 only */
 			verdict = P_BYPASS;
 	} else {
 		return P_PASS;
 	}
-	p->k.af = p->af;
 
 	/* TCP header must be captured to know the flow */
-	if (l4 + 20 > avail)
+	if (UNLIKELY(l4 + 20 > avail))
 		return P_PASS;
 	const uint8_t *th = ip + l4;
 	p->l4off = (uint16_t)(off + l4);
 	p->thlen = (uint16_t)((th[12] >> 4) * 4);
-	memcpy(&p->k.ports, th, 4);
-	uint64_t h = mix64(0x51ed27u, ld64n(p->k.addr));
-	if (p->af == 6) {
-		h = mix64(h, ld64n(p->k.addr + 8));
-		h = mix64(h, ld64n(p->k.addr + 16));
-		h = mix64(h, ld64n(p->k.addr + 24));
-	}
-	p->hash = mix64(h, p->k.ports);
+	p->hash = p->af == 4 ? hash4(ld64n(ip + 12), ld32n(th)) : hash6(ip + 8, ld32n(th));
 	p->seq = ld32(th + 4);
 	p->ack = ld32(th + 8);
 	p->flags = th[13];
 	p->hdr_len = (uint16_t)(p->l4off + p->thlen);
 
-	if (p->thlen < 20 || l4 + p->thlen > p->l3len || p->l3len > avail) {
+	if (UNLIKELY(p->thlen < 20 || l4 + p->thlen > p->l3len || p->l3len > avail)) {
 		/* truncated/short: cannot be merged; still the flow's packet */
 		p->plen = 0;
 		return P_BYPASS;
 	}
 	p->plen = p->l3len - l4 - p->thlen;
 	p->padded = avail > p->l3len;
-	if (len > BUF_SIZE) /* absurd padding: never copied into a slot */
+	if (UNLIKELY(len > BUF_SIZE)) /* absurd padding: never copied into a slot */
 		verdict = P_BYPASS;
 	/* rule: L2 padding - Linux (2026 selftest data_lrg_1byte) takes the payload
 	 * from the IP length; inet_lro refuses padded frames */
@@ -370,42 +639,64 @@ static enum prs parse(const struct lro *l, const uint8_t *f, uint32_t len, struc
 	return verdict;
 }
 
-/* TCP checksum of the packet's segment as received: returns true if valid,
- * and the payload's sum in *dsum (when dsum != NULL). */
-static uint64_t pseudo_sum(const uint8_t *ip, uint8_t af, uint32_t tcplen)
+/* TCP checksum of a segment as received (IP header ip, TCP header th of
+ * thlen bytes, plen payload bytes), given the payload's native sum. */
+static inline bool seg_csum_ok(const uint8_t *ip, uint8_t af, const uint8_t *th, unsigned thlen, uint32_t plen,
+			       uint64_t dsum)
 {
-	uint64_t s = 6 + (uint64_t)tcplen;
-	if (af == 4)
-		s += csum_generic(ip + 12, 8);
-	else
-		s += csum_generic(ip + 8, 32);
-	return s;
+	return sum_ok0(sum_addrs(ip, af) + sum_words(th, thlen) + dsum + native_of_be(6u + thlen + plen));
 }
 
-static bool tcp_csum_ok(const struct pkt *p, const uint8_t *payload, uint64_t *dsum)
+static inline bool tcp_csum_ok(const struct pkt *p, uint64_t dsum)
 {
-	uint32_t tcplen = p->thlen + p->plen;
-	uint64_t s = pseudo_sum(p->f + p->l3off, p->af, tcplen);
-	s += csum_generic(p->f + p->l4off, p->thlen);
-	uint64_t d = csum_bytes(payload, p->plen);
-	if (dsum)
-		*dsum = d;
-	return fold16(s + d) == 0xffff;
+	return seg_csum_ok(p->f + p->l3off, p->af, p->f + p->l4off, p->thlen, p->plen, dsum);
 }
 
 /* ------------------------------------------------------------------ table */
 
-static int32_t lookup(const struct lro *l, const struct pkt *p)
+/* Equal L2 headers of n bytes (14..MAX_L2): MACs, VLAN tags, EtherType. */
+static inline bool same_l2(const uint8_t *x, const uint8_t *y, unsigned n)
 {
-	for (int32_t i = l->heads[p->hash & l->hmask]; i != NONE; i = l->a[i].hnext) {
-		const struct agg *a = &l->a[i];
-		if (a->hash != p->hash || memcmp(&a->k, &p->k, sizeof p->k))
-			continue;
-		/* IPv6 extension headers: equal length and bytes (rule: different = other flow) */
-		if (p->k.extlen && memcmp(a->buf + a->l3off + 40, p->f + p->l3off + 40, p->k.extlen))
-			continue;
+	uint64_t d = (ld64n(x) ^ ld64n(y)) | (ld64n(x + n - 8) ^ ld64n(y + n - 8));
+	if (n > 16)
+		d |= ld64n(x + 8) ^ ld64n(y + 8);
+	if (n > 24)
+		d |= ld64n(x + 16) ^ ld64n(y + 16);
+	return !d;
+}
+
+/* rule: the flow is L2 header (MACs, VLANs), addresses and ports; IPv6 also
+ * version + flow label (not the traffic class) and equal extension headers */
+static inline bool same_flow(const struct agg *a, const struct pkt *p)
+{
+	if (a->hash != p->hash || a->l3off != p->l3off || a->af != p->af)
+		return false;
+	const uint8_t *f = p->f, *g = a->buf;
+	unsigned n = p->l3off;
+	if (!same_l2(f, g, n) || ld32n(f + p->l4off) != ld32n(g + a->l4off))
+		return false;
+	const uint8_t *ip = f + n, *ip2 = g + n;
+	if (p->af == 4)
+		return ld64n(ip + 12) == ld64n(ip2 + 12);
+	static const uint8_t vfl[4] = {0xf0, 0x0f, 0xff, 0xff}; /* version, flow label */
+	if (p->l4off != a->l4off || ((ld32n(ip) ^ ld32n(ip2)) & ld32n(vfl)))
+		return false;
+	if ((ld64n(ip + 8) ^ ld64n(ip2 + 8)) | (ld64n(ip + 16) ^ ld64n(ip2 + 16)) |
+	    (ld64n(ip + 24) ^ ld64n(ip2 + 24)) | (ld64n(ip + 32) ^ ld64n(ip2 + 32)))
+		return false;
+	return !memcmp(ip + 40, ip2 + 40, p->l4off - n - 40u);
+}
+
+static inline int32_t lookup(struct lro *l, const struct pkt *p)
+{
+	int32_t i = l->last;
+	if (i != NONE && same_flow(&l->a[i], p))
 		return i;
-	}
+	for (i = l->heads[p->hash & l->hmask]; i != NONE; i = l->a[i].hnext)
+		if (same_flow(&l->a[i], p)) {
+			l->last = i;
+			return i;
+		}
 	return NONE;
 }
 
@@ -424,6 +715,8 @@ static void unlink_slot(struct lro *l, int32_t i)
 		l->a[a->anext].aprev = a->aprev;
 	else
 		l->newest = a->aprev;
+	if (l->last == i)
+		l->last = NONE;
 	l->freel[l->nfree++] = i;
 }
 
@@ -448,7 +741,7 @@ static void flush_slot(struct lro *l, int32_t i, int reason, uint64_t now)
 		if (a->af == 4) {
 			st16(ip + 2, (uint16_t)l3len);
 			st16(ip + 10, 0);
-			st16(ip + 10, (uint16_t)~fold16(csum_generic(ip, 20)));
+			st16(ip + 10, (uint16_t)~fold16(be_of_native(sum_ip4(ip))));
 		} else {
 			st16(ip + 4, (uint16_t)(l3len - 40));
 		}
@@ -459,18 +752,18 @@ static void flush_slot(struct lro *l, int32_t i, int reason, uint64_t now)
 			if (a->has_ts)
 				st32(th + 28, a->tsecr);
 		}
-		uint64_t ps = pseudo_sum(ip, a->af, tcplen);
 		if (l->c.csum_complete || l->c.policy == LRO_POLICY_INET_LRO) {
 			st16(th + 16, 0);
-			uint64_t s = ps + csum_generic(th, a->thlen);
+			uint64_t s = tcp_hdr_sum(ip, a->af, th, a->thlen, tcplen);
 			if (a->sum_ok)
-				s += a->data_sum;
+				s += be_of_native(a->data_sum);
 			else
 				s += csum_bytes(th + a->thlen, tcplen - a->thlen);
 			st16(th + 16, (uint16_t)~fold16(s));
 			o.csum_partial = false;
 		} else {
-			st16(th + 16, fold16(ps)); /* CHECKSUM_PARTIAL: pseudo-header sum */
+			/* CHECKSUM_PARTIAL: pseudo-header sum */
+			st16(th + 16, fold16(pseudo_sum(ip, a->af, tcplen)));
 			o.csum_partial = true;
 		}
 		o.frame = a->buf;
@@ -496,12 +789,23 @@ static int32_t get_slot(struct lro *l, uint64_t now)
 	return l->freel[--l->nfree];
 }
 
-/* Start an aggregate with packet p (payload sum dsum when known). */
-static void hold(struct lro *l, int32_t i, const struct pkt *p, uint64_t ts, bool sum_ok, uint64_t dsum)
+/* Copy the whole frame to buf (headers, payload, L2 padding), summing the
+ * payload in the same pass; returns the payload sum. */
+static uint64_t copy_frame_sum(const struct lro *l, uint8_t *buf, const struct pkt *p)
+{
+	uint32_t end = (uint32_t)p->hdr_len + p->plen; /* = l3off + l3len */
+	memcpy(buf, p->f, p->hdr_len);
+	uint64_t d = copy_sum(l->simd, buf + p->hdr_len, p->f + p->hdr_len, p->plen);
+	if (p->caplen > end)
+		memcpy(buf + end, p->f + end, p->caplen - end);
+	return d;
+}
+
+/* Start an aggregate with packet p in slot i (frame already in a->buf;
+ * payload sum dsum when sum_ok). */
+static inline void hold(struct lro *l, int32_t i, const struct pkt *p, uint64_t ts, bool sum_ok, uint64_t dsum)
 {
 	struct agg *a = &l->a[i];
-	memcpy(a->buf, p->f, p->caplen);
-	a->k = p->k;
 	a->hash = p->hash;
 	a->orig_len = p->caplen;
 	a->len = p->l3off + p->l3len;
@@ -536,6 +840,40 @@ static void hold(struct lro *l, int32_t i, const struct pkt *p, uint64_t ts, boo
 	else
 		l->oldest = i;
 	l->newest = i;
+	l->last = i;
+	a->nvec = NV_UNSET; /* fast path set up when the next segment comes */
+}
+
+/* Hold p as a new aggregate: verify its TCP checksum (when asked) in the same
+ * pass as the copy into a free slot. Returns the slot, or NONE if the
+ * checksum is bad (then nothing is held and nothing evicted). The caller
+ * checked that inet_lro has a free slot. */
+static int32_t start(struct lro *l, const struct pkt *p, uint64_t ts)
+{
+	int32_t s;
+	if (!l->c.verify_csum) { /* complete checksums: summed once a 2nd segment joins */
+		s = get_slot(l, ts);
+		memcpy(l->a[s].buf, p->f, p->caplen);
+		hold(l, s, p, ts, false, 0);
+		return s;
+	}
+	uint64_t d;
+	if (LIKELY(l->nfree)) {
+		s = l->freel[l->nfree - 1];
+		d = copy_frame_sum(l, l->a[s].buf, p);
+		if (l->c.verify_csum && !tcp_csum_ok(p, d))
+			return NONE;
+		l->nfree--;
+	} else {
+		/* table full: check before evicting the oldest */
+		d = sum_native(p->f + p->hdr_len, p->plen);
+		if (l->c.verify_csum && !tcp_csum_ok(p, d))
+			return NONE;
+		s = get_slot(l, ts);
+		memcpy(l->a[s].buf, p->f, p->caplen);
+	}
+	hold(l, s, p, ts, true, d);
+	return s;
 }
 
 /* ------------------------------------------------------- linux GRO rules */
@@ -560,7 +898,10 @@ static int rule_ack(const uint8_t *th, const uint8_t *th2)
 /* every option byte identical (timestamps included) */
 static int rule_options(const uint8_t *th, const uint8_t *th2, unsigned thlen)
 {
-	return memcmp(th + 20, th2 + 20, thlen - 20) ? LRO_FLUSH_OPTS : -1;
+	uint32_t d = 0;
+	for (unsigned o = 20; o < thlen; o += 4) /* thlen: a multiple of 4 */
+		d |= ld32n(th + o) ^ ld32n(th2 + o);
+	return d ? LRO_FLUSH_OPTS : -1;
 }
 /* IPv4: TTL, TOS and DF equal; IPv6: hop limit and traffic class equal */
 static int rule_ip_fields(const struct pkt *p, const uint8_t *ip2)
@@ -595,12 +936,17 @@ static int rule_size(const struct lro *l, const struct pkt *p, const struct agg 
 	return (a->len - a->l3off) + p->plen > l->c.max_l3 ? LRO_FLUSH_SIZE : -1;
 }
 
-static int linux_mismatch(const struct lro *l, const struct pkt *p, struct agg *a)
+static inline int linux_mismatch(const struct lro *l, const struct pkt *p, struct agg *a)
 {
 	const uint8_t *th = p->f + p->l4off, *th2 = a->buf + a->l4off;
 	int r;
-	if ((r = rule_flags(th, th2)) >= 0 || (r = rule_ack(th, th2)) >= 0 ||
-	    (r = rule_window(th, th2)) >= 0 || (r = rule_options(th, th2, p->thlen)) >= 0 ||
+	/* TCP bytes 8..15 (ACK, data offset, flags, window) all equal but PSH/FIN:
+	 * rule_flags, rule_ack and rule_window pass; else find which, in order */
+	if (UNLIKELY((ld64n(th + 8) ^ ld64n(th2 + 8)) & l->m_acktcp) &&
+	    ((r = rule_flags(th, th2)) >= 0 || (r = rule_ack(th, th2)) >= 0 ||
+	     (r = rule_window(th, th2)) >= 0))
+		return r;
+	if ((r = rule_options(th, th2, p->thlen)) >= 0 ||
 	    (r = rule_ip_fields(p, a->buf + a->l3off)) >= 0 || (r = rule_seq(p, a)) >= 0 ||
 	    (r = rule_larger(p, a)) >= 0 || (r = rule_size(l, p, a)) >= 0 ||
 	    (r = rule_ip_id(p, a)) >= 0)
@@ -648,39 +994,50 @@ static int inet_check(const struct pkt *p, const struct agg *a)
 
 /* ------------------------------------------------------------------- rx */
 
-/* Copy the payload to the aggregate's tail; verify the checksum over the copy
- * when asked. Returns false (nothing committed) if the checksum is bad. */
-static bool append(struct lro *l, struct agg *a, const struct pkt *p)
+/* Copy the payload of frame f (plen bytes; its headers are laid out as the
+ * aggregate's: same flow, same data offset) to the aggregate's tail, summing
+ * it in the same pass when sums are kept, and verify the checksum when asked
+ * (fast: the fast path's header compare passed, so the header words it
+ * compares are summed in a->csum_c). Returns false (nothing committed) if the
+ * checksum is bad. */
+__attribute__((always_inline)) static inline bool append(struct lro *l, struct agg *a, const uint8_t *f,
+							 uint32_t plen, bool fast)
 {
 	uint8_t *dst = a->buf + a->len;
-	const uint8_t *src = p->f + p->l4off + p->thlen;
-	memcpy(dst, src, p->plen);
-	if (l->c.verify_csum) {
-		uint64_t d;
-		if (!tcp_csum_ok(p, dst, &d))
-			return false;
-		if (a->sum_ok) {
-			uint16_t f = fold16(d);
-			a->data_sum += ((a->len - a->l4off) & 1) ? swap16(f) : f;
-		}
+	const uint8_t *src = f + a->hdr_len;
+	if (UNLIKELY(!a->sum_ok) && l->need_sum) {
+		/* trusted, complete checksums: the first segment's payload (in cache) */
+		a->data_sum = be_of_native(csum_bytes(a->buf + a->hdr_len, a->len - a->hdr_len)); /* = native */
+		a->sum_ok = true;
 	}
-	a->len += p->plen;
+	if (a->sum_ok) {
+		uint64_t d = copy_sum(l->simd, dst, src, plen);
+		if (fast && l->c.verify_csum) {
+			const uint8_t *th = f + a->l4off;
+			uint64_t hs = a->csum_c + halves(ld64n(th + 4)) + halves(ld64n(th + 12));
+			if (l->c.policy == LRO_POLICY_INET_LRO && a->has_ts)
+				hs += halves(ld64n(th + 24)); /* TSval, TSecr */
+			if (!sum_ok0(hs + d + native_of_be(6u + a->thlen + plen)))
+				return false;
+		} else if (l->c.verify_csum &&
+			   !seg_csum_ok(f + a->l3off, a->af, f + a->l4off, a->thlen, plen, d)) {
+			return false;
+		}
+		/* at an odd offset of the aggregate the bytes swap halves: x 256 */
+		a->data_sum += ((a->len - a->l4off) & 1) ? swap16(fold16(d)) : d;
+	} else {
+		memcpy(dst, src, plen);
+	}
+	a->len += plen;
 	a->count++;
-	a->next_seq += p->plen;
+	a->next_seq += plen;
 	l->st.segs_merged++;
 	return true;
 }
 
-static void flush_flow(struct lro *l, const struct pkt *p, int reason, uint64_t ts)
+/* i: the flow's held aggregate or NONE */
+static inline void rx_linux(struct lro *l, const struct pkt *p, int32_t i, uint64_t ts)
 {
-	int32_t i = lookup(l, p);
-	if (i != NONE)
-		flush_slot(l, i, reason, ts);
-}
-
-static void rx_linux(struct lro *l, const struct pkt *p, uint64_t ts)
-{
-	int32_t i = lookup(l, p);
 	if (i != NONE) {
 		struct agg *a = &l->a[i];
 		if (p->plen == 0) { /* rule: zero payload never merges, flushes held */
@@ -689,8 +1046,8 @@ static void rx_linux(struct lro *l, const struct pkt *p, uint64_t ts)
 			return;
 		}
 		int r = linux_mismatch(l, p, a);
-		if (r < 0) {
-			if (!append(l, a, p)) {
+		if (LIKELY(r < 0)) {
+			if (UNLIKELY(!append(l, a, p->f, p->plen, false))) {
 				l->st.csum_bad++;
 				l->st.bypassed++;
 				flush_slot(l, i, LRO_FLUSH_BYPASS, ts);
@@ -713,23 +1070,16 @@ static void rx_linux(struct lro *l, const struct pkt *p, uint64_t ts)
 		emit_frame(l, p->f, p->caplen, ts, p->plen > 0);
 		return;
 	}
-	bool sum_ok = false;
-	uint64_t d = 0;
-	if (l->c.verify_csum) {
-		if (!tcp_csum_ok(p, p->f + p->l4off + p->thlen, &d)) {
-			l->st.csum_bad++;
-			l->st.bypassed++;
-			emit_frame(l, p->f, p->caplen, ts, true);
-			return;
-		}
-		sum_ok = true;
+	if (start(l, p, ts) == NONE) { /* rule: bad checksum => passed through */
+		l->st.csum_bad++;
+		l->st.bypassed++;
+		emit_frame(l, p->f, p->caplen, ts, true);
 	}
-	hold(l, get_slot(l, ts), p, ts, sum_ok, d);
 }
 
-static void rx_inet(struct lro *l, const struct pkt *p, uint64_t ts)
+/* i: the flow's held aggregate or NONE */
+static inline void rx_inet(struct lro *l, const struct pkt *p, int32_t i, uint64_t ts)
 {
-	int32_t i = lookup(l, p);
 	if (i != NONE) {
 		struct agg *a = &l->a[i];
 		int r = rule_seq(p, a);
@@ -738,7 +1088,7 @@ static void rx_inet(struct lro *l, const struct pkt *p, uint64_t ts)
 		if (r < 0 && (a->len - a->l3off) + p->plen > 65535u) /* never past 64 KiB */
 			r = LRO_FLUSH_SIZE;
 		if (r < 0) {
-			if (!append(l, a, p)) {
+			if (!append(l, a, p->f, p->plen, false)) {
 				l->st.csum_bad++;
 				r = LRO_FLUSH_BYPASS;
 			}
@@ -763,56 +1113,235 @@ static void rx_inet(struct lro *l, const struct pkt *p, uint64_t ts)
 			flush_slot(l, i, LRO_FLUSH_SIZE, ts);
 		return;
 	}
-	bool sum_ok = false;
-	uint64_t d = 0;
 	if (inet_check(p, NULL) >= 0 || !l->nfree) {
 		l->st.bypassed++;
 		emit_frame(l, p->f, p->caplen, ts, p->plen > 0);
 		return;
 	}
-	if (l->c.verify_csum) {
-		if (!tcp_csum_ok(p, p->f + p->l4off + p->thlen, &d)) {
-			l->st.csum_bad++;
-			l->st.bypassed++;
-			emit_frame(l, p->f, p->caplen, ts, true);
-			return;
-		}
-		sum_ok = true;
+	int32_t s = start(l, p, ts);
+	if (s == NONE) {
+		l->st.csum_bad++;
+		l->st.bypassed++;
+		emit_frame(l, p->f, p->caplen, ts, true);
+		return;
 	}
-	int32_t s = get_slot(l, ts);
-	hold(l, s, p, ts, sum_ok, d);
 	if (l->c.max_aggr <= 1)
 		flush_slot(l, s, LRO_FLUSH_MAX_AGGR, ts);
 }
 
-void lro_rx(struct lro *l, const uint8_t *frame, uint32_t len, uint64_t ts)
+/* ------------------------------------------------------------ fast path */
+
+/* Mask of the header bytes (untagged frame, IPv4 without options or IPv6
+ * without extension headers, thlen) that must equal the aggregate's first
+ * header for the rules to pass: every byte but the IP length, ID and header
+ * checksum, the sequence number, PSH/FIN (linux) / PSH (inet_lro), the TCP
+ * checksum and urgent pointer; inet_lro also lets TOS, TTL, DF, ACK, window and
+ * the timestamp values differ (checked one by one where it has a rule). */
+static void fp_mask(uint8_t *m, enum lro_policy pol, int af, unsigned thlen)
+{
+	bool inet = pol == LRO_POLICY_INET_LRO;
+	unsigned l4off = ETH_HLEN + (af == 4 ? 20 : 40);
+	uint8_t *ip = m + ETH_HLEN, *th = m + l4off;
+	memset(m, 0, FP_MAX);
+	memset(m, 0xff, l4off + thlen);
+	if (af == 4) {
+		ip[2] = ip[3] = ip[4] = ip[5] = ip[10] = ip[11] = 0; /* length, ID, checksum */
+		if (inet) {
+			ip[1] = ip[8] = 0;         /* TOS, TTL */
+			ip[6] = (uint8_t)~0x40;    /* DF */
+		}
+	} else {
+		ip[4] = ip[5] = 0;                 /* payload length */
+	}
+	memset(th + 4, 0, 4);                      /* seq */
+	th[13] = (uint8_t)~(inet ? TH_PSH : TH_PSH | TH_FIN);
+	memset(th + 16, 0, 4);                     /* checksum, urgent pointer */
+	if (inet) {
+		memset(th + 8, 0, 4);              /* ACK */
+		th[14] = th[15] = 0;               /* window */
+		if (thlen == 32)
+			memset(th + 24, 0, 8);     /* TSval, TSecr */
+	}
+}
+
+/* f's first n * 16 bytes (4 <= n <= 8) equal h's where m is set. */
+static inline bool hdr_match(const uint8_t *f, const uint8_t *h, const uint8_t *m, unsigned n)
+{
+#if defined(LRO_X86) && defined(__SSE2__)
+#define HM_BLOCK(k) _mm_and_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(f + 16 * (k))), \
+						 _mm_loadu_si128((const __m128i *)(const void *)(h + 16 * (k)))), \
+				  _mm_load_si128((const __m128i *)(const void *)(m + 16 * (k))))
+	__m128i acc = _mm_or_si128(_mm_or_si128(HM_BLOCK(0), HM_BLOCK(1)), _mm_or_si128(HM_BLOCK(2), HM_BLOCK(3)));
+	if (n > 4) {
+		acc = _mm_or_si128(acc, HM_BLOCK(4));
+		if (n > 5) {
+			acc = _mm_or_si128(acc, HM_BLOCK(5));
+			for (unsigned k = 6; k < n; k++)
+				acc = _mm_or_si128(acc, HM_BLOCK(k));
+		}
+	}
+#undef HM_BLOCK
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) == 0xffff;
+#else
+	uint64_t d = 0;
+	for (unsigned k = 0; k < 2 * n; k++)
+		d |= (ld64n(f + 8 * k) ^ ld64n(h + 8 * k)) & ld64n(m + 8 * k);
+	return !d;
+#endif
+}
+
+/* Set up the fast path of aggregate a (from its first header, unchanged
+ * while held): untagged IPv4 / IPv6 without extension headers only. */
+static void fp_setup(const struct lro *l, struct agg *a)
+{
+	a->nvec = 0;
+	if (a->l3off != ETH_HLEN || a->l4off != ETH_HLEN + (a->af == 4 ? 20 : 40))
+		return;
+	const uint8_t *ip = a->buf + ETH_HLEN, *th = a->buf + a->l4off;
+	unsigned optend = l->c.policy == LRO_POLICY_INET_LRO && a->has_ts ? 24 : a->thlen;
+	a->fpm = l->fpm[a->af == 6][a->thlen / 4 - 5];
+	a->nvec = (uint8_t)((a->hdr_len + 15) / 16);
+	a->ip_c = sum_addrs(ip, a->af);
+	a->csum_c = a->ip_c + ld32n(th) + sum_words(th + 20, optend - 20);
+}
+
+enum fast { FAST_DONE, FAST_MISS, FAST_NOFLOW };
+
+/* The common case in one step: frame f continues a held aggregate and every
+ * header byte the rules compare equals the aggregate's first header (one
+ * masked compare, which also proves the flow identity and that parse() would
+ * say P_TCP); the remaining per-segment checks are those of the full path.
+ * Returns FAST_MISS with nothing changed (rule_ip_id's fixed-ID decision is
+ * idempotent) when a check fails or the case is not covered: the full path
+ * then decides, with the same result as if this had not run; FAST_NOFLOW
+ * when no aggregate has the flow hash of an untagged frame read as IPv4
+ * without options / IPv6 without extension headers. */
+static inline enum fast rx_fast(struct lro *l, const uint8_t *f, uint32_t len, uint64_t ts)
+{
+	if (len < 64)
+		return FAST_MISS;
+	uint16_t et = ld16(f + 12);
+	uint32_t h;
+	if (LIKELY(et == 0x0800))
+		h = hash4(ld64n(f + 26), ld32n(f + 34));
+	else if (et == 0x86dd)
+		h = hash6(f + 22, ld32n(f + 54));
+	else
+		return FAST_MISS;
+	int32_t i = l->last; /* the flow of the previous segment, else by hash */
+	if (i == NONE || l->a[i].hash != h) {
+		for (i = l->heads[h & l->hmask]; i != NONE && l->a[i].hash != h; i = l->a[i].hnext)
+			;
+		if (i == NONE)
+			return FAST_NOFLOW;
+	}
+	struct agg *a = &l->a[i];
+	if (a->nvec == NV_UNSET)
+		fp_setup(l, a);
+	if (!a->nvec || len < a->nvec * 16u || !hdr_match(f, a->buf, a->fpm, a->nvec))
+		return FAST_MISS;
+
+	const uint8_t *ip = f + ETH_HLEN, *th = f + a->l4off;
+	uint32_t avail = len - ETH_HLEN, hl = a->hdr_len - ETH_HLEN; /* IP + TCP header */
+	uint32_t l3len = a->af == 4 ? ld16(ip + 2) : 40u + ld16(ip + 4);
+	if (l3len <= hl || l3len > avail || len > BUF_SIZE) /* no payload, truncated, ... */
+		return FAST_MISS;
+	if (a->af == 4 && l->c.verify_csum && !sum_ok0(halves(ld64n(ip)) + ld32n(ip + 8) + a->ip_c))
+		return FAST_MISS; /* IPv4 header checksum (addresses: compared, in ip_c) */
+	if (l->c.max_age_ns && ts - a->first_ts >= l->c.max_age_ns && ts >= a->first_ts)
+		return FAST_MISS;
+	uint32_t plen = l3len - hl, seq = ld32(th + 4);
+	if (seq != a->next_seq)
+		return FAST_MISS;
+	if (l->c.policy == LRO_POLICY_LINUX) {
+		if (plen > a->mss || (a->len - ETH_HLEN) + plen > l->c.max_l3)
+			return FAST_MISS;
+		if (a->af == 4) { /* rule_ip_id */
+			uint16_t off = (uint16_t)(ld16(ip + 4) - a->ip_id0);
+			if (a->count == 1 && off == 0)
+				a->fixedid = true;
+			if (off != (a->fixedid ? 0 : (uint16_t)a->count))
+				return FAST_MISS;
+		}
+	} else {
+		if (avail != l3len || (ip[1] & 3) == 3 || (a->len - ETH_HLEN) + plen > 65535u)
+			return FAST_MISS; /* padding, CE, 64 KiB */
+		if (a->has_ts && ((int32_t)(ld32(th + 24) - a->tsval) < 0 || ld32(th + 28) == 0))
+			return FAST_MISS; /* TSval went back, TSecr 0 */
+	}
+	if (!append(l, a, f, plen, true))
+		return FAST_MISS;
+
+	l->st.segs_in++;
+	l->last = i;
+	a->last_ts = ts;
+	uint8_t flags = th[13];
+	if (l->c.policy == LRO_POLICY_LINUX) {
+		uint8_t *th2 = a->buf + a->l4off;
+		th2[13] |= flags & (TH_PSH | TH_FIN);
+		if (flags & (TH_PSH | TH_FIN))
+			flush_slot(l, i, LRO_FLUSH_PSH_FIN, ts);
+		else if (plen < a->mss)
+			flush_slot(l, i, LRO_FLUSH_SHORT, ts);
+		return FAST_DONE;
+	}
+	a->ack = ld32(th + 8);
+	a->win = ld16(th + 14);
+	if (a->has_ts)
+		a->tsecr = ld32(th + 28);
+	if (plen > a->mss)
+		a->mss = (uint16_t)plen;
+	if (a->count >= l->c.max_aggr)
+		flush_slot(l, i, LRO_FLUSH_MAX_AGGR, ts);
+	else if (a->len - ETH_HLEN > 65535u - l->c.mtu)
+		flush_slot(l, i, LRO_FLUSH_SIZE, ts);
+	return FAST_DONE;
+}
+
+/* The full path: parse, look up, apply every rule. */
+/* noflow: rx_fast found no aggregate with the hash of frame read as untagged
+ * IPv4 without options / IPv6 without extension headers. */
+__attribute__((noinline)) static void rx_full(struct lro *l, const uint8_t *frame, uint32_t len, uint64_t ts,
+					      bool noflow)
 {
 	struct pkt p;
-	l->st.frames_in++;
 	enum prs v = parse(l, frame, len, &p);
-	if (v == P_PASS) {
+	if (UNLIKELY(v == P_PASS)) {
 		l->st.bypassed++;
 		emit_frame(l, frame, len, ts, false);
 		return;
 	}
 	if (p.plen)
 		l->st.segs_in++;
-	if (v == P_BYPASS) {
+	int32_t i = noflow && p.l3off == ETH_HLEN && p.l4off == ETH_HLEN + (p.af == 4 ? 20 : 40)
+			    ? NONE /* p.hash is that hash */
+			    : lookup(l, &p);
+	if (UNLIKELY(v == P_BYPASS)) {
 		/* unmergeable packet of a flow: flush that flow first (keeps order) */
 		l->st.bypassed++;
-		flush_flow(l, &p, LRO_FLUSH_BYPASS, ts);
+		if (i != NONE)
+			flush_slot(l, i, LRO_FLUSH_BYPASS, ts);
 		emit_frame(l, frame, len, ts, p.plen > 0);
 		return;
 	}
-	if (l->c.max_age_ns) {
-		int32_t i = lookup(l, &p);
-		if (i != NONE && ts - l->a[i].first_ts >= l->c.max_age_ns && ts >= l->a[i].first_ts)
-			flush_slot(l, i, LRO_FLUSH_AGE, ts);
+	if (l->c.max_age_ns && i != NONE && ts - l->a[i].first_ts >= l->c.max_age_ns &&
+	    ts >= l->a[i].first_ts) {
+		flush_slot(l, i, LRO_FLUSH_AGE, ts);
+		i = NONE;
 	}
 	if (l->c.policy == LRO_POLICY_LINUX)
-		rx_linux(l, &p, ts);
+		rx_linux(l, &p, i, ts);
 	else
-		rx_inet(l, &p, ts);
+		rx_inet(l, &p, i, ts);
+}
+
+void lro_rx(struct lro *l, const uint8_t *frame, uint32_t len, uint64_t ts)
+{
+	l->st.frames_in++;
+	enum fast r = rx_fast(l, frame, len, ts);
+	if (LIKELY(r == FAST_DONE))
+		return;
+	rx_full(l, frame, len, ts, r == FAST_NOFLOW);
 }
 
 /* ------------------------------------------------------------ flushing */
@@ -891,7 +1420,14 @@ struct lro *lro_new(const struct lro_config *c, lro_emit_fn emit, void *ctx)
 		l->freel[i] = (int32_t)(c->table_size - 1 - i);
 	}
 	l->nfree = c->table_size;
-	l->oldest = l->newest = NONE;
+	l->oldest = l->newest = l->last = NONE;
+	l->simd = simd_level();
+	l->need_sum = c->verify_csum || c->csum_complete || c->policy == LRO_POLICY_INET_LRO;
+	static const uint8_t m[8] = {0xff, 0xff, 0xff, 0xff, 0xff, (uint8_t)~(TH_PSH | TH_FIN), 0xff, 0xff};
+	l->m_acktcp = ld64n(m);
+	for (int v6 = 0; v6 < 2; v6++)
+		for (unsigned t = 0; t < 11; t++)
+			fp_mask(l->fpm[v6][t], c->policy, v6 ? 6 : 4, 20 + 4 * t);
 	return l;
 }
 
