@@ -27,16 +27,20 @@ for x in "$S se" "$R re"; do
 	ip -n "$1" link set lo up
 	ip netns exec "$1" ethtool -K "$2" tso off gso off tx off gro off >/dev/null
 done
-# The bottleneck: 1 Gbit/s on the sender's egress, with a queue (20 ms) longer
-# than the receiver's window (--rcvbuf 1M) can fill, so the transfer is clean
-# (no drops). The capture tap runs after the qdisc: departure times.
-ip netns exec "$S" tc qdisc add dev se root tbf rate 1gbit burst 64kb latency 20ms
+# The bottleneck: 1 Gbit/s on the sender's egress, with a queue (60 ms =
+# 7.5 MB) longer than the receiver's window (--rcvbuf 3M) can fill, so the
+# transfer is clean (no drops), and a window large enough that the queue
+# stays backlogged when the receiver stalls for a moment (an emptied queue
+# refills tbf's bucket and the next burst leaves faster than 1 Gbit/s, which
+# the kernel's delivery-rate samples then also show). The capture tap runs
+# after the qdisc: departure times.
+ip netns exec "$S" tc qdisc add dev se root tbf rate 1gbit burst 64kb latency 60ms
 
 ip netns exec "$S" tcpdump -i se -s 96 -B 32768 -w "$TMP/s.pcap" -n "tcp port $PORT" \
 	2>"$TMP/tcpdump.err" &
 TP=$!
 for _ in $(seq 50); do grep -q listening "$TMP/tcpdump.err" 2>/dev/null && break; sleep 0.1; done
-ip netns exec "$R" taskset -c 1 "$LK" recv -p $PORT --rcvbuf 1M -q --json --timeout 40 >"$TMP/recv.json" &
+ip netns exec "$R" taskset -c 1 "$LK" recv -p $PORT --rcvbuf 3M -q --json --timeout 40 >"$TMP/recv.json" &
 RP=$!
 sleep 0.3
 ip netns exec "$S" taskset -c 0 "$LK" send 10.78.1.2 -p $PORT -n 150M --cc cubic -q \
