@@ -427,6 +427,21 @@ static int add_prov(struct rp_model *m, const char *comp, const char *ev, const 
 	return 0;
 }
 
+/* Does run `run` have counters for the domain of component "DOMAIN/part"? */
+static bool has_parent(sqlite3 *db, int64_t run, const char *comp)
+{
+	const char *slash = strchr(comp, '/');
+	sqlite3_stmt *st;
+	if (!slash || sqlite3_prepare_v2(db, "SELECT 1 FROM counters WHERE run_id=? AND component=?"
+					 " LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_text(st, 2, comp, (int)(slash - comp), SQLITE_STATIC);
+	bool yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}
+
 static int load_counters(sqlite3 *db, struct rp_model *m, struct lk_err *e)
 {
 	sqlite3_stmt *st;
@@ -481,6 +496,10 @@ static int load_counters(sqlite3 *db, struct rp_model *m, struct lk_err *e)
 			bool use = any_dom ? (strcmp(comp, "sender") && !is_cpu_comp(comp))
 					   : (is_cpu_comp(comp) && strcmp(comp, "cpu") &&
 					      strcmp(comp, "system") && strcmp(comp, "all"));
+			/* "dom0/nic" is part of "dom0": when the domain's own (summed) row
+			 * exists, count the domain only, never both */
+			if (use && strchr(comp, '/') && has_parent(db, r->id, comp))
+				use = false;
 			if (!use || null)
 				continue;
 			if (!strcmp(ev, "cycles")) {
