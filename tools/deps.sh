@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential clang pkg-config libpcap-dev libsqlite3-dev sqlite3 libssl-dev gnuplot-nox
 libxen-dev tcpdump tshark tcptrace iproute2 nftables ethtool iperf3 libfuzzer-14-dev
-libclang-rt-14-dev perl chromium procps psmisc"
+libclang-rt-14-dev perl chromium procps psmisc time util-linux python3"
 missing=""
 for p in $PKGS; do
 	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
