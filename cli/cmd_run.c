@@ -29,6 +29,7 @@ static const char run_usage[] =
 	"      --db FILE         database (default lrokit.db)\n"
 	"      --capture DIR     directory of the run's captures (default: beside the database);\n"
 	"                        with --no-collect: tcpdump the sender's and receiver's interface\n"
+	"                        (written as NAME.pcap.part, renamed when complete)\n"
 	"      --no-collect      no collectors (perf counters, /proc and interface stats, xenstat,\n"
 	"                        libpcap captures); for measuring the collectors' cost\n"
 	"      --quickack        receiver sets TCP_QUICKACK after every read\n"
@@ -118,10 +119,14 @@ static void snmp_snap(const struct lk_testbed *tb, struct snmp_snap *s)
 		lk_tb_snmp(tb->ns_rcv, "Tcp", "OutSegs", &s->rcv_tcp_out) == 0;
 }
 
-static pid_t start_capture(const char *ns, const char *path, struct lk_err *e)
+/* tcpdump writes PATH.part; finish_capture renames it to PATH once tcpdump
+ * has exited, so a run killed mid-way never leaves a half-written PATH. */
+static pid_t start_capture(const char *ns, const char *final, struct lk_err *e)
 {
+	char path[600];
+	snprintf(path, sizeof path, "%s.part", final);
 	char *argv[] = {"/usr/bin/tcpdump", "-i", "eth0", "-s", "128", "-U", "-n", "-w",
-			(char *)path, "tcp", NULL};
+			path, "tcp", NULL};
 	if (access(argv[0], X_OK) < 0) {
 		argv[0] = "/usr/sbin/tcpdump";
 		if (access(argv[0], X_OK) < 0) {
@@ -145,6 +150,20 @@ static pid_t start_capture(const char *ns, const char *path, struct lk_err *e)
 		usleep(10000);
 	}
 	return p;
+}
+
+static void stop_child(pid_t p, int sig);
+
+static void finish_capture(pid_t *p, const char *final)
+{
+	if (*p <= 0)
+		return;
+	stop_child(*p, SIGINT);
+	*p = -1;
+	char part[600];
+	snprintf(part, sizeof part, "%s.part", final);
+	if (rename(part, final) < 0)
+		cli_warn("run: capture %s: %s", part, strerror(errno));
 }
 
 static void stop_child(pid_t p, int sig)
@@ -491,9 +510,8 @@ int cmd_run(int argc, char **argv)
 	if (coll)
 		lk_coll_finish(coll); /* [collectors] final readings at the end of the transfer */
 	snmp_snap(&tb, &s1);
-	stop_child(cap_s, SIGINT);
-	stop_child(cap_r, SIGINT);
-	cap_s = cap_r = -1;
+	finish_capture(&cap_s, cap_snd);
+	finish_capture(&cap_r, cap_rcv);
 
 done:;
 	uint64_t moved = 0;
@@ -502,8 +520,8 @@ done:;
 	struct lk_err e2 = {0};
 	stop_child(spid, SIGKILL);
 	stop_child(rpid, SIGKILL);
-	stop_child(cap_s, SIGINT);
-	stop_child(cap_r, SIGINT);
+	finish_capture(&cap_s, cap_snd);
+	finish_capture(&cap_r, cap_rcv);
 	if (coll)
 		lk_coll_finish(coll); /* [collectors] before the interfaces go away */
 	if (lk_tb_down(&tb, &e2) < 0)

@@ -107,7 +107,11 @@ static int setup(struct lk_cap *c)
 			return lk_errf(e, LK_EXIT_RUNTIME, "capture filter '%s': %s", c->filter,
 				       pcap_geterr(c->p));
 	}
-	c->d = pcap_dump_open(c->p, c->path);
+	/* written as PATH.part and renamed by lk_cap_stop: a process killed
+	 * mid-capture never leaves a half-written PATH */
+	char part[4200];
+	snprintf(part, sizeof part, "%s.part", c->path);
+	c->d = pcap_dump_open(c->p, part);
 	if (!c->d)
 		return lk_errf(e, LK_EXIT_RUNTIME, "capture: %s", pcap_geterr(c->p));
 	return 0;
@@ -221,6 +225,11 @@ int lk_cap_stop(struct lk_cap *c, struct lk_cap_stats *st, struct lk_err *e)
 		snprintf(c->loop_err, sizeof c->loop_err, "write %.180s: %.60s", c->path, strerror(errno));
 	pcap_dump_close(c->d);
 	pcap_close(c->p);
+	char part[4200];
+	snprintf(part, sizeof part, "%s.part", c->path);
+	if (rename(part, c->path) < 0 && !c->loop_err[0])
+		snprintf(c->loop_err, sizeof c->loop_err, "rename to %.180s: %.60s", c->path,
+			 strerror(errno));
 	if (c->loop_err[0]) {
 		snprintf(st->error, sizeof st->error, "%s", c->loop_err);
 		rc = lk_errf(e, LK_EXIT_RUNTIME, "capture on %s: %s", c->ifname, c->loop_err);
