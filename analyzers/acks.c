@@ -93,52 +93,26 @@ void lk_acks_free(struct lk_acks *a)
 }
 
 /* Effective MSS of the data sent by direction d. */
-static uint32_t eff_mss(const struct lk_acks *a, int d, const char **src)
-{
-	const struct dstate *x = &a->st[0], *y = &a->st[1];
-	uint32_t m = 0;
-	bool ts = true, any = false;
-	for (int i = 0; i < 2; i++) {
-		const struct dstate *s = i ? y : x;
-		if (!s->syn_seen)
-			continue;
-		any = true;
-		ts = ts && s->syn_ts_opt;
-		if (s->syn_mss && (!m || s->syn_mss < m))
-			m = s->syn_mss;
-	}
-	if (any && m) {
-		/* timestamps only count when both SYNs were seen with them */
-		bool both = x->syn_seen && y->syn_seen && ts;
-		if (src)
-			*src = "handshake";
-		return both && m > 12 ? m - 12 : m;
-	}
-	const struct dstate *s = &a->st[d];
-	uint32_t best = lk_seglen_best(&s->mg);
-	if (src)
-		*src = best ? "observed" : "none";
-	return best;
-}
-
 /* The handshake part of eff_mss (depends only on the SYN fields). */
 static uint32_t hs_mss(const struct lk_acks *a)
 {
 	const struct dstate *x = &a->st[0], *y = &a->st[1];
-	uint32_t m = 0;
-	bool ts = true;
-	for (int i = 0; i < 2; i++) {
-		const struct dstate *s = i ? y : x;
-		if (!s->syn_seen)
-			continue;
-		ts = ts && s->syn_ts_opt;
-		if (s->syn_mss && (!m || s->syn_mss < m))
-			m = s->syn_mss;
+	return lk_handshake_mss(x->syn_seen, x->syn_ts_opt, x->syn_mss, y->syn_seen, y->syn_ts_opt,
+				y->syn_mss);
+}
+
+static uint32_t eff_mss(const struct lk_acks *a, int d, const char **src)
+{
+	uint32_t m = hs_mss(a);
+	if (m) {
+		if (src)
+			*src = "handshake";
+		return m;
 	}
-	if (!m)
-		return 0;
-	bool both = x->syn_seen && y->syn_seen && ts;
-	return both && m > 12 ? m - 12 : m;
+	uint32_t best = lk_seglen_best(&a->st[d].mg);
+	if (src)
+		*src = best ? "observed" : "none";
+	return best;
 }
 
 /* eff_mss(a, d, NULL) from the caches: hs_mss is refreshed whenever a SYN

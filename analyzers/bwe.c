@@ -120,25 +120,18 @@ void lk_bwe_free(struct lk_bwe *b)
 	free(b);
 }
 
+static uint32_t hs_mss(const struct lk_bwe *b)
+{
+	const struct sstate *x = &b->st[0], *y = &b->st[1];
+	return lk_handshake_mss(x->syn_seen, x->syn_ts_opt, x->syn_mss, y->syn_seen, y->syn_ts_opt,
+				y->syn_mss);
+}
+
 /* MSS of the data sent by direction d (same rule as analyzers/acks.c). */
 static uint32_t eff_mss(const struct lk_bwe *b, int d)
 {
-	const struct sstate *x = &b->st[0], *y = &b->st[1];
-	uint32_t m = 0;
-	bool ts = true;
-	for (int i = 0; i < 2; i++) {
-		const struct sstate *s = i ? y : x;
-		if (!s->syn_seen)
-			continue;
-		ts = ts && s->syn_ts_opt;
-		if (s->syn_mss && (!m || s->syn_mss < m))
-			m = s->syn_mss;
-	}
-	if (m)
-		return x->syn_seen && y->syn_seen && ts && m > 12 ? m - 12 : m;
-	const struct sstate *s = &b->st[d];
-	uint32_t best = lk_seglen_best(&s->mg);
-	return best;
+	uint32_t m = hs_mss(b);
+	return m ? m : lk_seglen_best(&b->st[d].mg);
 }
 
 /* eff_mss from the caches: hs_mss is refreshed whenever a SYN changes the
@@ -154,21 +147,6 @@ static inline uint32_t mss_of(const struct lk_bwe *b, struct sstate *s)
 	return s->mg_best;
 }
 
-static uint32_t hs_mss(const struct lk_bwe *b)
-{
-	const struct sstate *x = &b->st[0], *y = &b->st[1];
-	uint32_t m = 0;
-	bool ts = true;
-	for (int i = 0; i < 2; i++) {
-		const struct sstate *s = i ? y : x;
-		if (!s->syn_seen)
-			continue;
-		ts = ts && s->syn_ts_opt;
-		if (s->syn_mss && (!m || s->syn_mss < m))
-			m = s->syn_mss;
-	}
-	return m && x->syn_seen && y->syn_seen && ts && m > 12 ? m - 12 : m;
-}
 
 static int grow(void **v, size_t *cap, size_t n, size_t sz)
 {

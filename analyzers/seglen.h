@@ -54,4 +54,27 @@ static inline uint32_t lk_seglen_best(const struct lk_seglen *m)
 	return best;
 }
 
+/* The MSS both ends settled on in the handshake, as Linux's mss_cache: the
+ * smaller MSS option of the SYNs seen, minus 12 when both SYNs were seen and
+ * carried timestamps; 0 when no SYN carried an MSS option. */
+static inline uint32_t lk_handshake_mss(bool seen0, bool ts0, uint16_t mss0, bool seen1, bool ts1,
+					uint16_t mss1)
+{
+	uint32_t m = 0;
+	bool ts = true;
+	if (seen0) {
+		ts = ts && ts0;
+		if (mss0)
+			m = mss0;
+	}
+	if (seen1) {
+		ts = ts && ts1;
+		if (mss1 && (!m || mss1 < m))
+			m = mss1;
+	}
+	if (!m)
+		return 0;
+	return seen0 && seen1 && ts && m > 12 ? m - 12 : m;
+}
+
 #endif
