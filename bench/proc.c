@@ -33,35 +33,56 @@ static void join_argv(char *buf, size_t n, const char *const argv[])
 		off += (size_t)snprintf(buf + off, n - off, "%s%s", i ? " " : "", argv[i]);
 }
 
-int lk_cmd(struct lk_err *e, const char *const argv[])
+/* Fork argv[0] with stdin and the other output on /dev/null and output fd
+ * `fd` (1 or 2) on a pipe; returns the pipe's read end, or -1 (e filled). */
+static int spawn_piped(const char *const argv[], int fd, const char *cmd, pid_t *pid,
+		       struct lk_err *e)
 {
 	int p[2];
-	char cmd[300];
-	join_argv(cmd, sizeof cmd, argv);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: pipe: %s", cmd, strerror(errno));
-	pid_t pid = fork();
-	if (pid < 0) {
+	*pid = fork();
+	if (*pid < 0) {
 		close(p[0]);
 		close(p[1]);
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: fork: %s", cmd, strerror(errno));
 	}
-	if (pid == 0) {
+	if (*pid == 0) {
 		int dn = open("/dev/null", O_RDWR);
 		if (dn >= 0) {
 			dup2(dn, 0);
-			dup2(dn, 1);
+			dup2(dn, fd == 1 ? 2 : 1);
 		}
-		dup2(p[1], 2);
+		dup2(p[1], fd);
 		execvp(argv[0], (char *const *)argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		if (fd == 2)
+			fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(p[1]);
+	return p[0];
+}
+
+static int reap(pid_t pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return st;
+}
+
+int lk_cmd(struct lk_err *e, const char *const argv[])
+{
+	char cmd[300];
+	join_argv(cmd, sizeof cmd, argv);
+	pid_t pid;
+	int fd = spawn_piped(argv, 2, cmd, &pid, e);
+	if (fd < 0)
+		return -1;
 	char out[2048];
 	size_t n = 0;
 	for (;;) {
-		ssize_t r = read(p[0], out + n, sizeof out - 1 - n);
+		ssize_t r = read(fd, out + n, sizeof out - 1 - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -71,10 +92,8 @@ int lk_cmd(struct lk_err *e, const char *const argv[])
 			n = 0; /* keep the tail */
 	}
 	out[n] = 0;
-	close(p[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	close(fd);
+	int st = reap(pid);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
@@ -87,33 +106,17 @@ int lk_cmd(struct lk_err *e, const char *const argv[])
 
 int lk_cmd_out(struct lk_err *e, const char *const argv[], char *out, size_t n)
 {
-	int p[2];
 	char cmd[300];
 	join_argv(cmd, sizeof cmd, argv);
 	out[0] = 0;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return lk_errf(e, LK_EXIT_RUNTIME, "%s: pipe: %s", cmd, strerror(errno));
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return lk_errf(e, LK_EXIT_RUNTIME, "%s: fork: %s", cmd, strerror(errno));
-	}
-	if (pid == 0) {
-		int dn = open("/dev/null", O_RDWR);
-		if (dn >= 0) {
-			dup2(dn, 0);
-			dup2(dn, 2);
-		}
-		dup2(p[1], 1);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(p[1]);
+	pid_t pid;
+	int fd = spawn_piped(argv, 1, cmd, &pid, e);
+	if (fd < 0)
+		return -1;
 	size_t k = 0;
 	char sink[512];
 	for (;;) {
-		ssize_t r = k + 1 < n ? read(p[0], out + k, n - 1 - k) : read(p[0], sink, sizeof sink);
+		ssize_t r = k + 1 < n ? read(fd, out + k, n - 1 - k) : read(fd, sink, sizeof sink);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -122,10 +125,8 @@ int lk_cmd_out(struct lk_err *e, const char *const argv[], char *out, size_t n)
 			k += (size_t)r;
 	}
 	out[k] = 0;
-	close(p[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	close(fd);
+	int st = reap(pid);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	return lk_errf(e, LK_EXIT_RUNTIME, "'%s' failed (status %d)", cmd,
