@@ -109,11 +109,14 @@ int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
 	 * at every checkpoint and never corrupts on a crash. Switching a new
 	 * database to WAL needs a lock for which SQLite does not call the busy
 	 * handler: when another process holds it (two lrokit processes creating
-	 * the same database at once), retry for up to the busy timeout. */
+	 * the same database at once), retry for up to the busy timeout.
+	 * A new database gets 16 KiB pages (no effect on an existing one): the
+	 * packets table is most of any database, and bulk appends to it run
+	 * about 10% faster than with 4 KiB pages (make perf-analyze). */
 	char *msg = NULL;
 	int rc;
 	for (int tries = 0;; tries++) {
-		rc = sqlite3_exec(d, "PRAGMA journal_mode=WAL", NULL, NULL, &msg);
+		rc = sqlite3_exec(d, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL", NULL, NULL, &msg);
 		if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) || tries >= 3000)
 			break;
 		sqlite3_free(msg);
