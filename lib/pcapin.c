@@ -13,130 +13,142 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* A FILE whose reads feed a SHA-256 (fopencookie), hashed in a second thread.
+/* Capture bytes reach libpcap through a FILE (fopencookie) served by a
+ * read-ahead thread.
  *
- * stdio fills its 1 MiB buffer through hf_read; the bytes just read are handed
- * to a hasher thread, which runs SHA-256 over them while libpcap parses the
- * same (unchanging) buffer. The next hf_read first waits for that hash to end,
- * since it overwrites the buffer: the digest covers exactly the bytes read, in
- * order (pipes included), and hashing (about 2 GB/s with SHA-NI, the largest
- * cost of an ingest) runs beside the parsing and SQLite work instead of before
- * it. A read into any other memory (stdio reads a request larger than its
- * buffer straight into the caller's memory) is hashed inline, as is everything
- * when the thread cannot be started. */
-struct hashfile {
+ * For a regular file, a reader thread read()s it into a ring of RA_NB blocks
+ * of RA_BLK bytes, and, when asked, runs SHA-256 over each block right after
+ * reading it; the FILE's read function (ra_read, the parsing thread) hands
+ * stdio the blocks in order. The page-cache copy of read() (about half the
+ * time of a no-database pass over a large file) and the hash (about 2 GB/s
+ * with SHA-NI: the largest cost of an ingest) so run beside the parsing and
+ * SQLite work instead of before it, and the digest covers exactly the bytes
+ * read, in order. Anything else (a pipe, a device: a read there may block
+ * for good, and a thread blocked in read() cannot be stopped cleanly) and a
+ * failed thread start are read and hashed inline by ra_read. */
+#define RA_BLK (256u << 10)
+#define RA_NB 8
+
+struct rahead {
 	int fd;
-	EVP_MD_CTX *md;
-	const char *stdio_buf; /* the buffer stdio reads into (hashed in the thread) */
-	pthread_t th;
+	EVP_MD_CTX *md;           /* SHA-256 of the bytes read, or NULL */
+	bool md_failed;           /* read by the parser only after the join */
 	bool threaded;
+	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	const char *job;       /* bytes for the hasher; NULL = idle */
-	size_t job_len;
-	bool stop;
-	bool md_failed;        /* written by the hasher, read after hf_wait */
+	unsigned char *blk[RA_NB];
+	size_t len[RA_NB];
+	uint64_t filled;          /* blocks read so far (reader) */
+	uint64_t consumed;        /* blocks handed over and done with (parser) */
+	bool eof;                 /* the reader has stopped: end of file or err */
+	int err;                  /* errno of a failed read, else 0 */
+	bool stop;                /* the parser wants the reader to stop */
+	bool have;                /* parser: block `consumed` is being served */
+	size_t off;               /* parser: bytes of it served */
 };
 
-static void *hf_hasher(void *c)
+static void ra_hash(struct rahead *h, const void *p, size_t n)
 {
-	struct hashfile *h = c;
+	if (h->md && EVP_DigestUpdate(h->md, p, n) != 1)
+		h->md_failed = true;
+}
+
+static ssize_t read_retry(int fd, void *buf, size_t n)
+{
+	ssize_t got;
+	do
+		got = read(fd, buf, n);
+	while (got < 0 && errno == EINTR);
+	return got;
+}
+
+static void *ra_reader(void *c)
+{
+	struct rahead *h = c;
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
-		while (!h->job && !h->stop)
+		while (h->filled - h->consumed >= RA_NB && !h->stop)
 			pthread_cond_wait(&h->cv, &h->mu);
-		if (!h->job)
+		if (h->stop)
 			break;
-		const char *p = h->job;
-		size_t n = h->job_len;
+		unsigned slot = (unsigned)(h->filled % RA_NB);
 		pthread_mutex_unlock(&h->mu);
-		bool ok = EVP_DigestUpdate(h->md, p, n) == 1;
+		ssize_t got = read_retry(h->fd, h->blk[slot], RA_BLK);
+		int err = got < 0 ? errno : 0;
+		if (got > 0)
+			ra_hash(h, h->blk[slot], (size_t)got);
 		pthread_mutex_lock(&h->mu);
-		if (!ok)
-			h->md_failed = true;
-		h->job = NULL;
+		if (got <= 0) {
+			h->err = err;
+			h->eof = true;
+			pthread_cond_broadcast(&h->cv);
+			break;
+		}
+		h->len[slot] = (size_t)got;
+		h->filled++;
 		pthread_cond_broadcast(&h->cv);
 	}
 	pthread_mutex_unlock(&h->mu);
 	return NULL;
 }
 
-/* Wait until the hasher is idle (its buffer may then be overwritten). */
-static void hf_wait(struct hashfile *h)
+/* Parser side: make block `consumed` available, releasing the one served so
+ * far. 1 = a block, 0 = end of file, -1 = read error (errno set). */
+static int ra_next(struct rahead *h)
 {
-	if (!h->threaded)
-		return;
 	pthread_mutex_lock(&h->mu);
-	while (h->job)
-		pthread_cond_wait(&h->cv, &h->mu);
-	pthread_mutex_unlock(&h->mu);
-}
-
-static void hf_hash(struct hashfile *h, const char *p, size_t n)
-{
-	if (h->threaded && p == h->stdio_buf) {
-		pthread_mutex_lock(&h->mu);
-		h->job = p;
-		h->job_len = n;
+	if (h->have) {
+		h->have = false;
+		h->consumed++;
 		pthread_cond_broadcast(&h->cv);
-		pthread_mutex_unlock(&h->mu);
-	} else if (EVP_DigestUpdate(h->md, p, n) != 1) {
-		h->md_failed = true;
 	}
+	while (h->filled == h->consumed && !h->eof)
+		pthread_cond_wait(&h->cv, &h->mu);
+	int rc = 1;
+	if (h->filled == h->consumed) {
+		rc = h->err ? -1 : 0;
+		errno = h->err;
+	} else {
+		h->have = true;
+		h->off = 0;
+	}
+	pthread_mutex_unlock(&h->mu);
+	return rc;
 }
 
-static ssize_t hf_read(void *c, char *buf, size_t n)
+static ssize_t ra_read(void *c, char *buf, size_t n)
 {
-	struct hashfile *h = c;
-	hf_wait(h);
-	ssize_t got;
-	do
-		got = read(h->fd, buf, n);
-	while (got < 0 && errno == EINTR);
-	if (got > 0)
-		hf_hash(h, buf, (size_t)got);
-	return got;
+	struct rahead *h = c;
+	if (!h->threaded) {
+		ssize_t got = read_retry(h->fd, buf, n);
+		if (got > 0)
+			ra_hash(h, buf, (size_t)got);
+		return got;
+	}
+	unsigned slot = (unsigned)(h->consumed % RA_NB);
+	if (!h->have || h->off == h->len[slot]) {
+		int rc = ra_next(h);
+		if (rc <= 0)
+			return rc;
+		slot = (unsigned)(h->consumed % RA_NB);
+	}
+	size_t avail = h->len[slot] - h->off;
+	if (n > avail)
+		n = avail;
+	memcpy(buf, h->blk[slot] + h->off, n);
+	h->off += n;
+	return (ssize_t)n;
 }
 
-static int hf_close(void *c)
+static int ra_close(void *c)
 {
-	struct hashfile *h = c;
-	hf_wait(h);
-	close(h->fd);
-	h->fd = -1;
+	(void)c; /* the fd and the thread are the lk_pcap's (ra_free) */
 	return 0;
 }
 
-static struct hashfile *hf_new(const char *path)
-{
-	struct hashfile *h = calloc(1, sizeof *h);
-	if (!h)
-		return NULL;
-	h->fd = open(path, O_RDONLY | O_CLOEXEC);
-	h->md = EVP_MD_CTX_new();
-	if (h->fd < 0 || !h->md || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
-		int err = errno;
-		if (h->fd >= 0)
-			close(h->fd);
-		EVP_MD_CTX_free(h->md);
-		free(h);
-		errno = err ? err : ENOMEM;
-		return NULL;
-	}
-	if (pthread_mutex_init(&h->mu, NULL) == 0) {
-		if (pthread_cond_init(&h->cv, NULL) == 0) {
-			h->threaded = pthread_create(&h->th, NULL, hf_hasher, h) == 0;
-			if (!h->threaded)
-				pthread_cond_destroy(&h->cv);
-		}
-		if (!h->threaded)
-			pthread_mutex_destroy(&h->mu);
-	}
-	return h;
-}
-
-/* Stop and join the hasher (after its last job). */
-static void hf_join(struct hashfile *h)
+/* Stop and join the reader thread. */
+static void ra_join(struct rahead *h)
 {
 	if (!h->threaded)
 		return;
@@ -150,19 +162,58 @@ static void hf_join(struct hashfile *h)
 	h->threaded = false;
 }
 
-static void hf_free(struct hashfile *h)
+static void ra_free(struct rahead *h)
 {
 	if (!h)
 		return;
-	hf_join(h);
-	if (h->fd >= 0) /* no FILE took it over */
+	ra_join(h);
+	if (h->fd >= 0)
 		close(h->fd);
 	EVP_MD_CTX_free(h->md);
+	for (int i = 0; i < RA_NB; i++)
+		free(h->blk[i]);
 	free(h);
 }
 
+static struct rahead *ra_new(const char *path, bool hash)
+{
+	struct rahead *h = calloc(1, sizeof *h);
+	if (!h)
+		return NULL;
+	h->fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok = h->fd >= 0;
+	if (ok && hash) {
+		h->md = EVP_MD_CTX_new();
+		ok = h->md && EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) == 1;
+		if (!ok)
+			errno = ENOMEM;
+	}
+	if (!ok) {
+		int err = errno;
+		ra_free(h);
+		errno = err;
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(h->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return h; /* inline reading */
+	bool blocks = true;
+	for (int i = 0; blocks && i < RA_NB; i++)
+		blocks = (h->blk[i] = malloc(RA_BLK)) != NULL;
+	if (blocks && pthread_mutex_init(&h->mu, NULL) == 0) {
+		if (pthread_cond_init(&h->cv, NULL) == 0) {
+			h->threaded = pthread_create(&h->th, NULL, ra_reader, h) == 0;
+			if (!h->threaded)
+				pthread_cond_destroy(&h->cv);
+		}
+		if (!h->threaded)
+			pthread_mutex_destroy(&h->mu);
+	}
+	return h; /* threaded, or inline when a block or the thread failed */
+}
+
 struct lk_pcap {
-	struct hashfile *hf;
+	struct rahead *ra;
 	pcap_t *p;
 	FILE *fp;
 	char *buf;
@@ -196,28 +247,23 @@ static int open_any(const char *path, struct lk_pcap **out, bool hash, struct lk
 	if (!r)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", path);
 	r->path = strdup(path);
-	if (hash && r->path) {
-		r->hf = hf_new(path);
-		if (r->hf) {
-			cookie_io_functions_t io = {.read = hf_read, .close = hf_close};
-			r->fp = fopencookie(r->hf, "r", io);
+	if (r->path) {
+		r->ra = ra_new(path, hash);
+		if (r->ra) {
+			cookie_io_functions_t io = {.read = ra_read, .close = ra_close};
+			r->fp = fopencookie(r->ra, "r", io);
 		}
-	} else if (r->path) {
-		r->fp = fopen(path, "rb");
 	}
 	if (!r->fp || !r->path) {
 		int err = errno;
 		lk_pcap_close(r);
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: %s", path, strerror(err));
 	}
-	/* a large stdio buffer: libpcap reads record by record through it;
+	/* stdio's buffer: one read-ahead block (a read returns at most one);
 	 * only this thread uses the FILE, so skip stdio's per-call locking */
-	r->buf = malloc(1 << 20);
-	if (r->buf) {
-		setvbuf(r->fp, r->buf, _IOFBF, 1 << 20);
-		if (r->hf)
-			r->hf->stdio_buf = r->buf;
-	}
+	r->buf = malloc(RA_BLK);
+	if (r->buf)
+		setvbuf(r->fp, r->buf, _IOFBF, RA_BLK);
 	__fsetlocking(r->fp, FSETLOCKING_BYCALLER);
 	char eb[PCAP_ERRBUF_SIZE] = "";
 	r->p = pcap_fopen_offline_with_tstamp_precision(r->fp, PCAP_TSTAMP_PRECISION_NANO, eb);
@@ -273,17 +319,24 @@ int lk_pcap_open_hashed(const char *path, struct lk_pcap **out, struct lk_err *e
 
 int lk_pcap_sha256(struct lk_pcap *r, char hex[65], struct lk_err *e)
 {
-	struct hashfile *h = r->hf;
-	if (!h || !h->md || h->fd < 0)
+	struct rahead *h = r->ra;
+	if (!h || !h->md)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: SHA-256 not available", r->path);
-	/* the bytes libpcap has not consumed (hashed inline: not stdio's buffer) */
-	char buf[65536];
-	ssize_t n;
-	while ((n = hf_read(h, buf, sizeof buf)) > 0)
-		;
-	if (n < 0)
+	/* the bytes libpcap has not consumed: read (and hashed) to the end */
+	int rc;
+	if (h->threaded) {
+		while ((rc = ra_next(h)) > 0)
+			;
+	} else {
+		char buf[65536];
+		ssize_t n;
+		while ((n = ra_read(h, buf, sizeof buf)) > 0)
+			;
+		rc = n < 0 ? -1 : 0;
+	}
+	if (rc < 0)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: %s", r->path, strerror(errno));
-	hf_wait(h);
+	ra_join(h); /* the reader has hashed its last block */
 	unsigned char md[32];
 	unsigned len = 0;
 	if (h->md_failed || EVP_DigestFinal_ex(h->md, md, &len) != 1 || len != 32)
@@ -310,10 +363,10 @@ void lk_pcap_close(struct lk_pcap *r)
 	if (!r)
 		return;
 	if (r->p)
-		pcap_close(r->p); /* closes the FILE, and so the cookie's fd */
+		pcap_close(r->p); /* closes the FILE */
 	else if (r->fp)
 		fclose(r->fp);
-	hf_free(r->hf);
+	ra_free(r->ra); /* after the FILE: stdio may read until fclose */
 	free(r->buf);
 	free(r->path);
 	free(r);
