@@ -70,9 +70,12 @@
  *   quick      at most one MSS newly acknowledged, sooner than that: an
  *              immediate ACK for a single segment, the "unsuccessful delayed
  *              ACK" (Linux quickack mode: up to 16 ACKs at connection start,
- *              after idle > RTO, after old data/ECN; TCP_QUICKACK set by the
- *              application; recvmsg's tcp_cleanup_rbuf when the application
- *              drained the queue; the FIN).
+ *              after idle > RTO, after old data/ECN; one ACK for every
+ *              segment that raises rcv_ssthresh (tcp_grow_window sets
+ *              icsk_ack.quick |= 1), i.e. while receive-buffer autotuning
+ *              grows the window; TCP_QUICKACK set by the application;
+ *              recvmsg's tcp_cleanup_rbuf when the application drained the
+ *              queue; the FIN).
  *   nodata     acknowledges no new data and is not ooo: window updates after
  *              the application read (tcp_cleanup_rbuf), keep-alive answers,
  *              data-only segments of the receiver.

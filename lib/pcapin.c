@@ -13,19 +13,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Capture bytes reach libpcap through a FILE (fopencookie) served by a
- * read-ahead thread.
- *
- * For a regular file, a reader thread read()s it into a ring of RA_NB blocks
- * of RA_BLK bytes, and, when asked, runs SHA-256 over each block right after
- * reading it; the FILE's read function (ra_read, the parsing thread) hands
- * stdio the blocks in order. The page-cache copy of read() (about half the
- * time of a no-database pass over a large file) and the hash (about 2 GB/s
- * with SHA-NI: the largest cost of an ingest) so run beside the parsing and
- * SQLite work instead of before it, and the digest covers exactly the bytes
- * read, in order. Anything else (a pipe, a device: a read there may block
- * for good, and a thread blocked in read() cannot be stopped cleanly) and a
- * failed thread start are read and hashed inline by ra_read. */
+/* Capture bytes reach libpcap through a FILE (fopencookie) served from a ring
+ * of RA_NB blocks of RA_BLK bytes, with a second thread:
+ *  - without hashing, a reader thread read()s a regular file ahead into the
+ *    ring while the parser works (the page-cache copy of read() is about half
+ *    the time of a no-database pass over a large file);
+ *  - with hashing (--db), the parser read()s each block and a hasher thread
+ *    runs SHA-256 over it (about 2 GB/s with SHA-NI, the largest cost of an
+ *    ingest) while the parser and SQLite work on it; the two then take about
+ *    the same time on a large file.
+ * The FILE's read function (ra_read, the parsing thread) hands stdio the
+ * blocks in order, and the digest covers exactly the bytes read, in order.
+ * Anything but a regular file (a pipe, a device: a read there may block for
+ * good, and a reader thread blocked in read() cannot be stopped cleanly) and
+ * a failed thread start are read and hashed inline by ra_read. */
 #define RA_BLK (256u << 10)
 #define RA_NB 8
 
@@ -39,7 +40,8 @@ struct rahead {
 	pthread_cond_t cv;
 	unsigned char *blk[RA_NB];
 	size_t len[RA_NB];
-	uint64_t filled;          /* blocks read so far (reader) */
+	uint64_t filled;          /* blocks read so far */
+	uint64_t hashed;          /* blocks hashed so far (hasher thread) */
 	uint64_t consumed;        /* blocks handed over and done with (parser) */
 	bool eof;                 /* the reader has stopped: end of file or err */
 	int err;                  /* errno of a failed read, else 0 */
@@ -63,6 +65,29 @@ static ssize_t read_retry(int fd, void *buf, size_t n)
 	return got;
 }
 
+/* Hasher thread (with md): hash blocks [hashed, filled) in order; on stop,
+ * finish those first. */
+static void *ra_hasher(void *c)
+{
+	struct rahead *h = c;
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (h->hashed == h->filled && !h->stop)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->hashed == h->filled)
+			break;
+		unsigned slot = (unsigned)(h->hashed % RA_NB);
+		pthread_mutex_unlock(&h->mu);
+		ra_hash(h, h->blk[slot], h->len[slot]);
+		pthread_mutex_lock(&h->mu);
+		h->hashed++;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+/* Reader thread (without md): read ahead into free blocks. */
 static void *ra_reader(void *c)
 {
 	struct rahead *h = c;
@@ -76,8 +101,6 @@ static void *ra_reader(void *c)
 		pthread_mutex_unlock(&h->mu);
 		ssize_t got = read_retry(h->fd, h->blk[slot], RA_BLK);
 		int err = got < 0 ? errno : 0;
-		if (got > 0)
-			ra_hash(h, h->blk[slot], (size_t)got);
 		pthread_mutex_lock(&h->mu);
 		if (got <= 0) {
 			h->err = err;
@@ -102,6 +125,23 @@ static int ra_next(struct rahead *h)
 		h->have = false;
 		h->consumed++;
 		pthread_cond_broadcast(&h->cv);
+	}
+	if (h->md) { /* read the block here; the hasher takes it from there */
+		while (h->consumed - h->hashed >= RA_NB) /* its slot is still being hashed */
+			pthread_cond_wait(&h->cv, &h->mu);
+		pthread_mutex_unlock(&h->mu);
+		unsigned slot = (unsigned)(h->consumed % RA_NB);
+		ssize_t got = read_retry(h->fd, h->blk[slot], RA_BLK);
+		if (got <= 0)
+			return got < 0 ? -1 : 0;
+		h->len[slot] = (size_t)got;
+		pthread_mutex_lock(&h->mu);
+		h->filled++;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+		h->have = true;
+		h->off = 0;
+		return 1;
 	}
 	while (h->filled == h->consumed && !h->eof)
 		pthread_cond_wait(&h->cv, &h->mu);
@@ -202,7 +242,7 @@ static struct rahead *ra_new(const char *path, bool hash)
 		blocks = (h->blk[i] = malloc(RA_BLK)) != NULL;
 	if (blocks && pthread_mutex_init(&h->mu, NULL) == 0) {
 		if (pthread_cond_init(&h->cv, NULL) == 0) {
-			h->threaded = pthread_create(&h->th, NULL, ra_reader, h) == 0;
+			h->threaded = pthread_create(&h->th, NULL, h->md ? ra_hasher : ra_reader, h) == 0;
 			if (!h->threaded)
 				pthread_cond_destroy(&h->cv);
 		}
@@ -336,7 +376,7 @@ int lk_pcap_sha256(struct lk_pcap *r, char hex[65], struct lk_err *e)
 	}
 	if (rc < 0)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: %s", r->path, strerror(errno));
-	ra_join(h); /* the reader has hashed its last block */
+	ra_join(h); /* the hasher has hashed the last block */
 	unsigned char md[32];
 	unsigned len = 0;
 	if (h->md_failed || EVP_DigestFinal_ex(h->md, md, &len) != 1 || len != 32)

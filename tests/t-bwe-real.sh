@@ -30,11 +30,28 @@ done
 # The bottleneck: 1 Gbit/s on the sender's egress, with a queue (60 ms =
 # 7.5 MB) longer than the receiver's window (--rcvbuf 3M) can fill, so the
 # transfer is clean (no drops), and a window large enough that the queue
-# stays backlogged when the receiver stalls for a moment (an emptied queue
-# refills tbf's bucket and the next burst leaves faster than 1 Gbit/s, which
-# the kernel's delivery-rate samples then also show). The capture tap runs
-# after the qdisc: departure times.
-ip netns exec "$S" tc qdisc add dev se root tbf rate 1gbit burst 64kb latency 60ms
+# stays backlogged when the receiver stalls for a moment. The capture tap runs
+# after the qdisc: departure times, so the capture's RTT is the veth hop alone
+# (a few us) and each delivery-rate sample of the replay spans only the few
+# segments between tap and receiver. tbf's bucket (burst) is therefore kept at
+# 16 KB (11 segments; 131 us at 1 Gbit/s, still more than this VM's timer
+# lateness, so tbf reaches its rate): after a moment with an empty queue, at
+# most 11 segments leave back to back at veth speed; a 64 KB bucket let 44 go
+# and such bursts read as rates above the link's.
+ip netns exec "$S" tc qdisc add dev se root tbf rate 1gbit burst 16kb latency 60ms
+# The receive path runs on the receiver's CPU (RPS to CPU 1, where the
+# receiver reads). Without it, veth hands each packet to the backlog of the
+# CPU that dequeued it from tbf - the sender's CPU 0 or, when tbf's watchdog
+# fires, either CPU - so (a) the two CPUs' backlogs reorder segments (2-77
+# SACK ACKs per "clean" transfer; the SACKed segments give samples over a few
+# packets) and (b) the receiver's TCP work competes with the sender on CPU 0:
+# the sender falls behind, nothing is in flight in 8-35% of the TCP_INFO
+# polls, tbf's queue drains and refills its 64 KB bucket, and the next 44
+# segments leave at veth speed. Delivery-rate samples taken across such
+# bursts exceed the link rate (by design tcp_rate.c keeps an app-limited
+# sample only when it is higher than the stored one), which put both our
+# replay and the kernel's tcpi_delivery_rate 4-23% above the goodput.
+ip netns exec "$R" sh -c 'echo 2 > /sys/class/net/re/queues/rx-0/rps_cpus'
 
 ip netns exec "$S" tcpdump -i se -s 96 -B 32768 -w "$TMP/s.pcap" -n "tcp port $PORT" \
 	2>"$TMP/tcpdump.err" &
@@ -43,7 +60,11 @@ for _ in $(seq 50); do grep -q listening "$TMP/tcpdump.err" 2>/dev/null && break
 ip netns exec "$R" taskset -c 1 "$LK" recv -p $PORT --rcvbuf 3M -q --json --timeout 40 >"$TMP/recv.json" &
 RP=$!
 sleep 0.3
-ip netns exec "$S" taskset -c 0 "$LK" send 10.78.1.2 -p $PORT -n 150M --cc cubic -q \
+# 300 MB (~2.6 s): Westwood+'s two cascaded 7/8 filters, fed one sample per
+# 50 ms here (TCP_WESTWOOD_RTT_MIN; the capture's RTT is shorter), need ~1 s
+# to forget slow start; with 150 MB the steady part (25-90% of the transfer)
+# still held that ramp and Westwood+ read 2-13% low (-13.1% in 1 of 10 runs).
+ip netns exec "$S" taskset -c 0 "$LK" send 10.78.1.2 -p $PORT -n 300M --cc cubic -q \
 	--timeout 40 --tcpinfo "$TMP/ti.csv" >/dev/null
 ok $? "1 Gbit/s transfer with TCP_INFO sampling"
 wait $RP
@@ -69,14 +90,7 @@ is "$(get bwe.valid)" 1 "estimators valid on the sender-side capture (--side sen
 diag "receiver goodput $gp bit/s; steady medians: westwood+ $ww, delivery rate $dr," \
 	"goodput/RTT $gw; min RTT $(get bwe.min_rtt_us) us; $(get bwe.sack_acks) SACK ACKs"
 within "$ww" "$gp" 10; ok $? "Westwood+ within 10% of goodput ($(pct "$ww" "$gp")%)"
-# Known gap (issue 4, left open): on this veth + tbf path the kernel's own
-# delivery-rate samples read 4-22% above the goodput (its tcpi_delivery_rate
-# median below shows it), and our replay follows the kernel (test 7), so this
-# goal is reported as a TAP TODO: visible in every run, not failing the suite.
-within "$dr" "$gp" 10; r=$?
-_tap_n=$((_tap_n + 1))
-[ $r -eq 0 ] && s=ok || s="not ok"
-echo "$s $_tap_n - delivery rate within 10% of goodput ($(pct "$dr" "$gp")%) # TODO kernel's estimator overshoots here too"
+within "$dr" "$gp" 10; ok $? "delivery rate within 10% of goodput ($(pct "$dr" "$gp")%)"
 within "$gw" "$gp" 10; ok $? "goodput per RTT window within 10% of goodput ($(pct "$gw" "$gp")%)"
 kmed=$(awk -F, 'NR > 1 && $11 > 0 {print $11 * 8}' "$TMP/ti.csv" | sort -g |
 	awk '{v[NR] = $1} END {if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}')
