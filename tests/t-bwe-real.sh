@@ -53,23 +53,40 @@ ip netns exec "$S" tc qdisc add dev se root tbf rate 1gbit burst 16kb latency 60
 # replay and the kernel's tcpi_delivery_rate 4-23% above the goodput.
 ip netns exec "$R" sh -c 'echo 2 > /sys/class/net/re/queues/rx-0/rps_cpus'
 
-ip netns exec "$S" tcpdump -i se -s 96 -B 32768 -w "$TMP/s.pcap" -n "tcp port $PORT" \
-	2>"$TMP/tcpdump.err" &
-TP=$!
-for _ in $(seq 50); do grep -q listening "$TMP/tcpdump.err" 2>/dev/null && break; sleep 0.1; done
-ip netns exec "$R" taskset -c 1 "$LK" recv -p $PORT --rcvbuf 3M -q --json --timeout 40 >"$TMP/recv.json" &
-RP=$!
-sleep 0.3
-# 300 MB (~2.6 s): Westwood+'s two cascaded 7/8 filters, fed one sample per
-# 50 ms here (TCP_WESTWOOD_RTT_MIN; the capture's RTT is shorter), need ~1 s
-# to forget slow start; with 150 MB the steady part (25-90% of the transfer)
-# still held that ramp and Westwood+ read 2-13% low (-13.1% in 1 of 10 runs).
-ip netns exec "$S" taskset -c 0 "$LK" send 10.78.1.2 -p $PORT -n 300M --cc cubic -q \
-	--timeout 40 --tcpinfo "$TMP/ti.csv" >/dev/null
-ok $? "1 Gbit/s transfer with TCP_INFO sampling"
-wait $RP
-sleep 1.2
-kill -INT $TP; wait $TP
+# measure: one capture + transfer; sets xrc (the sender's exit code)
+measure() {
+	ip netns exec "$S" tcpdump -i se -s 96 -B 32768 -w "$TMP/s.pcap" -n "tcp port $PORT" \
+		2>"$TMP/tcpdump.err" &
+	TP=$!
+	for _ in $(seq 50); do grep -q listening "$TMP/tcpdump.err" 2>/dev/null && break; sleep 0.1; done
+	ip netns exec "$R" taskset -c 1 "$LK" recv -p $PORT --rcvbuf 3M -q --json --timeout 40 >"$TMP/recv.json" &
+	RP=$!
+	sleep 0.3
+	# 300 MB (~2.6 s): Westwood+'s two cascaded 7/8 filters, fed one sample per
+	# 50 ms here (TCP_WESTWOOD_RTT_MIN; the capture's RTT is shorter), need ~1 s
+	# to forget slow start; with 150 MB the steady part (25-90% of the transfer)
+	# still held that ramp and Westwood+ read 2-13% low (-13.1% in 1 of 10 runs).
+	ip netns exec "$S" taskset -c 0 "$LK" send 10.78.1.2 -p $PORT -n 300M --cc cubic -q \
+		--timeout 40 --tcpinfo "$TMP/ti.csv" >/dev/null
+	xrc=$?
+	wait $RP
+	sleep 1.2
+	kill -INT $TP; wait $TP
+}
+# The estimators are judged on a transfer that ran at the link's rate: 1
+# Gbit/s of 1514-byte frames carries 956 Mbit/s of payload. On this shared
+# 2-core VM a CPU stall of the sender or receiver now and then slows a run
+# (903 Mbit/s seen once in 10): the link then idles and refills tbf's bucket,
+# and the bursts that follow are real rates above the average (our replay and
+# the kernel agreed within 0.2% on that run). Such a run (goodput < 97% of
+# 956 Mbit/s) is measured again, up to 3 attempts; the last one is judged.
+for attempt in 1 2 3; do
+	measure
+	gp=$(sed -n 's/.*"goodput_bps":\([0-9.e+]*\).*/\1/p' "$TMP/recv.json")
+	awk -v g="${gp:-0}" 'BEGIN {exit !(g >= 0.97 * 956.3e6)}' && break
+	diag "attempt $attempt: goodput ${gp:-?} bit/s, below 97% of the link's 956 Mbit/s payload rate: measured again"
+done
+ok $xrc "1 Gbit/s transfer with TCP_INFO sampling"
 grep -q '^0 packets dropped by kernel' "$TMP/tcpdump.err"
 ok $? "capture complete ($(grep -E 'captured|dropped by kernel' "$TMP/tcpdump.err" | tr '\n' ' '))"
 # The capture point is known here (as in the testbed, which records it): the
