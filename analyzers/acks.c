@@ -31,9 +31,8 @@ struct rxseg {
 
 struct dstate {
 	/* handshake */
-	bool syn_seen, synack_seen, syn_ts_opt, synonly_seen, hs_ack_seen;
-	uint16_t syn_mss;
-	uint32_t isn;
+	struct lk_syn syn;
+	bool synack_seen, synonly_seen, hs_ack_seen;
 	uint64_t syn_ns, synack_ns, hs_ack_ns;
 	/* as data sender */
 	uint64_t data_bytes, data_pkts;
@@ -97,8 +96,7 @@ void lk_acks_free(struct lk_acks *a)
 static uint32_t hs_mss(const struct lk_acks *a)
 {
 	const struct dstate *x = &a->st[0], *y = &a->st[1];
-	return lk_handshake_mss(x->syn_seen, x->syn_ts_opt, x->syn_mss, y->syn_seen, y->syn_ts_opt,
-				y->syn_mss);
+	return lk_handshake_mss(&x->syn, &y->syn);
 }
 
 static uint32_t eff_mss(const struct lk_acks *a, int d, const char **src)
@@ -195,7 +193,7 @@ static inline int rx_data(const struct lk_acks *a, struct dstate *S, struct dsta
 	uint32_t seq = pseq + syn;
 	uint32_t end = pseq + syn + plen + fin;
 	if (UNLIKELY(!R->rcv_valid)) {
-		R->rcv_nxt = S->syn_seen ? S->isn + 1 : seq;
+		R->rcv_nxt = S->syn.seen ? S->syn.isn + 1 : seq;
 		R->rcv_valid = true;
 	}
 	if (lk_seq_le(end, R->rcv_nxt)) {
@@ -356,13 +354,8 @@ static __attribute__((noinline)) void syn_fields(struct lk_acks *a, struct dstat
 		S->synack_seen = true;
 		S->synack_ns = ts;
 	}
-	if (!S->syn_seen || S->isn != p->seq) {
-		S->syn_seen = true;
-		S->isn = p->seq;
-		S->syn_ts_opt = p->opt.has_ts;
-		S->syn_mss = p->opt.has_mss ? p->opt.mss : 0;
+	if (lk_syn_note(&S->syn, p))
 		a->hs_mss = hs_mss(a);
-	}
 }
 
 int lk_acks_feed(struct lk_acks *a, int d, const struct lk_pkt *p, uint64_t ts)

@@ -43,9 +43,8 @@ struct pollrun {
 struct sstate {
 	bool err;
 	/* handshake (this direction as sender) */
-	bool syn_seen, syn_ts_opt, syn_rexmit;
-	uint16_t syn_mss;
-	uint32_t isn;
+	struct lk_syn syn;
+	bool syn_rexmit;
 	uint64_t syn_tx;
 	struct lk_seglen mg;             /* frequent segment lengths (seglen.h) */
 	uint32_t mg_best; /* eff_mss without a handshake MSS (cache) */
@@ -123,8 +122,7 @@ void lk_bwe_free(struct lk_bwe *b)
 static uint32_t hs_mss(const struct lk_bwe *b)
 {
 	const struct sstate *x = &b->st[0], *y = &b->st[1];
-	return lk_handshake_mss(x->syn_seen, x->syn_ts_opt, x->syn_mss, y->syn_seen, y->syn_ts_opt,
-				y->syn_mss);
+	return lk_handshake_mss(&x->syn, &y->syn);
 }
 
 /* MSS of the data sent by direction d (same rule as analyzers/acks.c). */
@@ -506,7 +504,7 @@ static __attribute__((noinline)) void first_ack(struct lk_bwe *b, struct sstate 
 {
 	uint32_t ack = p->ack;
 	s->any_ack = true;
-	if (s->syn_seen && ack == s->isn + 1 && !s->syn_rexmit && ts >= s->syn_tx)
+	if (s->syn.seen && ack == s->syn.isn + 1 && !s->syn_rexmit && ts >= s->syn_tx)
 		rtt_sample(s, ts - s->syn_tx);
 	if (!s->una_valid || lk_seq_lt(s->snd_una, ack)) {
 		s->snd_una = ack;
@@ -522,8 +520,8 @@ static __attribute__((noinline)) void first_ack(struct lk_bwe *b, struct sstate 
 	s->ww_rtt = s->ww_rtt_min = 20 * b->prm.hz;
 	s->ww_win_sx = jiffies(b, ts);
 	s->ww_snd_una = ack;
-	s->exp_hlen = (uint16_t)(20 + (s->syn_ts_opt && o->syn_ts_opt ? 12 : 0));
-	if (!s->syn_seen || !o->syn_seen)
+	s->exp_hlen = (uint16_t)(20 + (s->syn.ts_opt && o->syn.ts_opt ? 12 : 0));
+	if (!s->syn.seen || !o->syn.seen)
 		s->exp_hlen = p->opt.n_sack ? 0 : p->tcp_hlen;
 	s->prev_win = p->win;
 	s->prev_win_valid = true;
@@ -722,15 +720,11 @@ static inline void acked(struct lk_bwe *b, struct sstate *s, const struct sstate
 static __attribute__((noinline)) void syn_fields(struct lk_bwe *b, struct sstate *s,
 						 const struct lk_pkt *p, uint64_t ts)
 {
-	if (s->syn_seen && s->isn == p->seq)
-		s->syn_rexmit = true;
-	if (!s->syn_seen || s->isn != p->seq) {
-		s->syn_seen = true;
-		s->isn = p->seq;
+	if (lk_syn_note(&s->syn, p)) {
 		s->syn_tx = ts;
-		s->syn_ts_opt = p->opt.has_ts;
-		s->syn_mss = p->opt.has_mss ? p->opt.mss : 0;
 		b->hs_mss = hs_mss(b);
+	} else {
+		s->syn_rexmit = true;
 	}
 }
 

@@ -1,12 +1,16 @@
 /* analyzers/seglen.h - the most frequent data segment length of one
  * direction (Misra-Gries with 4 counters): the "observed" MSS used by the
- * ACK classifier and the bandwidth estimators when no handshake was seen.
- * Header-only; the update is on the per-packet path. */
+ * ACK classifier and the bandwidth estimators when no handshake was seen;
+ * and what each direction's SYN said (lk_syn) with the MSS the handshake
+ * settled on, shared by both. Header-only; the updates are on the
+ * per-packet path. */
 #ifndef LK_SEGLEN_H
 #define LK_SEGLEN_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "lib/decode.h"
 
 struct lk_seglen {
 	uint32_t len[4], cnt[4];
@@ -54,27 +58,46 @@ static inline uint32_t lk_seglen_best(const struct lk_seglen *m)
 	return best;
 }
 
+/* What one direction's SYN said (the SYN with the latest ISN seen). */
+struct lk_syn {
+	bool seen, ts_opt;
+	uint16_t mss;   /* MSS option, 0 if none */
+	uint32_t isn;
+};
+
+/* Record SYN p of a direction. True if it is a new SYN (the first, or one
+ * with another ISN: a new connection attempt), false for a retransmission. */
+static inline bool lk_syn_note(struct lk_syn *s, const struct lk_pkt *p)
+{
+	if (s->seen && s->isn == p->seq)
+		return false;
+	s->seen = true;
+	s->isn = p->seq;
+	s->ts_opt = p->opt.has_ts;
+	s->mss = p->opt.has_mss ? p->opt.mss : 0;
+	return true;
+}
+
 /* The MSS both ends settled on in the handshake, as Linux's mss_cache: the
  * smaller MSS option of the SYNs seen, minus 12 when both SYNs were seen and
  * carried timestamps; 0 when no SYN carried an MSS option. */
-static inline uint32_t lk_handshake_mss(bool seen0, bool ts0, uint16_t mss0, bool seen1, bool ts1,
-					uint16_t mss1)
+static inline uint32_t lk_handshake_mss(const struct lk_syn *x, const struct lk_syn *y)
 {
 	uint32_t m = 0;
 	bool ts = true;
-	if (seen0) {
-		ts = ts && ts0;
-		if (mss0)
-			m = mss0;
+	if (x->seen) {
+		ts = ts && x->ts_opt;
+		if (x->mss)
+			m = x->mss;
 	}
-	if (seen1) {
-		ts = ts && ts1;
-		if (mss1 && (!m || mss1 < m))
-			m = mss1;
+	if (y->seen) {
+		ts = ts && y->ts_opt;
+		if (y->mss && (!m || y->mss < m))
+			m = y->mss;
 	}
 	if (!m)
 		return 0;
-	return seen0 && seen1 && ts && m > 12 ? m - 12 : m;
+	return x->seen && y->seen && ts && m > 12 ? m - 12 : m;
 }
 
 #endif
