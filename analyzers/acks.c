@@ -149,32 +149,11 @@ static bool is_dsack(const struct lk_pkt *p)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* Called when the queue is full or holds LK_ACKS_MAX_PENDING entries: then
- * the oldest is forgotten (see acks.h); room for one more entry is made by
- * compacting or growing. -1 when out of memory. */
+ * the oldest is forgotten (see acks.h). -1 when out of memory. */
 static __attribute__((noinline)) int q_room(struct dstate *s)
 {
-	if (s->qn - s->qh >= LK_ACKS_MAX_PENDING) {
-		s->qh++;
-		s->out.forgotten_segs++;
-	}
-	if (s->qn < s->qcap)
-		return 0;
-	/* compact once at least half is consumed, else grow: amortized O(1) and
-	 * at most twice the entries in use */
-	if (s->qh > 0 && s->qh >= s->qn - s->qh) {
-		memmove(s->q, s->q + s->qh, (s->qn - s->qh) * sizeof *s->q);
-		s->qn -= s->qh;
-		s->qh = 0;
-	}
-	if (s->qn == s->qcap) {
-		size_t nc = s->qcap ? 2 * s->qcap : 64;
-		struct rxseg *nq = realloc(s->q, nc * sizeof *nq);
-		if (!nq)
-			return -1;
-		s->q = nq;
-		s->qcap = nc;
-	}
-	return 0;
+	return lk_fifo_room((void **)&s->q, sizeof *s->q, &s->qh, &s->qn, &s->qcap, LK_ACKS_MAX_PENDING,
+			    &s->out.forgotten_segs);
 }
 
 static inline int q_push(struct dstate *s, uint32_t end, uint64_t ts, bool big)

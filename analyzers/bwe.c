@@ -219,25 +219,11 @@ static uint32_t us_to_jiffies(const struct lk_bwe *b, uint64_t us)
 /* ---- data segments ---- */
 
 /* Called when the queue is full or holds LK_BWE_MAX_INFLIGHT entries: then
- * the oldest is forgotten (see bwe.h); room for one more entry is made by
- * compacting (entries [qh, qn) to the front) or growing. -1 when out of
- * memory. */
+ * the oldest is forgotten (see bwe.h). -1 when out of memory. */
 static __attribute__((noinline)) int q_room(struct sstate *s)
 {
-	if (s->qn - s->qh >= LK_BWE_MAX_INFLIGHT) {
-		s->qh++;
-		s->out.forgotten_segs++;
-	}
-	if (s->qn < s->qcap)
-		return 0;
-	/* compact once at least half is consumed, else grow: amortized O(1) and
-	 * at most twice the entries in use */
-	if (s->qh > 0 && s->qh >= s->qn - s->qh) {
-		memmove(s->q, s->q + s->qh, (s->qn - s->qh) * sizeof *s->q);
-		s->qn -= s->qh;
-		s->qh = 0;
-	}
-	if (grow((void **)&s->q, &s->qcap, s->qn, sizeof *s->q) < 0) {
+	if (lk_fifo_room((void **)&s->q, sizeof *s->q, &s->qh, &s->qn, &s->qcap, LK_BWE_MAX_INFLIGHT,
+			 &s->out.forgotten_segs) < 0) {
 		s->err = true;
 		return -1;
 	}

@@ -2,13 +2,15 @@
  * direction (Misra-Gries with 4 counters): the "observed" MSS used by the
  * ACK classifier and the bandwidth estimators when no handshake was seen;
  * and what each direction's SYN said (lk_syn) with the MSS the handshake
- * settled on, shared by both. Header-only; the updates are on the
- * per-packet path. */
+ * settled on; and the bounded FIFO both keep their per-segment entries
+ * in. Shared by both. Header-only; the updates are on the per-packet path. */
 #ifndef LK_SEGLEN_H
 #define LK_SEGLEN_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "lib/decode.h"
 
@@ -98,6 +100,37 @@ static inline uint32_t lk_handshake_mss(const struct lk_syn *x, const struct lk_
 	if (!m)
 		return 0;
 	return x->seen && y->seen && ts && m > 12 ? m - 12 : m;
+}
+
+/* Make room for one more entry in a FIFO kept in one array *q of *qcap
+ * entries of esz bytes, entries [*qh, *qn) in use. When max entries are in
+ * use the oldest is forgotten (counted in *forgotten); the array is compacted
+ * once at least half of it is consumed, else grown (amortized O(1), at most
+ * twice the entries in use). -1 when out of memory (nothing changed but the
+ * forgetting). Callers call it only when *qn == *qcap or max are in use. */
+static inline int lk_fifo_room(void **q, size_t esz, size_t *qh, size_t *qn, size_t *qcap, size_t max,
+			       uint64_t *forgotten)
+{
+	if (*qn - *qh >= max) {
+		(*qh)++;
+		(*forgotten)++;
+	}
+	if (*qn < *qcap)
+		return 0;
+	if (*qh > 0 && *qh >= *qn - *qh) {
+		memmove(*q, (char *)*q + *qh * esz, (*qn - *qh) * esz);
+		*qn -= *qh;
+		*qh = 0;
+	}
+	if (*qn == *qcap) {
+		size_t nc = *qcap ? 2 * *qcap : 64;
+		void *nq = realloc(*q, nc * esz);
+		if (!nq)
+			return -1;
+		*q = nq;
+		*qcap = nc;
+	}
+	return 0;
 }
 
 #endif
