@@ -275,7 +275,8 @@ static uint64_t sum_native(const uint8_t *p, uint32_t len)
  * so that pmaddwd against ones adds word pairs exactly into signed 32-bit
  * lanes; the bias is added back at the end (every vector, also the zero-filled
  * tail, counts 16 (AVX2) / 32 (AVX-512) words). At most 8192 vectors per round
- * keep each lane within +-2^30. */
+ * keep each lane within +-2^30 (AVX-512: 1024, so that the 32-bit horizontal
+ * sum of all lanes cannot overflow either). */
 __attribute__((target("avx2"))) static uint64_t copy_sum_avx2(uint8_t *dst, const uint8_t *src, uint32_t len)
 {
 	const __m256i bias = _mm256_set1_epi16((short)0x8000), ones = _mm256_set1_epi16(1);
@@ -322,8 +323,8 @@ __attribute__((target("avx512f,avx512bw"))) static uint64_t copy_sum_avx512(uint
 	uint64_t nvec = 0;
 	while (len) {
 		uint32_t n = len / 64, i = 0;
-		if (n > 8192)
-			n = 8192;
+		if (n > 1024)
+			n = 1024;
 		len -= n * 64;
 		nvec += n;
 		__m512i a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
@@ -366,10 +367,8 @@ __attribute__((target("avx512f,avx512bw"))) static uint64_t copy_sum_avx512(uint
 			nvec++;
 			len = 0;
 		}
-		a = _mm512_add_epi32(a, b);
-		__m512i w = _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(a)),
-					     _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(a, 1)));
-		total += _mm512_reduce_add_epi64(w);
+		/* <= 1025 vectors: |sum of all lanes| <= 1025 * 32 * 2^15 < 2^31 */
+		total += _mm512_reduce_add_epi32(_mm512_add_epi32(a, b));
 	}
 	return (uint64_t)(total + (int64_t)(nvec * 32 * 0x8000));
 }
@@ -464,6 +463,11 @@ struct agg {
 	uint64_t csum_c;          /* fast path: native sum of the pseudo-header addresses,
 				     ports and the option bytes the mask compares */
 	uint64_t ip_c;            /* fast path: native sum of the IPv4 addresses */
+	/* fast path: the first header again, compared on every segment. Kept here,
+	   beside the fields read per segment, because buf's first lines leave L1 while
+	   the payload behind them is written (the compare then waited on L2). */
+	uint8_t fph[FP_MAX] __attribute__((aligned(16)));
+	uint32_t ports;           /* fast path: the ports word (native), a quick first test */
 };
 
 struct lro {
@@ -1201,6 +1205,9 @@ static void fp_setup(const struct lro *l, struct agg *a)
 	unsigned optend = l->c.policy == LRO_POLICY_INET_LRO && a->has_ts ? 24 : a->thlen;
 	a->fpm = l->fpm[a->af == 6][a->thlen / 4 - 5];
 	a->nvec = (uint8_t)((a->hdr_len + 15) / 16);
+	memcpy(a->fph, a->buf, a->hdr_len);
+	a->ports = ld32n(th);
+	memset(a->fph + a->hdr_len, 0, a->nvec * 16u - a->hdr_len);
 	a->ip_c = sum_addrs(ip, a->af);
 	a->csum_c = a->ip_c + ld32n(th) + sum_words(th + 20, optend - 20);
 }
@@ -1220,26 +1227,29 @@ static inline enum fast rx_fast(struct lro *l, const uint8_t *f, uint32_t len, u
 {
 	if (len < 64)
 		return FAST_MISS;
-	uint16_t et = ld16(f + 12);
-	uint32_t h;
-	if (LIKELY(et == 0x0800))
-		h = hash4(ld64n(f + 26), ld32n(f + 34));
-	else if (et == 0x86dd)
-		h = hash6(f + 22, ld32n(f + 54));
-	else
-		return FAST_MISS;
-	int32_t i = l->last; /* the flow of the previous segment, else by hash */
-	if (i == NONE || l->a[i].hash != h) {
+	/* the flow of the previous segment: the header compare alone proves it */
+	int32_t i = l->last;
+	struct agg *a = i != NONE ? &l->a[i] : NULL;
+	if (!a || a->nvec == NV_UNSET || !a->nvec || len < a->nvec * 16u || ld32n(f + a->l4off) != a->ports ||
+	    !hdr_match(f, a->fph, a->fpm, a->nvec)) {
+		uint16_t et = ld16(f + 12);
+		uint32_t h;
+		if (LIKELY(et == 0x0800))
+			h = hash4(ld64n(f + 26), ld32n(f + 34));
+		else if (et == 0x86dd)
+			h = hash6(f + 22, ld32n(f + 54));
+		else
+			return FAST_MISS;
 		for (i = l->heads[h & l->hmask]; i != NONE && l->a[i].hash != h; i = l->a[i].hnext)
 			;
 		if (i == NONE)
 			return FAST_NOFLOW;
+		a = &l->a[i];
+		if (a->nvec == NV_UNSET)
+			fp_setup(l, a);
+		if (!a->nvec || len < a->nvec * 16u || !hdr_match(f, a->fph, a->fpm, a->nvec))
+			return FAST_MISS;
 	}
-	struct agg *a = &l->a[i];
-	if (a->nvec == NV_UNSET)
-		fp_setup(l, a);
-	if (!a->nvec || len < a->nvec * 16u || !hdr_match(f, a->buf, a->fpm, a->nvec))
-		return FAST_MISS;
 
 	const uint8_t *ip = f + ETH_HLEN, *th = f + a->l4off;
 	uint32_t avail = len - ETH_HLEN, hl = a->hdr_len - ETH_HLEN; /* IP + TCP header */
