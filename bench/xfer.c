@@ -84,6 +84,12 @@ static void fill_info(int fd, struct lk_xfer_result *r)
 	l = sizeof mss;
 	if (getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, &l) == 0)
 		r->mss = mss;
+	l = sizeof r->sndbuf;
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &r->sndbuf, &l) < 0)
+		r->sndbuf = -1;
+	l = sizeof r->rcvbuf;
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &r->rcvbuf, &l) < 0)
+		r->rcvbuf = -1;
 }
 
 static void addr_str(const struct sockaddr *sa, char *out, size_t n)

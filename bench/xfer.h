@@ -55,6 +55,8 @@ struct lk_xfer_result {
 	uint64_t calls;          /* read()/send() calls */
 	int mss;                 /* TCP_MAXSEG after connect */
 	char cc[16];             /* congestion control used */
+	int sndbuf, rcvbuf;      /* SO_SNDBUF/SO_RCVBUF in effect after connect (the kernel doubles
+				    a set value for its bookkeeping; autotuned sockets grow later) */
 	char peer[80];
 	/* sender only */
 	struct lk_tcpi_sample *samples;

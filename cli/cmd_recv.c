@@ -84,8 +84,8 @@ int cmd_recv(int argc, char **argv)
 			printf("%" PRId64, r.corrupt_at);
 		else
 			printf("null");
-		printf(",\"read_calls\":%" PRIu64 ",\"quickack\":%s,\"mss\":%d", r.calls,
-		       o.quickack ? "true" : "false", r.mss);
+		printf(",\"read_calls\":%" PRIu64 ",\"quickack\":%s,\"mss\":%d,\"sndbuf\":%d,\"rcvbuf\":%d",
+		       r.calls, o.quickack ? "true" : "false", r.mss, r.sndbuf, r.rcvbuf);
 		if (rc)
 			printf(",\"error\":\"%s\"", e.msg);
 		printf("}\n");

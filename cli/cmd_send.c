@@ -123,9 +123,9 @@ int cmd_send(int argc, char **argv)
 		printf("{\"role\":\"send\",\"peer\":\"%s\",\"ok\":%s,\"bytes\":%" PRIu64
 		       ",\"bytes_requested\":%" PRIu64 ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64
 		       ",\"seconds\":%.6f,\"goodput_bps\":%.0f,\"verified\":%s,\"mss\":%d,\"cc\":\"%s\","
-		       "\"send_calls\":%" PRIu64 ",\"total_retrans\":%u,\"final\":",
+		       "\"sndbuf\":%d,\"rcvbuf\":%d,\"send_calls\":%" PRIu64 ",\"total_retrans\":%u,\"final\":",
 		       r.peer, rc ? "false" : "true", r.bytes, o.bytes, r.start_ns, r.end_ns, r.seconds,
-		       r.goodput_bps, r.verified ? "true" : "false", r.mss, r.cc, r.calls,
+		       r.goodput_bps, r.verified ? "true" : "false", r.mss, r.cc, r.sndbuf, r.rcvbuf, r.calls,
 		       r.total_retrans);
 		json_sample(stdout, &r.last);
 		if (rc)

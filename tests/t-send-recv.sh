@@ -3,7 +3,7 @@
 # TCP_INFO series, corruption and short-transfer detection, usage errors.
 . "$(dirname "$0")/lib.sh"
 require_root
-plan 17
+plan 22
 A="${NSP}a"; B="${NSP}b"
 lk_netns "$A" "$B"
 ip -n "$A" link add eth0 type veth peer name eth0 netns "$B"
@@ -32,6 +32,30 @@ mss=$(sed -n 's/.*"mss":\([0-9]*\),"cc".*/\1/p' "$TMP/s6.json")
 [ -n "$mss" ] && [ "$mss" -le 1000 ]; ok $? "MSS is at most 1000 (got $mss)"
 head -1 "$TMP/ti.csv" | grep -q '^t_ns,cwnd,ssthresh,rtt_us' && [ "$(wc -l < "$TMP/ti.csv")" -ge 2 ]
 ok $? "--tcpinfo file has a header and samples"
+
+# socket buffers and the text reports
+ip netns exec "$B" "$LK" recv --rcvbuf 256K --timeout 20 > "$TMP/rt.txt" 2>&1 &
+rp=$!
+# 200 Mbit/s for this transfer, so that it lasts about 0.25 s
+tc -n "$A" qdisc add dev eth0 root tbf rate 200mbit burst 32k latency 50ms
+ip netns exec "$A" "$LK" send 10.99.0.2 -n 6M --sndbuf 512K --rcvbuf 128K --interval 10 --json > "$TMP/sb.json" 2> "$TMP/sb.err"
+ok $? "send with --sndbuf/--rcvbuf exits 0"
+wait $rp
+tc -n "$A" qdisc del dev eth0 root
+grep -Eq '^received 6291456 bytes from .* Gbit/s, content verified$' "$TMP/rt.txt"
+ok $? "recv text report: bytes, peer, goodput, verified"
+# the kernel doubles a value set with SO_SNDBUF/SO_RCVBUF (sock_setsockopt)
+grep -q '"sndbuf":1048576,"rcvbuf":262144,' "$TMP/sb.json"; ok $? "sender's socket buffers in effect: 2 x 512K, 2 x 128K"
+# TCP_INFO samples 10 ms apart (median spacing within 8..30 ms on a loaded machine)
+sp=$(sed 's/.*"tcp_info":\[//' "$TMP/sb.json" | grep -o '"t_ns":[0-9]*' | cut -d: -f2 | awk 'NR > 1 {print ($1 - p) / 1e6} {p = $1}' | sort -g |
+	awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : -1}')
+awk -v m="$sp" 'BEGIN{exit !(m >= 8 && m <= 30)}'; ok $? "TCP_INFO samples every ~10 ms (median spacing $sp ms)"
+ip netns exec "$B" "$LK" recv --json --timeout 20 > /dev/null 2>&1 &
+rp=$!
+ip netns exec "$A" "$LK" send 10.99.0.2 -n 2M > "$TMP/st.txt" 2>&1
+wait $rp
+grep -Eq '^sent 2097152 bytes to .*verified by receiver; mss [0-9]+, cc [a-z]+, retransmits [0-9]+, [0-9]+ TCP_INFO samples$' "$TMP/st.txt"
+ok $? "send text report: bytes, peer, goodput, mss, cc, retransmits, samples"
 
 # a sender that announces 4096 bytes and sends garbage: receiver must fail
 ip netns exec "$B" "$LK" recv --json --timeout 10 > "$TMP/bad.json" 2> "$TMP/bad.err" &

@@ -6,16 +6,18 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v tcpdump > /dev/null || skip_all "tcpdump not installed"
-plan 38
+plan 41
 DB="$TMP/runs.db"
 CAP="$TMP/cap"
+runpids=
 # TCP payload length in a pcap filter
 PAY='(ip[2:2] - ((ip[0]&0xf)<<2) - ((tcp[12]&0xf0)>>2))'
 count() { tcpdump -r "$1" -nn "$2" 2>/dev/null | wc -l; }
 
 for cfg in native native-gro xen lro-phys lro-virt lro-both; do
-	"$LK" run "$cfg" --bytes 64M --db "$DB" --capture "$CAP" --json -q > "$TMP/$cfg.json" 2> "$TMP/$cfg.err"
-	rc=$?
+	"$LK" run "$cfg" --bytes 64M --db "$DB" --capture "$CAP" --json -q > "$TMP/$cfg.json" 2> "$TMP/$cfg.err" &
+	p=$!; runpids="$runpids $p"
+	wait $p; rc=$?
 	ok $rc "$cfg: run exits 0$( [ $rc -ne 0 ] && echo " ($(tail -1 "$TMP/$cfg.err"))")"
 	j=$(cat "$TMP/$cfg.json")
 	case "$j" in *'"status":"ok","bytes":67108864,"verified":true'*) r=0 ;; *) r=1 ;; esac
@@ -58,6 +60,18 @@ n=$(sqlite3 "$DB" "SELECT count(*) FROM lro_stats l JOIN runs r USING (run_id) W
 is "$n" 1 "lro_stats has netfront's LRO rate for lro-virt"
 n=$(sqlite3 "$DB" "SELECT count(*) FROM samples WHERE source='tcpinfo' AND key='cwnd'")
 [ "$n" -gt 0 ]; ok $? "sender TCP_INFO samples stored ($n cwnd samples)"
+# every process, link and namespace of our six runs is gone (names carry the run's pid)
+lp= ll= ln=
+for p in $runpids; do
+	for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f" 2>/dev/null | grep -q "lkr$p[/-]" && lp="$lp ${f#/proc/}"; done
+	ip -o link | grep -q "lkr$p" && ll="$ll lkr$p"
+	ip netns list | grep -q "^lkr$p-" && ln="$ln lkr$p"
+done
+# a receiver has no run name in its command line; one left behind is an orphan (ppid 1)
+lp="$lp$(ps -eo pid=,ppid=,args= | awk -v lk="$LK" '$2 == 1 && $3 == lk && $4 == "recv" && / -B 10\.77\.0\.2 / {printf " %s", $1}')"
+is "$lp" "" "no stage, sender or receiver process of the runs left"
+is "$ll" "" "no TAP, bridge or veth of the runs left in the root namespace"
+is "$ln" "" "no namespace of the runs left"
 left=$(ip netns list | grep -c "^lkr[0-9]*-" || true)
 # runs of other concurrent tests could exist; ours are gone if no lkr<pid> of a dead pid remains
 mine=0; for n in $(ip netns list | sed -n 's/^\(lkr[0-9]*\)-.*/\1/p' | sort -u); do kill -0 "${n#lkr}" 2>/dev/null || mine=$((mine+1)); done
