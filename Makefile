@@ -76,8 +76,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBA)
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_BINS:=.d) $(HELPER_BINS:=.d)
 
 # Installs missing Debian packages (idempotent; does nothing when all are there).
+# `make deps` installs everything (build, tests, fuzzing); `make bench` only
+# what the benchmark needs (tools/deps.sh bench).
 deps:
-	@./tools/deps.sh
+	@./tools/deps.sh all
 
 # The test suite: TAP under prove. Root-only tests skip with a reason elsewhere.
 check: deps
@@ -107,9 +109,12 @@ perf-testbed: all
 perf-collectors: all
 	LK_BUILD=$(BUILD) ./bench/perf-collectors.sh
 
-# The main job: measure every configuration and build the report.
-bench: deps
-	@$(MAKE) --no-print-directory all
+# The main job: measure every configuration and build the report. Installs
+# only the packages bench needs, builds only the lrokit binary (a sub-make:
+# pkg-config must see the packages just installed).
+bench:
+	@./tools/deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/lrokit
 	$(BUILD)/lrokit bench --db lrokit.db --report report
 	@echo "report: $(CURDIR)/report/report.html"
 

@@ -7,8 +7,10 @@
 #include "collectors/collect.h" /* [collectors] */
 #include "cli/commands.h"
 #include "lib/err.h"
+#include "schema/db.h" /* [bench progress] lk_db_set_capture_drops */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -43,6 +45,75 @@ static const char run_usage[] =
 
 static volatile sig_atomic_t g_sig;
 static void on_sig(int s) { g_sig = s; }
+
+/* [bench progress] begin: live progress for a parent (lrokit bench). When
+ * LK_PROGRESS_FD names an inherited descriptor (a pipe), lines go to it:
+ *   phase=setup | phase=transfer bytes=N elapsed_ns=M | phase=teardown |
+ *   phase=ingest
+ * bytes = payload received so far by the receiver's namespace, estimated
+ * as IpExt InOctets - 52 x Tcp InSegs (IPv4 + TCP with timestamps, one
+ * header per packet handed to IP, aggregates included) since the transfer
+ * began; the run record's goodput comes from the receiver itself. The
+ * descriptor is made close-on-exec (no testbed process keeps it) and
+ * non-blocking (a parent that stops reading never stalls the run). */
+static int progress_fd = -2; /* -2: not looked up yet, -1: none */
+
+static void progress(const char *phase, long long bytes, unsigned long long elapsed_ns)
+{
+	if (progress_fd == -2) {
+		const char *s = getenv("LK_PROGRESS_FD");
+		char *end = NULL;
+		long v = s && *s ? strtol(s, &end, 10) : -1;
+		progress_fd = -1;
+		if (v > 2 && v < 65536 && end && !*end && fcntl((int)v, F_SETFD, FD_CLOEXEC) == 0) {
+			int fl = fcntl((int)v, F_GETFL);
+			if (fl >= 0 && fcntl((int)v, F_SETFL, fl | O_NONBLOCK) == 0) {
+				progress_fd = (int)v;
+				signal(SIGPIPE, SIG_IGN);
+			}
+		}
+	}
+	if (progress_fd < 0)
+		return;
+	char line[160];
+	int n = bytes >= 0 ? snprintf(line, sizeof line, "phase=%s bytes=%lld elapsed_ns=%llu\n",
+				      phase, bytes, elapsed_ns)
+			   : snprintf(line, sizeof line, "phase=%s\n", phase);
+	if (write(progress_fd, line, (size_t)n) < 0 && errno == EPIPE)
+		progress_fd = -1; /* the reader is gone */
+}
+
+struct progress_base {
+	unsigned long long t0_ns, octets, segs, last_ns;
+	bool ok;
+};
+
+static bool progress_rcv(const char *ns, unsigned long long *oct, unsigned long long *segs)
+{
+	return lk_tb_snmp(ns, "IpExt", "InOctets", oct) == 0 && lk_tb_snmp(ns, "Tcp", "InSegs", segs) == 0;
+}
+
+/* when: 0 the transfer starts (baseline), 1 during it (at most 4 lines a
+ * second), 2 it has ended (one last reading). */
+static void progress_transfer(const struct lk_testbed *tb, struct progress_base *b, int when)
+{
+	if (progress_fd == -1)
+		return;
+	unsigned long long now = lk_now_ns(), oct, segs;
+	if (when == 0) {
+		b->t0_ns = b->last_ns = now;
+		b->ok = progress_rcv(tb->ns_rcv, &b->octets, &b->segs);
+		progress("transfer", 0, 0);
+		return;
+	}
+	if (!b->ok || (when == 1 && now - b->last_ns < 250000000ull) ||
+	    !progress_rcv(tb->ns_rcv, &oct, &segs))
+		return;
+	b->last_ns = now;
+	long long payload = (long long)(oct - b->octets) - 52LL * (long long)(segs - b->segs);
+	progress("transfer", payload > 0 ? payload : 0, now - b->t0_ns);
+}
+/* [bench progress] end */
 
 
 static char *slurp(const char *path)
@@ -316,6 +387,7 @@ int cmd_run(int argc, char **argv)
 	}
 
 	struct lk_err e = {0};
+	progress("setup", -1, 0); /* [bench progress] */
 	int stale = lk_tb_reap_stale(&e);
 	if (stale < 0)
 		cli_warn("removing leftovers of killed runs: %s", e.msg);
@@ -430,6 +502,8 @@ int cmd_run(int argc, char **argv)
 						  rpid, tb.cpu_recv, &e) < 0) /* [collectors] */
 			cli_warn("run: collectors: %s", e.msg);
 	}
+	struct progress_base pb = {0}; /* [bench progress] baseline before the sender starts */
+	progress_transfer(&tb, &pb, 0);
 	{
 		char *a[24];
 		int n = 0;
@@ -484,9 +558,11 @@ int cmd_run(int argc, char **argv)
 			}
 		if (errmsg[0])
 			break;
+		progress_transfer(&tb, &pb, 1); /* [bench progress] */
 		if (!progress)
 			usleep(5000);
 	}
+	progress_transfer(&tb, &pb, 2); /* [bench progress] */
 	if (coll && (r_done || s_done))
 		lk_coll_finish(coll); /* [collectors] final readings, exited children still visible */
 	if (r_done) {
@@ -518,6 +594,7 @@ done:;
 	double goodput = NAN, lro_rate = NAN;
 	/* tear down first: the stages write their counters on SIGTERM */
 	struct lk_err e2 = {0};
+	progress("teardown", -1, 0); /* [bench progress] */
 	stop_child(spid, SIGKILL);
 	stop_child(rpid, SIGKILL);
 	finish_capture(&cap_s, cap_snd);
@@ -659,11 +736,16 @@ done:;
 	/* [collectors] begin: counters, samples and captures rows of this run */
 	if (coll) {
 		struct lk_coll_summary cs;
+		progress("ingest", -1, 0); /* [bench progress] */
 		if (lk_coll_stop(coll, rec.db, rec.run_id, &cs, &e) < 0)
 			cli_warn("run %" PRId64 ": collectors: %s", rec.run_id, e.msg);
+		/* runs.capture_drops: sum of the captures' kernel drops, NULL unknown */
+		if (lk_db_set_capture_drops(rec.db, rec.run_id, &e) == -1)
+			cli_warn("run %" PRId64 ": %s", rec.run_id, e.msg);
 		if (cs.drops_flagged)
 			cli_warn("run %" PRId64 ": the captures dropped %llu packets: capture incomplete "
-				 "(flagged in counters)", rec.run_id, (unsigned long long)cs.capture_drops);
+				 "(flagged in runs.capture_drops)", rec.run_id,
+				 (unsigned long long)cs.capture_drops);
 		if (!cli_quiet && isatty(2) && cs.notes[0])
 			fprintf(stderr, "lrokit: collectors: %s\n", cs.notes);
 		coll = NULL;
@@ -693,9 +775,11 @@ done:;
 			const char *le = strstr(o, "\"last_error\":\"");
 			const char *t = strstr(stj[i], "\"tx\":");
 			printf("%s\"%s\":{\"rx_frames_in\":%.0f,\"rx_frames_out\":%.0f,\"rx_polls\":%.0f,"
+			       "\"tx_frames_in\":%.0f,\"tx_frames_out\":%.0f,\"tx_polls\":%.0f,"
 			       "\"rx_drops\":%.0f,\"tx_drops\":%.0f,\"rx_last_error\":\"%.*s\",\"lro_rate\":",
 			       first ? "" : ",", stage_names[i], jnum(o, NULL, "frames_in"),
-			       jnum(o, NULL, "frames_out"), jnum(o, NULL, "polls"),
+			       jnum(o, NULL, "frames_out"), jnum(o, NULL, "polls"), jnum(t, NULL, "frames_in"),
+			       jnum(t, NULL, "frames_out"), jnum(t, NULL, "polls"),
 			       jnum(o, NULL, "drops"), jnum(t, NULL, "drops"),
 			       le ? (int)strcspn(le + 14, "\"") : 0, le ? le + 14 : "");
 			printf(lr == lr ? "%.4f}" : "null}", lr);

@@ -156,3 +156,45 @@ int lk_gp_render(const char *gnuplot, const char *dir, const char *term, const c
 			       log);
 	return 0;
 }
+
+int lk_gp_version(const char *gnuplot, char *out, size_t n)
+{
+	snprintf(out, n, "unknown (gnuplot --version failed)");
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDWR);
+		if (in >= 0) {
+			dup2(in, 0);
+			dup2(in, 2);
+		}
+		dup2(pfd[1], 1);
+		execl(gnuplot, gnuplot, "--version", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	char buf[256];
+	size_t have = 0;
+	ssize_t r;
+	while (have < sizeof buf - 1 &&
+	       ((r = read(pfd[0], buf + have, sizeof buf - 1 - have)) > 0 || (r < 0 && errno == EINTR)))
+		if (r > 0)
+			have += (size_t)r;
+	close(pfd[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	buf[have] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !buf[0])
+		return -1;
+	snprintf(out, n, "%s", buf);
+	return 0;
+}

@@ -29,6 +29,10 @@ int lk_gp_find(char *path, size_t n, struct lk_err *e);
  * -1 with LK_EXIT_MISSING otherwise. */
 int lk_gp_check(const char *gnuplot, struct lk_err *e);
 
+/* gnuplot's version line ("gnuplot 5.4 patchlevel 4") into out[n]; -1 (out
+ * says why) when it cannot be run. */
+int lk_gp_version(const char *gnuplot, char *out, size_t n);
+
 /* In directory dir run: gnuplot -e "set terminal TERM size W,H; set output
  * 'OUT'" SCRIPT... (scripts relative to dir, rendered in order: for a
  * multipage terminal every script adds its pages). size is "W,H" in the

@@ -94,11 +94,27 @@ static int load_runs(sqlite3 *db, const struct lk_report_opts *o, struct rp_mode
 		     struct lk_err *e)
 {
 	sqlite3_stmt *st;
-	if (prep(db,
-		 "SELECT run_id, config, status, started_ns, finished_ns, bytes, goodput_bps, "
-		 "lro_rate, repeat, bench_id, cmdline, tool_version, kernel, hostname, cpu_model, "
-		 "offloads, params, error, rate_limit_bps FROM runs ORDER BY run_id",
-		 &st, e) < 0)
+	/* runs.capture_drops is schema v2; a v1 database (opened read-only, not
+	 * migrated) gets the same value from its pcap counters */
+	bool v2 = false;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('runs') WHERE name = "
+			       "'capture_drops'", -1, &st, NULL) == SQLITE_OK) {
+		v2 = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+	}
+	char *q = sqlite3_mprintf(
+		"SELECT run_id, config, status, started_ns, finished_ns, bytes, goodput_bps, "
+		"lro_rate, repeat, bench_id, cmdline, tool_version, kernel, hostname, cpu_model, "
+		"offloads, params, error, rate_limit_bps, %s FROM runs ORDER BY run_id",
+		v2 ? "capture_drops"
+		   : "(SELECT CASE WHEN count(*) > 0 AND count(value) = count(*) THEN "
+		     "CAST(sum(value) AS INTEGER) END FROM counters c WHERE c.run_id = runs.run_id "
+		     "AND c.event = 'capture_kernel_drops' AND c.source = 'pcap')");
+	if (!q)
+		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+	int prc = prep(db, q, &st, e);
+	sqlite3_free(q);
+	if (prc < 0)
 		return -1;
 	int cap = 0, rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -139,6 +155,8 @@ static int load_runs(sqlite3 *db, const struct lk_report_opts *o, struct rp_mode
 		r->params = dupcol(st, 16);
 		r->error = dupcol(st, 17);
 		r->rate_limit_bps = sqlite3_column_int64(st, 18);
+		r->capture_drops = sqlite3_column_type(st, 19) == SQLITE_NULL
+					   ? -1 : sqlite3_column_int64(st, 19);
 		r->selected = true;
 		r->ok = r->status && !strcmp(r->status, "ok") && r->config;
 		r->rcv_cap = r->snd_cap = r->any_cap = -1;
@@ -718,6 +736,14 @@ static int build_configs(struct rp_model *m, struct lk_err *e)
 			dummy);
 #undef COLLECT
 		(void)dummy;
+		for (int j = 0; j < c->n; j++) {
+			int64_t d = m->runs[c->runs[j]].capture_drops;
+			if (d < 0)
+				continue;
+			c->n_drops++;
+			c->drops += (double)d;
+			c->n_dropped += d > 0;
+		}
 		free(v);
 		free(w);
 	}

@@ -61,6 +61,7 @@ struct rp_run {
 	char *config, *status, *bench_id, *cmdline, *tool_version, *kernel, *hostname, *cpu_model,
 		*offloads, *params, *error;
 	int64_t started_ns, finished_ns, bytes, rate_limit_bps;
+	int64_t capture_drops; /* kernel drops of the run's captures, -1 unknown */
 	int repeat;
 	double goodput_bps, lro_rate;
 	const char *lro_src;
@@ -80,6 +81,8 @@ struct rp_config {
 	int rep;             /* representative run (median goodput), -1 */
 	double gp_mean, gp_sd, lro_mean, lro_sd, cpu_per_gb, acks_per100, sack, rexmt;
 	int n_gp, n_lro, n_cpu, n_acks, n_sack, n_rexmt;
+	double drops;        /* capture drops summed over the runs that know them */
+	int n_drops, n_dropped; /* runs with a known value / with drops > 0 */
 };
 
 /* One bar/panel of the per-capture figures: a configuration (runs mode) or
@@ -144,6 +147,12 @@ struct rp_fig {
 extern const struct rp_fig rp_figs[LK_REPORT_NFIG];
 int rp_fig_write(sqlite3 *db, const struct rp_model *m, int fig, const char *outdir,
 		 unsigned max_panels, int *w, int *h, char *why, size_t nwhy, struct lk_err *e);
+
+/* Version strings of this report's tools (libpcap, SQLite, gnuplot, kernel). */
+struct rp_versions {
+	char pcap[128], sqlite[64], gnuplot[128], kernel[256];
+};
+void rp_versions_get(const char *gnuplot, struct rp_versions *v);
 
 /* HTML */
 int rp_html_write(const struct rp_model *m, const struct lk_report_opts *o,

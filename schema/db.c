@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
@@ -196,4 +197,37 @@ int lk_db_reap_stale_runs(sqlite3 *db, struct lk_err *e)
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
 	return n;
+}
+
+int64_t lk_db_set_capture_drops(sqlite3 *db, int64_t run_id, struct lk_err *e)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db,
+			       "UPDATE runs SET capture_drops = (SELECT CASE WHEN count(*) > 0 AND "
+			       "count(value) = count(*) THEN CAST(sum(value) AS INTEGER) END FROM "
+			       "counters c WHERE c.run_id = runs.run_id AND c.event = "
+			       "'capture_kernel_drops' AND c.source = 'pcap') WHERE run_id = ?1 "
+			       "RETURNING capture_drops",
+			       -1, &st, NULL) != SQLITE_OK)
+		return lk_errf(e, LK_EXIT_RUNTIME, "run %lld: capture drops: %s", (long long)run_id,
+			       sqlite3_errmsg(db));
+	sqlite3_bind_int64(st, 1, run_id);
+	int64_t v = -2;
+	int rc = sqlite3_step(st);
+	bool row = rc == SQLITE_ROW;
+	if (row) {
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+			v = sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_DONE && !row) {
+		lk_errf(e, LK_EXIT_RUNTIME, "run %lld: capture drops: no such run", (long long)run_id);
+		v = -1;
+	} else if (rc != SQLITE_DONE) {
+		lk_errf(e, LK_EXIT_RUNTIME, "run %lld: capture drops: %s", (long long)run_id,
+			sqlite3_errmsg(db));
+		v = -1;
+	}
+	sqlite3_finalize(st);
+	return v;
 }

@@ -10,6 +10,7 @@
  * Tables (DESIGN.md section 4; see schema/migrations.c for every column):
  *   meta, runs, captures, flows, packets, counters, samples, ack_classes,
  *   bwe, lro_stats
+ * Versions: v1 the core tables; v2 adds runs.capture_drops.
  */
 #ifndef LK_SCHEMA_DB_H
 #define LK_SCHEMA_DB_H
@@ -37,5 +38,11 @@ int lk_db_exec(sqlite3 *db, const char *sql, const char *what, struct lk_err *e)
 /* Mark runs left in status 'running' by a process that no longer exists
  * (killed) as 'aborted'. Returns the number of runs marked, or -1. */
 int lk_db_reap_stale_runs(sqlite3 *db, struct lk_err *e);
+
+/* Set runs.capture_drops of run_id (schema v2) from the run's
+ * capture_kernel_drops counters (source pcap): their sum, or NULL when the
+ * run has none or one of them is NULL (pcap_stats failed). Returns the value
+ * stored (>= 0), -2 when NULL was stored, -1 on a database error. */
+int64_t lk_db_set_capture_drops(sqlite3 *db, int64_t run_id, struct lk_err *e);
 
 #endif

@@ -138,6 +138,15 @@ D("a2b_") D("b2a_")
 "  value REAL\n"
 ") STRICT;\n"
 "CREATE INDEX lro_stats_run ON lro_stats(run_id);\n",
+/* v2: runs.capture_drops = the sum of the kernel drops (pcap_stats ps_drop)
+ * of the run's live captures; NULL when unknown (no capture, or a capture
+ * whose pcap_stats failed). A run with capture_drops > 0 has incomplete
+ * captures. Filled for existing runs from their capture_kernel_drops
+ * counters (the same rule as lk_db_set_capture_drops). */
+"ALTER TABLE runs ADD COLUMN capture_drops INTEGER;\n"
+"UPDATE runs SET capture_drops = (SELECT CASE WHEN count(*) > 0 AND count(value) = count(*)\n"
+"  THEN CAST(sum(value) AS INTEGER) END FROM counters c WHERE c.run_id = runs.run_id\n"
+"  AND c.event = 'capture_kernel_drops' AND c.source = 'pcap');\n",
 };
 
 const int lk_n_migrations = (int)(sizeof lk_migrations / sizeof lk_migrations[0]);

@@ -15,18 +15,96 @@
 #    the captures of transfer A/B attached to runs `native`/`native-gro`.
 #    All six figures must be drawn from it; a failed run is listed in the HTML.
 # 3. Chromium opens report.html (headless), every <img> must have loaded
-#    (naturalWidth > 0), a screenshot is taken; every data file is non-empty.
+#    (naturalWidth > 0) and is not blank (drawn into a canvas: more than a
+#    few distinct colours), a screenshot is taken (a PNG, not trivial);
+#    every series plotted by every figure's script has rows in its data file.
 # 4. gnuplot missing -> one line, exit 3; unprivileged user can report.
+#
+# `t-report-html.sh --check DIR N` runs only the checks of 3 on an existing
+# report directory with N figures (t-bench.sh uses it on the bench report).
 . "$(dirname "$0")/lib.sh"
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+
+# check_series DIR: every plotted series of every figure has data.
+# Prints one line per figure "FIG series=N empty=M [which]"
+check_series() {
+	for gp in "$1"/fig*.gp; do
+		f=$(basename "$gp" .gp)
+		# "B Y" per plot clause: data block index (0 without `index`) and data column
+		grep -o "data \(index [0-9]\+ \)\?using [^ ]*" "$gp" | awk '
+		{ b = 0; spec = $NF; if ($2 == "index") b = $3
+		  n = split(spec, p, ":"); y = (n >= 2 && p[2] !~ /^xtic/) ? p[2] : p[1]
+		  if (y !~ /^[0-9]+$/) y = p[1]
+		  if (y ~ /^[0-9]+$/ && y > 0) print b, y }' >"$1/.series-$f"
+		awk -F, -v f="$f" '
+		NR == FNR { want[FNR] = $0; nw = FNR; next }
+		/^# block [0-9]+:/ { blk = $0; sub(/^# block /, "", blk); sub(/:.*/, "", blk); next }
+		/^#/ || /^$/ { next }
+		{ for (i = 1; i <= nw; i++) { split(want[i], w, " ")
+			if (w[1] == blk + 0 && $(w[2]) ~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/) has[i] = 1 } }
+		END { e = 0; miss = ""; for (i = 1; i <= nw; i++) if (!has[i]) { e++; miss = miss " " want[i] }
+		      printf "%s series=%d empty=%d%s\n", f, nw, e, miss }' "$1/.series-$f" "$1/$f.csv"
+		rm -f "$1/.series-$f"
+	done
+}
+
+# browser_check DIR SHOT: open DIR/report.html in headless Chromium; print
+# "images=N broken=M" and one "IMG w=W h=H colored=C distinct=D" line per
+# <img> (colored: pixels that are not grey, i.e. data drawn in colour),
+# and take a screenshot into SHOT.
+browser_check() {
+	local d=$1 shot=$2
+	sed 's#</body>#<script>window.addEventListener("load",function(){var o=[],b=0,n=0;document.querySelectorAll("img").forEach(function(i){n++;var s=i.getAttribute("src"),w=i.naturalWidth,h=i.naturalHeight,c=0,k=0,u={};if(!i.complete||!w){b++;o.push(s+" w=0 h=0 colored=0 distinct=0");return}try{var v=document.createElement("canvas");v.width=w;v.height=h;var x=v.getContext("2d");x.drawImage(i,0,0);var p=x.getImageData(0,0,w,h).data;for(var j=0;j<p.length;j+=4){var r=p[j],g=p[j+1],q=p[j+2],key=(r<<16)|(g<<8)|q;if(!u[key]){u[key]=1;k++}if(Math.max(r,g,q)-Math.min(r,g,q)>48)c++}}catch(e){c=-1}o.push(s+" w="+w+" h="+h+" colored="+c+" distinct="+k)});var e=document.createElement("pre");e.id="lkcheck";e.textContent="images="+n+" broken="+b+"|"+o.join("|");document.body.appendChild(e)})</script></body>#' \
+		"$d/report.html" >"$d/.lkcheck.html"
+	local flags="--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+ --disable-background-networking --disable-component-update --disable-sync
+ --user-data-dir=$TMP/chromium --allow-file-access-from-files --virtual-time-budget=10000"
+	timeout 60 "$CHROMIUM" $flags --dump-dom "file://$d/.lkcheck.html" 2>/dev/null |
+		grep -o '<pre id="lkcheck">[^<]*' | sed 's/.*>//' | tr '|' '\n'
+	rm -f "$d/.lkcheck.html"
+	timeout 60 "$CHROMIUM" $flags --window-size=1280,3000 --hide-scrollbars \
+		--screenshot="$shot" "file://$d/report.html" >/dev/null 2>&1
+}
+
+# report_checks DIR NFIG WHAT: the TAP checks of part 3 (4 tests)
+report_checks() {
+	local d=$1 nfig=$2 what=$3 shot="$TMP/shot-$(basename "$1").png"
+	browser_check "$d" "$shot" >"$TMP/browser.out"
+	diag "chromium ($what): $(tr '\n' ';' <"$TMP/browser.out")"
+	is "$(head -1 "$TMP/browser.out")" "images=$nfig broken=0" "$what: Chromium loaded every figure ($nfig)"
+	# not blank: a failed or empty render is one or two colours; a plot with
+	# data in colour has hundreds (antialiasing)
+	local blank
+	blank=$(awk 'NR > 1 { split($5, d, "="); split($4, c, "=");
+		if (d[2] + 0 < 32 || c[2] + 0 <= 0) printf "%s ", $1 }' "$TMP/browser.out")
+	is "$blank" "" "$what: no figure is blank (each has >= 32 distinct colours, some in colour)"
+	[ -s "$shot" ] && [ "$(head -c 8 "$shot" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &&
+		[ "$(stat -c %s "$shot")" -gt 50000 ]
+	ok $? "$what: screenshot of report.html is a non-trivial PNG ($(stat -c %s "$shot" 2>/dev/null) bytes)"
+	check_series "$d" >"$TMP/series.out"
+	diag "series ($what): $(tr '\n' ';' <"$TMP/series.out")"
+	local nf empty
+	nf=$(grep -c 'series=[1-9]' "$TMP/series.out")
+	empty=$(grep -v 'empty=0$' "$TMP/series.out" | tr '\n' ' ')
+	is "$nf:$empty" "$nfig:" "$what: every series of every figure has rows in its data file"
+}
+
+if [ "${1:-}" = --check ]; then
+	[ -n "$CHROMIUM" ] || skip_all "chromium not installed (make deps)"
+	plan 4
+	report_checks "$2" "$3" "${4:-report}"
+	done_testing
+	exit
+fi
+
 require_root
 for c in tcpdump iperf3 nft ethtool sqlite3 gnuplot; do
 	command -v $c >/dev/null || skip_all "$c not installed (make deps)"
 done
-CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || skip_all "chromium not installed (make deps)"
 [ -x "$LK" ] || skip_all "$LK not built"
 
-plan 25
+plan 35
 
 A=${NSP}s B=${NSP}r
 lk_netns "$A" "$B"
@@ -107,6 +185,9 @@ INSERT INTO counters (run_id, component, event, value, unit, source, note)
  UNION ALL SELECT run_id, 'domU', 'task-clock', 3.0e8 - run_id * 1e7, 'ns', 'sw', 'stands in for cycles' FROM runs
  UNION ALL SELECT run_id, 'sender', 'task-clock', 1.0e8, 'ns', 'sw', NULL FROM runs;
 INSERT INTO lro_stats (run_id, stage, policy, key, value) VALUES (4, 'nic', 'linux', 'lro_rate', 30.5);
+-- capture drops (schema v2): run 5 dropped packets, run 3 unknown (NULL)
+UPDATE runs SET capture_drops = 0 WHERE run_id IN (1, 2, 4, 6, 7);
+UPDATE runs SET capture_drops = 17 WHERE run_id = 5;
 UPDATE captures SET run_id = 1, point = 'sender' WHERE path LIKE '%/A-snd.pcap';
 UPDATE captures SET run_id = 1, point = 'receiver' WHERE path LIKE '%/A-rcv.pcap';
 UPDATE captures SET run_id = 4, point = 'sender' WHERE path LIKE '%/B-snd.pcap';
@@ -133,24 +214,33 @@ grep -q '4.91' "$R/report.html" && grep -q '1.98' "$R/report.html"
 ok $? "report.html has the paper's LRO rates beside ours"
 grep -q 'stands in for cycles' "$R/report.html"
 ok $? "report.html says where each counter came from"
+grep -q 'id=capture-drops.*run 5 (lro-phys, 17 dropped)' "$R/report.html" &&
+	grep -q '<tr class=dropped><td>lro-phys' "$R/report.html" &&
+	[ "$(grep -c '<td class="n bad">17 <b>DROPS</b>' "$R/report.html")" -eq 2 ]
+ok $? "the run that dropped packets is flagged (note, summary row, runs table)"
+# a v1 database (no runs.capture_drops; the report does not migrate): the
+# drops come from the pcap counters
+cp "$TMP/runs.db" "$TMP/v1.db"
+sqlite3 "$TMP/v1.db" "ALTER TABLE runs DROP COLUMN capture_drops; PRAGMA user_version = 1;
+ INSERT INTO counters (run_id, component, event, value, unit, source) VALUES
+  (6, 'sender', 'capture_kernel_drops', 4, 'packets', 'pcap'),
+  (6, 'receiver', 'capture_kernel_drops', 5, 'packets', 'pcap');"
+"$LK" report -q --db "$TMP/v1.db" -o "$TMP/rv1" >/dev/null 2>"$TMP/rv1.err" &&
+	grep -q 'run 6 (lro-virt, 9 dropped)' "$TMP/rv1/report.html"
+ok $? "schema v1 database: capture drops from the pcap counters"
 
-# ---- 3. headless Chromium: every figure loaded ----
-# report.html plus a checker script appended (same directory, same images)
-sed 's#</body>#<script>window.addEventListener("load",function(){var b=[],n=0;document.querySelectorAll("img").forEach(function(i){n++;if(!i.complete||i.naturalWidth===0)b.push(i.getAttribute("src"))});var d=document.createElement("div");d.id="lkcheck";d.textContent="images="+n+" broken="+b.length+" "+b.join(" ");document.body.appendChild(d)})</script></body>#' \
-	"$R/report.html" >"$R/check.html"
-CHROME_FLAGS="--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
- --disable-background-networking --disable-component-update --disable-sync
- --user-data-dir=$TMP/chromium --virtual-time-budget=10000"
-timeout 40 "$CHROMIUM" $CHROME_FLAGS --dump-dom "file://$R/check.html" 2>/dev/null >"$TMP/dom.html"
-check=$(grep -o 'id="lkcheck">[^<]*' "$TMP/dom.html" | sed 's/.*>//')
-diag "chromium: $check"
-is "$check" "images=6 broken=0 " "Chromium loaded every figure of report.html"
-timeout 40 "$CHROMIUM" $CHROME_FLAGS --window-size=1280,4000 --hide-scrollbars \
-	--screenshot="$TMP/shot.png" "file://$R/report.html" >/dev/null 2>&1
-[ -s "$TMP/shot.png" ] && [ "$(stat -c %s "$TMP/shot.png")" -gt 50000 ]
-ok $? "screenshot of report.html taken"
+# ---- 3. headless Chromium: every figure loaded, not blank, has data ----
+report_checks "$TMP/r1" 3 "analyze-only report"
+report_checks "$R" 6 "report with runs"
+grep -q 'relative throughput (paper)' "$R/report.html" && grep -q 'not given numerically' "$R/report.html"
+ok $? "paper table: relative throughput column, the paper's value not invented"
+grep -A6 'id=versions' "$R/report.html" | grep -q 'libpcap version' &&
+	grep -A6 'id=versions' "$R/report.html" | grep -q 'SQLite 3' &&
+	grep -A6 'id=versions' "$R/report.html" | grep -q 'gnuplot [0-9]' &&
+	grep -A8 'id=versions' "$R/report.html" | grep -q "$(uname -r)"
+ok $? "versions: lrokit, libpcap, SQLite, gnuplot, kernel"
 if [ -n "${LK_REPORT_KEEP:-}" ]; then
-	mkdir -p "$LK_REPORT_KEEP" && cp -r "$R" "$TMP/r1" "$TMP/shot.png" "$TMP/runs.db" "$LK_REPORT_KEEP"/
+	mkdir -p "$LK_REPORT_KEEP" && cp -r "$R" "$TMP/r1" "$TMP"/shot-*.png "$TMP/runs.db" "$LK_REPORT_KEEP"/
 	diag "kept report and screenshot in $LK_REPORT_KEEP"
 fi
 

@@ -1,6 +1,7 @@
 /* schema/db: creation, migration bookkeeping, refusal of foreign/newer
  * databases, STRICT tables, WAL, reaping of runs whose process died. */
 #include "schema/db.h"
+#include "schema/migrations.h"
 #include "tests/tap.h"
 
 #include <stdlib.h>
@@ -22,10 +23,11 @@ int main(void)
 	char dir[] = "/tmp/lkschemaXXXXXX";
 	if (!mkdtemp(dir))
 		skip_all("cannot make a temp dir");
-	char path[256], p2[256], p3[256];
+	char path[256], p2[256], p3[256], p4[256];
 	snprintf(path, sizeof path, "%s/a.db", dir);
 	snprintf(p2, sizeof p2, "%s/foreign.db", dir);
 	snprintf(p3, sizeof p3, "%s/garbage.db", dir);
+	snprintf(p4, sizeof p4, "%s/v1.db", dir);
 	struct lk_err e = {0};
 	sqlite3 *db = NULL;
 
@@ -81,6 +83,46 @@ int main(void)
 	fclose(g);
 	ok(lk_db_open(p3, &db, &e) < 0 && strstr(e.msg, p3), "garbage file refused, named: %s", e.msg);
 	ok(lk_db_open_ro("/nonexistent/x.db", &db, &e) < 0, "missing db read-only fails");
+
+	/* forward migration v1 -> v2: a database made by the v1 schema keeps its
+	 * rows and gets runs.capture_drops, filled from the pcap counters */
+	ok(lk_db_schema_version() >= 2, "at least schema v2 (runs.capture_drops)");
+	sqlite3 *v1;
+	sqlite3_open(p4, &v1);
+	int r1 = sqlite3_exec(v1, lk_migrations[0], NULL, NULL, NULL);
+	r1 |= sqlite3_exec(v1, "PRAGMA user_version = 1;"
+			   "INSERT INTO runs(run_id,config,status,started_ns) VALUES "
+			   " (1,'xen','ok',1),(2,'xen','ok',2),(3,'xen','ok',3),(4,'xen','ok',4);"
+			   "INSERT INTO counters(run_id,component,event,value,unit,source,note) VALUES"
+			   " (1,'sender','capture_kernel_drops',0,'packets','pcap',NULL),"
+			   " (1,'receiver','capture_kernel_drops',0,'packets','pcap',NULL),"
+			   " (2,'sender','capture_kernel_drops',5,'packets','pcap','DROPS'),"
+			   " (2,'receiver','capture_kernel_drops',7,'packets','pcap','DROPS'),"
+			   " (3,'sender','capture_kernel_drops',2,'packets','pcap',NULL),"
+			   " (3,'receiver','capture_kernel_drops',NULL,'packets','pcap','pcap_stats failed'),"
+			   " (4,'dom0','wire_drops',9,NULL,'stage',NULL);",
+			   NULL, NULL, NULL);
+	sqlite3_close(v1);
+	ok(r1 == SQLITE_OK, "a v1 database with runs and capture counters");
+	ok(lk_db_open(p4, &db, &e) == 0, "v1 database opens and migrates");
+	is_int(q1(db, "PRAGMA user_version"), lk_db_schema_version(), "migrated to the current version");
+	is_int(q1(db, "SELECT count(*) FROM runs"), 4, "v1 rows kept");
+	is_int(q1(db, "SELECT capture_drops FROM runs WHERE run_id=1"), 0, "no drops: 0");
+	is_int(q1(db, "SELECT capture_drops FROM runs WHERE run_id=2"), 12, "drops summed over captures");
+	is_int(q1(db, "SELECT capture_drops IS NULL FROM runs WHERE run_id=3"), 1,
+	       "a capture without pcap_stats: NULL (unknown), not a partial sum");
+	is_int(q1(db, "SELECT capture_drops IS NULL FROM runs WHERE run_id=4"), 1,
+	       "no capture counters: NULL");
+	/* lk_db_set_capture_drops: what lrokit run calls when it finishes */
+	lk_db_exec(db, "INSERT INTO counters(run_id,component,event,value,unit,source) VALUES"
+		   " (4,'sender','capture_kernel_drops',3,'packets','pcap'),"
+		   " (4,'receiver','capture_kernel_drops',0,'packets','pcap')", "t", &e);
+	is_int(lk_db_set_capture_drops(db, 4, &e), 3, "set_capture_drops returns the sum");
+	is_int(q1(db, "SELECT capture_drops FROM runs WHERE run_id=4"), 3, "and stores it");
+	is_int(lk_db_set_capture_drops(db, 3, &e), -2, "unknown drops: -2 (NULL stored)");
+	ok(lk_db_set_capture_drops(db, 99, &e) == -1 && strstr(e.msg, "no such run"),
+	   "unknown run: error: %s", e.msg);
+	lk_db_close(db);
 
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
