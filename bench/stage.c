@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
@@ -26,6 +27,11 @@
 #define VNET_LEN ((int)sizeof(struct virtio_net_hdr)) /* 10 */
 #define FRAME_MAX (65536 + 128)
 #define MAX_BUDGET 256
+/* an LRO aggregate goes to a TAP as vnet header + frame header + frags */
+#define MAX_IOV (2 + LRO_MAX_FRAGS)
+#if defined(IOV_MAX) && IOV_MAX < MAX_IOV
+#error "IOV_MAX too small for an aggregate's fragments"
+#endif
 
 static volatile sig_atomic_t g_stop, g_dump;
 static void on_stop(int s) { (void)s; g_stop = 1; }
@@ -189,10 +195,28 @@ static void csum_complete(struct virtio_net_hdr *vh, uint8_t *f, uint32_t len)
 	vh->flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
 }
 
-/* Deliver one frame (with its vnet header) to the direction's destination. */
+/* Deliver one frame (with its vnet header) to the direction's destination.
+ * lo: NULL, or the LRO output the frame is; a zero-copy aggregate
+ * (lo->nfrags > 0) is f's lo->hdr_len header bytes followed by lo->frags,
+ * len bytes in all: written to a TAP/packet socket without gathering (writev),
+ * gathered into the slot when the destination is the shared ring. */
 static void sink_put(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, uint8_t *f,
-		     uint32_t len)
+		     uint32_t len, const struct lro_out *lo)
 {
+	static uint8_t gbuf[FRAME_MAX];
+	bool frags = lo && lo->nfrags;
+	if (frags && (lo->nfrags + 2 > MAX_IOV || (d->dst == P_PKT && vh->gso_type == VIRTIO_NET_HDR_GSO_NONE))) {
+		/* not reached with the engine's contract (<= LRO_MAX_FRAGS frags,
+		 * aggregates are GSO frames): one buffer then */
+		if (len > sizeof gbuf) {
+			d->drops++;
+			snprintf(d->last_err, sizeof d->last_err, "aggregate too long");
+			return;
+		}
+		lro_out_gather(lo, gbuf);
+		f = gbuf;
+		frags = false;
+	}
 	if (d->dst == P_PKT && (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 	    vh->gso_type == VIRTIO_NET_HDR_GSO_NONE) {
 		csum_complete(vh, f, len);
@@ -211,19 +235,25 @@ static void sink_put(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, 
 			return;
 		}
 		memcpy(slot, vh, VNET_LEN);
-		memcpy(slot + VNET_LEN, f, len);
+		if (frags)
+			lro_out_gather(lo, slot + VNET_LEN);
+		else
+			memcpy(slot + VNET_LEN, f, len);
 		*lp = len + VNET_LEN;
 		lk_ring_prod_commit(d->dst_ring);
 	} else {
-		struct iovec iov[2] = {{vh, VNET_LEN}, {f, len}};
+		struct iovec iov[MAX_IOV] = {{vh, VNET_LEN}, {f, frags ? lo->hdr_len : len}};
+		int niov = 2;
+		for (uint32_t k = 0; frags && k < lo->nfrags; k++)
+			iov[niov++] = (struct iovec){(void *)(uintptr_t)lo->frags[k].p, lo->frags[k].len};
 		ssize_t w;
 		do
-			w = writev(d->dst_fd, iov, 2);
+			w = writev(d->dst_fd, iov, niov);
 		while (w < 0 && errno == EINTR);
 		if (w < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
 			struct pollfd p = {.fd = d->dst_fd, .events = POLLOUT};
 			poll(&p, 1, 100);
-			w = writev(d->dst_fd, iov, 2);
+			w = writev(d->dst_fd, iov, niov);
 		}
 		if (w < 0 && errno == EIO) {
 			d->link_down++; /* TAP not up yet / being torn down */
@@ -254,8 +284,9 @@ static void lro_emit(void *ctx, const struct lro_out *lo)
 		vh.csum_start = lo->csum_start;
 		vh.csum_offset = lo->csum_offset;
 	}
-	/* sink_put does not modify rx frames (csum completion is tx only) */
-	sink_put(s, s->cur, &vh, (uint8_t *)(uintptr_t)lo->frame, lo->len);
+	/* sink_put does not modify LRO output (csum completion: non-GSO frames
+	   to a packet socket, i.e. tx only) */
+	sink_put(s, s->cur, &vh, (uint8_t *)(uintptr_t)lo->frame, lo->len, lo);
 }
 
 /* One frame entering a direction: through LRO when enabled and plain. */
@@ -274,7 +305,7 @@ static void feed(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, uint
 		d->lro_bypass++;
 		lro_flush_all(d->lro);
 	}
-	sink_put(s, d, vh, f, len);
+	sink_put(s, d, vh, f, len, NULL);
 }
 
 static void poll_done(struct stage *s, struct dir *d, unsigned n, uint64_t ts)
@@ -584,6 +615,12 @@ int lk_stage_run(const struct lk_stage_opts *o, struct lk_err *e)
 			goto out;
 		}
 		lro_config_default(&c, pol);
+		/* zero-copy: the rx frames (recvmmsg buffers / ring slots) stay
+		   valid until poll_done's lro_poll_end: the buffers are refilled by
+		   the next poll's recvmmsg, the ring slots released after poll_done
+		   (feed's lro_flush_all also runs within the poll). A TAP source
+		   reads every frame into one buffer: copy mode there. */
+		c.zero_copy = s.rx.src != P_TAP;
 		s.rx.lro = lro_new(&c, lro_emit, &s);
 		if (!s.rx.lro) {
 			lk_errf(e, LK_EXIT_RUNTIME, "lro_new failed");

@@ -13,8 +13,34 @@
  *   - every other frame unchanged (byte for byte, including L2 padding).
  *
  * Self-contained: no I/O, no printing, no dependency on the rest of lrokit,
- * and no allocation after lro_new() (one preallocated 64 KiB buffer per table
- * slot; payload bytes are copied exactly once, into that buffer).
+ * and no allocation after lro_new() (one preallocated 64 KiB buffer and, in
+ * zero-copy mode, one LRO_MAX_FRAGS-entry fragment array per table slot).
+ *
+ * Two buffer modes (lro_config.zero_copy), with the same merge decisions,
+ * the same statistics and the same emitted bytes:
+ *   copy (default)  every frame given to lro_rx need only be valid during the
+ *                   call: a held segment is copied (headers, payload, L2
+ *                   padding) into its slot's buffer, and each later payload is
+ *                   appended there; an aggregate leaves as ONE contiguous
+ *                   frame (lro_out.nfrags == 0). `lrokit replay` uses this
+ *                   mode (its frames come from libpcap, valid for one packet).
+ *   zero-copy       the NAPI model, as Linux GRO (page frags / frag_list) and
+ *                   inet_lro: the caller promises every frame given to lro_rx
+ *                   stays valid and unchanged until the next lro_poll_end()
+ *                   or lro_flush_all() call returns (or lro_free()), e.g. RX
+ *                   buffers recycled after the poll (more precisely: until no
+ *                   aggregate holding it is left; lro_held() == 0 means the
+ *                   engine references no caller frame). Only the header of an
+ *                   aggregate's first segment is copied (and fixed up at
+ *                   flush); payloads are referenced in place and
+ *                   leave as fragments (lro_out.frags): header + frags = the
+ *                   copy mode's frame, byte for byte. When a slot's fragment
+ *                   array is full (more than LRO_MAX_FRAGS - 1 segments, e.g.
+ *                   tiny segments), the later payloads are copied into the
+ *                   slot's buffer, covered by one last growing fragment. A
+ *                   single held segment leaves as the caller's own frame.
+ *                   Checksums are verified by a sum-only pass over the payload.
+ *                   bench/stage.c (the testbed's NIC/netfront stages) uses it.
  *
  * Policies (chosen at lro_new):
  *   LRO_POLICY_LINUX     current Linux GRO (net/ipv4/tcp_offload.c, net/core/gro.c,
@@ -100,11 +126,27 @@ struct lro_config {
 				 (bad => passed through); false = trust (CHECKSUM_UNNECESSARY) */
 	bool csum_complete;   /* aggregates carry a complete TCP checksum instead of the
 				 pseudo-header partial sum (inet_lro always complete) */
+	bool zero_copy;       /* payloads referenced in place, aggregates emitted as
+				 header + frags (see the top of this file); the caller
+				 keeps every frame valid and unchanged until the next
+				 lro_poll_end / lro_flush_all returns */
+};
+
+/* Fragments per held aggregate in zero-copy mode: LRO_MAX_FRAGS - 1 payloads
+ * referenced in place (>= 46 covers MTU-sized segments up to 64 KiB), the rest
+ * copied into the slot's buffer behind the last fragment. */
+#define LRO_MAX_FRAGS 64
+
+/* A run of payload bytes of an aggregate (zero-copy mode). */
+struct lro_frag {
+	const uint8_t *p;
+	uint32_t len;
 };
 
 struct lro_out {
-	const uint8_t *frame; /* valid only during the callback */
-	uint32_t len;
+	const uint8_t *frame; /* valid only during the callback; nfrags == 0: all len
+				 bytes, else the hdr_len header bytes (fixed up) */
+	uint32_t len;         /* frame bytes: hdr_len + the frags' lengths if nfrags > 0 */
 	uint64_t ts_ns;       /* last segment's time, or the flush time if later */
 	uint16_t segs;        /* segments in this frame (1 = unchanged frame) */
 	uint16_t gso_size;    /* 0 unless segs > 1 */
@@ -114,7 +156,16 @@ struct lro_out {
 	uint16_t csum_offset; /* 16: TCP checksum field within the TCP header */
 	uint16_t hdr_len;     /* L2+L3+L4 header bytes (0 for unchanged frames) */
 	uint8_t flush_reason; /* enum lro_flush_reason when it left the table, else 0xff */
+	/* zero-copy aggregates only (else NULL / 0): the payload after the frame's
+	   hdr_len header bytes, in order; valid only during the callback (the
+	   bytes themselves are the caller's, or the engine's for the last one) */
+	const struct lro_frag *frags;
+	uint32_t nfrags;
 };
+
+/* Write the o->len bytes of an emitted frame (header + frags) contiguously to
+ * dst, for consumers that need one buffer. */
+void lro_out_gather(const struct lro_out *o, uint8_t *dst);
 
 typedef void (*lro_emit_fn)(void *ctx, const struct lro_out *o);
 
@@ -131,14 +182,17 @@ struct lro_stats {
 };
 
 /* Defaults: linux: table 64, age 0 (off), max_l3 65535, verify on, partial;
- * inet_lro: table 8, max_aggr 64, mtu 1500, verify on, complete. */
+ * inet_lro: table 8, max_aggr 64, mtu 1500, verify on, complete; both: copy
+ * mode (zero_copy false). */
 void lro_config_default(struct lro_config *c, enum lro_policy p);
 
 /* NULL on a bad configuration or allocation failure. */
 struct lro *lro_new(const struct lro_config *c, lro_emit_fn emit, void *ctx);
 void lro_free(struct lro *l);
 
-/* One received Ethernet frame; emits zero or more frames through the callback. */
+/* One received Ethernet frame; emits zero or more frames through the callback.
+ * Zero-copy mode: frame must stay valid and unchanged until the next
+ * lro_poll_end / lro_flush_all returns. */
 void lro_rx(struct lro *l, const uint8_t *frame, uint32_t len, uint64_t ts_ns);
 /* End of a NAPI poll: flush every held aggregate (reason poll_end). */
 void lro_poll_end(struct lro *l, uint64_t now_ns);

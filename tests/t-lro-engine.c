@@ -2,7 +2,15 @@
  * window update, timestamps, PSH, gaps, limits), the engine's mechanics (age
  * flush, eviction, VLAN identity, config checks, counters), and lossless /
  * in-order / checksum checks on generated multi-flow streams for both
- * policies (re-segmenting every aggregate at gso_size gives the input back). */
+ * policies (re-segmenting every aggregate at gso_size gives the input back).
+ *
+ * Every run goes through both buffer modes (copy and zero-copy, frames kept
+ * valid until the poll end as the zero-copy contract asks): the gathered
+ * output frames, their metadata and the counters must be identical, a
+ * zero-copy aggregate must be header + frags adding up to its length, and a
+ * frame that leaves unchanged must be the caller's own pointer. The
+ * fragment-array overflow (more segments than LRO_MAX_FRAGS, odd sizes) is
+ * covered on its own. */
 #include "lro_ref/lro.h"
 #include "tests/helpers/lro-check.h"
 #include "tests/helpers/lro-cases.h"
@@ -17,11 +25,80 @@ struct rec {
 	uint16_t last_gso, last_segs;
 	struct lchk *k;
 	uint64_t outs, data_segs_out;
+	/* both modes */
+	uint64_t *h;            /* per output frame: hash of its metadata and bytes */
+	size_t nh, caph;
+	uint32_t max_nfrags;
+	/* zero-copy: the frames the caller keeps valid (unchanged frames must be
+	   one of them) and violations of the output contract */
+	bool zc;
+	uint8_t *const *live;
+	size_t nlive;
+	uint64_t zc_bad;
+	char zc_why[160];
 };
 
-static void on_out(void *ctx, const struct lro_out *o)
+static uint8_t gath[70000];
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+static void zc_fail(struct rec *r, const char *why)
+{
+	if (!r->zc_bad++)
+		snprintf(r->zc_why, sizeof r->zc_why, "%s", why);
+}
+
+/* Zero-copy output contract; returns the frame gathered (or as given). */
+static const struct lro_out *gather(struct rec *r, const struct lro_out *o, struct lro_out *tmp)
+{
+	if (!r->zc && (o->nfrags || o->frags))
+		zc_fail(r, "copy mode emitted frags");
+	if (r->zc && o->segs <= 1) {
+		bool found = false;
+		for (size_t i = 0; i < r->nlive && !found; i++)
+			found = r->live[i] == o->frame;
+		if (!found || o->nfrags)
+			zc_fail(r, "unchanged frame is not the caller's frame");
+	}
+	if (r->zc && o->segs > 1) {
+		uint64_t sum = o->hdr_len;
+		for (uint32_t k = 0; k < o->nfrags; k++)
+			sum += o->frags[k].len;
+		if (!o->nfrags || !o->frags || o->nfrags > LRO_MAX_FRAGS || sum != o->len)
+			zc_fail(r, "aggregate is not hdr_len + frags adding up to len");
+	}
+	if (o->nfrags > r->max_nfrags)
+		r->max_nfrags = o->nfrags;
+	if (!o->nfrags)
+		return o;
+	lro_out_gather(o, gath);
+	*tmp = *o;
+	tmp->frame = gath;
+	tmp->frags = NULL;
+	tmp->nfrags = 0;
+	return tmp;
+}
+
+static void on_out(void *ctx, const struct lro_out *oo)
 {
 	struct rec *r = ctx;
+	struct lro_out tmp;
+	const struct lro_out *o = gather(r, oo, &tmp);
+	uint64_t meta[10] = {o->len, o->ts_ns, o->segs, o->gso_size, o->gso_type, o->csum_partial,
+			     o->csum_start, o->csum_offset, o->hdr_len, o->flush_reason};
+	if (r->nh == r->caph) {
+		r->caph = r->caph ? 2 * r->caph : 256;
+		r->h = realloc(r->h, r->caph * sizeof *r->h);
+		if (!r->h)
+			abort();
+	}
+	r->h[r->nh++] = fnv(fnv(1469598103934665603ull, meta, sizeof meta), o->frame, o->len);
 	r->outs++;
 	if (r->k)
 		lchk_out(r->k, o);
@@ -36,27 +113,88 @@ static void on_out(void *ctx, const struct lro_out *o)
 		r->got[r->n++] = v;
 }
 
-/* Run specs (one frame each) through a fresh engine; poll end at the end. */
-static void run(const struct lro_config *cfg, struct lc_spec *s, int n, struct rec *r)
+static void rec_init(struct rec *r, bool zc)
 {
 	memset(r, 0, sizeof *r);
+	r->zc = zc;
+}
+
+/* Same output frames (metadata and bytes, in order) and counters. */
+static bool same_run(const struct rec *a, const struct lro_stats *sa, const struct rec *b,
+		     const struct lro_stats *sb, char *why, size_t wsz)
+{
+	snprintf(why, wsz, "identical");
+	if (a->zc_bad || b->zc_bad) {
+		snprintf(why, wsz, "%s", a->zc_bad ? a->zc_why : b->zc_why);
+		return false;
+	}
+	if (a->nh != b->nh) {
+		snprintf(why, wsz, "%zu vs %zu frames out", a->nh, b->nh);
+		return false;
+	}
+	for (size_t i = 0; i < a->nh; i++)
+		if (a->h[i] != b->h[i]) {
+			snprintf(why, wsz, "output frame %zu differs", i);
+			return false;
+		}
+	if (memcmp(sa, sb, sizeof *sa)) {
+		snprintf(why, wsz, "counters differ (frames_out %llu vs %llu, rate %.3f vs %.3f)",
+			 (unsigned long long)sa->frames_out, (unsigned long long)sb->frames_out, lro_rate(sa),
+			 lro_rate(sb));
+		return false;
+	}
+	return true;
+}
+
+/* One engine over frames fr (kept valid throughout); poll end at the end. */
+static void run1(const struct lro_config *cfg, uint8_t *const *fr, const uint32_t *lens, int n, struct rec *r,
+		 struct lro_stats *st)
+{
+	rec_init(r, cfg->zero_copy);
+	r->live = fr;
+	r->nlive = (size_t)n;
 	r->k = lchk_new(cfg->policy == LRO_POLICY_LINUX);
 	struct lro *l = lro_new(cfg, on_out, r);
 	for (int i = 0; i < n; i++) {
-		uint32_t len;
-		uint8_t *f = lc_build(&s[i], &len);
-		lchk_in(r->k, f, len);
-		lro_rx(l, f, len, 1000u * (uint64_t)(i + 1));
-		free(f);
+		lchk_in(r->k, fr[i], lens[i]);
+		lro_rx(l, fr[i], lens[i], 1000u * (uint64_t)(i + 1));
 	}
 	lro_poll_end(l, 1000u * (uint64_t)(n + 1));
 	const char *why = lchk_finish(r->k);
 	if (why)
-		diag("checker: %s", why);
-	ok(why == NULL, "  ... lossless, in order, checksums valid");
+		diag("checker (%s): %s", cfg->zero_copy ? "zero-copy" : "copy", why);
+	ok(why == NULL, "  ... lossless, in order, checksums valid (%s)", cfg->zero_copy ? "zero-copy" : "copy");
+	*st = *lro_stats(l);
 	lchk_free(r->k);
 	r->k = NULL;
 	lro_free(l);
+}
+
+/* Run specs (one frame each) through a fresh engine in copy mode (r: its
+ * output) and in zero-copy mode, which must give the same. */
+static void run(const struct lro_config *cfg, struct lc_spec *s, int n, struct rec *r)
+{
+	uint8_t **fr = malloc((size_t)n * sizeof *fr);
+	uint32_t *lens = malloc((size_t)n * sizeof *lens);
+	for (int i = 0; i < n; i++)
+		fr[i] = lc_build(&s[i], &lens[i]);
+	struct lro_config cc = *cfg, cz = *cfg;
+	cc.zero_copy = false;
+	cz.zero_copy = true;
+	struct rec *z = malloc(sizeof *z);
+	struct lro_stats sc, sz;
+	run1(&cc, fr, lens, n, r, &sc);
+	run1(&cz, fr, lens, n, z, &sz);
+	char why[200];
+	ok(same_run(r, &sc, z, &sz, why, sizeof why), "  ... zero-copy: same frames and counters as copy (%s)", why);
+	free(z->h);
+	free(z);
+	free(r->h);
+	r->h = NULL;
+	for (int i = 0; i < n; i++)
+		free(fr[i]);
+	free(fr);
+	free(lens);
 }
 
 static void seq_specs(struct lc_spec *s, int n, int fam)
@@ -253,6 +391,7 @@ static void mechanics(void)
 	lro_flush_all(l);
 	is_int(lro_held(l), 0, "flush_all empties the table");
 	lro_free(l);
+	free(r.h);
 
 	/* bad configurations */
 	struct lro_config b = c;
@@ -283,6 +422,7 @@ static void mechanics(void)
 	ok(lchk_finish(r.k) == NULL && r.outs == 3, "non-TCP and short frames pass unchanged");
 	lchk_free(r.k);
 	lro_free(l);
+	free(r.h);
 }
 
 /* xorshift */
@@ -296,7 +436,10 @@ static uint32_t rnd(uint32_t n)
 /* Generated traffic: nflows flows of both families, MSS segments with random
  * payload bytes, losses (gaps), retransmissions, reordering, PSH, pure ACKs,
  * window/ACK changes, timestamps, bad checksums, VLAN tags; polls of random
- * size. Checks the checker's invariants and the counters. */
+ * size; every other frame at an odd address (payloads starting at odd
+ * addresses). Fed to a copy-mode and a zero-copy engine side by side (frames
+ * freed at each poll end, the zero-copy contract); checks the checker's invariants,
+ * the counters, and that both modes give the same frames and counters. */
 static void random_streams(enum lro_policy pol, bool complete, bool verify, unsigned table, int rounds)
 {
 	struct lro_config c;
@@ -304,14 +447,20 @@ static void random_streams(enum lro_policy pol, bool complete, bool verify, unsi
 	c.csum_complete = complete;
 	c.verify_csum = verify;
 	c.table_size = table;
-	struct rec r;
-	memset(&r, 0, sizeof r);
+	struct lro_config cz = c;
+	cz.zero_copy = true;
+	struct rec r, rz;
+	rec_init(&r, false);
+	rec_init(&rz, true);
 	r.k = lchk_new(pol == LRO_POLICY_LINUX);
-	struct lro *l = lro_new(&c, on_out, &r);
+	rz.k = lchk_new(pol == LRO_POLICY_LINUX);
+	struct lro *l = lro_new(&c, on_out, &r), *lz = lro_new(&cz, on_out, &rz);
 	enum { NF = 12 };
 	uint32_t seq[NF] = {0}, ack[NF] = {0}, tsv[NF];
 	uint8_t payload[9000];
 	uint64_t t = 0, frames = 0, inseg = 0;
+	size_t nlive = 0, caplive = 256;
+	uint8_t **live = malloc(caplive * sizeof *live), **base = malloc(caplive * sizeof *base);
 	for (int i = 0; i < NF; i++)
 		tsv[i] = 1000;
 	for (int it = 0; it < rounds; it++) {
@@ -353,20 +502,55 @@ static void random_streams(enum lro_policy pol, bool complete, bool verify, unsi
 		else if (s.seq_off > seq[fl])
 			seq[fl] = s.seq_off + s.plen;
 		uint32_t len;
-		uint8_t *f = lc_build(&s, &len);
+		uint8_t *f = lc_build(&s, &len), *b = f;
+		if (it & 1) { /* every other frame at an odd address (odd payload start) */
+			b = malloc(len + 1);
+			if (!b)
+				abort();
+			memcpy(b + 1, f, len);
+			free(f);
+			f = b + 1;
+		}
+		if (nlive == caplive) {
+			caplive *= 2;
+			live = realloc(live, caplive * sizeof *live);
+			base = realloc(base, caplive * sizeof *base);
+			if (!live || !base)
+				abort();
+		}
+		base[nlive] = b;
+		live[nlive++] = f;
+		rz.live = live;
+		rz.nlive = nlive;
 		lchk_in(r.k, f, len);
+		lchk_in(rz.k, f, len);
 		lro_rx(l, f, len, t);
+		lro_rx(lz, f, len, t);
 		frames++;
 		if (s.plen)
 			inseg++;
-		free(f);
 		t += 1000 + rnd(3000);
-		if (rnd(64) == 0)
+		if (rnd(64) == 0) {
 			lro_poll_end(l, t);
-		if (rnd(500) == 0)
+			lro_poll_end(lz, t);
+			/* the poll's buffers are recycled: scribble, then free */
+			for (size_t i = 0; i < nlive; i++) {
+				memset(live[i], 0xa5, 14);
+				free(base[i]);
+			}
+			nlive = 0;
+		}
+		if (rnd(500) == 0) {
 			lro_flush_older(l, t, 20000);
+			lro_flush_older(lz, t, 20000);
+		}
 	}
 	lro_poll_end(l, t);
+	lro_poll_end(lz, t);
+	for (size_t i = 0; i < nlive; i++)
+		free(base[i]);
+	free(live);
+	free(base);
 	const char *why = lchk_finish(r.k);
 	if (why)
 		diag("checker: %s", why);
@@ -379,8 +563,145 @@ static void random_streams(enum lro_policy pol, bool complete, bool verify, unsi
 	   (unsigned long long)st->frames_in, (unsigned long long)st->frames_out,
 	   (unsigned long long)st->segs_in, (unsigned long long)st->segs_merged, lro_rate(st));
 	ok(st->aggregates_out > 0 && lro_rate(st) > 1.0, "  ... and it did aggregate");
+	const char *whyz = lchk_finish(rz.k);
+	char w[200];
+	ok(whyz == NULL && same_run(&r, st, &rz, lro_stats(lz), w, sizeof w),
+	   "  ... zero-copy: same frames and counters as copy (%s), up to %u frags", whyz ? whyz : w,
+	   rz.max_nfrags);
 	lchk_free(r.k);
+	lchk_free(rz.k);
 	lro_free(l);
+	lro_free(lz);
+	free(r.h);
+	free(rz.h);
+}
+
+/* More segments than the fragment array holds: the rest is copied behind the
+ * last fragment; sizes odd and even (odd offsets in the sums), complete and
+ * partial checksums, verified and trusted; both policies. */
+static void frag_overflow(void)
+{
+	static const struct {
+		enum lro_policy pol;
+		bool complete, verify;
+		uint32_t plen;
+		int n;
+	} v[] = {
+		{LRO_POLICY_LINUX, false, true, 10, 200},  {LRO_POLICY_LINUX, true, true, 7, 150},
+		{LRO_POLICY_LINUX, true, false, 9, 130},   {LRO_POLICY_LINUX, false, false, 1, 300},
+		{LRO_POLICY_INET_LRO, true, true, 13, 120}, {LRO_POLICY_INET_LRO, true, false, 5, 100},
+		{LRO_POLICY_LINUX, true, true, 1448, 45},   {LRO_POLICY_LINUX, true, true, 1000, 70},
+	};
+	uint8_t pay[2000];
+	for (unsigned i = 0; i < sizeof pay; i++)
+		pay[i] = (uint8_t)(i * 37 + 11);
+	for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+		struct lro_config c;
+		lro_config_default(&c, v[k].pol);
+		c.csum_complete = v[k].complete;
+		c.verify_csum = v[k].verify;
+		c.max_aggr = 1000;
+		c.mtu = 68;
+		int n = v[k].n;
+		struct lc_spec *s = calloc((size_t)n, sizeof *s);
+		for (int i = 0; i < n; i++) {
+			lc_spec_init(&s[i], 4);
+			s[i].plen = v[k].plen;
+			s[i].seq_off = (uint32_t)i * v[k].plen;
+			s[i].payload = pay + (i * 3) % 300;
+		}
+		struct rec r;
+		rec_init(&r, false);
+		/* run() compares the modes; count the zero-copy frags separately */
+		uint8_t **fr = malloc((size_t)n * sizeof *fr);
+		uint32_t *lens = malloc((size_t)n * sizeof *lens);
+		for (int i = 0; i < n; i++)
+			fr[i] = lc_build(&s[i], &lens[i]);
+		struct lro_config cz = c;
+		cz.zero_copy = true;
+		struct lro_stats st;
+		run1(&cz, fr, lens, n, &r, &st);
+		uint32_t want = (uint32_t)(n < LRO_MAX_FRAGS ? n : LRO_MAX_FRAGS);
+		bool one = st.aggregates_out >= 1 && r.max_nfrags == want && !r.zc_bad;
+		if (v[k].plen * (uint32_t)n + 52 > 65535) /* the 64 KiB limit splits it */
+			one = st.aggregates_out >= 2 && !r.zc_bad;
+		ok(one, "%s %d x %u-byte segments, csum %s%s: %llu aggregate(s), up to %u frags (array %d)%s%s",
+		   lro_policy_name(v[k].pol), n, v[k].plen, v[k].complete ? "complete" : "partial",
+		   v[k].verify ? "" : " trusted", (unsigned long long)st.aggregates_out, r.max_nfrags, LRO_MAX_FRAGS,
+		   r.zc_bad ? ": " : "", r.zc_bad ? r.zc_why : "");
+		free(r.h);
+		for (int i = 0; i < n; i++)
+			free(fr[i]);
+		free(fr);
+		free(lens);
+		run(&c, s, n, &r);
+		free(s);
+	}
+}
+
+/* Maximum-size segments (IPv4 L3 65535, IPv6 payload length 65535): one
+ * checksum pass over > 64000 bytes (the SIMD sums empty their 32-bit lanes
+ * between rounds); the third segment has a bad TCP checksum. */
+static void huge_segments(void)
+{
+	static uint8_t pay[65535];
+	for (unsigned i = 0; i < sizeof pay; i++)
+		pay[i] = (uint8_t)rnd(256);
+	struct lro_config c;
+	lro_config_default(&c, LRO_POLICY_LINUX);
+	c.csum_complete = true;
+	struct lc_spec s[3];
+	struct rec r;
+	for (int fam = 4; fam <= 6; fam += 2) {
+		uint32_t plen = fam == 4 ? 65495 : 65515;
+		seq_specs(s, 3, fam);
+		for (int i = 0; i < 3; i++) {
+			s[i].plen = plen;
+			s[i].seq_off = (uint32_t)i * plen;
+			s[i].payload = pay;
+		}
+		s[2].tcp_csum_delta = 1;
+		run(&c, s, 3, &r);
+		char want[64];
+		snprintf(want, sizeof want, "%u %u %u", plen, plen, plen);
+		expect(&r, want, fam == 4 ? "IPv4 65495-byte segments pass (and are verified) alone"
+					  : "IPv6 65515-byte segments pass (and are verified) alone");
+	}
+}
+
+/* Zero-copy: a held segment that leaves alone is the caller's frame (same
+ * pointer); two merged segments leave as header + 2 frags. */
+static void zc_pointers(void)
+{
+	struct lro_config c;
+	lro_config_default(&c, LRO_POLICY_LINUX);
+	c.zero_copy = true;
+	struct lc_spec s[2];
+	seq_specs(s, 2, 4);
+	uint32_t len[2];
+	uint8_t *f[2] = {lc_build(&s[0], &len[0]), lc_build(&s[1], &len[1])};
+	struct rec r;
+	rec_init(&r, true);
+	r.live = f;
+	r.nlive = 1;
+	struct lro *l = lro_new(&c, on_out, &r);
+	lro_rx(l, f[0], len[0], 1);
+	is_int(lro_held(l), 1, "zero-copy: one segment held");
+	lro_poll_end(l, 2);
+	ok(r.outs == 1 && !r.zc_bad, "zero-copy: a single held segment leaves as the caller's frame pointer%s%s",
+	   r.zc_bad ? ": " : "", r.zc_why);
+	lro_free(l);
+	free(r.h);
+	rec_init(&r, true);
+	l = lro_new(&c, on_out, &r);
+	lro_rx(l, f[0], len[0], 1);
+	lro_rx(l, f[1], len[1], 2);
+	lro_poll_end(l, 3);
+	ok(r.outs == 1 && r.max_nfrags == 2 && !r.zc_bad, "zero-copy: two segments leave as header + 2 frags");
+	lro_free(l);
+	free(r.h);
+	free(f[0]);
+	free(f[1]);
 }
 
 int main(void)
@@ -393,5 +714,9 @@ int main(void)
 	random_streams(LRO_POLICY_LINUX, false, true, 4, 20000);
 	random_streams(LRO_POLICY_INET_LRO, true, true, 8, 20000);
 	random_streams(LRO_POLICY_INET_LRO, true, false, 3, 5000);
+	random_streams(LRO_POLICY_INET_LRO, false, false, 8, 5000);
+	frag_overflow();
+	huge_segments();
+	zc_pointers();
 	return done_testing();
 }

@@ -63,7 +63,7 @@ n=$(sqlite3 "$DB" "SELECT count(*) FROM samples WHERE source='tcpinfo' AND key='
 # every process, link and namespace of our six runs is gone (names carry the run's pid)
 lp= ll= ln=
 for p in $runpids; do
-	for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f" 2>/dev/null | grep -q "lkr$p[/-]" && lp="$lp ${f#/proc/}"; done
+	for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' 2>/dev/null < "$f" | grep -q "lkr$p[/-]" && lp="$lp ${f#/proc/}"; done
 	ip -o link | grep -q "lkr$p" && ll="$ll lkr$p"
 	ip netns list | grep -q "^lkr$p-" && ln="$ln lkr$p"
 done

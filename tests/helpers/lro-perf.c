@@ -1,13 +1,16 @@
 /* lro-perf - lro_ref speed over in-memory frames, and a capture generator.
  *
- *   lro-perf run POLICY FLOWS [--trust-csum] [--seconds S | --count N] [--pool N]
+ *   lro-perf run POLICY FLOWS [--trust-csum] [--zero-copy] [--seconds S | --count N] [--pool N]
  *       POOL (--pool, default 512, multiple of 64) prebuilt 1514-byte frames (MSS 1448, NOP,NOP,TS options, valid
  *       checksums) of FLOWS flows interleaved round-robin, fed over and over
  *       with a poll end every 64 frames (NAPI weight), for S seconds (default
  *       1) or, with --count, for at least N frames (a multiple of 16 x POOL;
  *       deterministic work, for instruction counts under callgrind: the
- *       warm-up pass adds POOL frames). Prints one line:
- *       policy flows verify|trust ns_per_pkt pkts_per_s lro_rate rss_kb_start rss_kb_end wall_ns_per_pkt
+ *       warm-up pass adds POOL frames). --zero-copy: the engine's zero-copy
+ *       mode (the pool stays valid, as RX buffers until the poll end); the
+ *       sink then reads the last payload byte from the last fragment. Prints
+ *       one line:
+ *       policy flows verify|trust ns_per_pkt pkts_per_s lro_rate rss_kb_start rss_kb_end wall_ns_per_pkt copy|zero-copy
  *       where ns_per_pkt is the thread's CPU time per frame (the machine is
  *       shared: time spent descheduled is not the engine's) and
  *       wall_ns_per_pkt the elapsed time per frame.
@@ -47,7 +50,9 @@ static uint64_t sink_bytes;
 static void sink(void *ctx, const struct lro_out *o)
 {
 	(void)ctx;
-	sink_bytes += o->len + o->frame[o->len - 1];
+	/* touch the frame's last byte, as a consumer would */
+	const struct lro_frag *lf = o->nfrags ? &o->frags[o->nfrags - 1] : NULL;
+	sink_bytes += o->len + (lf ? lf->p[lf->len - 1] : o->frame[o->len - 1]);
 }
 
 static uint8_t *mkseg(int fam, int flow, uint32_t seq, uint32_t plen, uint32_t ack, uint8_t flags,
@@ -66,7 +71,7 @@ static uint8_t *mkseg(int fam, int flow, uint32_t seq, uint32_t plen, uint32_t a
 	return lc_build(&s, len);
 }
 
-static int run(enum lro_policy pol, int flows, bool trust, double seconds, int POOL, uint64_t count)
+static int run(enum lro_policy pol, int flows, bool trust, bool zc, double seconds, int POOL, uint64_t count)
 {
 	enum { MSS = 1448 };
 	static uint8_t payload[MSS + 512];
@@ -81,6 +86,7 @@ static int run(enum lro_policy pol, int flows, bool trust, double seconds, int P
 	struct lro_config c;
 	lro_config_default(&c, pol);
 	c.verify_csum = !trust;
+	c.zero_copy = zc;
 	c.table_size = flows > 64 ? (unsigned)flows : 64;
 	struct lro *l = lro_new(&c, sink, NULL);
 	/* warm-up pass */
@@ -105,8 +111,8 @@ static int run(enum lro_policy pol, int flows, bool trust, double seconds, int P
 	long rss1 = rss_kb();
 	uint64_t c1 = now_ns(CLOCK_THREAD_CPUTIME_ID);
 	double ns = (double)(c1 - c0) / (double)n, wall = (double)(t1 - t0) / (double)n;
-	printf("%s %d %s %.2f %.0f %.2f %ld %ld %.2f\n", lro_policy_name(pol), flows, trust ? "trust" : "verify", ns,
-	       1e9 / ns, lro_rate(lro_stats(l)), rss0, rss1, wall);
+	printf("%s %d %s %.2f %.0f %.2f %ld %ld %.2f %s\n", lro_policy_name(pol), flows, trust ? "trust" : "verify",
+	       ns, 1e9 / ns, lro_rate(lro_stats(l)), rss0, rss1, wall, zc ? "zero-copy" : "copy");
 	lro_free(l);
 	for (int i = 0; i < POOL; i++)
 		free(fr[i]);
@@ -175,13 +181,15 @@ int main(int argc, char **argv)
 		enum lro_policy p;
 		if (lro_policy_parse(argv[2], &p) < 0)
 			return 2;
-		bool trust = false;
+		bool trust = false, zc = false;
 		double secs = 1.0;
 		int pool = 512;
 		uint64_t count = 0;
 		for (int i = 4; i < argc; i++) {
 			if (!strcmp(argv[i], "--trust-csum"))
 				trust = true;
+			else if (!strcmp(argv[i], "--zero-copy"))
+				zc = true;
 			else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 				secs = atof(argv[++i]);
 			else if (!strcmp(argv[i], "--pool") && i + 1 < argc)
@@ -191,11 +199,11 @@ int main(int argc, char **argv)
 		}
 		if (pool < 64 || pool % 64 || atoi(argv[3]) < 1)
 			return 2;
-		return run(p, atoi(argv[3]), trust, secs, pool, count);
+		return run(p, atoi(argv[3]), trust, zc, secs, pool, count);
 	}
 	if (argc == 4 && !strcmp(argv[1], "gen"))
 		return gen(argv[2], strtoul(argv[3], NULL, 10));
-	fprintf(stderr, "usage: lro-perf run linux|inet_lro FLOWS [--trust-csum] [--seconds S | --count N] [--pool N]\n"
+	fprintf(stderr, "usage: lro-perf run linux|inet_lro FLOWS [--trust-csum] [--zero-copy] [--seconds S | --count N] [--pool N]\n"
 			"       lro-perf gen FILE MBYTES\n");
 	return 2;
 }

@@ -10,8 +10,12 @@
  * (tests/helpers/lro-check.h): lossless and in order per flow after
  * re-segmenting every aggregate at gso_size, unchanged frames byte-exact,
  * checksums/lengths valid. With OUT, every frame of OUT must equal the
- * engine's output frame at the same position (complete checksums). Prints a
- * summary; exit 0 ok, 1 a check failed, 2 usage/IO.
+ * engine's output frame at the same position (complete checksums). The same
+ * frames also go through a second engine in zero-copy mode, fed from per-poll
+ * buffers that stay valid until the poll end and are then overwritten and
+ * freed (the NAPI model): its output, gathered, must equal the copy-mode
+ * engine's frame by frame (bytes and metadata), with the same counters.
+ * Prints a summary; exit 0 ok, 1 a check failed, 2 usage/IO.
  */
 #include "lib/err.h"
 #include "lib/pcapin.h"
@@ -20,16 +24,88 @@
 
 #include <pcap/pcap.h>
 
+/* An output frame as compared across the modes: metadata + bytes. */
+struct oframe {
+	struct lro_out o;     /* frame -> d, no frags */
+	uint8_t *d;
+};
+
 struct vctx {
 	struct lchk *k;
 	pcap_t *outp;
 	uint64_t nout, mismatch, first_bad;
 	uint64_t agg, segs;
+	/* copy-mode frames not yet matched by the zero-copy engine */
+	struct oframe *q;
+	size_t qn, qhead, qcap;
+	uint64_t zc_out, zc_bad, zc_frags, zc_first_bad;
+	char zc_why[160];
 };
+
+static void zc_fail(struct vctx *v, const char *why)
+{
+	if (!v->zc_bad++) {
+		v->zc_first_bad = v->zc_out;
+		snprintf(v->zc_why, sizeof v->zc_why, "%s", why);
+	}
+}
+
+/* Copy-mode frame: queued for the zero-copy engine's frame at the same position. */
+static void queue_out(struct vctx *v, const struct lro_out *o)
+{
+	if (v->qn == v->qcap) {
+		v->qcap = v->qcap ? 2 * v->qcap : 256;
+		v->q = realloc(v->q, v->qcap * sizeof *v->q);
+		if (!v->q)
+			abort();
+	}
+	struct oframe *f = &v->q[v->qn++];
+	f->o = *o;
+	f->d = malloc(o->len ? o->len : 1);
+	if (!f->d)
+		abort();
+	memcpy(f->d, o->frame, o->len);
+	f->o.frame = f->d;
+}
+
+static void on_emit_zc(void *p, const struct lro_out *o)
+{
+	struct vctx *v = p;
+	if (v->qhead == v->qn) {
+		zc_fail(v, "zero-copy engine emitted a frame the copy engine did not");
+		v->zc_out++;
+		return;
+	}
+	struct oframe *f = &v->q[v->qhead++];
+	static uint8_t g[70000];
+	uint64_t sum = o->hdr_len;
+	for (uint32_t k = 0; k < o->nfrags; k++)
+		sum += o->frags[k].len;
+	if (o->nfrags && (o->segs < 2 || sum != o->len || o->len > sizeof g))
+		zc_fail(v, "zero-copy aggregate is not hdr_len + frags adding up to len");
+	else if (o->len != f->o.len || o->segs != f->o.segs || o->gso_size != f->o.gso_size ||
+		 o->gso_type != f->o.gso_type || o->csum_partial != f->o.csum_partial ||
+		 o->csum_start != f->o.csum_start || o->csum_offset != f->o.csum_offset ||
+		 o->hdr_len != f->o.hdr_len || o->flush_reason != f->o.flush_reason || o->ts_ns != f->o.ts_ns)
+		zc_fail(v, "metadata differs from the copy engine's frame");
+	else {
+		lro_out_gather(o, g);
+		if (memcmp(g, f->d, o->len))
+			zc_fail(v, "bytes differ from the copy engine's frame");
+	}
+	if (o->nfrags)
+		v->zc_frags += o->nfrags;
+	free(f->d);
+	f->d = NULL;
+	if (v->qhead == v->qn)
+		v->qhead = v->qn = 0;
+	v->zc_out++;
+}
 
 static void on_emit(void *p, const struct lro_out *o)
 {
 	struct vctx *v = p;
+	queue_out(v, o);
 	lchk_out(v->k, o);
 	if (o->segs > 1) {
 		v->agg++;
@@ -107,6 +183,8 @@ int main(int argc, char **argv)
 	lro_config_default(&c, pol);
 	c.verify_csum = !trust;
 	c.csum_complete = true;
+	struct lro_config cz = c;
+	cz.zero_copy = true;
 	struct vctx v = {.k = lchk_new(pol == LRO_POLICY_LINUX)};
 	char eb[PCAP_ERRBUF_SIZE];
 	if (i + 1 < argc && !(v.outp = pcap_open_offline(argv[i + 1], eb))) {
@@ -123,27 +201,54 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lro-verify: %s is not Ethernet\n", argv[i]);
 		return 2;
 	}
-	struct lro *l = lro_new(&c, on_emit, &v);
+	struct lro *l = lro_new(&c, on_emit, &v), *lz = lro_new(&cz, on_emit_zc, &v);
+	if (!l || !lz) {
+		fprintf(stderr, "lro-verify: lro_new failed\n");
+		return 2;
+	}
+	/* the zero-copy engine's RX buffers: valid until the poll end */
+	uint8_t **pb = calloc(budget, sizeof *pb);
+	uint32_t *pbl = calloc(budget, sizeof *pbl);
+	if (!pb || !pbl)
+		return 2;
 	const struct pcap_pkthdr *h;
 	const uint8_t *d;
 	uint64_t n = 0, in_poll = 0, last = 0;
 	int got;
+#define POLL_END(t)                                                             \
+	do {                                                                    \
+		lro_poll_end(l, (t));                                           \
+		lro_poll_end(lz, (t));                                          \
+		for (uint64_t b_ = 0; b_ < in_poll; b_++)                       \
+			memset(pb[b_], 0xa5, pbl[b_]); /* recycled */           \
+		in_poll = 0;                                                    \
+	} while (0)
 	while ((got = lk_pcap_next(r, &h, &d, &e)) == 1) {
 		uint64_t ts = lk_pcap_ts_ns(r, h);
-		if (n && in_poll && gap_us && ts > last && ts - last > gap_us * 1000) {
-			lro_poll_end(l, last);
-			in_poll = 0;
-		}
+		if (n && in_poll && gap_us && ts > last && ts - last > gap_us * 1000)
+			POLL_END(last);
 		lchk_in(v.k, d, h->caplen);
 		lro_rx(l, d, h->caplen, ts);
+		if (pbl[in_poll] < h->caplen || !pb[in_poll]) {
+			free(pb[in_poll]);
+			pb[in_poll] = malloc(h->caplen ? h->caplen : 1);
+			if (!pb[in_poll])
+				return 2;
+		}
+		pbl[in_poll] = h->caplen;
+		memcpy(pb[in_poll], d, h->caplen);
+		lro_rx(lz, pb[in_poll], h->caplen, ts);
 		last = ts;
 		n++;
-		if (++in_poll >= budget) {
-			lro_poll_end(l, ts);
-			in_poll = 0;
-		}
+		if (++in_poll >= budget)
+			POLL_END(ts);
 	}
-	lro_poll_end(l, last);
+	POLL_END(last);
+#undef POLL_END
+	for (unsigned long b = 0; b < budget; b++)
+		free(pb[b]);
+	free(pb);
+	free(pbl);
 	lk_pcap_close(r);
 	int rc = 0;
 	const char *why = lchk_finish(v.k);
@@ -171,10 +276,26 @@ int main(int argc, char **argv)
 		}
 		pcap_close(v.outp);
 	}
+	if (v.qn != v.qhead)
+		zc_fail(&v, "the copy engine emitted frames the zero-copy engine did not");
+	if (!v.zc_bad && memcmp(lro_stats(l), lro_stats(lz), sizeof *st))
+		zc_fail(&v, "counters differ");
+	if (v.zc_bad) {
+		printf("FAIL zero-copy mode: %s (%llu frames, first at %llu)\n", v.zc_why,
+		       (unsigned long long)v.zc_bad, (unsigned long long)v.zc_first_bad);
+		rc = 1;
+	} else {
+		printf("ok zero-copy mode identical (%llu frames, %llu frags)\n", (unsigned long long)v.zc_out,
+		       (unsigned long long)v.zc_frags);
+	}
 	if (!v.agg && !noagg_ok) {
 		printf("FAIL nothing was aggregated\n");
 		rc = 1;
 	}
+	for (size_t q = v.qhead; q < v.qn; q++)
+		free(v.q[q].d);
+	free(v.q);
+	lro_free(lz);
 	lro_free(l);
 	lchk_free(v.k);
 	return rc;
