@@ -286,8 +286,11 @@ static uint64_t sum_native(const uint8_t *p, uint32_t len)
  * lanes; the bias is added back at the end (every vector, also the zero-filled
  * tail, counts 16 (AVX2) / 32 (AVX-512) words). At most 8192 vectors per round
  * keep each lane within +-2^30 (AVX-512: 1024, so that the 32-bit horizontal
- * sum of all lanes cannot overflow either). */
-__attribute__((target("avx2"))) static uint64_t copy_sum_avx2(uint8_t *dst, const uint8_t *src, uint32_t len)
+ * sum of all lanes cannot overflow either). avx2_sum is copy_sum_avx2 (copy:
+ * dst gets the bytes) and sum_avx2 (sum only: the zero-copy mode reads the
+ * payload where it is) in one body. */
+__attribute__((target("avx2"), always_inline)) static inline uint64_t avx2_sum(uint8_t *dst, const uint8_t *src,
+									     uint32_t len, bool copy)
 {
 	const __m256i bias = _mm256_set1_epi16((short)0x8000), ones = _mm256_set1_epi16(1);
 	int64_t total = 0;
@@ -299,20 +302,25 @@ __attribute__((target("avx2"))) static uint64_t copy_sum_avx2(uint8_t *dst, cons
 		len -= n * 32;
 		nvec += n;
 		__m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
-		for (; i + 2 <= n; i += 2, src += 64, dst += 64) {
+		for (; i + 2 <= n; i += 2, src += 64) {
 			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)src);
 			__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(src + 32));
-			_mm256_storeu_si256((__m256i *)(void *)dst, v);
-			_mm256_storeu_si256((__m256i *)(void *)(dst + 32), w);
+			if (copy) {
+				_mm256_storeu_si256((__m256i *)(void *)dst, v);
+				_mm256_storeu_si256((__m256i *)(void *)(dst + 32), w);
+				dst += 64;
+			}
 			a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_xor_si256(v, bias), ones));
 			b = _mm256_add_epi32(b, _mm256_madd_epi16(_mm256_xor_si256(w, bias), ones));
 		}
 		if (i < n) {
 			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)src);
-			_mm256_storeu_si256((__m256i *)(void *)dst, v);
+			if (copy) {
+				_mm256_storeu_si256((__m256i *)(void *)dst, v);
+				dst += 32;
+			}
 			a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_xor_si256(v, bias), ones));
 			src += 32;
-			dst += 32;
 		}
 		a = _mm256_add_epi32(a, b);
 		__m256i w = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(a)),
@@ -320,8 +328,14 @@ __attribute__((target("avx2"))) static uint64_t copy_sum_avx2(uint8_t *dst, cons
 		__m128i x = _mm_add_epi64(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
 		total += _mm_cvtsi128_si64(x) + _mm_extract_epi64(x, 1);
 	}
-	memcpy(dst, src, len);
+	if (copy)
+		memcpy(dst, src, len);
 	return (uint64_t)(total + (int64_t)(nvec * 16 * 0x8000)) + sum_native(src, len);
+}
+
+__attribute__((target("avx2"))) static uint64_t copy_sum_avx2(uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+	return avx2_sum(dst, src, len, true);
 }
 
 /* The same with 64-byte vectors; the tail is one masked load/store. */
@@ -383,38 +397,11 @@ __attribute__((target("avx512f,avx512bw"))) static uint64_t copy_sum_avx512(uint
 	return (uint64_t)(total + (int64_t)(nvec * 32 * 0x8000));
 }
 
-/* Sum-only twins of copy_sum_avx2 / copy_sum_avx512 (zero-copy mode: the
- * payload is read where it is), with the same bias arithmetic. */
+/* Sum-only twin of copy_sum_avx2 (zero-copy mode: the payload is read where
+ * it is), with the same bias arithmetic; sum_avx512 below for AVX-512. */
 __attribute__((target("avx2"))) static uint64_t sum_avx2(const uint8_t *src, uint32_t len)
 {
-	const __m256i bias = _mm256_set1_epi16((short)0x8000), ones = _mm256_set1_epi16(1);
-	int64_t total = 0;
-	uint64_t nvec = 0;
-	while (len >= 32) {
-		uint32_t n = len / 32, i = 0;
-		if (n > 8192)
-			n = 8192;
-		len -= n * 32;
-		nvec += n;
-		__m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
-		for (; i + 2 <= n; i += 2, src += 64) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)src);
-			__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(src + 32));
-			a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_xor_si256(v, bias), ones));
-			b = _mm256_add_epi32(b, _mm256_madd_epi16(_mm256_xor_si256(w, bias), ones));
-		}
-		if (i < n) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)src);
-			a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_xor_si256(v, bias), ones));
-			src += 32;
-		}
-		a = _mm256_add_epi32(a, b);
-		__m256i w = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(a)),
-					     _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a, 1)));
-		__m128i x = _mm_add_epi64(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
-		total += _mm_cvtsi128_si64(x) + _mm_extract_epi64(x, 1);
-	}
-	return (uint64_t)(total + (int64_t)(nvec * 16 * 0x8000)) + sum_native(src, len);
+	return avx2_sum(NULL, src, len, false);
 }
 
 /* AVX-512 sum-only pass with aligned loads: the lines covering src..src+len
