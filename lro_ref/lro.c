@@ -338,6 +338,15 @@ __attribute__((target("avx2"))) static uint64_t copy_sum_avx2(uint8_t *dst, cons
 	return avx2_sum(dst, src, len, true);
 }
 
+/* Two 64-byte vectors of words, biased and pair-added into 16 signed 32-bit
+ * lanes (the step shared by copy_sum_avx512 and sum_avx512). */
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline __m512i
+madd_pair512(__m512i v, __m512i w, __m512i bias, __m512i ones)
+{
+	return _mm512_add_epi32(_mm512_madd_epi16(_mm512_xor_si512(v, bias), ones),
+				_mm512_madd_epi16(_mm512_xor_si512(w, bias), ones));
+}
+
 /* The same with 64-byte vectors; the tail is one masked load/store. */
 __attribute__((target("avx512f,avx512bw"))) static uint64_t copy_sum_avx512(uint8_t *dst, const uint8_t *src,
 									  uint32_t len)
@@ -361,10 +370,8 @@ __attribute__((target("avx512f,avx512bw"))) static uint64_t copy_sum_avx512(uint
 			_mm512_storeu_si512((void *)(dst + 64), w);
 			_mm512_storeu_si512((void *)(dst + 128), x);
 			_mm512_storeu_si512((void *)(dst + 192), y);
-			v = _mm512_add_epi32(_mm512_madd_epi16(_mm512_xor_si512(v, bias), ones),
-					     _mm512_madd_epi16(_mm512_xor_si512(w, bias), ones));
-			x = _mm512_add_epi32(_mm512_madd_epi16(_mm512_xor_si512(x, bias), ones),
-					     _mm512_madd_epi16(_mm512_xor_si512(y, bias), ones));
+			v = madd_pair512(v, w, bias, ones);
+			x = madd_pair512(x, y, bias, ones);
 			a = _mm512_add_epi32(a, v);
 			b = _mm512_add_epi32(b, x);
 		}
@@ -438,10 +445,8 @@ __attribute__((target("avx512f,avx512bw"))) static uint64_t sum_avx512(const uin
 			__m512i w = _mm512_load_si512((const void *)(p + 64));
 			__m512i x = _mm512_load_si512((const void *)(p + 128));
 			__m512i y = _mm512_load_si512((const void *)(p + 192));
-			v = _mm512_add_epi32(_mm512_madd_epi16(_mm512_xor_si512(v, bias), ones),
-					     _mm512_madd_epi16(_mm512_xor_si512(w, bias), ones));
-			x = _mm512_add_epi32(_mm512_madd_epi16(_mm512_xor_si512(x, bias), ones),
-					     _mm512_madd_epi16(_mm512_xor_si512(y, bias), ones));
+			v = madd_pair512(v, w, bias, ones);
+			x = madd_pair512(x, y, bias, ones);
 			a = _mm512_add_epi32(a, v);
 			b = _mm512_add_epi32(b, x);
 		}

@@ -40,14 +40,6 @@ struct rec {
 
 static uint8_t gath[70000];
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211ull;
-	return h;
-}
-
 static void zc_fail(struct rec *r, const char *why)
 {
 	if (!r->zc_bad++)
@@ -98,7 +90,7 @@ static void on_out(void *ctx, const struct lro_out *oo)
 		if (!r->h)
 			abort();
 	}
-	r->h[r->nh++] = fnv(fnv(1469598103934665603ull, meta, sizeof meta), o->frame, o->len);
+	r->h[r->nh++] = lchk_fnv(lchk_fnv(1469598103934665603ull, meta, sizeof meta), o->frame, o->len);
 	r->outs++;
 	if (r->k)
 		lchk_out(r->k, o);

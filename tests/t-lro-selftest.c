@@ -36,14 +36,6 @@ struct gsink {
 
 static uint8_t gath[70000];
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211ull;
-	return h;
-}
-
 static void gsink_emit(void *ctx, const struct lro_out *o)
 {
 	struct gsink *g = ctx;
@@ -62,7 +54,7 @@ static void gsink_emit(void *ctx, const struct lro_out *o)
 	uint64_t meta[10] = {t.len, t.ts_ns, t.segs, t.gso_size, t.gso_type, t.csum_partial,
 			     t.csum_start, t.csum_offset, t.hdr_len, t.flush_reason};
 	if (g->nh < (int)(sizeof g->h / sizeof g->h[0]))
-		g->h[g->nh++] = fnv(fnv(1469598103934665603ull, meta, sizeof meta), t.frame, t.len);
+		g->h[g->nh++] = lchk_fnv(lchk_fnv(1469598103934665603ull, meta, sizeof meta), t.frame, t.len);
 	else
 		g->bad = true;
 	lc_sink_emit(&g->s, &t);

@@ -63,6 +63,16 @@ struct lchk {
 	uint64_t nout;
 };
 
+/* FNV-1a over n bytes, continuing from h (start: 1469598103934665603): the
+ * tests fingerprint emitted frames with it to compare two engine runs. */
+static inline uint64_t lchk_fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
 static inline uint32_t lchk_sum(const uint8_t *p, uint32_t len, uint64_t s0)
 {
 	uint64_t s = s0;
