@@ -11,6 +11,7 @@
 
 #include "analyzers/acks.h"
 #include "analyzers/bwe.h"
+#include "tests/helpers/tpkt.h"
 #include "tests/tap.h"
 
 #define A 0
@@ -18,19 +19,7 @@
 #define US 1000ull
 #define MSS 1448u
 
-static struct lk_pkt P(uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len)
-{
-	struct lk_pkt p;
-	memset(&p, 0, sizeof p);
-	p.af = 4;
-	p.flags = flags;
-	p.seq = seq;
-	p.ack = ack;
-	p.payload_len = len;
-	p.win = 1000;
-	p.tcp_hlen = 20;
-	return p;
-}
+#define P tpkt
 
 static void feed(struct lk_acks *a, struct lk_bwe *b, int d, const struct lk_pkt *p, uint64_t ts)
 {

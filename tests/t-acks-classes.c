@@ -2,20 +2,16 @@
  * Every expected number is derived in the comments next to the packets. */
 #include "analyzers/acks.h"
 #include "analyzers/bwe.h"
+#include "tests/helpers/tpkt.h"
 #include "tests/tap.h"
 
 #define MS 1000000ull
 #define US 1000ull
 
+/* with the timestamps option (tcp_hlen 32) and the whole payload captured */
 static struct lk_pkt P(uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len, uint16_t win)
 {
-	struct lk_pkt p;
-	memset(&p, 0, sizeof p);
-	p.af = 4;
-	p.flags = flags;
-	p.seq = seq;
-	p.ack = ack;
-	p.payload_len = len;
+	struct lk_pkt p = tpkt(flags, seq, ack, len);
 	p.cap_payload = len;
 	p.win = win;
 	p.tcp_hlen = 32;

@@ -3,23 +3,12 @@
 #include <math.h>
 
 #include "analyzers/bwe.h"
+#include "tests/helpers/tpkt.h"
 #include "tests/tap.h"
 
 #define MS 1000000ull
 
-static struct lk_pkt P(uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len)
-{
-	struct lk_pkt p;
-	memset(&p, 0, sizeof p);
-	p.af = 4;
-	p.flags = flags;
-	p.seq = seq;
-	p.ack = ack;
-	p.payload_len = len;
-	p.win = 1000;
-	p.tcp_hlen = 20; /* no options: the "header predicted" ACK length */
-	return p;
-}
+#define P tpkt
 
 #define A 0 /* data sender; the capture is taken here */
 #define B 1
