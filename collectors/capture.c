@@ -1,5 +1,6 @@
 /* collectors/capture.c - libpcap live capture inside a netns (see capture.h). */
 #include "collectors/capture.h"
+#include "collectors/procstat.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,12 +63,7 @@ static int setup(struct lk_cap *c)
 		pthread_setaffinity_np(pthread_self(), sizeof set, &set); /* best effort */
 	}
 	if (c->netns[0]) {
-		char path[4096];
-		if (c->netns[0] == '/')
-			snprintf(path, sizeof path, "%s", c->netns);
-		else
-			snprintf(path, sizeof path, "/run/netns/%s", c->netns);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = lk_netns_open(c->netns);
 		if (fd < 0)
 			return lk_errf(e, LK_EXIT_RUNTIME, "capture: netns %s: %s", c->netns, strerror(errno));
 		int rc = setns(fd, CLONE_NEWNET);

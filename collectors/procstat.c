@@ -340,15 +340,20 @@ struct nsopen {
 	char what[64];
 };
 
+int lk_netns_open(const char *netns)
+{
+	char path[4096];
+	if (netns[0] == '/')
+		snprintf(path, sizeof path, "%s", netns);
+	else
+		snprintf(path, sizeof path, "/run/netns/%s", netns);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 static void *nsopen_thread(void *arg)
 {
 	struct nsopen *o = arg;
-	char path[4096];
-	if (o->netns[0] == '/')
-		snprintf(path, sizeof path, "%s", o->netns);
-	else
-		snprintf(path, sizeof path, "/run/netns/%s", o->netns);
-	int nfd = open(path, O_RDONLY | O_CLOEXEC);
+	int nfd = lk_netns_open(o->netns);
 	if (nfd < 0) {
 		o->err = errno;
 		snprintf(o->what, sizeof o->what, "open");

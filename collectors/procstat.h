@@ -79,6 +79,10 @@ const struct lk_ifstat *lk_netdev_find(const struct lk_ifstat *t, int n, const c
 /* Read a /proc/net/dev-format file (fixtures, or ROOT/proc/net/dev). */
 int lk_netdev_read_file(const char *path, struct lk_ifstat *out, int max, int *n, struct lk_err *e);
 
+/* Open the namespace file of `netns` (a name under /run/netns or an absolute
+ * path), for setns(CLONE_NEWNET): an O_CLOEXEC fd, or -1 with errno set. */
+int lk_netns_open(const char *netns);
+
 /* Open /proc/net/dev of namespace `netns` (a name under /run/netns, an
  * absolute path to a netns file, or NULL for the caller's namespace); see
  * the header comment. Returns an fd (close it with close()) or -1. */
