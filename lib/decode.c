@@ -208,27 +208,27 @@ static enum lk_dec_status dec_ip(const uint8_t *f, uint32_t caplen, uint32_t off
 	return LK_DEC_BAD_IPVER;
 }
 
+/* Link types whose fixed-length header holds an Ethernet type. */
+static const struct {
+	int dlt;
+	uint8_t hdr_len, type_off;
+} typed_l2[] = {
+	{DLT_EN10MB, 14, 12},     /* destination, source, type */
+	{DLT_LINUX_SLL, 16, 14},  /* packet type, ARPHRD, address length, address, protocol */
+	{DLT_LINUX_SLL2, 20, 0},  /* protocol first */
+};
+
 int lk_decode_link(int dlt, const uint8_t *f, uint32_t caplen, struct lk_link *l)
 {
+	for (size_t i = 0; i < sizeof typed_l2 / sizeof typed_l2[0]; i++)
+		if (typed_l2[i].dlt == dlt) {
+			if (caplen < typed_l2[i].hdr_len)
+				return LK_DEC_BAD_L2;
+			l->ethertype = rd16(f + typed_l2[i].type_off);
+			l->hdr_len = typed_l2[i].hdr_len;
+			return 0;
+		}
 	switch (dlt) {
-	case DLT_EN10MB:
-		if (caplen < 14)
-			return LK_DEC_BAD_L2;
-		l->ethertype = rd16(f + 12);
-		l->hdr_len = 14;
-		return 0;
-	case DLT_LINUX_SLL:
-		if (caplen < 16)
-			return LK_DEC_BAD_L2;
-		l->ethertype = rd16(f + 14);
-		l->hdr_len = 16;
-		return 0;
-	case DLT_LINUX_SLL2:
-		if (caplen < 20)
-			return LK_DEC_BAD_L2;
-		l->ethertype = rd16(f);
-		l->hdr_len = 20;
-		return 0;
 	case DLT_NULL: case DLT_LOOP: {
 		if (caplen < 4)
 			return LK_DEC_BAD_L2;

@@ -98,10 +98,16 @@ static void num(FILE *f, double v)
 		fprintf(f, "%.6g", v);
 }
 
-static void grid(int n, int *rows, int *cols)
+/* Start a figure of n time-series panels (figures 3 and 4): their grid (two
+ * columns), the figure's height in pixels, and the settings all panels share. */
+static void time_panels(struct out *w, int n, int *h, int *rows, int *cols)
 {
 	*cols = n <= 1 ? 1 : 2;
 	*rows = (n + *cols - 1) / *cols;
+	*h = *rows * 300 + 60;
+	fputs("set grid\n"
+	      "set key top right\n"
+	      "set xlabel 'time (s)'\n", w->gp);
 }
 
 /* ---------------- figure 1 ---------------- */
@@ -315,13 +321,9 @@ static int fig3(const struct rp_model *m, struct out *w, unsigned maxp, int *h, 
 		return 0;
 	}
 	int rows, cols;
-	grid(n, &rows, &cols);
-	*h = rows * 300 + 60;
+	time_panels(w, n, h, &rows, &cols);
 	FILE *g = w->gp;
 	fprintf(g,
-		"set grid\n"
-		"set key top right\n"
-		"set xlabel 'time (s)'\n"
 		"set ylabel 'packets/s'\n"
 		"set format y '%%.1s%%c'\n"
 		"set yrange [0:*]\n"
@@ -370,13 +372,9 @@ static int fig4(sqlite3 *db, const struct rp_model *m, struct out *w, unsigned m
 		return 0;
 	}
 	int rows, cols;
-	grid(n, &rows, &cols);
-	*h = rows * 300 + 60;
+	time_panels(w, n, h, &rows, &cols);
 	FILE *g = w->gp;
 	fprintf(g,
-		"set grid\n"
-		"set key top right\n"
-		"set xlabel 'time (s)'\n"
 		"set ylabel 'estimate (Mbit/s)'\n"
 		"set yrange [0:*]\n"
 		"set y2range [0:1]\n"
