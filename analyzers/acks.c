@@ -1,5 +1,7 @@
 /* analyzers/acks.c - ACK classification; see acks.h for the rules. */
 #include "analyzers/acks.h"
+#include "analyzers/fifo.h"
+#include "analyzers/handshake.h"
 #include "analyzers/seglen.h"
 
 #include <inttypes.h>

@@ -239,7 +239,7 @@ static int store_packet(struct store *s, const struct lk_flow *f, int dir,
 }
 
 /* Counters of every flow, the capture totals, the dedup check, COMMIT. */
-static int store_end(struct store *s, struct lk_capture *res, const struct lk_analyze_opts *ao,
+static int store_end(struct store *s, struct lk_analysis *res, const struct lk_analyze_opts *ao,
 		     struct lk_err *e)
 {
 	sqlite3 *db = s->db;
@@ -343,7 +343,7 @@ static void store_free(struct store *s)
 	s->ins_flow = s->ins_pkt = s->ins_pkts = NULL;
 }
 
-void lk_capture_free(struct lk_capture *res)
+void lk_analysis_free(struct lk_analysis *res)
 {
 	if (res && res->flows) {
 		lk_flowtab_free(res->flows);
@@ -351,7 +351,7 @@ void lk_capture_free(struct lk_capture *res)
 	}
 }
 
-int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk_capture *res,
+int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk_analysis *res,
 		    struct lk_err *e)
 {
 	memset(res, 0, sizeof *res);
@@ -425,6 +425,6 @@ fail:
 		sqlite3_exec(o->db, "ROLLBACK", NULL, NULL, NULL);
 	store_free(&s);
 	lk_pcap_close(r);
-	lk_capture_free(res);
+	lk_analysis_free(res);
 	return -1;
 }

@@ -49,7 +49,8 @@ struct lk_analyze_opts {
 	unsigned n_observers;
 };
 
-struct lk_capture {
+/* What lk_analyze_file found in one capture file. */
+struct lk_analysis {
 	char path[4096];
 	char sha256[65];        /* hex, "" without a database */
 	int dlt;
@@ -66,14 +67,15 @@ struct lk_capture {
 };
 
 /* Analyze one capture file. On success res->flows holds the connections
- * (free with lk_capture_free). On failure nothing is stored, res is freed. */
-int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk_capture *res,
+ * (free with lk_analysis_free). On failure nothing is stored, res is freed. */
+int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk_analysis *res,
 		    struct lk_err *e);
 
-void lk_capture_free(struct lk_capture *res);
+void lk_analysis_free(struct lk_analysis *res);
 
-/* The §5 counters of one direction, in JSON/column order: name and offset in
- * struct lk_dirstat. Used by the JSON writer and the flows table. */
+/* The counters of one direction (docs/design.md, JSON contracts), in JSON and
+ * column order: name and offset in struct lk_dirstat. Used by the JSON writer
+ * and the flows table. */
 struct lk_counter_def {
 	const char *name;
 	size_t off;

@@ -1,5 +1,7 @@
 /* analyzers/bwe.c - Westwood+, delivery-rate and goodput replay; see bwe.h. */
 #include "analyzers/bwe.h"
+#include "analyzers/fifo.h"
+#include "analyzers/handshake.h"
 #include "analyzers/seglen.h"
 
 #include <inttypes.h>

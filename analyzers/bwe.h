@@ -1,8 +1,8 @@
 /* analyzers/bwe.h - sender bandwidth estimation replayed from a capture taken
  * at the data sender: TCP Westwood+, Linux's delivery-rate sampling
  * (tcp_rate.c) and plain goodput per RTT window; each a time series, with the
- * arrival time of every SACK-bearing ACK marked. Facts:
- * ../shared/anchors/analyzer-defs.md (c).
+ * arrival time of every SACK-bearing ACK marked. Each estimator follows the
+ * Linux source named in its section below.
  *
  * Feed every segment of one connection in capture order (dir 0 = a->b); the
  * estimators of direction d run on d's data segments (send times = capture

@@ -3,7 +3,8 @@
  * Feed decoded TCP segments in capture order; each is assigned to a
  * connection (4-tuple, both directions, a NEW connection when the endpoints
  * are reused the way tcptrace decides) and counted with tcptrace's exact
- * definitions (tcptrace 6.6.x `-l`, see ../shared/anchors/analyzer-defs.md §a):
+ * definitions (tcptrace 6.6.x long output, `tcptrace -l`; the rules below are
+ * those of tcptrace's trace.c):
  *
  *   - host a = source of the first packet of the connection; d[0] = a->b.
  *   - new connection on an existing 4-tuple if (1) idle > 240 s, or (2) a SYN
@@ -61,7 +62,7 @@ struct lk_dirstat {
 	uint32_t mss;              /* last MSS option value, 0 if none */
 	uint32_t max_seg, min_seg; /* largest / smallest payload of data packets */
 	uint64_t first_ns, last_ns; /* first / last packet of this direction, 0 if none */
-	/* extras (not in DESIGN §5, handy for callers) */
+	/* extras (not in the JSON of docs/design.md, JSON contracts; handy for callers) */
 	uint64_t sacks_sent;       /* any packet (RST too) with >= 1 SACK block */
 	uint64_t zero_win_adv;     /* non-RST ACKs advertising a zero (scaled) window */
 	bool req_ws, req_ts, req_sack; /* any packet carried WS / TS / SACK-permitted */

@@ -23,7 +23,8 @@ static void usage(FILE *f)
 		"\n"
 		"  --db DB       also store the capture, its flows and packets in DB (SQLite);\n"
 		"                a file already stored (same SHA-256) is not stored twice\n"
-		"  --json        print JSON (DESIGN section 5): one object per file, one per line\n"
+		"  --json        print JSON (docs/design.md, JSON contracts): one object per file,\n"
+		"                one per line\n"
 		"  --no-packets  with --db, do not store one row per TCP segment\n"
 		"  --side S      where the capture was taken: sender | receiver | auto (default:\n"
 		"                decided per connection from the data, then the handshake)\n"
@@ -35,7 +36,7 @@ static void usage(FILE *f)
 		"Exit: 0 ok, 1 a file could not be analyzed, 2 usage.\n");
 }
 
-static void print_json(const struct lk_capture *c, const struct lk_ackset *set)
+static void print_json(const struct lk_analysis *c, const struct lk_ackset *set)
 {
 	FILE *o = stdout;
 	fputs("{\"file\":", o);
@@ -92,7 +93,7 @@ static void print_json(const struct lk_capture *c, const struct lk_ackset *set)
 	fputs("]}\n", o);
 }
 
-static void print_text(const struct lk_capture *c, const struct lk_ackset *set, bool details)
+static void print_text(const struct lk_analysis *c, const struct lk_ackset *set, bool details)
 {
 	FILE *o = stdout;
 	size_t n = lk_flowtab_count(c->flows);
@@ -132,7 +133,7 @@ static void print_text(const struct lk_capture *c, const struct lk_ackset *set, 
 	}
 }
 
-static void warn_skipped(const struct lk_capture *c)
+static void warn_skipped(const struct lk_analysis *c)
 {
 	uint64_t sk = 0;
 	for (int i = 1; i < LK_DEC__COUNT; i++)
@@ -220,7 +221,7 @@ int cmd_analyze(int argc, char **argv)
 		lk_db_reap_stale_runs(db, NULL);
 	int rc = 0;
 	for (int i = optind; i < argc; i++) {
-		struct lk_capture cap;
+		struct lk_analysis an;
 		struct lk_ackset *set = lk_ackset_new(&ap, &bp);
 		if (!set) {
 			cli_err("analyze: out of memory");
@@ -231,24 +232,24 @@ int cmd_analyze(int argc, char **argv)
 		lk_observer_ackset(&ob, set);
 		struct lk_analyze_opts o = {.db = db, .point = "file", .drops = -1, .no_packets = nopk,
 					    .observers = &ob, .n_observers = 1};
-		if (lk_analyze_file(argv[i], &o, &cap, &e) < 0) {
+		if (lk_analyze_file(argv[i], &o, &an, &e) < 0) {
 			cli_err("%s", e.msg);
 			rc = e.code ? e.code : LK_EXIT_RUNTIME;
 			lk_ackset_free(set);
 			continue;
 		}
 		if (!cli_quiet)
-			warn_skipped(&cap);
-		if (cap.tcp_packets == 0 && cap.records == 0 && !cli_quiet)
-			cli_warn("%s: the capture holds no records", cap.path);
-		if (cap.duplicate_of > 0 && !cli_quiet)
+			warn_skipped(&an);
+		if (an.tcp_packets == 0 && an.records == 0 && !cli_quiet)
+			cli_warn("%s: the capture holds no records", an.path);
+		if (an.duplicate_of > 0 && !cli_quiet)
 			cli_warn("%s: already in %s as capture %" PRId64 " (same SHA-256); not stored again",
-				 cap.path, dbpath, cap.duplicate_of);
+				 an.path, dbpath, an.duplicate_of);
 		if (json)
-			print_json(&cap, set);
+			print_json(&an, set);
 		else
-			print_text(&cap, set, details);
-		lk_capture_free(&cap);
+			print_text(&an, set, details);
+		lk_analysis_free(&an);
 		lk_ackset_free(set);
 	}
 	lk_db_close(db);

@@ -6,6 +6,7 @@
 #include "lib/err.h"
 #include "lib/json.h"
 #include "lib/pcapin.h"
+#include "lib/replay.h"
 #include "lro_ref/lro.h"
 
 #include <errno.h>
@@ -39,7 +40,7 @@ static void usage(FILE *f)
 		"  -w OUT.pcap    write the frames leaving the engine (Ethernet, nanosecond\n"
 		"                 pcap) with correct IP lengths and complete TCP checksums\n"
 		"  --json         print {\"policy\",\"packets_in\",\"packets_out\",\"segments_in\",\n"
-		"                 \"lro_rate\",\"flushes\":{reason:N}} (DESIGN section 5)\n"
+		"                 \"lro_rate\",\"flushes\":{reason:N}} (docs/design.md, JSON contracts)\n"
 		"  --table N      aggregates held at once (default: linux 64, inet_lro 8)\n"
 		"  --max-aggr N   inet_lro: segments per aggregate (default 64)\n"
 		"  --mtu N        inet_lro: flush when the L3 length exceeds 65535 - N (1500)\n"
@@ -56,6 +57,7 @@ static void usage(FILE *f)
 }
 
 struct rctx {
+	struct lro *lro;
 	pcap_dumper_t *dump;
 	const uint8_t *cur;      /* frame currently given to lro_rx */
 	uint32_t cur_caplen, cur_wirelen;
@@ -79,59 +81,28 @@ static void on_emit(void *p, const struct lro_out *o)
 	c->written++;
 }
 
-/* Ethernet view of a record: returns the frame to feed (maybe in buf) and its
- * length, or NULL for a record that has no Ethernet equivalent. */
-static const uint8_t *to_ether(int dlt, const uint8_t *d, uint32_t caplen, uint8_t *buf, uint32_t bufsz,
-			       uint32_t *len, int32_t *l2delta)
+static void on_frame(void *p, const struct lk_replay_frame *f)
 {
-	uint16_t et = 0;
-	uint32_t hl = 0;
-	if (dlt == DLT_EN10MB) {
-		*len = caplen;
-		*l2delta = 0;
-		return d;
-	}
-	if (dlt == DLT_LINUX_SLL) {
-		if (caplen < 16)
-			return NULL;
-		et = (uint16_t)(d[14] << 8 | d[15]);
-		hl = 16;
-	} else if (dlt == DLT_LINUX_SLL2) {
-		if (caplen < 20)
-			return NULL;
-		et = (uint16_t)(d[0] << 8 | d[1]);
-		hl = 20;
-	} else if (dlt == DLT_RAW || dlt == 101 || dlt == 228 || dlt == 229) {
-		if (caplen < 1)
-			return NULL;
-		et = (d[0] >> 4) == 6 ? 0x86dd : 0x0800;
-		hl = 0;
-	} else if (dlt == DLT_NULL || dlt == DLT_LOOP) {
-		if (caplen < 4)
-			return NULL;
-		uint32_t af;
-		memcpy(&af, d, 4);
-		if (dlt == DLT_LOOP)
-			af = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
-		else if (af > 0xffff)
-			af = __builtin_bswap32(af);
-		et = af == 2 ? 0x0800 : (af == 10 || af == 24 || af == 28 || af == 30) ? 0x86dd : 0;
-		if (!et)
-			return NULL;
-		hl = 4;
-	} else {
-		return NULL;
-	}
-	if (caplen - hl + 14 > bufsz)
-		return NULL;
-	memset(buf, 0, 12);
-	buf[12] = (uint8_t)(et >> 8);
-	buf[13] = (uint8_t)et;
-	memcpy(buf + 14, d + hl, caplen - hl);
-	*len = caplen - hl + 14;
-	*l2delta = 14 - (int32_t)hl;
-	return buf;
+	struct rctx *c = p;
+	c->cur = f->data;
+	c->cur_caplen = f->caplen;
+	c->cur_wirelen = f->wirelen;
+	lro_rx(c->lro, f->data, f->caplen, f->ts_ns);
+	c->cur = NULL;
 }
+
+static void on_poll_end(void *p, uint64_t ts_ns, unsigned long nframes)
+{
+	(void)nframes;
+	lro_poll_end(((struct rctx *)p)->lro, ts_ns);
+}
+
+struct replay_opts {
+	const char *path, *out;  /* capture; -w file or NULL */
+	enum lro_policy pol;
+	unsigned long budget, gap_us, table, max_aggr, mtu; /* 0: the policy's default */
+	bool json, trust;
+};
 
 static int parse_uint(const char *opt, const char *s, unsigned long lo, unsigned long hi, unsigned long *v)
 {
@@ -146,7 +117,8 @@ static int parse_uint(const char *opt, const char *s, unsigned long lo, unsigned
 	return 0;
 }
 
-int cmd_replay(int argc, char **argv)
+/* Fill *o from the command line. Returns -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, struct replay_opts *o)
 {
 	enum { O_POLICY = 256, O_BUDGET, O_GAP, O_JSON, O_TABLE, O_MAXAGGR, O_MTU, O_TRUST, O_HELP };
 	static const struct option opts[] = {
@@ -156,44 +128,27 @@ int cmd_replay(int argc, char **argv)
 		{"mtu", required_argument, NULL, O_MTU}, {"trust-csum", no_argument, NULL, O_TRUST},
 		{"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
 	};
-	enum lro_policy pol = LRO_POLICY_LINUX;
-	unsigned long budget = 64, gap_us = 100, table = 0, max_aggr = 0, mtu = 0;
-	const char *out = NULL;
-	bool json = false, trust = false;
+	*o = (struct replay_opts){.pol = LRO_POLICY_LINUX, .budget = 64, .gap_us = 100};
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "w:qh", opts, NULL)) != -1) {
+		int bad = 0;
 		switch (c) {
 		case O_POLICY:
-			if (lro_policy_parse(optarg, &pol) < 0) {
+			if (lro_policy_parse(optarg, &o->pol) < 0) {
 				cli_err("replay: unknown policy '%s' (linux or inet_lro)", optarg);
 				return LK_EXIT_USAGE;
 			}
 			break;
-		case O_BUDGET:
-			if (parse_uint("--budget", optarg, 1, 1000000, &budget) < 0)
-				return LK_EXIT_USAGE;
-			break;
-		case O_GAP:
-			if (parse_uint("--gap-us", optarg, 0, 3600000000ul, &gap_us) < 0)
-				return LK_EXIT_USAGE;
-			break;
-		case O_TABLE:
-			if (parse_uint("--table", optarg, 1, 4096, &table) < 0)
-				return LK_EXIT_USAGE;
-			break;
-		case O_MAXAGGR:
-			if (parse_uint("--max-aggr", optarg, 1, 65535, &max_aggr) < 0)
-				return LK_EXIT_USAGE;
-			break;
-		case O_MTU:
-			if (parse_uint("--mtu", optarg, 68, 65535, &mtu) < 0)
-				return LK_EXIT_USAGE;
-			break;
-		case O_JSON: json = true; break;
-		case O_TRUST: trust = true; break;
-		case 'w': out = optarg; break;
+		case O_BUDGET: bad = parse_uint("--budget", optarg, 1, 1000000, &o->budget); break;
+		case O_GAP: bad = parse_uint("--gap-us", optarg, 0, 3600000000ul, &o->gap_us); break;
+		case O_TABLE: bad = parse_uint("--table", optarg, 1, 4096, &o->table); break;
+		case O_MAXAGGR: bad = parse_uint("--max-aggr", optarg, 1, 65535, &o->max_aggr); break;
+		case O_MTU: bad = parse_uint("--mtu", optarg, 68, 65535, &o->mtu); break;
+		case O_JSON: o->json = true; break;
+		case O_TRUST: o->trust = true; break;
+		case 'w': o->out = optarg; break;
 		case 'q': cli_quiet = true; break;
 		case 'h':
 		case O_HELP: usage(stdout); return 0;
@@ -202,150 +157,138 @@ int cmd_replay(int argc, char **argv)
 				argv[optind - 1]);
 			return LK_EXIT_USAGE;
 		}
+		if (bad)
+			return LK_EXIT_USAGE;
 	}
 	if (optind + 1 != argc) {
 		usage(stderr);
 		return LK_EXIT_USAGE;
 	}
-	const char *path = argv[optind];
+	o->path = argv[optind];
+	return -1;
+}
 
+static void print_json(const struct replay_opts *o, const struct lro_stats *st)
+{
+	fputs("{\"policy\":", stdout);
+	lk_json_str(stdout, lro_policy_name(o->pol));
+	printf(",\"packets_in\":%" PRIu64 ",\"packets_out\":%" PRIu64 ",\"segments_in\":%" PRIu64
+	       ",\"lro_rate\":", st->frames_in, st->frames_out, st->segs_in);
+	lk_json_num(stdout, lro_rate(st));
+	fputs(",\"flushes\":{", stdout);
+	for (int i = 0; i < LRO_FLUSH__COUNT; i++) {
+		fputs(i ? "," : "", stdout);
+		lk_json_str(stdout, lro_flush_reason_name(i));
+		printf(":%" PRIu64, st->flushes[i]);
+	}
+	fputs("}}\n", stdout);
+}
+
+static void print_text(const struct replay_opts *o, const struct lro_stats *st, uint64_t written)
+{
+	double rate = lro_rate(st);
+	printf("replay %s: policy %s, budget %lu frames, gap %lu us%s\n", o->path, lro_policy_name(o->pol),
+	       o->budget, o->gap_us, o->trust ? ", checksums trusted" : "");
+	printf("  frames in       %12" PRIu64 "  (TCP data segments %" PRIu64 ")\n", st->frames_in,
+	       st->segs_in);
+	printf("  frames out      %12" PRIu64 "  (aggregates %" PRIu64 ", TCP data frames %" PRIu64 ")\n",
+	       st->frames_out, st->aggregates_out, st->data_frames_out);
+	printf("  segments merged %12" PRIu64 "\n", st->segs_merged);
+	printf("  passed unmerged %12" PRIu64 "  (bad checksums %" PRIu64 ")\n", st->bypassed,
+	       st->csum_bad);
+	if (isnan(rate))
+		printf("  LRO rate        %12s  (no TCP data)\n", "-");
+	else
+		printf("  LRO rate        %12.2f  segments per delivered data frame\n", rate);
+	printf("  aggregates ended by:\n");
+	for (int i = 0; i < LRO_FLUSH__COUNT; i++)
+		if (st->flushes[i])
+			printf("    %-16s %12" PRIu64 "\n", lro_flush_reason_name(i), st->flushes[i]);
+	if (o->out)
+		printf("  wrote %" PRIu64 " frames to %s\n", written, o->out);
+}
+
+/* Replay the open capture r through the engine as o says, writing o->out and
+ * printing the result. Returns the exit code. */
+static int replay(const struct replay_opts *o, struct lk_pcap *r)
+{
 	struct lro_config cfg;
-	lro_config_default(&cfg, pol);
-	if (table)
-		cfg.table_size = (unsigned)table;
-	if (max_aggr)
-		cfg.max_aggr = (unsigned)max_aggr;
-	if (mtu)
-		cfg.mtu = (unsigned)mtu;
-	cfg.verify_csum = !trust;
+	lro_config_default(&cfg, o->pol);
+	if (o->table)
+		cfg.table_size = (unsigned)o->table;
+	if (o->max_aggr)
+		cfg.max_aggr = (unsigned)o->max_aggr;
+	if (o->mtu)
+		cfg.mtu = (unsigned)o->mtu;
+	cfg.verify_csum = !o->trust;
 	cfg.csum_complete = true; /* frames written or counted must verify as they are */
 
-	struct lk_err e;
-	struct lk_pcap *r;
-	if (lk_pcap_open(path, &r, &e) < 0) {
-		cli_err("%s", e.msg);
-		return e.code;
-	}
-	int dlt = lk_pcap_dlt(r);
 	struct rctx ctx = {0};
 	pcap_t *dead = NULL;
 	int rc = 0;
-	if (out) {
+	if (o->out) {
 		dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_NANO);
-		if (!dead || !(ctx.dump = pcap_dump_open(dead, out))) {
-			cli_err("replay: cannot write %s: %s", out, dead ? pcap_geterr(dead) : "out of memory");
+		if (!dead || !(ctx.dump = pcap_dump_open(dead, o->out))) {
+			cli_err("replay: cannot write %s: %s", o->out, dead ? pcap_geterr(dead) : "out of memory");
 			if (dead)
 				pcap_close(dead);
-			lk_pcap_close(r);
 			return LK_EXIT_RUNTIME;
 		}
 	}
-	struct lro *l = lro_new(&cfg, on_emit, &ctx);
-	uint8_t *ebuf = malloc(262144 + 64);
-	if (!l || !ebuf) {
+	if (!(ctx.lro = lro_new(&cfg, on_emit, &ctx))) {
 		cli_err("replay: out of memory");
 		rc = LK_EXIT_RUNTIME;
 		goto done;
 	}
-
-	const struct pcap_pkthdr *h;
-	const uint8_t *data;
-	uint64_t in_poll = 0, last_ts = 0, skipped = 0, cut = 0;
-	bool have_last = false;
-	int got;
-	while ((got = lk_pcap_next(r, &h, &data, &e)) == 1) {
-		uint64_t ts = lk_pcap_ts_ns(r, h);
-		uint32_t flen;
-		int32_t delta;
-		const uint8_t *f = to_ether(dlt, data, h->caplen, ebuf, 262144 + 64, &flen, &delta);
-		if (!f) {
-			skipped++;
-			continue;
-		}
-		if (h->caplen < h->len)
-			cut++;
-		/* poll boundaries: idle gap before this frame, or budget used up */
-		if (have_last && in_poll && gap_us && ts > last_ts && ts - last_ts > gap_us * 1000) {
-			lro_poll_end(l, last_ts);
-			in_poll = 0;
-		}
-		ctx.cur = f;
-		ctx.cur_caplen = flen;
-		ctx.cur_wirelen = (uint32_t)((int64_t)h->len + delta);
-		lro_rx(l, f, flen, ts);
-		ctx.cur = NULL;
-		last_ts = ts;
-		have_last = true;
-		if (++in_poll >= budget) {
-			lro_poll_end(l, ts);
-			in_poll = 0;
-		}
-	}
-	if (got < 0) {
+	const struct lk_replay_cfg rcfg = {.budget = o->budget, .gap_ns = (uint64_t)o->gap_us * 1000u};
+	const struct lk_replay_ops ops = {.frame = on_frame, .poll_end = on_poll_end};
+	struct lk_replay_stats rst;
+	struct lk_err e;
+	if (lk_replay_capture(r, &rcfg, &ops, &ctx, &rst, &e) < 0) {
 		cli_err("%s", e.msg);
 		rc = e.code ? e.code : LK_EXIT_RUNTIME;
 		goto done;
 	}
-	lro_poll_end(l, last_ts);
 	if (lk_pcap_truncated(r) && !cli_quiet)
-		cli_warn("%s: the last record is cut short; replayed the records before it", path);
-	if (skipped && !cli_quiet)
-		cli_warn("%s: %" PRIu64 " records without an Ethernet equivalent were not replayed", path, skipped);
-	if (cut && !cli_quiet)
-		cli_warn("%s: %" PRIu64 " frames cut by the snaplen passed through unmerged", path, cut);
-	if (ctx.dump) {
-		if (pcap_dump_flush(ctx.dump) < 0 || ferror(pcap_dump_file(ctx.dump))) {
-			cli_err("replay: writing %s failed: %s", out, strerror(errno));
-			rc = LK_EXIT_RUNTIME;
-			goto done;
-		}
+		cli_warn("%s: the last record is cut short; replayed the records before it", o->path);
+	if (rst.skipped && !cli_quiet)
+		cli_warn("%s: %" PRIu64 " records without an Ethernet equivalent were not replayed", o->path,
+			 rst.skipped);
+	if (rst.cut && !cli_quiet)
+		cli_warn("%s: %" PRIu64 " frames cut by the snaplen passed through unmerged", o->path, rst.cut);
+	if (ctx.dump && (pcap_dump_flush(ctx.dump) < 0 || ferror(pcap_dump_file(ctx.dump)))) {
+		cli_err("replay: writing %s failed: %s", o->out, strerror(errno));
+		rc = LK_EXIT_RUNTIME;
+		goto done;
 	}
-
-	const struct lro_stats *st = lro_stats(l);
-	double rate = lro_rate(st);
-	if (json) {
-		fputs("{\"policy\":", stdout);
-		lk_json_str(stdout, lro_policy_name(pol));
-		printf(",\"packets_in\":%" PRIu64 ",\"packets_out\":%" PRIu64 ",\"segments_in\":%" PRIu64
-		       ",\"lro_rate\":", st->frames_in, st->frames_out, st->segs_in);
-		lk_json_num(stdout, rate);
-		fputs(",\"flushes\":{", stdout);
-		for (int i = 0; i < LRO_FLUSH__COUNT; i++) {
-			fputs(i ? "," : "", stdout);
-			lk_json_str(stdout, lro_flush_reason_name(i));
-			printf(":%" PRIu64, st->flushes[i]);
-		}
-		fputs("}}\n", stdout);
-	} else {
-		printf("replay %s: policy %s, budget %lu frames, gap %lu us%s\n", path, lro_policy_name(pol),
-		       budget, gap_us, trust ? ", checksums trusted" : "");
-		printf("  frames in       %12" PRIu64 "  (TCP data segments %" PRIu64 ")\n", st->frames_in,
-		       st->segs_in);
-		printf("  frames out      %12" PRIu64 "  (aggregates %" PRIu64 ", TCP data frames %" PRIu64 ")\n",
-		       st->frames_out, st->aggregates_out, st->data_frames_out);
-		printf("  segments merged %12" PRIu64 "\n", st->segs_merged);
-		printf("  passed unmerged %12" PRIu64 "  (bad checksums %" PRIu64 ")\n", st->bypassed,
-		       st->csum_bad);
-		if (isnan(rate))
-			printf("  LRO rate        %12s  (no TCP data)\n", "-");
-		else
-			printf("  LRO rate        %12.2f  segments per delivered data frame\n", rate);
-		printf("  aggregates ended by:\n");
-		for (int i = 0; i < LRO_FLUSH__COUNT; i++)
-			if (st->flushes[i])
-				printf("    %-16s %12" PRIu64 "\n", lro_flush_reason_name(i), st->flushes[i]);
-		if (out)
-			printf("  wrote %" PRIu64 " frames to %s\n", ctx.written, out);
-	}
+	if (o->json)
+		print_json(o, lro_stats(ctx.lro));
+	else
+		print_text(o, lro_stats(ctx.lro), ctx.written);
 done:
 	if (ctx.dump)
 		pcap_dump_close(ctx.dump);
-	if (rc && out)
-		unlink(out); /* no half-written output */
+	if (rc && o->out)
+		unlink(o->out); /* no half-written output */
 	if (dead)
 		pcap_close(dead);
-	lro_free(l);
-	free(ebuf);
+	lro_free(ctx.lro);
+	return rc;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	struct replay_opts o;
+	int rc = parse_args(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	struct lk_err e;
+	struct lk_pcap *r;
+	if (lk_pcap_open(o.path, &r, &e) < 0) {
+		cli_err("%s", e.msg);
+		return e.code;
+	}
+	rc = replay(&o, r);
 	lk_pcap_close(r);
 	return rc;
 }

@@ -24,7 +24,8 @@ int cmd_testbed(int argc, char **argv);
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
-/* Print "lrokit: <msg>" to stderr. */
+/* Print one line "lrokit: error: <msg>" (cli_err) or "lrokit: warning: <msg>"
+ * (cli_warn) to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parse "64M", "1G", "1500", "10k" (powers of 1024 for K/M/G/T, like dd). */

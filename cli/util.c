@@ -15,13 +15,19 @@
 bool cli_quiet;
 const char *cli_cmdline = "";
 
+/* One line "lrokit: <kind>: <message>" on stderr. */
+static void say(const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "lrokit: %s: ", kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void cli_err(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("lrokit: error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	say("error", fmt, ap);
 	va_end(ap);
 }
 
@@ -29,9 +35,7 @@ void cli_warn(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("lrokit: warning: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	say("warning", fmt, ap);
 	va_end(ap);
 }
 

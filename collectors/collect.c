@@ -3,7 +3,7 @@
 
 #include "analyzers/acks.h"
 #include "analyzers/analyze.h"
-#include "collectors/capture.h"
+#include "collectors/livecap.h"
 #include "collectors/perf.h"
 #include "collectors/procstat.h"
 #include "collectors/xenstat.h"
@@ -19,7 +19,7 @@
 
 #define MAX_COMPS 16
 #define MAX_IFACES 16
-#define MAX_CAPS 8
+#define MAX_CAPTURES 8
 #define MAX_CPUS 256
 
 enum { SRC_PROCSTAT, SRC_IFACE, SRC_TCPINFO, SRC_XENSTAT, SRC__N };
@@ -60,10 +60,11 @@ struct iface {
 	char last_err[200];
 };
 
-struct capt {
+/* A live capture at one point of the path, and the pcap file it writes. */
+struct point_capture {
 	char point[16];
 	char path[4096];
-	struct lk_cap *cap;
+	struct lk_livecap *live;  /* NULL once stopped */
 };
 
 struct lk_coll {
@@ -77,10 +78,10 @@ struct lk_coll {
 	long clk_tck;
 
 	/* samples and interned keys */
-	struct sample *s;
-	size_t ns, caps;
+	struct sample *samples;
+	size_t n_samples, samples_cap;
 	char **keys;
-	uint32_t nkeys, capkeys;
+	uint32_t n_keys, keys_cap;
 	bool oom;
 
 	/* CPUs */
@@ -93,15 +94,15 @@ struct lk_coll {
 	struct lk_perf_evlist *cpu_el[MAX_CPUS];
 	char cpu_perf_err[256];
 
-	struct comp comp[MAX_COMPS];
-	int ncomp;
-	struct iface ifc[MAX_IFACES];
-	int nif;
-	struct capt cap[MAX_CAPS];
-	int ncap;
+	struct comp comps[MAX_COMPS];
+	int n_comps;
+	struct iface ifaces[MAX_IFACES];
+	int n_ifaces;
+	struct point_capture captures[MAX_CAPTURES];
+	int n_captures;
 
 	bool finished;
-	struct lk_cap_stats cst[MAX_CAPS];
+	struct lk_livecap_stats capture_stats[MAX_CAPTURES]; /* filled by lk_coll_finish */
 
 	struct lk_xs *xs;
 	char xen_note[256];
@@ -125,43 +126,43 @@ static uint64_t now_ns(clockid_t clk)
 
 static uint32_t intern(struct lk_coll *c, const char *key)
 {
-	for (uint32_t i = 0; i < c->nkeys; i++)
+	for (uint32_t i = 0; i < c->n_keys; i++)
 		if (!strcmp(c->keys[i], key))
 			return i;
-	if (c->nkeys == c->capkeys) {
-		uint32_t nc = c->capkeys ? c->capkeys * 2 : 64;
+	if (c->n_keys == c->keys_cap) {
+		uint32_t nc = c->keys_cap ? c->keys_cap * 2 : 64;
 		char **nk = realloc(c->keys, nc * sizeof *nk);
 		if (!nk) {
 			c->oom = true;
 			return 0;
 		}
 		c->keys = nk;
-		c->capkeys = nc;
+		c->keys_cap = nc;
 	}
 	char *d = strdup(key);
 	if (!d) {
 		c->oom = true;
 		return 0;
 	}
-	c->keys[c->nkeys] = d;
-	return c->nkeys++;
+	c->keys[c->n_keys] = d;
+	return c->n_keys++;
 }
 
 static void add_sample(struct lk_coll *c, uint64_t t, int src, uint32_t key, double v)
 {
 	if (c->oom)
 		return;
-	if (c->ns == c->caps) {
-		size_t nc = c->caps ? c->caps * 2 : 4096;
-		struct sample *n = realloc(c->s, nc * sizeof *n);
+	if (c->n_samples == c->samples_cap) {
+		size_t nc = c->samples_cap ? c->samples_cap * 2 : 4096;
+		struct sample *n = realloc(c->samples, nc * sizeof *n);
 		if (!n) {
 			c->oom = true;
 			return;
 		}
-		c->s = n;
-		c->caps = nc;
+		c->samples = n;
+		c->samples_cap = nc;
 	}
-	c->s[c->ns++] = (struct sample){.t_ns = t, .key = key, .src = (uint8_t)src, .v = v};
+	c->samples[c->n_samples++] = (struct sample){.t_ns = t, .key = key, .src = (uint8_t)src, .v = v};
 }
 
 static double ticks_ns(const struct lk_coll *c, uint64_t t)
@@ -271,10 +272,10 @@ static void sample_all(struct lk_coll *c)
 	uint64_t t = now_ns(CLOCK_REALTIME);
 	if (!c->cfg.no_procstat) {
 		sample_cpus(c, t);
-		for (int i = 0; i < c->ncomp; i++)
-			sample_comp(c, &c->comp[i], t);
-		for (int i = 0; i < c->nif; i++)
-			sample_iface(c, &c->ifc[i], t, NULL);
+		for (int i = 0; i < c->n_comps; i++)
+			sample_comp(c, &c->comps[i], t);
+		for (int i = 0; i < c->n_ifaces; i++)
+			sample_iface(c, &c->ifaces[i], t, NULL);
 	}
 	if (c->xs) {
 		struct lk_xs_snap *s = malloc(sizeof *s);
@@ -388,15 +389,15 @@ struct lk_coll *lk_coll_start(const struct lk_coll_cfg *cfg, struct lk_err *e)
 int lk_coll_add_component(struct lk_coll *c, const char *name, pid_t pid, int cpu,
 			  struct lk_err *e)
 {
-	if (!name || !*name || strlen(name) >= sizeof c->comp[0].name)
+	if (!name || !*name || strlen(name) >= sizeof c->comps[0].name)
 		return lk_errf(e, LK_EXIT_USAGE, "collectors: bad component name");
 	pthread_mutex_lock(&c->mu);
 	int rc = 0;
-	if (c->ncomp >= MAX_COMPS) {
+	if (c->n_comps >= MAX_COMPS) {
 		rc = lk_errf(e, LK_EXIT_RUNTIME, "collectors: more than %d components", MAX_COMPS);
 		goto out;
 	}
-	struct comp *p = &c->comp[c->ncomp];
+	struct comp *p = &c->comps[c->n_comps];
 	memset(p, 0, sizeof *p);
 	cpy(p->name, sizeof p->name, name);
 	p->pid = pid;
@@ -413,7 +414,7 @@ int lk_coll_add_component(struct lk_coll *c, const char *name, pid_t pid, int cp
 	p->k_st = intern(c, key);
 	if (!c->cfg.no_perf)
 		p->el = open_evlist(pid, -1, p->perf_err, sizeof p->perf_err);
-	c->ncomp++;
+	c->n_comps++;
 	if (!c->cfg.no_procstat)
 		sample_comp(c, p, now_ns(CLOCK_REALTIME));
 out:
@@ -431,12 +432,12 @@ int lk_coll_add_iface(struct lk_coll *c, const char *label, const char *netns, c
 		return -1;
 	pthread_mutex_lock(&c->mu);
 	int rc = 0;
-	if (c->nif >= MAX_IFACES) {
+	if (c->n_ifaces >= MAX_IFACES) {
 		close(fd);
 		rc = lk_errf(e, LK_EXIT_RUNTIME, "collectors: more than %d interfaces", MAX_IFACES);
 		goto out;
 	}
-	struct iface *f = &c->ifc[c->nif];
+	struct iface *f = &c->ifaces[c->n_ifaces];
 	memset(f, 0, sizeof *f);
 	f->fd = fd;
 	if (label && *label)
@@ -455,7 +456,7 @@ int lk_coll_add_iface(struct lk_coll *c, const char *label, const char *netns, c
 		rc = -1;
 		goto out;
 	}
-	c->nif++;
+	c->n_ifaces++;
 out:
 	pthread_mutex_unlock(&c->mu);
 	return rc;
@@ -468,9 +469,9 @@ int lk_coll_add_capture(struct lk_coll *c, const char *point, const char *netns,
 		return 0;
 	if (!point || (strcmp(point, "sender") && strcmp(point, "dom0") && strcmp(point, "receiver")))
 		return lk_errf(e, LK_EXIT_USAGE, "collectors: capture point must be sender, dom0 or receiver");
-	if (c->ncap >= MAX_CAPS)
-		return lk_errf(e, LK_EXIT_RUNTIME, "collectors: more than %d captures", MAX_CAPS);
-	struct capt *k = &c->cap[c->ncap];
+	if (c->n_captures >= MAX_CAPTURES)
+		return lk_errf(e, LK_EXIT_RUNTIME, "collectors: more than %d captures", MAX_CAPTURES);
+	struct point_capture *k = &c->captures[c->n_captures];
 	memset(k, 0, sizeof *k);
 	cpy(k->point, sizeof k->point, point);
 	if (c->cfg.run_id > 0)
@@ -479,16 +480,16 @@ int lk_coll_add_capture(struct lk_coll *c, const char *point, const char *netns,
 	else
 		snprintf(k->path, sizeof k->path, "%.3900s/lrokit-%llu-%d-%s.pcap", c->dir,
 			 (unsigned long long)(c->start_rt / 1000000u), (int)getpid(), point);
-	struct lk_cap_cfg cc = {
+	struct lk_livecap_cfg cc = {
 		.netns = netns, .ifname = ifname, .filter = bpf, .path = k->path,
 		.snaplen = c->cfg.snaplen, .buffer_bytes = c->cfg.capture_buffer,
 		.cpu = c->cfg.pin_capture ? c->cfg.capture_cpu : -1,
 	};
-	if (lk_cap_start(&cc, &k->cap, e) < 0) {
+	if (lk_livecap_start(&cc, &k->live, e) < 0) {
 		unlink(k->path);
 		return -1;
 	}
-	c->ncap++;
+	c->n_captures++;
 	return 0;
 }
 
@@ -659,8 +660,7 @@ static void put_perf(struct writer *w, const char *comp, struct lk_perf_evlist *
 	}
 }
 
-static int write_rows(struct lk_coll *c, struct writer *w, struct lk_coll_summary *sum,
-		      const struct lk_cap_stats *cst)
+static int write_rows(struct lk_coll *c, struct writer *w, struct lk_coll_summary *sum)
 {
 	char note[512], ev[96];
 	double wall = (double)(c->stop_mono - c->start_mono);
@@ -672,8 +672,8 @@ static int write_rows(struct lk_coll *c, struct writer *w, struct lk_coll_summar
 
 	/* components */
 	w->collect_agg = true;
-	for (int i = 0; i < c->ncomp; i++) {
-		struct comp *p = &c->comp[i];
+	for (int i = 0; i < c->n_comps; i++) {
+		struct comp *p = &c->comps[i];
 		if (!c->cfg.no_perf)
 			put_perf(w, p->name, p->el, p->perf_err, false, sum);
 		if (!c->cfg.no_procstat) {
@@ -738,8 +738,8 @@ static int write_rows(struct lk_coll *c, struct writer *w, struct lk_coll_summar
 	}
 
 	/* interfaces */
-	for (int i = 0; i < c->nif; i++) {
-		struct iface *f = &c->ifc[i];
+	for (int i = 0; i < c->n_ifaces; i++) {
+		struct iface *f = &c->ifaces[i];
 		for (int k = 0; k < 8; k++) {
 			size_t l = 0;
 			note[0] = 0;
@@ -774,18 +774,18 @@ static int write_rows(struct lk_coll *c, struct writer *w, struct lk_coll_summar
 	}
 
 	/* captures */
-	for (int i = 0; i < c->ncap; i++) {
-		const struct lk_cap_stats *s = &cst[i];
-		put(w, c->cap[i].point, "capture_packets", true, (double)s->written, "packets", "pcap",
+	for (int i = 0; i < c->n_captures; i++) {
+		const struct lk_livecap_stats *s = &c->capture_stats[i];
+		put(w, c->captures[i].point, "capture_packets", true, (double)s->written, "packets", "pcap",
 		    s->error[0] ? s->error : NULL);
 		if (s->stats_ok) {
 			cpy(note, sizeof note, s->drops ? "DROPS: the capture is incomplete" : "");
-			put(w, c->cap[i].point, "capture_kernel_drops", true, (double)s->drops, "packets", "pcap",
+			put(w, c->captures[i].point, "capture_kernel_drops", true, (double)s->drops, "packets", "pcap",
 			    note);
-			put(w, c->cap[i].point, "capture_if_drops", true, (double)s->ifdrops, "packets", "pcap",
+			put(w, c->captures[i].point, "capture_if_drops", true, (double)s->ifdrops, "packets", "pcap",
 			    NULL);
 		} else {
-			put(w, c->cap[i].point, "capture_kernel_drops", false, 0, "packets", "pcap",
+			put(w, c->captures[i].point, "capture_kernel_drops", false, 0, "packets", "pcap",
 			    "pcap_stats failed");
 		}
 	}
@@ -798,8 +798,8 @@ static int write_samples(struct lk_coll *c, sqlite3 *db, int64_t run_id, int *ro
 	if (sqlite3_prepare_v2(db, "INSERT INTO samples(run_id, t_ns, source, key, value) VALUES (?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return lk_errf(e, LK_EXIT_RUNTIME, "samples: %s", sqlite3_errmsg(db));
-	for (size_t i = 0; i < c->ns; i++) {
-		const struct sample *s = &c->s[i];
+	for (size_t i = 0; i < c->n_samples; i++) {
+		const struct sample *s = &c->samples[i];
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, run_id);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)s->t_ns);
@@ -812,26 +812,26 @@ static int write_samples(struct lk_coll *c, sqlite3 *db, int64_t run_id, int *ro
 			return -1;
 		}
 	}
-	*rows = (int)c->ns;
+	*rows = (int)c->n_samples;
 	sqlite3_finalize(st);
 	return 0;
 }
 
 static void free_coll(struct lk_coll *c)
 {
-	for (int i = 0; i < c->ncomp; i++)
-		lk_perf_evlist_free(c->comp[i].el);
+	for (int i = 0; i < c->n_comps; i++)
+		lk_perf_evlist_free(c->comps[i].el);
 	for (int i = 0; i < MAX_CPUS; i++)
 		lk_perf_evlist_free(c->cpu_el[i]);
-	for (int i = 0; i < c->nif; i++)
-		close(c->ifc[i].fd);
+	for (int i = 0; i < c->n_ifaces; i++)
+		close(c->ifaces[i].fd);
 	lk_xs_close(c->xs);
 	free(c->xs_a);
 	free(c->xs_b);
-	for (uint32_t i = 0; i < c->nkeys; i++)
+	for (uint32_t i = 0; i < c->n_keys; i++)
 		free(c->keys[i]);
 	free(c->keys);
-	free(c->s);
+	free(c->samples);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
@@ -852,9 +852,9 @@ int lk_coll_finish(struct lk_coll *c)
 	c->finished = true;
 	stop_sampler(c);
 	/* final readings: perf first (closest to the end of the work) */
-	for (int i = 0; i < c->ncomp; i++)
-		if (c->comp[i].el)
-			lk_perf_evlist_disable(c->comp[i].el);
+	for (int i = 0; i < c->n_comps; i++)
+		if (c->comps[i].el)
+			lk_perf_evlist_disable(c->comps[i].el);
 	for (int i = 0; i < MAX_CPUS; i++)
 		if (c->cpu_el[i])
 			lk_perf_evlist_disable(c->cpu_el[i]);
@@ -869,14 +869,15 @@ int lk_coll_finish(struct lk_coll *c)
 			c->xs_b = NULL;
 		}
 	}
-	for (int i = 0; i < c->ncap; i++)
-		lk_cap_request_stop(c->cap[i].cap);
+	for (int i = 0; i < c->n_captures; i++)
+		lk_livecap_request_stop(c->captures[i].live);
 	int rc = 0;
-	for (int i = 0; i < c->ncap; i++) {
+	for (int i = 0; i < c->n_captures; i++) {
 		struct lk_err ce = {0};
-		if (lk_cap_stop(c->cap[i].cap, &c->cst[i], &ce) < 0) /* error also in cst[i].error */
+		/* a failed capture loop also says why in capture_stats[i].error */
+		if (lk_livecap_stop(c->captures[i].live, &c->capture_stats[i], &ce) < 0)
 			rc = -1;
-		c->cap[i].cap = NULL;
+		c->captures[i].live = NULL;
 	}
 	return rc;
 }
@@ -887,10 +888,9 @@ int lk_coll_stop(struct lk_coll *c, sqlite3 *db, int64_t run_id, struct lk_coll_
 	struct lk_coll_summary sum;
 	memset(&sum, 0, sizeof sum);
 	lk_coll_finish(c);
-	const struct lk_cap_stats *cst = c->cst;
 	int rc = 0;
-	for (int i = 0; i < c->ncap; i++)
-		sum.capture_drops += cst[i].drops;
+	for (int i = 0; i < c->n_captures; i++)
+		sum.capture_drops += c->capture_stats[i].drops;
 	sum.drops_flagged = sum.capture_drops > 0;
 
 	if (c->oom) {
@@ -910,7 +910,7 @@ int lk_coll_stop(struct lk_coll *c, sqlite3 *db, int64_t run_id, struct lk_coll_
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		goto done;
 	}
-	rc = write_rows(c, &w, &sum, cst);
+	rc = write_rows(c, &w, &sum);
 	sqlite3_finalize(w.ins);
 	if (rc < 0)
 		lk_errf(e, LK_EXIT_RUNTIME, "collectors: %s", w.err);
@@ -927,45 +927,46 @@ int lk_coll_stop(struct lk_coll *c, sqlite3 *db, int64_t run_id, struct lk_coll_
 	sum.counters = w.rows;
 
 	/* captures through the analyze path, each in its own transaction */
-	for (int i = 0; i < c->ncap; i++) {
+	for (int i = 0; i < c->n_captures; i++) {
 		/* ACK classes and bandwidth estimates, told where the capture was taken */
 		struct lk_acks_params ap;
 		lk_acks_params_default(&ap);
-		if (!strcmp(c->cap[i].point, "sender"))
+		if (!strcmp(c->captures[i].point, "sender"))
 			ap.side = LK_SIDE_SENDER;
-		else if (!strcmp(c->cap[i].point, "receiver"))
+		else if (!strcmp(c->captures[i].point, "receiver"))
 			ap.side = LK_SIDE_RECEIVER;
 		struct lk_ackset *set = lk_ackset_new(&ap, NULL);
 		struct lk_observer ob;
 		if (set)
 			lk_observer_ackset(&ob, set);
-		struct lk_analyze_opts o = {.db = db, .run_id = run_id, .point = c->cap[i].point,
-					    .drops = cst[i].stats_ok ? (int64_t)cst[i].drops : -1,
+		const struct lk_livecap_stats *cs = &c->capture_stats[i];
+		struct lk_analyze_opts o = {.db = db, .run_id = run_id, .point = c->captures[i].point,
+					    .drops = cs->stats_ok ? (int64_t)cs->drops : -1,
 					    .observers = set ? &ob : NULL, .n_observers = set ? 1 : 0};
-		struct lk_capture res;
+		struct lk_analysis res;
 		struct lk_err ie = {0};
-		int arc = set ? lk_analyze_file(c->cap[i].path, &o, &res, &ie)
+		int arc = set ? lk_analyze_file(c->captures[i].path, &o, &res, &ie)
 			      : lk_errf(&ie, LK_EXIT_RUNTIME, "out of memory");
 		lk_ackset_free(set);
 		if (arc < 0) {
 			if (rc == 0) {
 				if (e)
 					*e = ie;
-				rc = lk_err_prefix(e, "ingest of %s capture", c->cap[i].point);
+				rc = lk_err_prefix(e, "ingest of %s capture", c->captures[i].point);
 			}
 			continue;
 		}
 		sum.captures++;
-		lk_capture_free(&res);
+		lk_analysis_free(&res);
 	}
 
 	{
 		size_t l = 0;
-		for (int i = 0; i < c->ncomp && l < sizeof sum.notes; i++) {
-			if (!c->comp[i].el)
+		for (int i = 0; i < c->n_comps && l < sizeof sum.notes; i++) {
+			if (!c->comps[i].el)
 				continue;
-			int k = lk_perf_evlist_find(c->comp[i].el, "cycles");
-			const struct lk_perf_evsel *s = k >= 0 ? lk_perf_evlist_evsel(c->comp[i].el, (size_t)k) : NULL;
+			int k = lk_perf_evlist_find(c->comps[i].el, "cycles");
+			const struct lk_perf_evsel *s = k >= 0 ? lk_perf_evlist_evsel(c->comps[i].el, (size_t)k) : NULL;
 			if (s && s->state != LK_PERF_OPEN) {
 				l += (size_t)snprintf(sum.notes + l, sizeof sum.notes - l,
 						      "cycles/instructions unavailable (%s); ", s->reason);
@@ -992,12 +993,12 @@ void lk_coll_abort(struct lk_coll *c)
 	if (!c)
 		return;
 	stop_sampler(c);
-	for (int i = 0; i < c->ncap; i++) {
-		if (c->cap[i].cap) {
-			struct lk_cap_stats st;
-			lk_cap_stop(c->cap[i].cap, &st, NULL);
+	for (int i = 0; i < c->n_captures; i++) {
+		if (c->captures[i].live) {
+			struct lk_livecap_stats st;
+			lk_livecap_stop(c->captures[i].live, &st, NULL);
 		}
-		unlink(c->cap[i].path);
+		unlink(c->captures[i].path);
 	}
 	free_coll(c);
 }

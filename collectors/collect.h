@@ -2,29 +2,34 @@
  * counters, /proc and interface statistics, xenstat, packet captures and the
  * sender's TCP_INFO, written to the run's rows in the database.
  *
- * `lrokit run` calls:
+ * One session, as a measured run uses it (tests/t-coll-collect.c does the
+ * same by hand):
  *   struct lk_coll_cfg cfg = { .dir = dir_of_db, .run_id = id };
  *   struct lk_coll *c = lk_coll_start(&cfg, &e);          // starts the 100 ms sampler
  *   lk_coll_add_component(c, "sender", pid, 0, &e);       // perf (with inherit) + /proc/PID/stat
- *   lk_coll_add_component(c, "domU", pid2, 1, &e);
+ *   lk_coll_add_component(c, "domU/receiver", pid2, 1, &e);
  *   lk_coll_add_iface(c, "sender:eth0", "lkns-a", "eth0", &e);
  *   lk_coll_add_capture(c, "sender", "lkns-a", "eth0", "tcp port 5301", &e);
  *   ... transfer ...
- *   lk_coll_tcpinfo(c, t_ns, "cwnd", 10);                 // from the sender's samples
- *   lk_coll_stop(c, db, run_id, &sum, &e);                // writes rows, frees c
+ *   lk_coll_tcpinfo(c, t_ns, "cwnd", 10);                 // a sample of the sender's TCP_INFO
+ *   lk_coll_finish(c);                                    // final readings, captures stopped
+ *   ... testbed torn down ...
+ *   lk_coll_stop(c, db, run_id, &sum, &e);                // writes rows, ingests the pcaps, frees c
  * or lk_coll_abort(c) to discard everything (failed run).
  *
- * Rows written (DESIGN.md section 4; schema/migrations.c):
+ * Rows written (docs/design.md, Database; every column in schema/migrations.c):
  *  counters (component, event, value, unit, source, note):
  *   - each component: perf cycles, instructions (source pmu; NULL + reason
  *     when the PMU refuses them, the note naming the software fallback),
  *     task-clock, context-switches, cpu-migrations, page-faults (source sw);
- *     utime_ns, stime_ns, cpu_ns, pinned_cpu from /proc/PID/stat (procstat);
+ *     utime_ns, stime_ns, cpu_ns from /proc/PID/stat, pinned_cpu, pid
+ *     (procstat);
  *   - "cpuN" for every CPU: user_ns nice_ns system_ns idle_ns iowait_ns irq_ns
  *     softirq_ns steal_ns guest_ns busy_ns (procstat, /proc/stat deltas;
  *     NULL when the kernel lacks the column), cycles and instructions counted
  *     per CPU system-wide (pmu; NULL + reason here);
- *   - "run": wall_ns (collection window), ncpus, clk_tck (procstat);
+ *   - "run": wall_ns (collection window), ncpus, clk_tck, interval_ms
+ *     (procstat);
  *   - each interface LABEL: rx/tx bytes, packets, errs, drops deltas (iface);
  *     counter resets are handled (see lk_ctr) and noted;
  *   - xenstat rows (see xenstat.h) or ONE row component "xen", event

@@ -127,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lk_observer_ackset(&obs[1], set0);
 	struct lk_analyze_opts o0 = {.db = NULL, .point = "file", .drops = -1, .observers = obs,
 				     .n_observers = 2};
-	struct lk_capture c0, c1;
+	struct lk_analysis c0, c1;
 	struct lk_err e0 = {0}, e1 = {0};
 	int r0 = lk_analyze_file(path, &o0, &c0, &e0);
 	FZ_CHECK(next_fd() == fd0);
@@ -221,12 +221,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	lk_ackset_free(set0);
 	lk_ackset_free(set1);
-	lk_capture_free(&c0);
-	lk_capture_free(&c1);
+	lk_analysis_free(&c0);
+	lk_analysis_free(&c1);
 
 	/* 3. the same bytes again: a duplicate, nothing new stored */
 	int64_t before = rows();
-	struct lk_capture c2;
+	struct lk_analysis c2;
 	struct lk_err e2 = {0};
 	struct lk_ackset *set2 = lk_ackset_new(&ap, NULL);
 	FZ_CHECK(set2);
@@ -236,7 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(c2.duplicate_of == id && c2.capture_id == 0);
 	FZ_CHECK(rows() == before);
 	FZ_CHECK(sqlite3_get_autocommit(db));
-	lk_capture_free(&c2);
+	lk_analysis_free(&c2);
 	FZ_CHECK(next_fd() == fd0);
 
 	/* clean up for the next input */

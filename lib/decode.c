@@ -208,6 +208,57 @@ static enum lk_dec_status dec_ip(const uint8_t *f, uint32_t caplen, uint32_t off
 	return LK_DEC_BAD_IPVER;
 }
 
+/* Link types whose fixed-length header holds an Ethernet type. */
+static const struct {
+	int dlt;
+	uint8_t hdr_len, type_off;
+} typed_l2[] = {
+	{DLT_EN10MB, 14, 12},     /* destination, source, type */
+	{DLT_LINUX_SLL, 16, 14},  /* packet type, ARPHRD, address length, address, protocol */
+	{DLT_LINUX_SLL2, 20, 0},  /* protocol first */
+};
+
+int lk_decode_link(int dlt, const uint8_t *f, uint32_t caplen, struct lk_link *l)
+{
+	for (size_t i = 0; i < sizeof typed_l2 / sizeof typed_l2[0]; i++)
+		if (typed_l2[i].dlt == dlt) {
+			if (caplen < typed_l2[i].hdr_len)
+				return LK_DEC_BAD_L2;
+			l->ethertype = rd16(f + typed_l2[i].type_off);
+			l->hdr_len = typed_l2[i].hdr_len;
+			return 0;
+		}
+	switch (dlt) {
+	case DLT_NULL: case DLT_LOOP: {
+		if (caplen < 4)
+			return LK_DEC_BAD_L2;
+		/* DLT_LOOP: network order; DLT_NULL: the capturing host's order.
+		 * An address family fits in 16 bits, so a value above 0xffff was
+		 * written in the other order (tcpdump's print-null.c rule). */
+		uint32_t fam = rd32(f);
+		if (fam > 0xffff)
+			fam = __builtin_bswap32(fam);
+		if (fam == 2)
+			l->ethertype = 0x0800;
+		else if (fam == 24 || fam == 28 || fam == 30 || fam == 10)
+			l->ethertype = 0x86dd;
+		else
+			return LK_DEC_NOT_IP;
+		l->hdr_len = 4;
+		return 0;
+	}
+	default:
+		if (!lk_dlt_supported(dlt))
+			return LK_DEC_BAD_L2;
+		/* raw IP: the version nibble says which (dec_ip checks it) */
+		if (caplen < 1)
+			return LK_DEC_SHORT;
+		l->ethertype = (f[0] >> 4) == 6 ? 0x86dd : 0x0800;
+		l->hdr_len = 0;
+		return 0;
+	}
+}
+
 enum lk_dec_status lk_decode(int dlt, const uint8_t *f, uint32_t caplen, uint32_t wirelen,
 			     struct lk_pkt *p)
 {
@@ -216,49 +267,12 @@ enum lk_dec_status lk_decode(int dlt, const uint8_t *f, uint32_t caplen, uint32_
 	p->wirelen = wirelen;
 	p->vlan_depth = 0;
 	p->vlan_id = 0;
-	uint32_t off;
-	uint16_t et;
-	switch (dlt) {
-	case DLT_EN10MB:
-		if (caplen < 14)
-			return LK_DEC_BAD_L2;
-		et = rd16(f + 12);
-		off = 14;
-		break;
-	case DLT_LINUX_SLL:
-		if (caplen < 16)
-			return LK_DEC_BAD_L2;
-		et = rd16(f + 14);
-		off = 16;
-		break;
-	case DLT_LINUX_SLL2:
-		if (caplen < 20)
-			return LK_DEC_BAD_L2;
-		et = rd16(f);
-		off = 20;
-		break;
-	case DLT_NULL: case DLT_LOOP: {
-		if (caplen < 4)
-			return LK_DEC_BAD_L2;
-		uint32_t fam;
-		if (dlt == DLT_LOOP)
-			fam = rd32(f);
-		else
-			memcpy(&fam, f, 4); /* host byte order of the capturing machine */
-		if (fam > 0xffff) /* written on a host of the other endianness */
-			fam = __builtin_bswap32(fam);
-		off = 4;
-		if (fam == 2)
-			et = 0x0800;
-		else if (fam == 24 || fam == 28 || fam == 30 || fam == 10)
-			et = 0x86dd;
-		else
-			return LK_DEC_NOT_IP;
-		break;
-	}
-	default: /* raw IP link types */
-		return dec_ip(f, caplen, 0, p);
-	}
+	struct lk_link l;
+	int ls = lk_decode_link(dlt, f, caplen, &l);
+	if (ls)
+		return (enum lk_dec_status)ls;
+	uint32_t off = l.hdr_len;
+	uint16_t et = l.ethertype;
 	/* 802.1Q / 802.1ad / QinQ tags */
 	while (et == 0x8100 || et == 0x88a8 || et == 0x9100) {
 		if (caplen < off + 4)

@@ -82,6 +82,33 @@ struct lk_pkt {
 	const uint8_t *frame;
 };
 
+/* The link-layer header of a frame: its length and what follows it. */
+struct lk_link {
+	uint32_t hdr_len;     /* bytes of link-layer header (0 for raw IP) */
+	uint16_t ethertype;   /* what follows, as an Ethernet type: 0x0800 IPv4,
+			       * 0x86dd IPv6, 0x8100 a VLAN tag, 0x0806 ARP... */
+};
+
+/* Decode the link-layer header of `caplen` captured bytes of a frame of link
+ * type `dlt` (the one place that knows the link types; lk_decode starts here).
+ * Returns 0 and fills *l, or why there is no network layer to decode:
+ * LK_DEC_BAD_L2 (header not captured, or `dlt` unsupported), LK_DEC_NOT_IP
+ * (a loopback address family that is not IP), LK_DEC_SHORT (raw IP, nothing
+ * captured). Per link type:
+ *   Ethernet: the type field (VLAN tags are left to the caller: lk_decode
+ *     walks them); Linux cooked v1/v2: the protocol field;
+ *   raw IP (DLT_RAW, LINKTYPE_RAW/IPV4/IPV6): 0x86dd if the version nibble
+ *     is 6, else 0x0800 (lk_decode then checks the version);
+ *   BSD loopback (DLT_NULL) and OpenBSD loopback (DLT_LOOP): a 4-byte address
+ *     family, 2 = IPv4 and 24/28/30 (the BSDs' AF_INET6) or 10 (Linux's) =
+ *     IPv6. DLT_LOOP writes it in network byte order, DLT_NULL in the byte
+ *     order of the host that captured it (libpcap's link-type list). As in
+ *     tcpdump (print-null.c), the value is read in network order and
+ *     byte-swapped when it does not fit in 16 bits, so both link types are
+ *     read correctly whichever host wrote them, and a DLT_LOOP file written
+ *     in little-endian order is read too. */
+int lk_decode_link(int dlt, const uint8_t *frame, uint32_t caplen, struct lk_link *l);
+
 /* Decode `caplen` captured bytes of a frame of link type `dlt` (a DLT_ or
  * LINKTYPE_ value as libpcap reports it). Returns LK_DEC_TCP and fills *p, or
  * another status (and *p is partially filled, never read by callers). */

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-/* Exit codes (DESIGN.md section 3). */
+/* Exit codes (docs/design.md, Exit codes). */
 enum {
 	LK_EXIT_OK = 0,
 	LK_EXIT_RUNTIME = 1, /* runtime failure, bad input file, I/O */

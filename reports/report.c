@@ -152,7 +152,7 @@ int lk_report_build(sqlite3 *db, const struct lk_report_opts *o, struct lk_repor
 		rp_model_free(&m);
 		return -1;
 	}
-	if (m.nruns == 0 && m.ncaps == 0) {
+	if (m.nruns == 0 && m.n_captures == 0) {
 		rp_model_free(&m);
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: no runs and no captures: nothing to report "
 				   "(fill it with `lrokit bench` or `lrokit analyze --db`)",
@@ -165,7 +165,7 @@ int lk_report_build(sqlite3 *db, const struct lk_report_opts *o, struct lk_repor
 	remove_old(o->outdir);
 	res->ok_runs = (unsigned)m.nok;
 	res->other_runs = (unsigned)(m.nruns - m.nok);
-	res->captures = (unsigned)m.ncaps;
+	res->captures = (unsigned)m.n_captures;
 	int w[LK_REPORT_NFIG], h[LK_REPORT_NFIG];
 	const char *scripts[LK_REPORT_NFIG];
 	size_t nscripts = 0;

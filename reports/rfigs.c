@@ -98,10 +98,16 @@ static void num(FILE *f, double v)
 		fprintf(f, "%.6g", v);
 }
 
-static void grid(int n, int *rows, int *cols)
+/* Start a figure of n time-series panels (figures 3 and 4): their grid (two
+ * columns), the figure's height in pixels, and the settings all panels share. */
+static void time_panels(struct out *w, int n, int *h, int *rows, int *cols)
 {
 	*cols = n <= 1 ? 1 : 2;
 	*rows = (n + *cols - 1) / *cols;
+	*h = *rows * 300 + 60;
+	fputs("set grid\n"
+	      "set key top right\n"
+	      "set xlabel 'time (s)'\n", w->gp);
 }
 
 /* ---------------- figure 1 ---------------- */
@@ -315,13 +321,9 @@ static int fig3(const struct rp_model *m, struct out *w, unsigned maxp, int *h, 
 		return 0;
 	}
 	int rows, cols;
-	grid(n, &rows, &cols);
-	*h = rows * 300 + 60;
+	time_panels(w, n, h, &rows, &cols);
 	FILE *g = w->gp;
 	fprintf(g,
-		"set grid\n"
-		"set key top right\n"
-		"set xlabel 'time (s)'\n"
 		"set ylabel 'packets/s'\n"
 		"set format y '%%.1s%%c'\n"
 		"set yrange [0:*]\n"
@@ -331,7 +333,7 @@ static int fig3(const struct rp_model *m, struct out *w, unsigned maxp, int *h, 
 	for (int k = 0; k < n; k++) {
 		const struct rp_panel *p = &m->panels[idx[k]];
 		const struct rp_scan *s = &p->scan;
-		const struct rp_capture *c = &m->caps[p->cap];
+		const struct rp_capture_summary *c = &m->captures[p->cap];
 		char what[2048];
 		snprintf(what, sizeof what, "%s: capture %lld (%s), bins of %.3g ms", p->label,
 			 (long long)c->id, c->point, (double)s->width_ns / 1e6);
@@ -362,7 +364,7 @@ static int fig4(sqlite3 *db, const struct rp_model *m, struct out *w, unsigned m
 {
 	int idx[64], n = 0;
 	for (int i = 0; i < m->npanels && n < (int)maxp && n < 64; i++)
-		if (m->panels[i].bcap >= 0 && m->caps[m->panels[i].bcap].bwe_flow)
+		if (m->panels[i].bcap >= 0 && m->captures[m->panels[i].bcap].bwe_flow)
 			idx[n++] = i;
 	if (!n) {
 		snprintf(why, nwhy, "no bandwidth estimates (table bwe is empty for these captures: "
@@ -370,13 +372,9 @@ static int fig4(sqlite3 *db, const struct rp_model *m, struct out *w, unsigned m
 		return 0;
 	}
 	int rows, cols;
-	grid(n, &rows, &cols);
-	*h = rows * 300 + 60;
+	time_panels(w, n, h, &rows, &cols);
 	FILE *g = w->gp;
 	fprintf(g,
-		"set grid\n"
-		"set key top right\n"
-		"set xlabel 'time (s)'\n"
 		"set ylabel 'estimate (Mbit/s)'\n"
 		"set yrange [0:*]\n"
 		"set y2range [0:1]\n"
@@ -400,7 +398,7 @@ static int fig4(sqlite3 *db, const struct rp_model *m, struct out *w, unsigned m
 	int rc = 1;
 	for (int k = 0; k < n && rc == 1; k++) {
 		const struct rp_panel *p = &m->panels[idx[k]];
-		const struct rp_capture *c = &m->caps[p->bcap];
+		const struct rp_capture_summary *c = &m->captures[p->bcap];
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, c->bwe_flow);
 		sqlite3_bind_int(st, 2, c->bwe_dir);
@@ -672,7 +670,7 @@ static int fig6(const struct rp_model *m, struct out *w, unsigned maxp, char *wh
 					     "#edc948", "#b07aa1", "#ff9da7"};
 	for (int j = 0; j < n; j++) {
 		const struct rp_panel *p = &m->panels[idx[j]];
-		const struct rp_capture *c = &m->caps[p->cap];
+		const struct rp_capture_summary *c = &m->captures[p->cap];
 		char what[2048];
 		snprintf(what, sizeof what, "%s: capture %lld (%s), MSS %u (%s), %.0f data packets",
 			 p->label, (long long)c->id, c->point, c->mss, c->mss_how, p->scan.hist_n);

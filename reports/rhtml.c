@@ -79,8 +79,8 @@ static const struct {
 } paper_lro[] = {{"native", 1.00}, {"xen", 1.00}, {"lro-phys", 1.98}, {"lro-virt", 4.91}};
 
 /* The paper's throughput relative to native: no per-configuration ratio is
- * given numerically in the sources we have (anchors: analyzer-defs.md (e),
- * ecosystem.md); the follow-up paper states gains over Non-LRO only. */
+ * given numerically in Hatori & Oi (2008); the follow-up paper (Oi &
+ * Nakajima, ICCET 2009) states gains over Non-LRO only. */
 static const struct {
 	const char *config, *text;
 } paper_rel[] = {
@@ -150,8 +150,8 @@ static void summary_caps(FILE *f, const struct rp_model *m)
 	      "(Gbit/s)</th><th>aggregation seen (segments per data packet)</th><th>CPU per "
 	      "GB</th><th>ACKs per 100 data segments</th><th>SACK packets</th><th>retransmits</th>"
 	      "</tr>\n", f);
-	for (int i = 0; i < m->ncaps; i++) {
-		const struct rp_capture *c = &m->caps[i];
+	for (int i = 0; i < m->n_captures; i++) {
+		const struct rp_capture_summary *c = &m->captures[i];
 		fputs("<tr>", f);
 		cell_txt(f, c->label);
 		cell_txt(f, c->point);
@@ -283,8 +283,8 @@ static void runs_table(FILE *f, const struct rp_model *m)
 		cell_num(f, r->finished_ns > r->started_ns ? (double)(r->finished_ns - r->started_ns) / 1e9
 							   : NAN, "%.1f");
 		fprintf(f, "<td>%s%lld / %s%lld</td>", r->rcv_cap >= 0 ? "#" : "",
-			r->rcv_cap >= 0 ? (long long)m->caps[r->rcv_cap].id : 0LL,
-			r->snd_cap >= 0 ? "#" : "", r->snd_cap >= 0 ? (long long)m->caps[r->snd_cap].id : 0LL);
+			r->rcv_cap >= 0 ? (long long)m->captures[r->rcv_cap].id : 0LL,
+			r->snd_cap >= 0 ? "#" : "", r->snd_cap >= 0 ? (long long)m->captures[r->snd_cap].id : 0LL);
 		if (r->capture_drops < 0)
 			fputs("<td class=n><span class=na>n/a</span></td>", f);
 		else if (r->capture_drops > 0)
@@ -401,8 +401,8 @@ static void captures_table(FILE *f, const struct rp_model *m)
 	fputs("<table><tr><th>capture</th><th>run</th><th>point</th><th>file</th><th>records</th>"
 	      "<th>data flows</th><th>MSS</th><th>unique data bytes</th><th>data packets</th>"
 	      "<th>ACKs</th><th>SACK</th><th>rexmt</th></tr>\n", f);
-	for (int i = 0; i < m->ncaps; i++) {
-		const struct rp_capture *c = &m->caps[i];
+	for (int i = 0; i < m->n_captures; i++) {
+		const struct rp_capture_summary *c = &m->captures[i];
 		fprintf(f, "<tr><td class=n>%lld</td>", (long long)c->id);
 		if (c->run_id)
 			fprintf(f, "<td class=n>%lld</td>", (long long)c->run_id);
@@ -422,10 +422,10 @@ static void captures_table(FILE *f, const struct rp_model *m)
 			c->data_bytes, c->data_pkts, c->ack_pkts, c->sack_pkts, c->rexmt_pkts);
 	}
 	fputs("</table>\n", f);
-	if (m->ext_caps)
+	if (m->ext_captures)
 		fprintf(f, "<p><small>%d capture(s) from `lrokit analyze` of external files are in the "
 			   "database but not in this report (it shows the benchmark runs).</small></p>\n",
-			m->ext_caps);
+			m->ext_captures);
 	/* every ACK class per bar, the ones not in figure 5 included */
 	bool any = false;
 	for (int i = 0; i < m->npanels; i++)
@@ -472,7 +472,7 @@ int rp_html_write(const struct rp_model *m, const struct lk_report_opts *o,
 	fprintf(f, "</code>, generated %s by lrokit %s: %d ok run(s) in %d configuration(s), %d "
 		   "other run(s), %d capture(s). Also: <a href=\"report.pdf\">all figures as PDF</a>, "
 		   "<a href=\"Makefile\">Makefile</a> to re-render.</p>\n",
-		when, LK_VERSION, m->nok, m->ncfgs, m->nruns - m->nok, m->ncaps);
+		when, LK_VERSION, m->nok, m->ncfgs, m->nruns - m->nok, m->n_captures);
 	/* what is missing, up front */
 	int nskip = 0;
 	for (int i = 0; i < LK_REPORT_NFIG; i++)

@@ -116,7 +116,7 @@ static int load_runs(sqlite3 *db, const struct lk_report_opts *o, struct rp_mode
 	sqlite3_free(q);
 	if (prc < 0)
 		return -1;
-	int cap = 0, rc;
+	int n_alloc = 0, rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		bool sel = o->n_run_ids == 0;
@@ -124,9 +124,9 @@ static int load_runs(sqlite3 *db, const struct lk_report_opts *o, struct rp_mode
 			sel = o->run_ids[i] == id;
 		if (!sel)
 			continue;
-		if (m->nruns == cap) {
-			cap = cap ? cap * 2 : 32;
-			struct rp_run *nr = realloc(m->runs, (size_t)cap * sizeof *nr);
+		if (m->nruns == n_alloc) {
+			n_alloc = n_alloc ? n_alloc * 2 : 32;
+			struct rp_run *nr = realloc(m->runs, (size_t)n_alloc * sizeof *nr);
 			if (!nr) {
 				sqlite3_finalize(st);
 				return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
@@ -194,7 +194,7 @@ static const char *base_name(const char *p)
 }
 
 /* ---- captures and their flows ---- */
-static int load_flows(sqlite3 *db, struct rp_capture *c, struct lk_err *e)
+static int load_flows(sqlite3 *db, struct rp_capture_summary *c, struct lk_err *e)
 {
 	sqlite3_stmt *st;
 	if (prep(db,
@@ -250,7 +250,7 @@ static int load_flows(sqlite3 *db, struct rp_capture *c, struct lk_err *e)
 	return 0;
 }
 
-static int load_acks(sqlite3 *db, struct rp_capture *c, struct lk_err *e)
+static int load_acks(sqlite3 *db, struct rp_capture_summary *c, struct lk_err *e)
 {
 	sqlite3_stmt *st;
 	if (prep(db,
@@ -301,27 +301,27 @@ static int load_captures(sqlite3 *db, struct rp_model *m, struct lk_err *e)
 		 "ORDER BY capture_id",
 		 &st, e) < 0)
 		return -1;
-	int cap = 0, rc;
+	int n_alloc = 0, rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t run_id = sqlite3_column_int64(st, 1);
 		int ri = run_id ? find_run(m, run_id) : -1;
 		if (m->runs_mode && (ri < 0 || !m->runs[ri].ok)) {
 			if (!run_id)
-				m->ext_caps++;
+				m->ext_captures++;
 			continue;
 		}
 		if (!m->runs_mode && run_id)
 			continue; /* a capture of a run that is not ok (or not selected) */
-		if (m->ncaps == cap) {
-			cap = cap ? cap * 2 : 32;
-			struct rp_capture *nc = realloc(m->caps, (size_t)cap * sizeof *nc);
+		if (m->n_captures == n_alloc) {
+			n_alloc = n_alloc ? n_alloc * 2 : 32;
+			struct rp_capture_summary *nc = realloc(m->captures, (size_t)n_alloc * sizeof *nc);
 			if (!nc) {
 				sqlite3_finalize(st);
 				return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
 			}
-			m->caps = nc;
+			m->captures = nc;
 		}
-		struct rp_capture *c = &m->caps[m->ncaps++];
+		struct rp_capture_summary *c = &m->captures[m->n_captures++];
 		memset(c, 0, sizeof *c);
 		c->id = sqlite3_column_int64(st, 0);
 		c->run_id = run_id;
@@ -340,13 +340,13 @@ static int load_captures(sqlite3 *db, struct rp_model *m, struct lk_err *e)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return dberr(db, e, "reading captures");
-	for (int i = 0; i < m->ncaps; i++) {
-		if (load_flows(db, &m->caps[i], e) < 0 || load_acks(db, &m->caps[i], e) < 0)
+	for (int i = 0; i < m->n_captures; i++) {
+		if (load_flows(db, &m->captures[i], e) < 0 || load_acks(db, &m->captures[i], e) < 0)
 			return -1;
 	}
 	/* attach to runs */
-	for (int i = 0; i < m->ncaps; i++) {
-		struct rp_capture *c = &m->caps[i];
+	for (int i = 0; i < m->n_captures; i++) {
+		struct rp_capture_summary *c = &m->captures[i];
 		int ri = c->run_id ? find_run(m, c->run_id) : -1;
 		if (ri < 0)
 			continue;
@@ -355,7 +355,7 @@ static int load_captures(sqlite3 *db, struct rp_model *m, struct lk_err *e)
 			r->any_cap = i;
 		if (!strcmp(c->point, "receiver") ||
 		    (!strcmp(c->point, "dom0") && (r->rcv_cap < 0 ||
-						   strcmp(m->caps[r->rcv_cap].point, "receiver"))))
+						   strcmp(m->captures[r->rcv_cap].point, "receiver"))))
 			r->rcv_cap = i;
 		if (!strcmp(c->point, "sender"))
 			r->snd_cap = i;
@@ -369,7 +369,7 @@ static int load_captures(sqlite3 *db, struct rp_model *m, struct lk_err *e)
 		/* an aggregated receiver capture: take the segment size from the
 		 * sender's capture of the same run */
 		if (r->rcv_cap >= 0 && r->snd_cap >= 0 && r->rcv_cap != r->snd_cap) {
-			struct rp_capture *rc2 = &m->caps[r->rcv_cap], *sc = &m->caps[r->snd_cap];
+			struct rp_capture_summary *rc2 = &m->captures[r->rcv_cap], *sc = &m->captures[r->snd_cap];
 			if (sc->mss && !strcmp(sc->mss_how, "largest data segment") &&
 			    strcmp(rc2->mss_how, "largest data segment")) {
 				rc2->mss = sc->mss;
@@ -726,13 +726,13 @@ static int build_configs(struct rp_model *m, struct lk_err *e)
 				}
 		COLLECT(r->lro_rate, c->n_lro, c->lro_mean, c->lro_sd);
 		COLLECT(m->per_gb ? r->cpu_total_s : NAN, c->n_cpu, c->cpu_per_gb, dummy);
-		COLLECT(r->rcv_cap >= 0 && m->caps[r->rcv_cap].mss && m->caps[r->rcv_cap].data_bytes > 0
-			    ? 100.0 * m->caps[r->rcv_cap].ack_pkts /
-				      (m->caps[r->rcv_cap].data_bytes / m->caps[r->rcv_cap].mss)
+		COLLECT(r->rcv_cap >= 0 && m->captures[r->rcv_cap].mss && m->captures[r->rcv_cap].data_bytes > 0
+			    ? 100.0 * m->captures[r->rcv_cap].ack_pkts /
+				      (m->captures[r->rcv_cap].data_bytes / m->captures[r->rcv_cap].mss)
 			    : NAN,
 			c->n_acks, c->acks_per100, dummy);
-		COLLECT(r->rcv_cap >= 0 ? m->caps[r->rcv_cap].sack_pkts : NAN, c->n_sack, c->sack, dummy);
-		COLLECT(r->snd_cap >= 0 ? m->caps[r->snd_cap].rexmt_pkts : NAN, c->n_rexmt, c->rexmt,
+		COLLECT(r->rcv_cap >= 0 ? m->captures[r->rcv_cap].sack_pkts : NAN, c->n_sack, c->sack, dummy);
+		COLLECT(r->snd_cap >= 0 ? m->captures[r->snd_cap].rexmt_pkts : NAN, c->n_rexmt, c->rexmt,
 			dummy);
 #undef COLLECT
 		(void)dummy;
@@ -750,7 +750,7 @@ static int build_configs(struct rp_model *m, struct lk_err *e)
 	return 0;
 }
 
-static int add_panel_acks(struct rp_panel *p, const struct rp_capture *c, struct lk_err *e)
+static int add_panel_acks(struct rp_panel *p, const struct rp_capture_summary *c, struct lk_err *e)
 {
 	for (size_t i = 0; i < c->acks.n; i++)
 		if (rp_kvs_add(&p->acks, c->acks.v[i].name, c->acks.v[i].v) < 0)
@@ -766,7 +766,7 @@ static int add_panel_acks(struct rp_panel *p, const struct rp_capture *c, struct
 
 static int build_panels(struct rp_model *m, struct lk_err *e)
 {
-	int n = m->runs_mode ? m->ncfgs : m->ncaps;
+	int n = m->runs_mode ? m->ncfgs : m->n_captures;
 	m->panels = calloc((size_t)n + 1, sizeof *m->panels);
 	if (!m->panels)
 		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
@@ -779,24 +779,24 @@ static int build_panels(struct rp_model *m, struct lk_err *e)
 			p->cfg = i;
 			p->cap = r->rcv_cap;
 			/* figure 4: the rep run's capture with bandwidth estimates */
-			if (r->snd_cap >= 0 && m->caps[r->snd_cap].bwe_flow)
+			if (r->snd_cap >= 0 && m->captures[r->snd_cap].bwe_flow)
 				p->bcap = r->snd_cap;
 			else
-				for (int k = 0; k < m->ncaps; k++)
-					if (m->caps[k].run_id == r->id && m->caps[k].bwe_flow) {
+				for (int k = 0; k < m->n_captures; k++)
+					if (m->captures[k].run_id == r->id && m->captures[k].bwe_flow) {
 						p->bcap = k;
 						break;
 					}
 			snprintf(p->label, sizeof p->label, "%s", c->name);
 			for (int j = 0; j < c->n; j++) {
 				const struct rp_run *rr = &m->runs[c->runs[j]];
-				if (rr->rcv_cap >= 0 && add_panel_acks(p, &m->caps[rr->rcv_cap], e) < 0)
+				if (rr->rcv_cap >= 0 && add_panel_acks(p, &m->captures[rr->rcv_cap], e) < 0)
 					return -1;
 			}
 		} else {
 			p->cap = p->bcap = i;
-			snprintf(p->label, sizeof p->label, "%s", m->caps[i].label);
-			if (add_panel_acks(p, &m->caps[i], e) < 0)
+			snprintf(p->label, sizeof p->label, "%s", m->captures[i].label);
+			if (add_panel_acks(p, &m->captures[i], e) < 0)
 				return -1;
 		}
 		m->npanels++;
@@ -835,11 +835,11 @@ void rp_model_free(struct rp_model *m)
 		rp_kvs_free(&r->cpu_s);
 	}
 	free(m->runs);
-	for (int i = 0; i < m->ncaps; i++) {
-		free(m->caps[i].path);
-		rp_kvs_free(&m->caps[i].acks);
+	for (int i = 0; i < m->n_captures; i++) {
+		free(m->captures[i].path);
+		rp_kvs_free(&m->captures[i].acks);
 	}
-	free(m->caps);
+	free(m->captures);
 	for (int i = 0; i < m->ncfgs; i++)
 		free(m->cfgs[i].runs);
 	free(m->cfgs);
@@ -883,10 +883,10 @@ static int64_t nice_width(int64_t span_ns, int target)
 int rp_scan_packets(sqlite3 *db, struct rp_model *m, unsigned max_panels, struct lk_err *e)
 {
 	/* panel index per capture index */
-	int *pan = malloc(((size_t)m->ncaps + 1) * sizeof *pan);
+	int *pan = malloc(((size_t)m->n_captures + 1) * sizeof *pan);
 	if (!pan)
 		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
-	for (int i = 0; i < m->ncaps; i++)
+	for (int i = 0; i < m->n_captures; i++)
 		pan[i] = -1;
 	char *in = malloc((size_t)m->npanels * 24 + 64);
 	struct fdir *fd = NULL;
@@ -901,7 +901,7 @@ int rp_scan_packets(sqlite3 *db, struct rp_model *m, unsigned max_panels, struct
 		struct rp_panel *p = &m->panels[i];
 		if (p->cap < 0)
 			continue;
-		const struct rp_capture *c = &m->caps[p->cap];
+		const struct rp_capture_summary *c = &m->captures[p->cap];
 		if (pan[p->cap] >= 0 || c->last_ns <= c->first_ns)
 			continue;
 		pan[p->cap] = i;
@@ -972,8 +972,8 @@ int rp_scan_packets(sqlite3 *db, struct rp_model *m, unsigned max_panels, struct
 		if (cid != lastcid) {
 			lastcid = cid;
 			lastcap = -1;
-			for (int i = 0; i < m->ncaps; i++)
-				if (m->caps[i].id == cid) {
+			for (int i = 0; i < m->n_captures; i++)
+				if (m->captures[i].id == cid) {
 					lastcap = i;
 					break;
 				}
@@ -997,7 +997,7 @@ int rp_scan_packets(sqlite3 *db, struct rp_model *m, unsigned max_panels, struct
 			b = s->nbins - 1;
 		if (dir == f->data_dir && len > 0) {
 			s->data[b] += 1;
-			uint32_t mss = m->caps[lastcap].mss;
+			uint32_t mss = m->captures[lastcap].mss;
 			if (mss) {
 				int64_t k = (len + mss - 1) / mss;
 				s->hist[k > RP_HIST ? RP_HIST : k] += 1;

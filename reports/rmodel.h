@@ -27,7 +27,9 @@ int rp_kvs_add(struct rp_kvs *s, const char *name, double x);
 struct rp_kv *rp_kvs_find(const struct rp_kvs *s, const char *name);
 void rp_kvs_free(struct rp_kvs *s);
 
-struct rp_capture {
+/* One stored capture as the report sees it: its row, and what its flows and
+ * ACK classes add up to. */
+struct rp_capture_summary {
 	int64_t id, run_id;   /* run_id 0: an external file */
 	char point[16];
 	char *path;
@@ -111,8 +113,8 @@ struct rp_panel {
 struct rp_model {
 	struct rp_run *runs;
 	int nruns;
-	struct rp_capture *caps;
-	int ncaps;
+	struct rp_capture_summary *captures;
+	int n_captures;
 	struct rp_config *cfgs;
 	int ncfgs;
 	int nok;        /* selected ok runs */
@@ -127,7 +129,7 @@ struct rp_model {
 	 * unit, note) over the ok runs */
 	struct rp_prov *prov;
 	int nprov;
-	int ext_caps;       /* external captures not used (runs mode) */
+	int ext_captures;   /* external captures not used (runs mode) */
 };
 
 int rp_model_load(sqlite3 *db, const struct lk_report_opts *o, struct rp_model *m,

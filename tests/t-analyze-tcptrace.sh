@@ -5,7 +5,7 @@
 # control connection) with 0.5% of the data segments dropped by nftables on
 # the receiver (so SACK, D-SACK and retransmissions occur), over IPv4 and
 # IPv6, captured with tcpdump at snaplen 128 on both ends. Every counter of
-# DESIGN §5 is compared for both directions of every flow, plus the flow
+# the JSON contract (docs/design.md) is compared for both directions of every flow, plus the flow
 # endpoints and orientation. Then the same comparison on synthetic captures
 # from tests/helpers/tcpgen (random retransmissions, overlaps, reordering,
 # zero windows, SACK/D-SACK blocks, RSTs, port reuse, sequence wrap).

@@ -123,6 +123,68 @@ int main(void)
 	f[0] = 0; f[1] = 0; f[2] = 0; f[3] = 24;
 	is_int(lk_decode(DLT_LOOP, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "OpenBSD loop IPv6");
 
+	/* loopback address family in both byte orders, for both link types:
+	 * DLT_NULL as written by a big- and a little-endian host; DLT_LOOP in its
+	 * network order and as written in little-endian order by mistake */
+	static const struct {
+		int dlt;
+		uint8_t hdr[4];
+		int v6;
+		uint16_t et;
+		const char *what;
+	} lo[] = {
+		{DLT_NULL, {2, 0, 0, 0}, 0, 0x0800, "DLT_NULL AF 2 little-endian"},
+		{DLT_NULL, {0, 0, 0, 2}, 0, 0x0800, "DLT_NULL AF 2 big-endian"},
+		{DLT_NULL, {28, 0, 0, 0}, 1, 0x86dd, "DLT_NULL AF 28 little-endian"},
+		{DLT_NULL, {0, 0, 0, 30}, 1, 0x86dd, "DLT_NULL AF 30 big-endian"},
+		{DLT_NULL, {10, 0, 0, 0}, 1, 0x86dd, "DLT_NULL AF 10 (Linux AF_INET6) little-endian"},
+		{DLT_LOOP, {0, 0, 0, 2}, 0, 0x0800, "DLT_LOOP AF 2 network order"},
+		{DLT_LOOP, {2, 0, 0, 0}, 0, 0x0800, "DLT_LOOP AF 2 little-endian"},
+		{DLT_LOOP, {0, 0, 0, 24}, 1, 0x86dd, "DLT_LOOP AF 24 network order"},
+		{DLT_LOOP, {24, 0, 0, 0}, 1, 0x86dd, "DLT_LOOP AF 24 little-endian"},
+	};
+	for (size_t i = 0; i < sizeof lo / sizeof lo[0]; i++) {
+		memcpy(f, lo[i].hdr, 4);
+		n = 4 + (lo[i].v6 ? put_ip6(f + 4, NULL, 0, 0, 3) : put_ip4(f + 4, 0, NULL, 0, 3));
+		struct lk_link l = {0};
+		ok(lk_decode_link(lo[i].dlt, f, (uint32_t)n, &l) == 0 && l.hdr_len == 4 && l.ethertype == lo[i].et,
+		   "link: %s -> ethertype %#x after 4 bytes", lo[i].what, lo[i].et);
+		is_int(lk_decode(lo[i].dlt, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "decode: %s", lo[i].what);
+		ok(p.af == (lo[i].v6 ? 6 : 4) && p.l3_off == 4 && p.payload_len == 3, "  ... IPv%d at offset 4",
+		   lo[i].v6 ? 6 : 4);
+	}
+	static const uint8_t not_ip[][4] = {{7, 0, 0, 0}, {0, 0, 0, 7}, {0, 0, 0, 0}, {0, 0, 2, 0}, {0, 2, 0, 0}};
+	for (size_t i = 0; i < sizeof not_ip / sizeof not_ip[0]; i++) {
+		memcpy(f, not_ip[i], 4);
+		struct lk_link l;
+		ok(lk_decode_link(DLT_NULL, f, 60, &l) == LK_DEC_NOT_IP &&
+		   lk_decode_link(DLT_LOOP, f, 60, &l) == LK_DEC_NOT_IP,
+		   "loopback family %02x%02x%02x%02x is not IP in either order", f[0], f[1], f[2], f[3]);
+	}
+	struct lk_link lk;
+	is_int(lk_decode_link(DLT_NULL, f, 3, &lk), LK_DEC_BAD_L2, "loopback header cut short");
+	is_int(lk_decode_link(DLT_LOOP, f, 3, &lk), LK_DEC_BAD_L2, "  ... DLT_LOOP too");
+
+	/* the other link types through lk_decode_link */
+	memset(f, 0, 20); f[12] = 0x81; f[13] = 0x00;
+	ok(lk_decode_link(DLT_EN10MB, f, 14, &lk) == 0 && lk.hdr_len == 14 && lk.ethertype == 0x8100,
+	   "Ethernet: type field as is (VLAN tags left to the caller)");
+	memset(f, 0, 20); f[14] = 0x08; f[15] = 0x06;
+	ok(lk_decode_link(DLT_LINUX_SLL, f, 16, &lk) == 0 && lk.hdr_len == 16 && lk.ethertype == 0x0806,
+	   "SLL: protocol field, 16 bytes");
+	is_int(lk_decode_link(DLT_LINUX_SLL, f, 15, &lk), LK_DEC_BAD_L2, "SLL header cut short");
+	memset(f, 0, 20); f[0] = 0x86; f[1] = 0xdd;
+	ok(lk_decode_link(276, f, 20, &lk) == 0 && lk.hdr_len == 20 && lk.ethertype == 0x86dd,
+	   "SLL2: protocol field, 20 bytes");
+	is_int(lk_decode_link(276, f, 19, &lk), LK_DEC_BAD_L2, "SLL2 header cut short");
+	f[0] = 0x60;
+	ok(lk_decode_link(DLT_RAW, f, 1, &lk) == 0 && lk.hdr_len == 0 && lk.ethertype == 0x86dd,
+	   "raw: version 6 is IPv6");
+	f[0] = 0x45;
+	ok(lk_decode_link(229, f, 1, &lk) == 0 && lk.ethertype == 0x0800, "raw: version 4 is IPv4");
+	is_int(lk_decode_link(DLT_RAW, f, 0, &lk), LK_DEC_SHORT, "raw: nothing captured is short");
+	is_int(lk_decode_link(DLT_PPP, f, 20, &lk), LK_DEC_BAD_L2, "unsupported link type");
+
 	/* IPv6 with hop-by-hop + destination options */
 	uint8_t ext[16] = {60, 0, 1, 4, 0, 0, 0, 0, 6, 0, 1, 4, 0, 0, 0, 0};
 	memset(f, 0, 14); f[12] = 0x86; f[13] = 0xdd;

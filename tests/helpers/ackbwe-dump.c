@@ -141,9 +141,9 @@ int main(int argc, char **argv)
 	struct lk_observer ob = {.ctx = set, .packet = lk_ackset_packet};
 	struct lk_analyze_opts o = {.point = "file", .drops = -1, .observers = &ob,
 				    .n_observers = 1};
-	struct lk_capture cap;
+	struct lk_analysis an;
 	struct lk_err e = {0};
-	if (lk_analyze_file(argv[optind], &o, &cap, &e) < 0) {
+	if (lk_analyze_file(argv[optind], &o, &an, &e) < 0) {
 		fprintf(stderr, "ackbwe-dump: %s\n", e.msg);
 		lk_ackset_free(set);
 		return 1;
@@ -153,9 +153,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ackbwe-dump: %s\n", e.msg);
 		rc = 1;
 	}
-	size_t n = lk_flowtab_count(cap.flows);
+	size_t n = lk_flowtab_count(an.flows);
 	for (size_t i = 0; i < n; i++) {
-		const struct lk_flow *f = lk_flowtab_get(cap.flows, i);
+		const struct lk_flow *f = lk_flowtab_get(an.flows, i);
 		struct lk_acks *a = lk_ackset_acks(set, f->idx);
 		struct lk_bwe *b = lk_ackset_bwe(set, f->idx);
 		if (!a || !b)
@@ -186,7 +186,7 @@ int main(int argc, char **argv)
 				kv(f, d, a, b);
 		}
 	}
-	lk_capture_free(&cap);
+	lk_analysis_free(&an);
 	lk_ackset_free(set);
 	return rc;
 }

@@ -52,16 +52,16 @@ static int one(const char *path, bool with_obs, const struct lk_acks_params *ap,
 		lk_observer_ackset(&ob, set);
 	struct lk_analyze_opts o = {.point = "file", .drops = -1, .observers = set ? &ob : NULL,
 				    .n_observers = set ? 1 : 0};
-	struct lk_capture cap;
+	struct lk_analysis an;
 	struct lk_err e = {0};
 	double t0 = cpu_s();
-	int rc = lk_analyze_file(path, &o, &cap, &e);
+	int rc = lk_analyze_file(path, &o, &an, &e);
 	*sec = cpu_s() - t0;
 	if (rc < 0) {
 		fprintf(stderr, "analyze-cost: %s\n", e.msg);
 	} else {
-		*pkts = cap.tcp_packets;
-		lk_capture_free(&cap);
+		*pkts = an.tcp_packets;
+		lk_analysis_free(&an);
 	}
 	lk_ackset_free(set);
 	return rc;

@@ -1,5 +1,5 @@
 /* tests/helpers/flowdump.c - dev tool: run captures through lib/pcapin +
- * lib/decode + analyzers/flow and print the DESIGN §5 JSON counters
+ * lib/decode + analyzers/flow and print the per-direction JSON counters
  * (same shape as `lrokit analyze --json`), or time lk_flowtab_add.
  *
  *   flowdump FILE            JSON on stdout

@@ -5,8 +5,8 @@
  *   lro-verify --write-bad FILE     (a pcap with one bad TCP and one bad IPv4
  *                                    header checksum, to prove the checkers see them)
  *
- * Runs IN (Ethernet) through the engine with the replay command's poll model
- * (a poll = up to N frames or until an idle gap) and the independent checker
+ * Runs IN through the engine in the polls `lrokit replay` makes (lib/replay.h:
+ * a poll = up to N frames or until an idle gap) and the independent checker
  * (tests/helpers/lro-check.h): lossless and in order per flow after
  * re-segmenting every aggregate at gso_size, unchanged frames byte-exact,
  * checksums/lengths valid. With OUT, every frame of OUT must equal the
@@ -19,6 +19,7 @@
  */
 #include "lib/err.h"
 #include "lib/pcapin.h"
+#include "lib/replay.h"
 #include "lro_ref/lro.h"
 #include "tests/helpers/lro-check.h"
 
@@ -124,6 +125,40 @@ static void on_emit(void *p, const struct lro_out *o)
 	v->nout++;
 }
 
+/* The two engines fed by lk_replay_capture. */
+struct feed {
+	struct vctx *v;
+	struct lro *l, *lz;
+	uint8_t **pb;   /* the zero-copy engine's RX buffers, one per poll slot: */
+	uint32_t *pbl;  /* valid until the poll end */
+};
+
+static void feed_frame(void *p, const struct lk_replay_frame *f)
+{
+	struct feed *fd = p;
+	lchk_in(fd->v->k, f->data, f->caplen);
+	lro_rx(fd->l, f->data, f->caplen, f->ts_ns);
+	unsigned long b = f->slot;
+	if (fd->pbl[b] < f->caplen || !fd->pb[b]) {
+		free(fd->pb[b]);
+		fd->pb[b] = malloc(f->caplen ? f->caplen : 1);
+		if (!fd->pb[b])
+			abort();
+	}
+	fd->pbl[b] = f->caplen;
+	memcpy(fd->pb[b], f->data, f->caplen);
+	lro_rx(fd->lz, fd->pb[b], f->caplen, f->ts_ns);
+}
+
+static void feed_poll_end(void *p, uint64_t ts_ns, unsigned long nframes)
+{
+	struct feed *fd = p;
+	lro_poll_end(fd->l, ts_ns);
+	lro_poll_end(fd->lz, ts_ns);
+	for (unsigned long b = 0; b < nframes; b++)
+		memset(fd->pb[b], 0xa5, fd->pbl[b]); /* recycled */
+}
+
 static int write_bad(const char *path)
 {
 	uint8_t f[14 + 20 + 20 + 10] = {0xaa, 0, 0, 0, 0, 1, 0xaa, 0, 0, 0, 0, 2, 0x08, 0x00,
@@ -197,58 +232,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lro-verify: %s\n", e.msg);
 		return 2;
 	}
-	if (lk_pcap_dlt(r) != DLT_EN10MB) {
-		fprintf(stderr, "lro-verify: %s is not Ethernet\n", argv[i]);
-		return 2;
-	}
 	struct lro *l = lro_new(&c, on_emit, &v), *lz = lro_new(&cz, on_emit_zc, &v);
 	if (!l || !lz) {
 		fprintf(stderr, "lro-verify: lro_new failed\n");
 		return 2;
 	}
-	/* the zero-copy engine's RX buffers: valid until the poll end */
-	uint8_t **pb = calloc(budget, sizeof *pb);
-	uint32_t *pbl = calloc(budget, sizeof *pbl);
-	if (!pb || !pbl)
+	struct feed fd = {.v = &v, .l = l, .lz = lz, .pb = calloc(budget, sizeof *fd.pb),
+			  .pbl = calloc(budget, sizeof *fd.pbl)};
+	if (!fd.pb || !fd.pbl)
 		return 2;
-	const struct pcap_pkthdr *h;
-	const uint8_t *d;
-	uint64_t n = 0, in_poll = 0, last = 0;
-	int got;
-#define POLL_END(t)                                                             \
-	do {                                                                    \
-		lro_poll_end(l, (t));                                           \
-		lro_poll_end(lz, (t));                                          \
-		for (uint64_t b_ = 0; b_ < in_poll; b_++)                       \
-			memset(pb[b_], 0xa5, pbl[b_]); /* recycled */           \
-		in_poll = 0;                                                    \
-	} while (0)
-	while ((got = lk_pcap_next(r, &h, &d, &e)) == 1) {
-		uint64_t ts = lk_pcap_ts_ns(r, h);
-		if (n && in_poll && gap_us && ts > last && ts - last > gap_us * 1000)
-			POLL_END(last);
-		lchk_in(v.k, d, h->caplen);
-		lro_rx(l, d, h->caplen, ts);
-		if (pbl[in_poll] < h->caplen || !pb[in_poll]) {
-			free(pb[in_poll]);
-			pb[in_poll] = malloc(h->caplen ? h->caplen : 1);
-			if (!pb[in_poll])
-				return 2;
-		}
-		pbl[in_poll] = h->caplen;
-		memcpy(pb[in_poll], d, h->caplen);
-		lro_rx(lz, pb[in_poll], h->caplen, ts);
-		last = ts;
-		n++;
-		if (++in_poll >= budget)
-			POLL_END(ts);
+	const struct lk_replay_cfg rcfg = {.budget = budget, .gap_ns = (uint64_t)gap_us * 1000u};
+	const struct lk_replay_ops ops = {.frame = feed_frame, .poll_end = feed_poll_end};
+	struct lk_replay_stats rst;
+	if (lk_replay_capture(r, &rcfg, &ops, &fd, &rst, &e) < 0) {
+		fprintf(stderr, "lro-verify: %s\n", e.msg);
+		return 2;
 	}
-	POLL_END(last);
-#undef POLL_END
+	uint64_t n = rst.fed;
 	for (unsigned long b = 0; b < budget; b++)
-		free(pb[b]);
-	free(pb);
-	free(pbl);
+		free(fd.pb[b]);
+	free(fd.pb);
+	free(fd.pbl);
 	lk_pcap_close(r);
 	int rc = 0;
 	const char *why = lchk_finish(v.k);

@@ -1,5 +1,5 @@
-/* collectors/capture.c - libpcap live capture inside a netns (see capture.h). */
-#include "collectors/capture.h"
+/* collectors/livecap.c - libpcap live capture inside a netns (see livecap.h). */
+#include "collectors/livecap.h"
 #include "collectors/procstat.h"
 
 #include <errno.h>
@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-struct lk_cap {
-	struct lk_cap_cfg cfg;
+struct lk_livecap {
+	struct lk_livecap_cfg cfg;
 	char netns[256], ifname[64], path[4096];
 	char *filter;
 	pthread_t th;
@@ -40,12 +40,12 @@ static uint64_t mono_ms(void)
 
 static void on_pkt(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
-	struct lk_cap *c = (struct lk_cap *)user;
+	struct lk_livecap *c = (struct lk_livecap *)user;
 	pcap_dump((u_char *)c->d, h, bytes);
 	c->written++;
 }
 
-static void signal_state(struct lk_cap *c, int st)
+static void signal_state(struct lk_livecap *c, int st)
 {
 	pthread_mutex_lock(&c->mu);
 	c->state = st;
@@ -53,7 +53,7 @@ static void signal_state(struct lk_cap *c, int st)
 	pthread_mutex_unlock(&c->mu);
 }
 
-static int setup(struct lk_cap *c)
+static int setup(struct lk_livecap *c)
 {
 	struct lk_err *e = &c->start_err;
 	if (c->cfg.cpu >= 0) {
@@ -103,7 +103,7 @@ static int setup(struct lk_cap *c)
 			return lk_errf(e, LK_EXIT_RUNTIME, "capture filter '%s': %s", c->filter,
 				       pcap_geterr(c->p));
 	}
-	/* written as PATH.part and renamed by lk_cap_stop: a process killed
+	/* written as PATH.part and renamed by lk_livecap_stop: a process killed
 	 * mid-capture never leaves a half-written PATH */
 	char part[4200];
 	snprintf(part, sizeof part, "%s.part", c->path);
@@ -115,7 +115,7 @@ static int setup(struct lk_cap *c)
 
 static void *cap_thread(void *arg)
 {
-	struct lk_cap *c = arg;
+	struct lk_livecap *c = arg;
 	if (setup(c) < 0) {
 		signal_state(c, -1);
 		return NULL;
@@ -141,12 +141,12 @@ static void *cap_thread(void *arg)
 	return NULL;
 }
 
-int lk_cap_start(const struct lk_cap_cfg *cfg, struct lk_cap **out, struct lk_err *e)
+int lk_livecap_start(const struct lk_livecap_cfg *cfg, struct lk_livecap **out, struct lk_err *e)
 {
 	*out = NULL;
 	if (!cfg->ifname || !*cfg->ifname || !cfg->path || !*cfg->path)
 		return lk_errf(e, LK_EXIT_USAGE, "capture: interface and output path are required");
-	struct lk_cap *c = calloc(1, sizeof *c);
+	struct lk_livecap *c = calloc(1, sizeof *c);
 	if (!c)
 		return lk_errf(e, LK_EXIT_RUNTIME, "capture: out of memory");
 	c->cfg = *cfg;
@@ -188,16 +188,16 @@ int lk_cap_start(const struct lk_cap_cfg *cfg, struct lk_cap **out, struct lk_er
 	return 0;
 }
 
-void lk_cap_request_stop(struct lk_cap *c)
+void lk_livecap_request_stop(struct lk_livecap *c)
 {
 	if (!c->stop_req_ms)
 		c->stop_req_ms = mono_ms();
 }
 
-int lk_cap_stop(struct lk_cap *c, struct lk_cap_stats *st, struct lk_err *e)
+int lk_livecap_stop(struct lk_livecap *c, struct lk_livecap_stats *st, struct lk_err *e)
 {
 	memset(st, 0, sizeof *st);
-	lk_cap_request_stop(c);
+	lk_livecap_request_stop(c);
 	/* let the kernel retire the last partly filled block (block timeout),
 	 * so the packets of the end of the transfer reach the file */
 	uint64_t until = c->stop_req_ms + (uint64_t)c->cfg.timeout_ms * 2 + 20, now;
