@@ -86,6 +86,7 @@ static void check_dir(const struct lk_acks *ak, int d, const struct lk_flow *fl)
 	FZ_CHECK(o->dsack == fl->d[d].dsack_pkts);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size); /* libFuzzer entry point */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_reader r;

@@ -56,6 +56,7 @@ static void check_dir(const struct lk_dirstat *d)
 	FZ_CHECK(!d->total_packets || d->first_ns <= d->last_ns);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size); /* libFuzzer entry point */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_reader r;

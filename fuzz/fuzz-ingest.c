@@ -92,6 +92,7 @@ static int next_fd(void)
 	return fd;
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv); /* libFuzzer hook */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc; (void)argv;
@@ -106,6 +107,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size); /* libFuzzer entry point */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	FZ_CHECK(ftruncate(memfd, 0) == 0);
