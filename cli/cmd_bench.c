@@ -11,7 +11,7 @@
  * (cli/cmd_run.c); the progress line on stderr shows the phase, the
  * configuration, the repeat, the current run's goodput and the ETA. On a tty
  * (and without -q) it is redrawn in place; otherwise one line per phase. */
-#include "bench/proc.h"
+#include "lib/proc.h"
 #include "cli/commands.h"
 #include "lib/err.h"
 #include "reports/gnuplot.h"

@@ -1,5 +1,5 @@
-/* lrokit recv - bulk TCP receiver verifying the sender's pattern (bench/xfer.h). */
-#include "bench/xfer.h"
+/* lrokit recv - bulk TCP receiver verifying the sender's pattern (testbed/xfer.h). */
+#include "testbed/xfer.h"
 #include "cli/commands.h"
 #include "lib/err.h"
 

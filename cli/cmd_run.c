@@ -1,9 +1,9 @@
 /* lrokit run CONFIG - build one testbed configuration, run one verified bulk
  * transfer through it, store the run record, tear everything down. */
-#include "bench/proc.h"
-#include "bench/runrec.h"
-#include "bench/testbed.h"
-#include "bench/xfer.h"
+#include "lib/proc.h"
+#include "schema/runrec.h"
+#include "testbed/testbed.h"
+#include "testbed/xfer.h"
 #include "collectors/collect.h" /* [collectors] */
 #include "cli/commands.h"
 #include "lib/err.h"

@@ -1,5 +1,5 @@
-/* lrokit send - bulk TCP sender with TCP_INFO sampling (see bench/xfer.h). */
-#include "bench/xfer.h"
+/* lrokit send - bulk TCP sender with TCP_INFO sampling (see testbed/xfer.h). */
+#include "testbed/xfer.h"
 #include "cli/commands.h"
 #include "lib/err.h"
 

@@ -1,7 +1,7 @@
 /* lrokit stage - (internal) one stage process of the emulated Xen path.
  * Launched by `lrokit run` / `lrokit testbed up` inside the testbed's
- * namespaces; see bench/stage.h. */
-#include "bench/stage.h"
+ * namespaces; see testbed/stage.h. */
+#include "testbed/stage.h"
 #include "cli/commands.h"
 #include "lib/err.h"
 

@@ -1,5 +1,5 @@
 /* lrokit testbed up|down CONFIG - a testbed by hand (namespaces lkb-CONFIG-*). */
-#include "bench/testbed.h"
+#include "testbed/testbed.h"
 #include "cli/commands.h"
 #include "lib/err.h"
 

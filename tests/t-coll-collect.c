@@ -10,7 +10,7 @@
  * drops must be flagged. Needs root (skips otherwise). The same checks on
  * `lrokit run` rows: tests/t-coll-run.sh.
  */
-#include "bench/xfer.h"
+#include "testbed/xfer.h"
 #include "collectors/collect.h"
 #include "schema/db.h"
 #include "tests/tap.h"

@@ -1,4 +1,4 @@
-/* bench/proc.h - processes and network namespaces for the testbed.
+/* lib/proc.h - processes and network namespaces for the testbed.
  *
  * The testbed drives iproute2 (`ip`, `tc`) and `ethtool` as child processes
  * instead of speaking rtnetlink/ethtool-netlink itself: those tools are
@@ -8,8 +8,8 @@
  * step reports the tool's own error message. Setup costs a few tens of
  * milliseconds, nothing against a transfer.
  */
-#ifndef LK_BENCH_PROC_H
-#define LK_BENCH_PROC_H
+#ifndef LK_PROC_H
+#define LK_PROC_H
 
 #include "lib/err.h"
 

@@ -1,4 +1,4 @@
-/* bench/stage.h - the stage processes of the emulated Xen receive path
+/* testbed/stage.h - the stage processes of the emulated Xen receive path
  * (DESIGN.md section 2). Each stage is its own process (`lrokit stage ...`)
  * and moves frames in both directions, polling like a NAPI driver: wake up on
  * a readable fd or eventfd, take at most `budget` frames, flush LRO at the end
@@ -21,8 +21,8 @@
  * On SIGTERM/SIGINT a stage stops and writes its counters as JSON to the
  * stats file; SIGUSR1 writes them without stopping.
  */
-#ifndef LK_BENCH_STAGE_H
-#define LK_BENCH_STAGE_H
+#ifndef LK_TESTBED_STAGE_H
+#define LK_TESTBED_STAGE_H
 
 #include "lib/err.h"
 

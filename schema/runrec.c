@@ -1,5 +1,5 @@
-/* bench/runrec.c - run records in SQLite (schema/ owns the tables). */
-#include "bench/runrec.h"
+/* schema/runrec.c - run records in SQLite (schema/ owns the tables). */
+#include "schema/runrec.h"
 #include "schema/db.h"
 
 #include <math.h>

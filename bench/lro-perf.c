@@ -1,4 +1,6 @@
-/* lro-perf - lro_ref speed over in-memory frames, and a capture generator.
+/* bench/lro-perf.c - lro_ref speed over in-memory frames, and a capture
+ * generator; a benchmark program ($(BUILD)/bench/lro-perf) run by
+ * bench/perf-lro.sh.
  *
  *   lro-perf run POLICY FLOWS [--trust-csum] [--zero-copy] [--seconds S | --count N] [--pool N]
  *       POOL (--pool, default 512, multiple of 64) prebuilt 1514-byte frames (MSS 1448, NOP,NOP,TS options, valid

@@ -1,5 +1,5 @@
-/* bench/xfer.c - bulk TCP sender/receiver with pattern verification. */
-#include "bench/xfer.h"
+/* testbed/xfer.c - bulk TCP sender/receiver with pattern verification. */
+#include "testbed/xfer.h"
 
 #include <arpa/inet.h>
 #include <endian.h>

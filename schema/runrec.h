@@ -1,10 +1,10 @@
-/* bench/runrec.h - write one `lrokit run` into the database (schema/db.h):
+/* schema/runrec.h - write one `lrokit run` into the database (schema/db.h):
  * the `runs` row (inserted as 'running' with our pid, finished as ok/failed/
  * aborted), stage counters into `counters` (source 'stage'/'iface'/'snmp'),
  * LRO engine counters into `lro_stats`, the sender's TCP_INFO series into
  * `samples` (source 'tcpinfo'). NaN values are stored as NULL. */
-#ifndef LK_BENCH_RUNREC_H
-#define LK_BENCH_RUNREC_H
+#ifndef LK_SCHEMA_RUNREC_H
+#define LK_SCHEMA_RUNREC_H
 
 #include "lib/err.h"
 

@@ -1,4 +1,4 @@
-/* bench/xfer.h - the bulk TCP workload of `lrokit send` / `lrokit recv`.
+/* testbed/xfer.h - the bulk TCP workload of `lrokit send` / `lrokit recv`.
  *
  * The sender connects, sends a 24-byte header (magic "LKX1", flags, byte
  * count, pattern seed) and then exactly `bytes` bytes of a deterministic
@@ -11,8 +11,8 @@
  *
  * Works between two real hosts (like iperf3) and inside the lrokit testbed.
  */
-#ifndef LK_BENCH_XFER_H
-#define LK_BENCH_XFER_H
+#ifndef LK_TESTBED_XFER_H
+#define LK_TESTBED_XFER_H
 
 #include "lib/err.h"
 

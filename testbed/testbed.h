@@ -1,4 +1,4 @@
-/* bench/testbed.h - build and tear down the testbed configurations of
+/* testbed/testbed.h - build and tear down the testbed configurations of
  * DESIGN.md section 2 in network namespaces.
  *
  * Names: every namespace of a testbed starts with its prefix. `lrokit run`
@@ -16,8 +16,8 @@
  * CPU placement: the sender's namespace work and processes on cpu_send, the
  * stages, receiver and receive softirq work (RPS on the wire veth) on cpu_recv.
  */
-#ifndef LK_BENCH_TESTBED_H
-#define LK_BENCH_TESTBED_H
+#ifndef LK_TESTBED_TESTBED_H
+#define LK_TESTBED_TESTBED_H
 
 #include "lib/err.h"
 

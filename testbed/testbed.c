@@ -1,8 +1,8 @@
-/* bench/testbed.c - namespaces, veth, bridge, stage processes. */
+/* testbed/testbed.c - namespaces, veth, bridge, stage processes. */
 #define _FILE_OFFSET_BITS 64
-#include "bench/testbed.h"
-#include "bench/proc.h"
-#include "bench/stage.h"
+#include "testbed/testbed.h"
+#include "lib/proc.h"
+#include "testbed/stage.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
-/* bench/proc.c - child processes and named network namespaces. */
-#include "bench/proc.h"
+/* lib/proc.c - child processes and named network namespaces. */
+#include "lib/proc.h"
 
 #include <dirent.h>
 #include <errno.h>

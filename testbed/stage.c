@@ -1,6 +1,6 @@
-/* bench/stage.c - NIC, netback and netfront stage loops. */
-#include "bench/stage.h"
-#include "bench/ring.h"
+/* testbed/stage.c - NIC, netback and netfront stage loops. */
+#include "testbed/stage.h"
+#include "testbed/ring.h"
 #include "lro_ref/lro.h"
 
 #include <arpa/inet.h>
