@@ -18,7 +18,7 @@ static const char stage_usage[] =
 	"  --shm-fd N        netback/netfront: shared ring memory\n"
 	"  --evt A,B,C,D     netback/netfront: eventfds rx-kick,rx-space,tx-kick,tx-space\n"
 	"  --ready-fd N      write one byte to N when ready\n"
-	"  --stats FILE      write counters (JSON) to FILE at exit and on SIGUSR1\n";
+	"  --stats FILE      write counters (key=value lines) to FILE at exit and on SIGUSR1\n";
 
 static int num(const char *s, int *out)
 {

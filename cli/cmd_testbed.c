@@ -1,7 +1,8 @@
 /* lrokit testbed up|down CONFIG - a testbed by hand (namespaces lkb-CONFIG-*). */
-#include "testbed/testbed.h"
 #include "cli/commands.h"
 #include "lib/err.h"
+#include "testbed/configs.h"
+#include "testbed/testbed.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -11,8 +12,7 @@ static const char tb_usage[] =
 	"usage: lrokit testbed up|down CONFIG [--rate RATE|none] [--lro-policy P] [--budget N]\n"
 	"Build (up) or remove (down) testbed CONFIG for manual use; namespaces are\n"
 	"lkb-CONFIG-snd, lkb-CONFIG-dom0, lkb-CONFIG-domU (lkb-CONFIG-rcv for native*).\n"
-	"CONFIG: native native-gro xen lro-phys lro-virt lro-both\n";
-
+	"CONFIG: %s\n";
 
 int cmd_testbed(int argc, char **argv)
 {
@@ -24,33 +24,29 @@ int cmd_testbed(int argc, char **argv)
 		{"rate", required_argument, 0, O_RATE}, {"lro-policy", required_argument, 0, O_POLICY},
 		{"budget", required_argument, 0, O_BUDGET}, {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
+	char names[128];
+	lk_config_list(names, sizeof names, " ");
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
 		switch (c) {
 		case O_RATE:
-			if (strcmp(optarg, "none") && (cli_parse_rate(optarg, &rate) || rate < 1000000)) {
-				cli_err("testbed: bad --rate '%s' (want e.g. 1G or none)", optarg);
-				return LK_EXIT_USAGE;
-			}
+			if (strcmp(optarg, "none") && (cli_parse_rate(optarg, &rate) || rate < 1000000))
+				return cli_usage_err("testbed: bad --rate '%s' (want e.g. 1G or none)", optarg);
 			break;
 		case O_POLICY:
-			if (strcmp(optarg, "linux") && strcmp(optarg, "inet_lro")) {
-				cli_err("testbed: bad --lro-policy '%s' (linux or inet_lro)", optarg);
-				return LK_EXIT_USAGE;
-			}
+			if (strcmp(optarg, "linux") && strcmp(optarg, "inet_lro"))
+				return cli_usage_err("testbed: bad --lro-policy '%s' (linux or inet_lro)", optarg);
 			policy = optarg;
 			break;
 		case O_BUDGET:
-			if (cli_parse_size(optarg, &v) || v < 1 || v > 256) {
-				cli_err("testbed: bad --budget '%s' (1..256)", optarg);
-				return LK_EXIT_USAGE;
-			}
+			if (cli_parse_size(optarg, &v) || v < 1 || v > 256)
+				return cli_usage_err("testbed: bad --budget '%s' (1..256)", optarg);
 			budget = (int)v;
 			break;
 		case 'q': cli_quiet = true; break;
-		case 'h': fputs(tb_usage, stdout); return 0;
-		default: fputs(tb_usage, stderr); return LK_EXIT_USAGE;
+		case 'h': printf(tb_usage, names); return 0;
+		default: fprintf(stderr, tb_usage, names); return LK_EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 2 || (strcmp(argv[optind], "up") && strcmp(argv[optind], "down"))) {
@@ -58,12 +54,9 @@ int cmd_testbed(int argc, char **argv)
 		return LK_EXIT_USAGE;
 	}
 	bool up = !strcmp(argv[optind], "up");
-	const struct lk_tb_config *cfg = lk_tb_config_find(argv[optind + 1]);
-	if (!cfg) {
-		cli_err("testbed: unknown configuration '%s' (native native-gro xen lro-phys "
-			"lro-virt lro-both)", argv[optind + 1]);
-		return LK_EXIT_USAGE;
-	}
+	const struct lk_config *cfg = lk_config_find(argv[optind + 1]);
+	if (!cfg)
+		return cli_usage_err("testbed: unknown configuration '%s' (%s)", argv[optind + 1], names);
 	int r = cli_need_root("testbed");
 	if (r)
 		return r;

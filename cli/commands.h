@@ -27,6 +27,8 @@ int cmd_testbed(int argc, char **argv);
 /* Print "lrokit: <msg>" to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* cli_err, then returns LK_EXIT_USAGE: `return cli_usage_err("bad --x '%s'", v);` */
+int cli_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parse "64M", "1G", "1500", "10k" (powers of 1024 for K/M/G/T, like dd). */
 int cli_parse_size(const char *s, uint64_t *out);
 /* Parse a rate "1G", "1gbit", "500M" (bits per second, powers of 1000). */

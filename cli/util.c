@@ -15,13 +15,18 @@
 bool cli_quiet;
 const char *cli_cmdline = "";
 
+static void say(const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "lrokit: %s: ", kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void cli_err(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("lrokit: error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	say("error", fmt, ap);
 	va_end(ap);
 }
 
@@ -29,10 +34,17 @@ void cli_warn(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("lrokit: warning: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	say("warning", fmt, ap);
 	va_end(ap);
+}
+
+int cli_usage_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	say("error", fmt, ap);
+	va_end(ap);
+	return LK_EXIT_USAGE;
 }
 
 static int parse_scaled(const char *s, uint64_t base, uint64_t *out)

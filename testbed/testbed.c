@@ -18,24 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-const struct lk_tb_config lk_tb_configs[] = {
-	{"native", false, false, false, false, "sender ==veth== receiver, kernel GRO off"},
-	{"native-gro", false, true, false, false, "sender ==veth== receiver, kernel GRO on"},
-	{"xen", true, false, false, false, "emulated Xen path, no LRO (Non-LRO)"},
-	{"lro-phys", true, false, true, false, "emulated Xen path, lro_ref in the NIC stage"},
-	{"lro-virt", true, false, false, true, "emulated Xen path, lro_ref in netfront"},
-	{"lro-both", true, false, true, true, "emulated Xen path, lro_ref in NIC and netfront"},
-	{NULL, false, false, false, false, NULL},
-};
-
-const struct lk_tb_config *lk_tb_config_find(const char *name)
-{
-	for (const struct lk_tb_config *c = lk_tb_configs; c->name; c++)
-		if (!strcmp(c->name, name))
-			return c;
-	return NULL;
-}
-
 void lk_tb_names(struct lk_testbed *tb)
 {
 	snprintf(tb->ns_snd, sizeof tb->ns_snd, "%s-snd", tb->prefix);
@@ -99,7 +81,7 @@ static void offload_json(struct lk_testbed *tb, size_t *off, const char *ns, con
 static int spawn_stage(struct lk_testbed *tb, int idx, const char *ns, char **args, int shm,
 		       const int evt[4], struct lk_err *e)
 {
-	static const char *names[] = {"nic", "netback", "netfront"};
+	const char *name = lk_stage_name((enum lk_stage_kind)idx);
 	char exe[1024], rfd[16], errpath[256];
 	if (lk_self_exe(exe, sizeof exe, e) < 0)
 		return -1;
@@ -107,14 +89,14 @@ static int spawn_stage(struct lk_testbed *tb, int idx, const char *ns, char **ar
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return lk_errf(e, LK_EXIT_RUNTIME, "pipe: %s", strerror(errno));
 	snprintf(rfd, sizeof rfd, "%d", p[1]);
-	snprintf(tb->stage_stats[idx], sizeof tb->stage_stats[idx], "%s/%s.json", tb->statedir,
-		 names[idx]);
-	snprintf(errpath, sizeof errpath, "%s/%s.err", tb->statedir, names[idx]);
+	snprintf(tb->stage_stats[idx], sizeof tb->stage_stats[idx], "%s/%s.stats", tb->statedir,
+		 name);
+	snprintf(errpath, sizeof errpath, "%s/%s.err", tb->statedir, name);
 	char *argv[32];
 	int n = 0;
 	argv[n++] = exe;
 	argv[n++] = "stage";
-	argv[n++] = (char *)names[idx];
+	argv[n++] = (char *)name;
 	for (int i = 0; args[i]; i++)
 		argv[n++] = args[i];
 	argv[n++] = "--ready-fd";
@@ -155,7 +137,7 @@ static int spawn_stage(struct lk_testbed *tb, int idx, const char *ns, char **ar
 		fclose(f);
 		msg[strcspn(msg, "\n")] = 0;
 	}
-	return lk_errf(e, LK_EXIT_RUNTIME, "%s stage did not start%s%s", names[idx],
+	return lk_errf(e, LK_EXIT_RUNTIME, "%s stage did not start%s%s", name,
 		       msg[0] ? ": " : (pr == 0 ? " within 5 s" : ""), msg);
 }
 
@@ -174,7 +156,7 @@ static int mkdirs(const char *path)
 
 int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 {
-	const struct lk_tb_config *c = tb->cfg;
+	const struct lk_config *c = tb->cfg;
 	for (int i = 0; i < LK_TB_NSTAGES; i++)
 		tb->stage_pid[i] = 0;
 	lk_tb_names(tb);
@@ -268,18 +250,18 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	{
 		char *a[] = {"--tap", "pnic0", "--wire", "peth0", budget,
 			     c->lro_phys ? lroarg : NULL, NULL};
-		if (spawn_stage(tb, LK_TB_NIC, d0, a, -1, evt, e) < 0)
+		if (spawn_stage(tb, LK_STAGE_NIC, d0, a, -1, evt, e) < 0)
 			goto fail;
 	}
 	{
 		char *a[] = {"--tap", "vif1.0", "--shm-fd", shmarg, "--evt", evtarg, budget, NULL};
-		if (spawn_stage(tb, LK_TB_NETBACK, d0, a, shm, evt, e) < 0)
+		if (spawn_stage(tb, LK_STAGE_NETBACK, d0, a, shm, evt, e) < 0)
 			goto fail;
 	}
 	{
 		char *a[] = {"--tap", "eth0", "--shm-fd", shmarg, "--evt", evtarg, budget,
 			     c->lro_virt ? lroarg : NULL, NULL};
-		if (spawn_stage(tb, LK_TB_NETFRONT, rx, a, shm, evt, e) < 0)
+		if (spawn_stage(tb, LK_STAGE_NETFRONT, rx, a, shm, evt, e) < 0)
 			goto fail;
 	}
 	close(shm);
@@ -386,7 +368,7 @@ static bool run_alive(long pid)
 int lk_tb_reap_stale(struct lk_err *e)
 {
 	int n = 0;
-	const char *dirs[] = {"/var/run/netns", LK_TB_STATE_DIR};
+	const char *dirs[] = {LK_NETNS_DIR, LK_TB_STATE_DIR};
 	for (int d = 0; d < 2; d++) {
 		DIR *dir = opendir(dirs[d]);
 		if (!dir)
