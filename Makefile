@@ -122,14 +122,18 @@ perf-testbed: all
 perf-collectors: all
 	LK_BUILD=$(BUILD) ./bench/perf-collectors.sh
 
-# The main job: measure every configuration and build the report. Installs
-# only the packages bench needs, builds only the lrokit binary (a sub-make:
-# pkg-config must see the packages just installed).
+# The main job: measure every configuration into one results folder
+# (results/DATE-TIME-PID: lrokit.db, captures/, report/). Installs only the
+# packages bench needs, builds only the lrokit binary (a sub-make:
+# pkg-config must see the packages just installed). BENCH_ARGS are passed
+# on, e.g. make bench BENCH_ARGS="--profile paper".
 bench:
 	@./tools/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/lrokit
-	$(BUILD)/lrokit bench --db lrokit.db --report report
-	@echo "report: $(CURDIR)/report/report.html"
+	@out=results/$$(date +%Y%m%d-%H%M%S)-$$$$; \
+	echo "$(BUILD)/lrokit bench --out $$out $(BENCH_ARGS)"; \
+	$(BUILD)/lrokit bench --out $$out $(BENCH_ARGS); rc=$$?; \
+	echo "results: $(CURDIR)/$$out (report: $(CURDIR)/$$out/report/report.html)"; exit $$rc
 
 install: $(BUILD)/lrokit
 	install -d $(DESTDIR)$(PREFIX)/bin

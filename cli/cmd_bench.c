@@ -352,7 +352,7 @@ static int make_dirs(const struct bench *b)
 }
 
 /* ---- the progress line ---- */
-struct progress {
+struct progress_line {
 	bool on, tty;
 	size_t total, done, run_no;
 	const char *config;
@@ -384,7 +384,7 @@ static void fmt_dur(char *b, size_t n, double s)
 }
 
 /* Seconds left, -1 unknown; *approx when only a lower bound. */
-static double progress_eta(const struct progress *p, double now, double gp, bool *approx)
+static double progress_eta(const struct progress_line *p, double now, double gp, bool *approx)
 {
 	double in_run = now - p->run_t0;
 	*approx = false;
@@ -405,7 +405,7 @@ static double progress_eta(const struct progress *p, double now, double gp, bool
 	return left + (double)(p->total - 1) * (in_run + left);
 }
 
-static void progress_draw(struct progress *p, bool force)
+static void progress_draw(struct progress_line *p, bool force)
 {
 	if (!p->on)
 		return;
@@ -444,7 +444,7 @@ static void progress_draw(struct progress *p, bool force)
 /* One progress report of the child (testbed/progress.h). */
 static void on_progress(void *ctx, const struct lk_progress *m)
 {
-	struct progress *p = ctx;
+	struct progress_line *p = ctx;
 	if (m->bytes >= 0) {
 		p->xfer_bytes = m->bytes;
 		p->xfer_t = (double)m->elapsed_ns / 1e9;
@@ -457,7 +457,7 @@ static void on_progress(void *ctx, const struct lk_progress *m)
 /* ---- the runs ---- */
 
 /* Wait for pid while reading its progress pipe (fd, -1 none). */
-static int wait_reporting(pid_t pid, int fd, struct progress *p)
+static int wait_reporting(pid_t pid, int fd, struct progress_line *p)
 {
 	struct lk_progress_reader rd = {.have = 0};
 	int st = 0;
@@ -484,7 +484,7 @@ static int wait_reporting(pid_t pid, int fd, struct progress *p)
 /* Run our own binary with argv (argv[0] "lrokit"); returns the exit status
  * (128 + signal when killed). With p, the child reports its progress through
  * a pipe; quiet: its stdout goes to /dev/null. */
-static int run_child(char *const argv[], pid_t *pid_out, struct progress *p, bool quiet)
+static int run_child(char *const argv[], pid_t *pid_out, struct progress_line *p, bool quiet)
 {
 	char exe[4096], num[16];
 	struct lk_err e = {0};
@@ -544,7 +544,7 @@ static int64_t tag_run(sqlite3 *db, pid_t pid, const char *bench_id, unsigned re
 }
 
 /* One run of configuration i, repeat r; returns false when it failed. */
-static bool bench_one(const struct bench *b, sqlite3 *db, struct progress *pr, size_t i, long r)
+static bool bench_one(const struct bench *b, sqlite3 *db, struct progress_line *pr, size_t i, long r)
 {
 	const char *cfg = b->plan[i]->name;
 	pr->run_no = pr->done + 1;
@@ -587,7 +587,7 @@ static bool bench_one(const struct bench *b, sqlite3 *db, struct progress *pr, s
 /* Every run, repeats interleaved (drift on a shared machine hits all
  * configurations alike); returns the number that failed, -1 when the
  * database cannot be opened. */
-static long bench_all(const struct bench *b, struct progress *pr)
+static long bench_all(const struct bench *b, struct progress_line *pr)
 {
 	struct lk_err e = {0};
 	sqlite3 *db;
@@ -624,7 +624,7 @@ int cmd_bench(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	size_t total = total_runs(&b);
-	struct progress pr = {.on = !cli_quiet, .tty = isatty(2) && !cli_quiet, .total = total,
+	struct progress_line pr = {.on = !cli_quiet, .tty = isatty(2) && !cli_quiet, .total = total,
 			      .repeat = b.repeat, .bytes_per_run = b.bytes, .t0 = now_s()};
 	long failed = bench_all(&b, &pr);
 	if (failed < 0)

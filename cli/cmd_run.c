@@ -108,7 +108,7 @@ static int parse_args(int argc, char **argv, struct lk_run_opts *o, bool *json)
 	char names[128];
 	lk_config_list(names, sizeof names, " ");
 	uint64_t v;
-	int c;
+	int c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n:qh", lo, NULL)) != -1) {
 		switch (c) {
@@ -117,10 +117,8 @@ static int parse_args(int argc, char **argv, struct lk_run_opts *o, bool *json)
 				return cli_usage_err("run: bad --bytes '%s' (want a size like 64M, 1G)", optarg);
 			break;
 		case O_RATE:
-			if (!strcmp(optarg, "none"))
-				o->rate_bps = 0;
-			else if (cli_parse_rate(optarg, &o->rate_bps) || o->rate_bps < 1000000)
-				return cli_usage_err("run: bad --rate '%s' (want e.g. 1G, 500M or none)", optarg);
+			if ((rc = cli_tb_rate("run", optarg, &o->rate_bps)))
+				return rc;
 			break;
 		case O_DB: o->db = optarg; break;
 		case O_CAPTURE: o->capture_dir = optarg; break;
@@ -132,14 +130,12 @@ static int parse_args(int argc, char **argv, struct lk_run_opts *o, bool *json)
 			o->mss = (int)v;
 			break;
 		case O_POLICY:
-			if (strcmp(optarg, "linux") && strcmp(optarg, "inet_lro"))
-				return cli_usage_err("run: bad --lro-policy '%s' (linux or inet_lro)", optarg);
-			o->lro_policy = optarg;
+			if ((rc = cli_tb_lro_policy("run", optarg, &o->lro_policy)))
+				return rc;
 			break;
 		case O_BUDGET:
-			if (cli_parse_size(optarg, &v) || v < 1 || v > 256)
-				return cli_usage_err("run: bad --budget '%s' (1..256)", optarg);
-			o->budget = (int)v;
+			if ((rc = cli_tb_budget("run", optarg, &o->budget)))
+				return rc;
 			break;
 		case O_JSON: *json = true; break;
 		case O_NOCOLLECT: o->no_collect = true; break;

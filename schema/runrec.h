@@ -17,13 +17,13 @@ struct lk_runrec {
 	sqlite3_stmt *counter, *lro, *sample;
 };
 
-struct lk_run_info {
+struct lk_runrec_info {
 	const char *config, *cmdline, *tool_version, *params;
 	uint64_t started_ns, bytes, rate_limit_bps;
 };
 
 /* Open (create/migrate) path and insert a 'running' row. */
-int lk_runrec_begin(struct lk_runrec *r, const char *path, const struct lk_run_info *ri,
+int lk_runrec_begin(struct lk_runrec *r, const char *path, const struct lk_runrec_info *ri,
 		    struct lk_err *e);
 /* Final columns; status ok|failed|aborted; error may be NULL. */
 int lk_runrec_finish(struct lk_runrec *r, const char *status, uint64_t finished_ns,

@@ -596,7 +596,7 @@ static char *params_json(const struct run *x)
 	fprintf(f, ",\"mss\":%d,\"lro_policy\":", o->mss);
 	lk_json_str(f, o->lro_policy ? o->lro_policy : "linux");
 	fprintf(f, ",\"budget\":%d,\"cpu_send\":%d,\"cpu_recv\":%d,\"prefix\":",
-		o->budget ? o->budget : 64, x->tb.cpu_send, x->tb.cpu_recv);
+		o->budget ? o->budget : LK_STAGE_BUDGET, x->tb.cpu_send, x->tb.cpu_recv);
 	lk_json_str(f, x->tb.prefix);
 	fputc('}', f);
 	if (fclose(f) != 0) {
@@ -636,7 +636,7 @@ int lk_run(const struct lk_run_opts *o, struct lk_run_result *r, struct lk_err *
 	snprintf(r->prefix, sizeof r->prefix, "%s", tb->prefix);
 
 	char *params = params_json(&x);
-	struct lk_run_info ri = {.config = o->cfg->name, .cmdline = o->cmdline,
+	struct lk_runrec_info ri = {.config = o->cfg->name, .cmdline = o->cmdline,
 				 .tool_version = LK_VERSION, .params = params,
 				 .started_ns = lk_real_ns(), .bytes = o->bytes,
 				 .rate_limit_bps = o->rate_bps};

@@ -28,7 +28,6 @@
 
 #define VNET_LEN ((int)sizeof(struct virtio_net_hdr)) /* 10 */
 #define FRAME_MAX (65536 + 128)
-#define MAX_BUDGET 256
 /* an LRO aggregate goes to a TAP as vnet header + frame header + frags */
 #define MAX_IOV (2 + LRO_MAX_FRAGS)
 #if defined(IOV_MAX) && IOV_MAX < MAX_IOV
@@ -537,7 +536,8 @@ int lk_stage_run(const struct lk_stage_opts *o, struct lk_err *e)
 	memset(&s, 0, sizeof s);
 	s.o = o;
 	s.pkt_fd = s.tap_fd = -1;
-	s.budget = o->budget > 0 ? (o->budget > MAX_BUDGET ? MAX_BUDGET : o->budget) : 64;
+	s.budget = o->budget > 0 ? (o->budget > LK_STAGE_MAX_BUDGET ? LK_STAGE_MAX_BUDGET : o->budget)
+				 : LK_STAGE_BUDGET;
 	s.rx.name = "rx";
 	s.tx.name = "tx";
 	int rc = -1;

@@ -71,13 +71,16 @@ const char *lk_stage_fpp_bucket(int b);
 int lk_stage_stats_write(const char *path, const struct lk_stage_stats *st, struct lk_err *e);
 int lk_stage_stats_read(const char *path, struct lk_stage_stats *st, struct lk_err *e);
 
+#define LK_STAGE_BUDGET 64      /* frames per poll: the NAPI weight */
+#define LK_STAGE_MAX_BUDGET 256
+
 struct lk_stage_opts {
 	enum lk_stage_kind kind;
 	const char *wire;       /* nic: wire interface (AF_PACKET) */
 	const char *tap;        /* TAP device this stage creates */
 	bool lro;               /* run lro_ref on the rx path (nic, netfront) */
 	const char *lro_policy; /* "linux" (default) or "inet_lro" */
-	int budget;             /* frames per poll (default 64) */
+	int budget;             /* frames per poll, 1..LK_STAGE_MAX_BUDGET (0: LK_STAGE_BUDGET) */
 	int shm_fd;             /* netback/netfront: the two rings (rx, tx) */
 	int evt[4];             /* rx kick, rx space, tx kick, tx space */
 	int ready_fd;           /* written once the TAP exists (-1 none) */

@@ -1,6 +1,7 @@
 /* testbed/testbed.c - namespaces, veth, bridge, stage processes. */
 #define _FILE_OFFSET_BITS 64
 #include "testbed/testbed.h"
+#include "lib/json.h"
 #include "lib/proc.h"
 #include "testbed/stage.h"
 
@@ -48,19 +49,22 @@ static int ns_sh(struct lk_err *e, const char *ns, const char *script)
 	return lk_cmdl(e, "ip", "netns", "exec", ns, "sh", "-c", script, (char *)NULL);
 }
 
-static void offload_json(struct lk_testbed *tb, size_t *off, const char *ns, const char *dev)
+/* "NSROLE/DEV":{"tcp-segmentation-offload":bool,...} from `ethtool -k`. */
+static void offload_json(FILE *f, bool first, const char *ns, const char *dev)
 {
-	char out[8192];
+	char out[8192], key[96];
 	const char *argv[] = {"ip", "netns", "exec", ns, "ethtool", "-k", dev, NULL};
 	if (lk_cmd_out(NULL, argv, out, sizeof out) < 0)
 		return;
 	static const char *keys[] = {"tcp-segmentation-offload", "generic-segmentation-offload",
 				     "generic-receive-offload", "large-receive-offload",
 				     "tx-checksumming", "rx-checksumming", NULL};
-	size_t n = sizeof tb->offloads;
-	*off += (size_t)snprintf(tb->offloads + *off, *off < n ? n - *off : 0, "%s\"%s/%s\":{",
-				 *off > 1 ? "," : "", strrchr(ns, '-') + 1, dev);
-	bool first = true;
+	snprintf(key, sizeof key, "%s/%s", strrchr(ns, '-') + 1, dev);
+	if (!first)
+		fputc(',', f);
+	lk_json_str(f, key);
+	fputs(":{", f);
+	const char *sep = "";
 	for (int i = 0; keys[i]; i++) {
 		char *p = strstr(out, keys[i]);
 		if (!p)
@@ -70,12 +74,33 @@ static void offload_json(struct lk_testbed *tb, size_t *off, const char *ns, con
 			continue;
 		while (*p == ' ')
 			p++;
-		bool on = !strncmp(p, "on", 2);
-		*off += (size_t)snprintf(tb->offloads + *off, *off < n ? n - *off : 0, "%s\"%s\":%s",
-					 first ? "" : ",", keys[i], on ? "true" : "false");
-		first = false;
+		fprintf(f, "%s\"%s\":%s", sep, keys[i], !strncmp(p, "on", 2) ? "true" : "false");
+		sep = ",";
 	}
-	*off += (size_t)snprintf(tb->offloads + *off, *off < n ? n - *off : 0, "}");
+	fputc('}', f);
+}
+
+/* tb->offloads: the offload settings of the testbed's interfaces as JSON. */
+static void offloads(struct lk_testbed *tb)
+{
+	const struct {
+		const char *ns, *dev;
+	} ifs[] = {{tb->ns_snd, "eth0"}, {tb->ns_dom0, "peth0"}, {tb->ns_dom0, "pnic0"},
+		   {tb->ns_dom0, "vif1.0"}, {tb->ns_rcv, "eth0"}};
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	if (!f)
+		return;
+	fputc('{', f);
+	long at = ftell(f);
+	for (size_t i = 0; i < sizeof ifs / sizeof ifs[0]; i++)
+		if (ifs[i].ns[0])
+			offload_json(f, ftell(f) == at, ifs[i].ns, ifs[i].dev);
+	fputc('}', f);
+	if (fclose(f) == 0)
+		snprintf(tb->offloads, sizeof tb->offloads, "%s", buf);
+	free(buf);
 }
 
 static int spawn_stage(struct lk_testbed *tb, int idx, const char *ns, char **args, int shm,
@@ -183,7 +208,8 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	const char *wire_if = c->full_path ? "peth0" : "eth0";
 	CMD("ip", "-n", tx, "link", "add", "eth0", "type", "veth", "peer", "name", wire_if, "netns",
 	    wire_ns);
-	/* sender: MTU-sized segments on the wire, real checksums (NOTES) */
+	/* sender: MTU-sized segments on the wire (TSO/GSO off), real checksums (TX
+	 * checksum offload off), so the wire carries what a NIC would receive */
 	CMD("ip", "netns", "exec", tx, "ethtool", "-K", "eth0", "tso", "off", "gso", "off", "tx",
 	    "off", "gro", "off");
 	CMD("ip", "-n", tx, "addr", "add", LK_TB_SEND_ADDR "/24", "dev", "eth0");
@@ -220,12 +246,7 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 		CMD("ip", "-n", rx, "addr", "add", LK_TB_RECV_ADDR "/24", "dev", "eth0");
 		CMD("ip", "-n", rx, "addr", "add", "fd77::2/64", "dev", "eth0", "nodad");
 		CMD("ip", "-n", tx, "link", "set", "eth0", "up");
-		size_t off = 1;
-		snprintf(tb->offloads, sizeof tb->offloads, "{");
-		offload_json(tb, &off, tx, "eth0");
-		offload_json(tb, &off, rx, "eth0");
-		snprintf(tb->offloads + off, off < sizeof tb->offloads ? sizeof tb->offloads - off : 0,
-			 "}");
+		offloads(tb);
 		return 0;
 	}
 	/* dom0: bridge + stages */
@@ -244,7 +265,7 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 		}
 	char lroarg[32], budget[32], shmarg[16], evtarg[64];
 	snprintf(lroarg, sizeof lroarg, "--lro=%s", tb->lro_policy ? tb->lro_policy : "linux");
-	snprintf(budget, sizeof budget, "--budget=%d", tb->budget > 0 ? tb->budget : 64);
+	snprintf(budget, sizeof budget, "--budget=%d", tb->budget > 0 ? tb->budget : LK_STAGE_BUDGET);
 	snprintf(shmarg, sizeof shmarg, "%d", shm);
 	snprintf(evtarg, sizeof evtarg, "%d,%d,%d,%d", evt[0], evt[1], evt[2], evt[3]);
 	{
@@ -278,17 +299,7 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	CMD("ip", "-n", rx, "addr", "add", "fd77::2/64", "dev", "eth0", "nodad");
 	/* the wire comes up last: no frame meets a TAP that is still down */
 	CMD("ip", "-n", tx, "link", "set", "eth0", "up");
-	{
-		size_t off = 1;
-		snprintf(tb->offloads, sizeof tb->offloads, "{");
-		offload_json(tb, &off, tx, "eth0");
-		offload_json(tb, &off, d0, "peth0");
-		offload_json(tb, &off, d0, "pnic0");
-		offload_json(tb, &off, d0, "vif1.0");
-		offload_json(tb, &off, rx, "eth0");
-		snprintf(tb->offloads + off, off < sizeof tb->offloads ? sizeof tb->offloads - off : 0,
-			 "}");
-	}
+	offloads(tb);
 	return 0;
 fail:
 	if (shm >= 0)
