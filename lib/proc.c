@@ -22,9 +22,10 @@ int lk_which(const char *prog, char *out, size_t n)
 {
 	if (!prog || !*prog)
 		return -1;
+	struct stat st;
 	if (strchr(prog, '/')) {
 		snprintf(out, n, "%s", prog);
-		return access(prog, X_OK) == 0 ? 0 : -1;
+		return access(prog, X_OK) == 0 && stat(prog, &st) == 0 && S_ISREG(st.st_mode) ? 0 : -1;
 	}
 	const char *path = getenv("PATH");
 	char dirs[4096];
@@ -33,7 +34,6 @@ int lk_which(const char *prog, char *out, size_t n)
 	for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
 		if ((size_t)snprintf(out, n, "%s/%s", d, prog) >= n)
 			continue;
-		struct stat st;
 		if (access(out, X_OK) == 0 && stat(out, &st) == 0 && S_ISREG(st.st_mode))
 			return 0;
 	}
@@ -154,7 +154,7 @@ int lk_cmdl(struct lk_err *e, const char *arg0, ...)
 	return lk_cmd(e, argv);
 }
 
-static void redirect(int fd, const char *path, int from)
+static void redirect(int fd, const char *path, int from, bool append)
 {
 	if (from > 2) {
 		dup2(from, fd);
@@ -162,7 +162,8 @@ static void redirect(int fd, const char *path, int from)
 	}
 	if (!path)
 		return;
-	int f = open(*path ? path : "/dev/null", fd ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY, 0644);
+	int flags = !fd ? O_RDONLY : O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
+	int f = open(*path ? path : "/dev/null", flags, 0644);
 	if (f >= 0) {
 		dup2(f, fd);
 		close(f);
@@ -225,10 +226,14 @@ static void spawn_child(const char *path, char *const argv[], char **env,
 		if (fl >= 0)
 			fcntl(o->keep_fds[i], F_SETFD, fl & ~FD_CLOEXEC);
 	}
+	if (o->cwd && chdir(o->cwd) < 0) {
+		dprintf(2, "cd %s: %s\n", o->cwd, strerror(errno));
+		_exit(126);
+	}
 	if (o->stdin_null)
-		redirect(0, "", -1);
-	redirect(1, o->stdout_path, o->stdout_fd);
-	redirect(2, o->stderr_path, o->stderr_fd);
+		redirect(0, "", -1, false);
+	redirect(1, o->stdout_path, o->stdout_fd, o->append);
+	redirect(2, o->stderr_path, o->stderr_fd, o->append);
 	execve(path, argv, env ? env : environ);
 	dprintf(2, "cannot run %s: %s\n", path, strerror(errno));
 	_exit(127);

@@ -28,7 +28,8 @@
 /* Find an executable: each directory of $PATH (unset: /usr/local/bin,
  * /usr/bin, /bin), then /usr/local/sbin, /usr/sbin and /sbin (where ip, tc
  * and ethtool live, absent from many users' PATH). A name with a '/' is
- * taken as it is. 0 with the full path in out, -1 when not found. */
+ * taken as it is. Only executable regular files count. 0 with the full path
+ * in out, -1 when not found. */
 int lk_which(const char *prog, char *out, size_t n);
 
 /* Run a command (argv[0] found by lk_which) with stdin and stdout on
@@ -48,8 +49,10 @@ struct lk_spawn_opts {
 	bool die_with_parent;    /* PR_SET_PDEATHSIG(SIGKILL) */
 	bool new_session;        /* setsid(): survives the launcher's terminal */
 	bool stdin_null;         /* stdin from /dev/null (else inherited) */
+	const char *cwd;         /* change to this directory (NULL: stay) */
 	const char *stdout_path; /* NULL = inherit, "" = /dev/null */
 	const char *stderr_path;
+	bool append;             /* open the paths for appending (else truncate) */
 	int stdout_fd, stderr_fd; /* > 2: this fd becomes stdout/stderr (over the path) */
 	const int *keep_fds;     /* fds to pass across exec (CLOEXEC cleared) */
 	int n_keep;
