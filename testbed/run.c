@@ -304,29 +304,23 @@ static int setup(struct run *x)
 	return 0;
 }
 
-/* `lrokit recv` in the receiver's namespace, then `lrokit send` in the
- * sender's; each writes its result to a file (lk_xfer_result_write). */
-static int start_workload(struct run *x)
+/* `lrokit recv` in the receiver's namespace; returns once it listens. It
+ * writes its result to a file (lk_xfer_result_write). */
+static int start_receiver(struct run *x, const char *tmo)
 {
-	const struct lk_run_opts *o = x->o;
 	struct lk_testbed *tb = &x->tb;
 	struct lk_err e = {0};
-	x->timeout = (int)(60 + o->bytes * 8 / 100000000ull);
-	char tmo[16], nb[32], mssarg[16];
-	snprintf(tmo, sizeof tmo, "%d", x->timeout);
-	snprintf(nb, sizeof nb, "%" PRIu64, o->bytes);
-	snprintf(mssarg, sizeof mssarg, "%d", o->mss);
 	int ready[2];
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return fail(x, "receiver: pipe: %s", strerror(errno));
 	char rfd[16];
 	snprintf(rfd, sizeof rfd, "%d", ready[1]);
-	char *a[24];
+	char *a[16];
 	int n = 0;
 	a[n++] = x->exe; a[n++] = "recv"; a[n++] = "--result"; a[n++] = x->path_recv;
 	a[n++] = "--ready-fd"; a[n++] = rfd;
-	a[n++] = "-B"; a[n++] = LK_TB_RECV_ADDR; a[n++] = "--timeout"; a[n++] = tmo;
-	if (o->quickack)
+	a[n++] = "-B"; a[n++] = LK_TB_RECV_ADDR; a[n++] = "--timeout"; a[n++] = (char *)tmo;
+	if (x->o->quickack)
 		a[n++] = "--quickack";
 	a[n] = NULL;
 	struct lk_spawn_opts so = {.netns = tb->ns_rcv, .cpu = tb->cpu_recv,
@@ -338,22 +332,32 @@ static int start_workload(struct run *x)
 		close(ready[0]);
 		return fail(x, "receiver: %s", e.msg);
 	}
-	/* the sender starts once the receiver listens (no refused first SYN
-	 * in the captures); EOF without a byte: the receiver failed, and says
-	 * why in its result */
+	if (x->coll && lk_coll_add_component(x->coll, tb->cfg->full_path ? "domU/receiver" : "receiver",
+					     x->rpid, tb->cpu_recv, &e) < 0)
+		say(x, LK_RUN_WARN, "run: collectors: %s", e.msg);
+	/* the sender starts once the receiver listens (no refused first SYN in
+	 * the captures); EOF without a byte: the receiver failed, and says why
+	 * in its result */
 	struct pollfd pf = {.fd = ready[0], .events = POLLIN};
 	if (poll(&pf, 1, 10000) == 0)
 		say(x, LK_RUN_WARN, "run: the receiver did not report listening within 10 s");
 	close(ready[0]);
-	so.keep_fds = NULL;
-	so.n_keep = 0;
-	if (x->coll && lk_coll_add_component(x->coll, tb->cfg->full_path ? "domU/receiver" : "receiver",
-					     x->rpid, tb->cpu_recv, &e) < 0)
-		say(x, LK_RUN_WARN, "run: collectors: %s", e.msg);
-	xfer_progress(x, 0); /* the baseline, before the sender starts */
-	n = 0;
+	return 0;
+}
+
+/* `lrokit send` in the sender's namespace, sampling TCP_INFO into a CSV. */
+static int start_sender(struct run *x, const char *tmo)
+{
+	const struct lk_run_opts *o = x->o;
+	struct lk_testbed *tb = &x->tb;
+	struct lk_err e = {0};
+	char nb[32], mssarg[16];
+	snprintf(nb, sizeof nb, "%" PRIu64, o->bytes);
+	snprintf(mssarg, sizeof mssarg, "%d", o->mss);
+	char *a[24];
+	int n = 0;
 	a[n++] = x->exe; a[n++] = "send"; a[n++] = LK_TB_RECV_ADDR; a[n++] = "--result";
-	a[n++] = x->path_send; a[n++] = "--bytes"; a[n++] = nb; a[n++] = "--timeout"; a[n++] = tmo;
+	a[n++] = x->path_send; a[n++] = "--bytes"; a[n++] = nb; a[n++] = "--timeout"; a[n++] = (char *)tmo;
 	a[n++] = "--tcpinfo"; a[n++] = x->path_tcpi;
 	if (o->cc) {
 		a[n++] = "--cc";
@@ -364,14 +368,25 @@ static int start_workload(struct run *x)
 		a[n++] = mssarg;
 	}
 	a[n] = NULL;
-	so.netns = tb->ns_snd;
-	so.cpu = tb->cpu_send;
+	struct lk_spawn_opts so = {.netns = tb->ns_snd, .cpu = tb->cpu_send, .die_with_parent = true,
+				   .stdout_path = ""};
 	if ((x->spid = lk_spawn(a, &so, &e)) < 0)
 		return fail(x, "sender: %s", e.msg);
 	if (x->coll && lk_coll_add_component(x->coll, "sender", x->spid, tb->cpu_send, &e) < 0)
 		say(x, LK_RUN_WARN, "run: collectors: %s", e.msg);
 	say(x, LK_RUN_STATUS, "transferring %" PRIu64 " bytes", o->bytes);
 	return 0;
+}
+
+static int start_workload(struct run *x)
+{
+	x->timeout = (int)(60 + x->o->bytes * 8 / 100000000ull);
+	char tmo[16];
+	snprintf(tmo, sizeof tmo, "%d", x->timeout);
+	if (start_receiver(x, tmo) < 0)
+		return -1;
+	xfer_progress(x, 0); /* the baseline, before the sender starts */
+	return start_sender(x, tmo);
 }
 
 /* Has p exited? Leaves it unreaped (a zombie), so the collectors' final
@@ -543,7 +558,7 @@ static void store(struct run *x)
 	bool have_s = lk_xfer_result_read(x->path_send, &sres, &e) == 0;
 	for (int i = 0; x->tb.cfg->full_path && i < LK_TB_NSTAGES; i++) {
 		errno = 0;
-		r->have_stage[i] = lk_stage_stats_read(x->tb.stage_stats[i], &r->stage[i], &e) == 0;
+		r->have_stage[i] = lk_stage_stats_read(x->tb.stats_path[i], &r->stage[i], &e) == 0;
 		if (!r->have_stage[i] && errno != ENOENT)
 			say(x, LK_RUN_WARN, "run: %s", e.msg);
 	}

@@ -114,7 +114,7 @@ static int spawn_stage(struct lk_testbed *tb, int idx, const char *ns, char **ar
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return lk_errf(e, LK_EXIT_RUNTIME, "pipe: %s", strerror(errno));
 	snprintf(rfd, sizeof rfd, "%d", p[1]);
-	snprintf(tb->stage_stats[idx], sizeof tb->stage_stats[idx], "%s/%s.stats", tb->statedir,
+	snprintf(tb->stats_path[idx], sizeof tb->stats_path[idx], "%s/%s.stats", tb->statedir,
 		 name);
 	snprintf(errpath, sizeof errpath, "%s/%s.err", tb->statedir, name);
 	char *argv[32];
@@ -127,7 +127,7 @@ static int spawn_stage(struct lk_testbed *tb, int idx, const char *ns, char **ar
 	argv[n++] = "--ready-fd";
 	argv[n++] = rfd;
 	argv[n++] = "--stats";
-	argv[n++] = tb->stage_stats[idx];
+	argv[n++] = tb->stats_path[idx];
 	argv[n] = NULL;
 	int keep[6] = {p[1]};
 	int nk = 1;

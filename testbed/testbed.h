@@ -32,7 +32,7 @@
 #define LK_TB_RUN_PREFIX "lkr"
 #define LK_TB_STATE_DIR "/run/lrokit"
 
-/* stage_pid[] and stage_stats[] are indexed by enum lk_stage_kind */
+/* stage_pid[] and stats_path[] are indexed by enum lk_stage_kind */
 enum { LK_TB_NSTAGES = LK_STAGE_NETFRONT + 1 };
 
 struct lk_testbed {
@@ -48,7 +48,7 @@ struct lk_testbed {
 	char ns_snd[64], ns_dom0[64], ns_rcv[64];
 	char statedir[128];
 	pid_t stage_pid[LK_TB_NSTAGES];
-	char stage_stats[LK_TB_NSTAGES][192]; /* lk_stage_stats files (testbed/stage.h) */
+	char stats_path[LK_TB_NSTAGES][192]; /* the stages' lk_stage_stats files (testbed/stage.h) */
 	char offloads[4096];      /* JSON: offload settings of every interface */
 	bool up;
 };
