@@ -133,7 +133,8 @@ bench:
 	@out=results/$$(date +%Y%m%d-%H%M%S)-$$$$; \
 	echo "$(BUILD)/lrokit bench --out $$out $(BENCH_ARGS)"; \
 	$(BUILD)/lrokit bench --out $$out $(BENCH_ARGS); rc=$$?; \
-	echo "results: $(CURDIR)/$$out (report: $(CURDIR)/$$out/report/report.html)"; exit $$rc
+	if [ -d $$out ]; then echo "results: $(CURDIR)/$$out (report: $(CURDIR)/$$out/report/report.html)"; fi; \
+	exit $$rc
 
 install: $(BUILD)/lrokit
 	install -d $(DESTDIR)$(PREFIX)/bin
