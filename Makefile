@@ -6,9 +6,10 @@
 #   make DEVELOPER=1        warnings are errors (development and CI builds)
 #
 # Sources are found by directory: every .c in lib/ lro_ref/ analyzers/
-# collectors/ schema/ reports/ bench/ goes into build/liblrokit.a, cli/*.c
+# collectors/ schema/ reports/ testbed/ goes into build/liblrokit.a, cli/*.c
 # makes the lrokit binary, tests/t-*.c are TAP unit-test programs and
-# tests/t-*.sh TAP scripts, fuzz/fuzz-*.c libFuzzer targets (clang only).
+# tests/t-*.sh TAP scripts, bench/*.c benchmark programs ($(BUILD)/bench/NAME,
+# run by bench/perf-*.sh), fuzz/fuzz-*.c libFuzzer targets (clang only).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -45,7 +46,7 @@ CPPFLAGS += -D_GNU_SOURCE -I. -DLK_VERSION='"$(VERSION)"' $(XEN_CFLAGS) \
 LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -lpthread
 ALLCFLAGS = $(WFLAGS) $(CFLAGS) $(SANFLAGS)
 
-LIB_DIRS := lib lro_ref analyzers collectors schema reports bench
+LIB_DIRS := lib lro_ref analyzers collectors schema reports testbed
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)
@@ -54,6 +55,8 @@ TEST_SRCS := $(wildcard tests/t-*.c)
 TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:%.c=$(BUILD)/%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS := $(wildcard fuzz/fuzz-*.c)
 FUZZ_BINS := $(FUZZ_SRCS:%.c=build-fuzz/%)
 LIBA := $(BUILD)/liblrokit.a
@@ -64,7 +67,7 @@ LIBA := $(BUILD)/liblrokit.a
 # keep test objects (they are intermediate files of a pattern chain)
 .SECONDARY:
 
-all: $(BUILD)/lrokit $(TEST_BINS) $(HELPER_BINS)
+all: $(BUILD)/lrokit $(TEST_BINS) $(HELPER_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -80,7 +83,10 @@ $(BUILD)/lrokit: $(CLI_OBJS) $(LIBA)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBA)
 	$(CC) $(ALLCFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_BINS:=.d) $(HELPER_BINS:=.d)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBA)
+	$(CC) $(ALLCFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_BINS:=.d) $(HELPER_BINS:=.d) $(BENCH_BINS:=.d)
 
 # Installs missing Debian packages (idempotent; does nothing when all are there).
 # `make deps` installs everything (build, tests, fuzzing); `make bench` only
@@ -116,14 +122,19 @@ perf-testbed: all
 perf-collectors: all
 	LK_BUILD=$(BUILD) ./bench/perf-collectors.sh
 
-# The main job: measure every configuration and build the report. Installs
-# only the packages bench needs, builds only the lrokit binary (a sub-make:
-# pkg-config must see the packages just installed).
+# The main job: measure every configuration into one results folder
+# (results/DATE-TIME-PID: lrokit.db, captures/, report/). Installs only the
+# packages bench needs, builds only the lrokit binary (a sub-make:
+# pkg-config must see the packages just installed). BENCH_ARGS are passed
+# on, e.g. make bench BENCH_ARGS="--profile paper".
 bench:
 	@./tools/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/lrokit
-	$(BUILD)/lrokit bench --db lrokit.db --report report
-	@echo "report: $(CURDIR)/report/report.html"
+	@out=results/$$(date +%Y%m%d-%H%M%S)-$$$$; \
+	echo "$(BUILD)/lrokit bench --out $$out $(BENCH_ARGS)"; \
+	$(BUILD)/lrokit bench --out $$out $(BENCH_ARGS); rc=$$?; \
+	if [ -d $$out ]; then echo "results: $(CURDIR)/$$out (report: $(CURDIR)/$$out/report/report.html)"; fi; \
+	exit $$rc
 
 install: $(BUILD)/lrokit
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,6 +1,7 @@
 /* analyzers/analyze.c - decode -> track -> count -> store. See analyze.h. */
 #include "analyzers/analyze.h"
 #include "analyzers/acks.h"
+#include "lib/clock.h"
 #include "lib/pcapin.h"
 #include "schema/db.h"
 
@@ -48,13 +49,6 @@ void lk_observer_ackset(struct lk_observer *ob, struct lk_ackset *set)
 	ob->ctx = set;
 	ob->packet = lk_ackset_packet;
 	ob->finish = ackset_finish;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* One buffered packets row. */
@@ -114,7 +108,7 @@ static int store_begin(struct store *s, const char *path, const struct lk_analyz
 	sqlite3_bind_int64(st, 5, lk_pcap_snaplen(r));
 	if (o->drops >= 0)
 		sqlite3_bind_int64(st, 6, o->drops);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)now_ns());
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)lk_real_ns());
 	sqlite3_bind_text(st, 8, LK_VERSION, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/perf-lro.sh - `make perf-lro`: lro_ref speed.
-#  1. ns/packet and packets/s over in-memory frames (tests/helpers/lro-perf):
+#  1. ns/packet and packets/s over in-memory frames (bench/lro-perf.c):
 #     1 flow, 8 interleaved flows, 64 flows; linux and inet_lro policies; in
 #     the four modes checksum x buffer:
 #       verify  lro_config_default (verify_csum = true): IPv4 header and TCP
@@ -11,7 +11,7 @@
 #               replay` uses this mode).
 #       zc      zero_copy = true: payloads referenced in place until the poll
 #               end, aggregates emitted as header + frags (NAPI / Linux GRO
-#               model). The testbed's NIC/netfront stages (bench/stage.c)
+#               model). The testbed's NIC/netfront stages (testbed/stage.c)
 #               use zero-copy with verified checksums, so THE GOAL APPLIES TO
 #               THE "verify zc" LINES.
 #     ns/pkt is the benchmark thread's CPU time per frame (the machine is
@@ -25,7 +25,7 @@
 set -u
 cd "$(dirname "$0")/.."
 B=${LK_BUILD:-build}
-P="$B/tests/helpers/lro-perf"
+P="$B/bench/lro-perf"
 LK="$B/lrokit"
 RUNS=${RUNS:-5}
 SECS=${SECS:-0.5}
@@ -36,7 +36,7 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2)
 
 echo "# lro_ref in-memory: median of $RUNS runs x ${SECS}s, 512-frame pool, poll end every 64 frames"
 echo "# csum: verify = checksums verified (the testbed), trust = checksums trusted"
-echo "# buf: copy = payloads copied (default, lrokit replay), zc = zero-copy (the testbed, bench/stage.c)"
+echo "# buf: copy = payloads copied (default, lrokit replay), zc = zero-copy (the testbed, testbed/stage.c)"
 echo "# goal (verify zc, the testbed's mode; this machine): <= 25 ns/packet for 1 flow, <= 50 ns at 64 flows"
 printf '%-9s %5s %-7s %-4s %10s %10s %12s %8s %10s %10s\n' policy flows csum buf ns/pkt wall_ns pkts/s rate rss0_kB rss1_kB
 for pol in linux inet_lro; do

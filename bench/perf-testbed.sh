@@ -26,13 +26,14 @@ LK_BUILD=${LK_BUILD:-build}
 LK=${LK:-$LK_BUILD/lrokit}
 REPEAT=${REPEAT:-3}
 BYTES=${BYTES:-1G}
-CONFIGS=${CONFIGS:-"native native-gro xen lro-phys lro-virt lro-both"}
+CONFIGS=${CONFIGS:-$("$LK" testbed list 2>/dev/null | cut -f1 | tr '\n' ' ')}
 RATES=${RATES:-"none 1G"}
 COLLECT=${COLLECT:-0}
 [ "$(id -u)" -eq 0 ] || { echo "perf-testbed: needs root (network namespaces)" >&2; exit 3; }
 [ -x "$LK" ] || { echo "perf-testbed: $LK not built" >&2; exit 3; }
 command -v taskset >/dev/null || { echo "perf-testbed: needs taskset (util-linux)" >&2; exit 3; }
 W=$(mktemp -d /tmp/lkperf.XXXXXX)
+"$LK" testbed list > "$W/configs"
 trap 'rm -rf "$W"' EXIT INT TERM
 DB=$W/perf.db
 NC=--no-collect; [ "$COLLECT" = 1 ] && NC=
@@ -108,13 +109,13 @@ awk -v rep="$REPEAT" '
 		if (("none native") in g && ("none xen") in g)
 			printf "ceiling without limit: xen %.3f Gbit/s = %.2f x native (%.3f)\n",
 			       g["none xen"], g["none xen"] / g["none native"], g["none native"]
-		split("lro-phys lro-virt lro-both native-gro", L, " ")
-		for (j = 1; j <= 4; j++) {
-			if (j < 4 && (("none " L[j]) in g) && ("none xen") in g)
-				printf "ceiling without limit: %-8s %.3f Gbit/s = %.2f x xen\n", L[j], g["none " L[j]],
-				       g["none " L[j]] / g["none xen"]
-			if (j == 4 && (("none " L[j]) in g) && ("none native") in g)
-				printf "ceiling without limit: %-8s %.3f Gbit/s = %.2f x native\n", L[j], g["none " L[j]],
-				       g["none " L[j]] / g["none native"]
+		# each aggregating configuration against the plain one of its path
+		# (lrokit testbed list: name, path, aggregation)
+		while ((getline line < agg) > 0) {
+			split(line, f, "\t")
+			ref = f[2] == "xen" ? "xen" : "native"
+			if (f[3] != "none" && (("none " f[1]) in g) && (("none " ref) in g))
+				printf "ceiling without limit: %-8s %.3f Gbit/s = %.2f x %s\n", f[1], g["none " f[1]],
+				       g["none " f[1]] / g["none " ref], ref
 		}
-	}' "$W/summary"
+	}' agg="$W/configs" "$W/summary"

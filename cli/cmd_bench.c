@@ -1,4 +1,5 @@
-/* lrokit bench: every configuration x repeats -> database -> report.
+/* lrokit bench: every configuration x repeats -> one results folder
+ * (database, captures, report).
  *
  * Each run is its own `lrokit run` child process (so a crash or a kill of
  * one run cannot take the plan down, and each run tears down its own
@@ -6,16 +7,19 @@
  * aborted and tears its testbed down), finished runs are kept, the report is
  * still built from them.
  *
- * Progress: each child gets a pipe named by LK_PROGRESS_FD and writes
- * "phase=setup|transfer|teardown|ingest [bytes=N elapsed_ns=M]" lines to it
- * (cli/cmd_run.c); the progress line on stderr shows the phase, the
- * configuration, the repeat, the current run's goodput and the ETA. On a tty
- * (and without -q) it is redrawn in place; otherwise one line per phase. */
-#include "bench/proc.h"
+ * Progress: each child reports through a pipe (testbed/progress.h); the
+ * progress line on stderr shows the phase, the configuration, the repeat,
+ * the current run's goodput and the ETA. On a tty (and without -q) it is
+ * redrawn in place; otherwise one line per phase. */
 #include "cli/commands.h"
+#include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/proc.h"
 #include "reports/gnuplot.h"
 #include "schema/db.h"
+#include "testbed/configs.h"
+#include "testbed/progress.h"
+#include "testbed/run.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,13 +30,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char *const all_configs[] = {"native", "native-gro", "xen", "lro-phys", "lro-virt",
-					  "lro-both"};
-#define N_ALL (sizeof all_configs / sizeof all_configs[0])
 
 struct profile {
 	const char *name;
@@ -48,6 +50,23 @@ static const struct profile profiles[] = {
 	 "as in the paper: 10 GiB per run, MTU 1500, 1 Gbit/s wire, 3 repeats"},
 };
 
+/* The report's figures, data files and page: a generous allowance. */
+#define REPORT_BYTES (64ull << 20)
+
+/* What to run and where it goes. */
+struct bench {
+	const struct profile *pf;
+	const struct lk_config *plan[LK_NCONFIGS];
+	size_t np;
+	long repeat;
+	uint64_t bytes;
+	const char *rate;
+	bool dry;
+	char id[64];                 /* runs.bench_id: DATE-TIME-PID */
+	char out[2048];              /* the results folder */
+	char db[2100], captures[2100], report[2100];
+};
+
 static volatile sig_atomic_t stop_sig;
 static volatile pid_t child_pid;
 
@@ -60,38 +79,180 @@ static void on_signal(int s)
 
 static void usage(FILE *f)
 {
+	char names[128];
 	fprintf(f,
 		"usage: lrokit bench [--profile quick|paper] [--configs LIST] [--repeat N]\n"
-		"                    [--bytes SIZE] [--rate RATE|none] [--db FILE] [--report DIR]\n"
-		"                    [--dry-run] [-q]\n"
+		"                    [--bytes SIZE] [--rate RATE|none] [--out DIR] [--dry-run] [-q]\n"
 		"\n"
-		"Runs every configuration (native, native-gro, xen, lro-phys, lro-virt, lro-both)\n"
-		"REPEAT times with `lrokit run`, stores everything in the database (default\n"
-		"lrokit.db), then writes the report (default ./report). Needs root.\n"
+		"Runs every configuration (%s)\n"
+		"REPEAT times with `lrokit run` and writes one results folder (default\n"
+		"results/DATE-TIME-PID): lrokit.db, captures/ and report/. Needs root.\n"
 		"\n"
 		"  --profile quick  %s (default)\n"
 		"  --profile paper  %s\n"
 		"  --configs LIST   comma-separated subset of the configurations\n"
-		"  --dry-run        print the plan and exit\n"
+		"  --out DIR        the results folder\n"
+		"  --dry-run        print the plan (with the disk it needs) and exit\n"
 		"\n"
 		"Checks first, one line per missing piece (exit 3): root, network namespaces,\n"
-		"TAP devices, a live capture (libpcap, CAP_NET_RAW), ip/tc/ethtool, gnuplot.\n"
+		"TAP devices, a live capture (libpcap, CAP_NET_RAW), ip/tc/ethtool, gnuplot;\n"
+		"then that the folder's file system has room for the plan (exit 1).\n"
 		"Progress on stderr: phase (setup, transfer, teardown, ingest, report),\n"
 		"configuration, repeat, the current run's goodput, ETA; redrawn in place on a\n"
 		"terminal, one line per phase otherwise, none with -q.\n"
 		"\n"
 		"Ctrl-C stops the current run (marked aborted, testbed torn down); finished\n"
-		"runs are kept and reported. Exit: 0 all runs ok, 1 some run failed,\n"
-		"2 usage, 3 missing privilege or feature (one line per missing piece).\n",
-		profiles[0].what, profiles[1].what);
+		"runs are kept and reported. Exit: 0 all runs ok, 1 some run failed or no\n"
+		"room, 2 usage, 3 missing privilege or feature (one line per missing piece).\n",
+		lk_config_list(names, sizeof names, ", "), profiles[0].what, profiles[1].what);
 }
 
-static bool in_path(const char *prog)
+/* ---- the plan ---- */
+
+static int plan_configs(struct bench *b, const char *list)
 {
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", prog);
-	return system(cmd) == 0;
+	b->np = 0;
+	if (!list) {
+		for (const struct lk_config *c = lk_configs; c->name; c++)
+			b->plan[b->np++] = c;
+		return 0;
+	}
+	char buf[512], names[128];
+	snprintf(buf, sizeof buf, "%s", list);
+	for (char *s = NULL, *t = strtok_r(buf, ",", &s); t; t = strtok_r(NULL, ",", &s)) {
+		const struct lk_config *c = lk_config_find(t);
+		if (!c)
+			return cli_usage_err("bench: unknown configuration '%s' (%s)", t,
+					     lk_config_list(names, sizeof names, ", "));
+		if (b->np < LK_NCONFIGS)
+			b->plan[b->np++] = c;
+	}
+	return 0;
 }
+
+static int parse_args(int argc, char **argv, struct bench *b)
+{
+	static const struct option lo[] = {
+		{"profile", required_argument, NULL, 'p'}, {"configs", required_argument, NULL, 'c'},
+		{"repeat", required_argument, NULL, 'r'}, {"bytes", required_argument, NULL, 'b'},
+		{"rate", required_argument, NULL, 'R'}, {"out", required_argument, NULL, 'o'},
+		{"dry-run", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+		{"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
+	const char *configs = NULL, *out = NULL;
+	uint64_t bps;
+	char *end;
+	int c;
+	b->pf = &profiles[0];
+	b->repeat = -1;
+	while ((c = getopt_long(argc, argv, "p:c:r:b:R:o:nhq", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			b->pf = NULL;
+			for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++)
+				if (!strcmp(optarg, profiles[i].name))
+					b->pf = &profiles[i];
+			if (!b->pf)
+				return cli_usage_err("bench: unknown profile '%s' (quick, paper)", optarg);
+			break;
+		case 'c': configs = optarg; break;
+		case 'r':
+			b->repeat = strtol(optarg, &end, 10);
+			if (*end || b->repeat < 1 || b->repeat > 1000)
+				return cli_usage_err("bench: --repeat wants a number 1..1000, not '%s'", optarg);
+			break;
+		case 'b':
+			if (cli_parse_size(optarg, &b->bytes) < 0 || b->bytes == 0)
+				return cli_usage_err("bench: bad --bytes '%s' (e.g. 64M, 1G)", optarg);
+			break;
+		case 'R':
+			if (strcmp(optarg, "none") && cli_parse_rate(optarg, &bps) < 0)
+				return cli_usage_err("bench: bad --rate '%s' (e.g. 1gbit, 500M, none)", optarg);
+			b->rate = optarg;
+			break;
+		case 'o': out = optarg; break;
+		case 'n': b->dry = true; break;
+		case 'q': cli_quiet = true; break;
+		case 'h': usage(stdout); return -1;
+		default: usage(stderr); return LK_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_err("bench: unexpected argument '%s'", argv[optind]);
+	if (b->repeat < 0)
+		b->repeat = b->pf->repeat;
+	if (!b->bytes)
+		b->bytes = b->pf->bytes;
+	if (!b->rate)
+		b->rate = b->pf->rate;
+	time_t now = time(NULL);
+	char when[32];
+	strftime(when, sizeof when, "%Y%m%d-%H%M%S", localtime(&now));
+	snprintf(b->id, sizeof b->id, "%s-%d", when, (int)getpid());
+	if (out)
+		snprintf(b->out, sizeof b->out, "%s", out);
+	else
+		snprintf(b->out, sizeof b->out, "results/%s", b->id);
+	snprintf(b->db, sizeof b->db, "%s/lrokit.db", b->out);
+	snprintf(b->captures, sizeof b->captures, "%s/captures", b->out);
+	snprintf(b->report, sizeof b->report, "%s/report", b->out);
+	return plan_configs(b, configs);
+}
+
+static size_t total_runs(const struct bench *b)
+{
+	return b->np * (size_t)b->repeat;
+}
+
+/* Disk the plan needs: every run's captures and rows (lk_run_disk_estimate),
+ * plus the report. */
+static uint64_t disk_need(const struct bench *b)
+{
+	return (uint64_t)total_runs(b) * lk_run_disk_estimate(b->bytes) + REPORT_BYTES;
+}
+
+/* Free bytes on the file system that will hold dir (its nearest existing
+ * ancestor); -1 unknown. */
+static double disk_free(const char *dir)
+{
+	char p[2048];
+	snprintf(p, sizeof p, "%s", dir);
+	struct statvfs vf;
+	while (statvfs(p, &vf) < 0) {
+		char *slash = strrchr(p, '/');
+		if (errno != ENOENT || !p[0] || !strcmp(p, "."))
+			return -1;
+		if (slash && slash != p)
+			*slash = 0;
+		else if (slash)
+			p[1] = 0;
+		else
+			snprintf(p, sizeof p, ".");
+	}
+	return (double)vf.f_bavail * (double)vf.f_frsize;
+}
+
+static void print_plan(const struct bench *b)
+{
+	printf("profile %s: %zu configurations x %ld repeats = %zu runs, %" PRIu64
+	       " bytes each, rate %s\n", b->pf->name, b->np, b->repeat, total_runs(b), b->bytes, b->rate);
+	printf("results %s: lrokit.db, captures/, report/report.html\n", b->out);
+	double per_gib = (double)lk_run_disk_estimate(1ull << 30), fr = disk_free(b->out);
+	printf("disk: about %.1f GB (at most %.0f MB per GiB moved: two captures of every segment "
+	       "at snaplen %d and their database rows; %.0f MB for the report); free there: ",
+	       (double)disk_need(b) / 1e9, per_gib / 1e6, LK_RUN_SNAPLEN, (double)REPORT_BYTES / 1e6);
+	if (fr >= 0)
+		printf("%.1f GB\n", fr / 1e9);
+	else
+		printf("unknown\n");
+	for (long r = 1; r <= b->repeat; r++)
+		for (size_t i = 0; i < b->np; i++)
+			printf("  run %-3ld lrokit run %s --bytes %" PRIu64 " --rate %s --db %s --capture %s\n",
+			       (long)((size_t)(r - 1) * b->np + i + 1), b->plan[i]->name, b->bytes, b->rate,
+			       b->db, b->captures);
+	printf("  then: lrokit report --db %s -o %s\n", b->db, b->report);
+}
+
+/* ---- preflight ---- */
 
 /* Can we open a live capture (what the run's collectors do)? libpcap on lo:
  * needs CAP_NET_RAW and AF_PACKET. */
@@ -133,16 +294,15 @@ static int preflight(void)
 	} else {
 		close(fd);
 	}
-	{
-		int s = system("ip netns add lkbench-preflight-$$ >/dev/null 2>&1 && "
-			       "ip netns del lkbench-preflight-$$ >/dev/null 2>&1");
-		if (s != 0) {
-			cli_err("bench: cannot create network namespaces (ip netns add failed)");
-			missing++;
-		}
+	char ns[64], path[4096];
+	snprintf(ns, sizeof ns, "lkbench-preflight-%d", (int)getpid());
+	if (lk_cmdl(NULL, "ip", "netns", "add", ns, (char *)NULL) < 0 ||
+	    lk_cmdl(NULL, "ip", "netns", "del", ns, (char *)NULL) < 0) {
+		cli_err("bench: cannot create network namespaces (ip netns add failed)");
+		missing++;
 	}
 	for (const char *const *t = (const char *const[]){"ip", "tc", "ethtool", NULL}; *t; t++)
-		if (!in_path(*t)) {
+		if (lk_which(*t, path, sizeof path) < 0) {
 			cli_err("bench: '%s' not found (package %s)", *t,
 				!strcmp(*t, "ethtool") ? "ethtool" : "iproute2");
 			missing++;
@@ -153,17 +313,46 @@ static int preflight(void)
 			"captures need it", why);
 		missing++;
 	}
-	char gp[4096];
 	struct lk_err e = {0};
-	if (lk_gp_find(gp, sizeof gp, &e) < 0 || lk_gp_check(gp, &e) < 0) {
+	if (lk_gp_find(path, sizeof path, &e) < 0 || lk_gp_check(path, &e) < 0) {
 		cli_err("bench: %s", e.msg);
 		missing++;
 	}
 	return missing;
 }
 
+/* Room for the plan where the results go; one line and LK_EXIT_RUNTIME if not. */
+static int check_disk(const struct bench *b)
+{
+	double fr = disk_free(b->out), need = (double)disk_need(b);
+	if (fr < 0 || fr >= need)
+		return 0;
+	cli_err("bench: not enough disk space for %s: the plan needs about %.1f GB, %.1f GB free "
+		"(see --dry-run; fewer runs, smaller --bytes or --out elsewhere)", b->out, need / 1e9,
+		fr / 1e9);
+	return LK_EXIT_RUNTIME;
+}
+
+static int make_dirs(const struct bench *b)
+{
+	char p[2100];
+	snprintf(p, sizeof p, "%s", b->out);
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = 0;
+			mkdir(p, 0755);
+			*s = '/';
+		}
+	if ((mkdir(b->out, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(b->captures, 0755) < 0 && errno != EEXIST)) {
+		cli_err("bench: cannot make %s: %s", b->captures, strerror(errno));
+		return LK_EXIT_RUNTIME;
+	}
+	return 0;
+}
+
 /* ---- the progress line ---- */
-struct progress {
+struct progress_line {
 	bool on, tty;
 	size_t total, done, run_no;
 	const char *config;
@@ -178,9 +367,7 @@ struct progress {
 
 static double now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)lk_mono_ns() / 1e9;
 }
 
 static void fmt_dur(char *b, size_t n, double s)
@@ -196,7 +383,29 @@ static void fmt_dur(char *b, size_t n, double s)
 			 (double)(long)(s / 60) - 60 * (double)(long)(s / 3600));
 }
 
-static void progress_draw(struct progress *p, bool force)
+/* Seconds left, -1 unknown; *approx when only a lower bound. */
+static double progress_eta(const struct progress_line *p, double now, double gp, bool *approx)
+{
+	double in_run = now - p->run_t0;
+	*approx = false;
+	if (!strcmp(p->phase, "report"))
+		return -1;
+	if (p->done > 0) {
+		double eta = p->finished_s / (double)p->done * (double)(p->total - p->done) - in_run;
+		return eta < 0 ? 0 : eta;
+	}
+	if (gp <= 0)
+		return -1;
+	/* first run: from its transfer rate so far (setup, teardown and ingest
+	 * of the later runs not counted: a lower bound) */
+	double left = ((double)p->bytes_per_run - (double)p->xfer_bytes) * 8 / gp;
+	if (left < 0)
+		left = 0;
+	*approx = true;
+	return left + (double)(p->total - 1) * (in_run + left);
+}
+
+static void progress_draw(struct progress_line *p, bool force)
 {
 	if (!p->on)
 		return;
@@ -213,30 +422,12 @@ static void progress_draw(struct progress *p, bool force)
 	}
 	p->last_draw = now;
 	double gp = p->xfer_bytes > 0 && p->xfer_t > 0 ? (double)p->xfer_bytes * 8 / p->xfer_t : -1;
-	double in_run = now - p->run_t0, eta = -1;
-	bool approx = false;
-	if (!strcmp(p->phase, "report")) {
-		eta = -1;
-	} else if (p->done > 0) {
-		double avg = p->finished_s / (double)p->done;
-		eta = avg * (double)(p->total - p->done) - in_run;
-		if (eta < 0)
-			eta = 0;
-	} else if (gp > 0) {
-		/* first run: from its transfer rate so far (setup, teardown and
-		 * ingest of the later runs not counted: a lower bound) */
-		double left = ((double)p->bytes_per_run - (double)p->xfer_bytes) * 8 / gp;
-		if (left < 0)
-			left = 0;
-		eta = left + (double)(p->total - 1) * (in_run + left);
-		approx = true;
-	}
-	char el[32], et[32], what[96] = "";
+	bool approx;
+	double eta = progress_eta(p, now, gp, &approx);
+	char el[32], et[32] = "?", what[96] = "";
 	fmt_dur(el, sizeof el, now - p->t0);
 	if (eta >= 0)
 		fmt_dur(et, sizeof et, eta);
-	else
-		snprintf(et, sizeof et, "?");
 	if (gp > 0)
 		snprintf(what, sizeof what, "  %.2f Gbit/s (%.0f MB)", gp / 1e9,
 			 (double)p->xfer_bytes / 1e6);
@@ -250,126 +441,79 @@ static void progress_draw(struct progress *p, bool force)
 	fflush(stderr);
 }
 
-/* One "phase=... bytes=... elapsed_ns=..." line from the child. */
-static void progress_line(struct progress *p, const char *line)
+/* One progress report of the child (testbed/progress.h). */
+static void on_progress(void *ctx, const struct lk_progress *m)
 {
-	const char *ph = strstr(line, "phase=");
-	if (!ph)
-		return;
-	ph += 6;
-	size_t n = strcspn(ph, " \n");
-	if (n == 0 || n >= sizeof p->phase)
-		return;
-	char phase[sizeof p->phase];
-	memcpy(phase, ph, n);
-	phase[n] = 0;
-	const char *b = strstr(line, " bytes="), *t = strstr(line, " elapsed_ns=");
-	if (b && t) {
-		p->xfer_bytes = strtoll(b + 7, NULL, 10);
-		p->xfer_t = strtod(t + 12, NULL) / 1e9;
+	struct progress_line *p = ctx;
+	if (m->bytes >= 0) {
+		p->xfer_bytes = m->bytes;
+		p->xfer_t = (double)m->elapsed_ns / 1e9;
 	}
-	bool changed = strcmp(p->phase, phase) != 0;
-	snprintf(p->phase, sizeof p->phase, "%s", phase);
+	bool changed = strcmp(p->phase, m->phase) != 0;
+	snprintf(p->phase, sizeof p->phase, "%s", m->phase);
 	progress_draw(p, changed);
 }
 
-/* Exec ourselves (our binary) with ARGS...; returns the exit status. With p,
- * the child reports its progress through a pipe (LK_PROGRESS_FD). */
-static int run_child(char *const argv[], int *sig, pid_t *pid_out, struct progress *p,
-		     bool quiet_stdout)
+/* ---- the runs ---- */
+
+/* Wait for pid while reading its progress pipe (fd, -1 none). */
+static int wait_reporting(pid_t pid, int fd, struct progress_line *p)
 {
-	*sig = 0;
-	int pfd[2] = {-1, -1};
-	if (p && pipe2(pfd, O_CLOEXEC) < 0)
-		pfd[0] = pfd[1] = -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		if (pfd[0] >= 0) {
-			close(pfd[0]);
-			close(pfd[1]);
+	struct lk_progress_reader rd = {.have = 0};
+	int st = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &st, fd >= 0 ? WNOHANG : 0);
+		if (w == pid || (w < 0 && errno != EINTR))
+			break;
+		if (fd < 0)
+			continue;
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (poll(&pf, 1, 250) > 0) {
+			char buf[4096];
+			ssize_t got = read(fd, buf, sizeof buf);
+			if (got > 0)
+				lk_progress_feed(&rd, buf, (size_t)got, on_progress, p);
+			else if (got == 0 || (errno != EINTR && errno != EAGAIN))
+				fd = -1; /* EOF: just wait */
 		}
-		return -1;
+		progress_draw(p, false); /* the clock moves on */
 	}
-	if (pid == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		if (quiet_stdout) {
-			int nul = open("/dev/null", O_WRONLY);
-			if (nul >= 0 && nul != 1) {
-				dup2(nul, 1);
-				close(nul);
-			}
-		}
-		if (pfd[1] >= 0 && fcntl(pfd[1], F_SETFD, 0) == 0) {
-			char num[16];
-			snprintf(num, sizeof num, "%d", pfd[1]);
-			setenv("LK_PROGRESS_FD", num, 1);
-		}
-		/* exec the binary by its real path: the child's comm must be
-		 * "lrokit" (not "exe"), or a concurrent `lrokit run` would take
-		 * its testbed for a dead run's leftovers (testbed.c run_alive) */
-		char exe[4096];
-		struct lk_err e = {0};
-		if (lk_self_exe(exe, sizeof exe, &e) == 0)
-			execv(exe, argv);
-		execv("/proc/self/exe", argv);
-		_exit(127);
+	return st;
+}
+
+/* Run our own binary with argv (argv[0] "lrokit"); returns the exit status
+ * (128 + signal when killed). With p, the child reports its progress through
+ * a pipe; quiet: its stdout goes to /dev/null. */
+static int run_child(char *const argv[], pid_t *pid_out, struct progress_line *p, bool quiet)
+{
+	char exe[4096], num[16];
+	struct lk_err e = {0};
+	int pfd[2] = {-1, -1};
+	if (lk_self_exe(exe, sizeof exe, &e) < 0 || (p && pipe2(pfd, O_CLOEXEC) < 0))
+		return -1;
+	snprintf(num, sizeof num, "%d", pfd[1]);
+	/* exec the binary by its real path: the child's comm must be "lrokit"
+	 * (not "exe"), or a concurrent `lrokit run` would take its testbed for
+	 * a dead run's leftovers (testbed.c run_alive) */
+	struct lk_spawn_opts so = {.exe = exe, .cpu = -1, .stdout_path = quiet ? "" : NULL,
+				   .keep_fds = &pfd[1], .n_keep = pfd[1] >= 0,
+				   .env_name = p ? LK_PROGRESS_ENV : NULL, .env_value = num};
+	pid_t pid = lk_spawn(argv, &so, &e);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	if (pid < 0) {
+		if (pfd[0] >= 0)
+			close(pfd[0]);
+		return -1;
 	}
 	child_pid = pid;
 	if (pid_out)
 		*pid_out = pid;
-	int st = 0;
-	if (pfd[0] >= 0) {
-		close(pfd[1]);
-		char buf[4096];
-		size_t have = 0;
-		bool eof = false;
-		for (;;) {
-			pid_t w = waitpid(pid, &st, WNOHANG);
-			if (w == pid)
-				break;
-			if (w < 0 && errno != EINTR)
-				break;
-			if (eof) {
-				usleep(50000);
-				continue;
-			}
-			struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
-			int r = poll(&pf, 1, 250);
-			if (r > 0) {
-				ssize_t got = read(pfd[0], buf + have, sizeof buf - 1 - have);
-				if (got == 0) {
-					eof = true;
-				} else if (got > 0) {
-					have += (size_t)got;
-					buf[have] = 0;
-					char *ln = buf, *nl;
-					while ((nl = strchr(ln, '\n'))) {
-						*nl = 0;
-						progress_line(p, ln);
-						ln = nl + 1;
-					}
-					have -= (size_t)(ln - buf);
-					memmove(buf, ln, have);
-					if (have == sizeof buf - 1)
-						have = 0; /* an overlong line: drop it */
-				} else if (errno != EINTR && errno != EAGAIN) {
-					eof = true;
-				}
-			}
-			progress_draw(p, false); /* the clock moves on */
-		}
+	int st = wait_reporting(pid, pfd[0], p);
+	if (pfd[0] >= 0)
 		close(pfd[0]);
-	} else {
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-	}
 	child_pid = 0;
-	if (WIFSIGNALED(st)) {
-		*sig = WTERMSIG(st);
-		return 128 + *sig;
-	}
-	return WEXITSTATUS(st);
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 }
 
 /* The newest run row made by process `pid`; tags it with bench id/repeat. */
@@ -399,189 +543,111 @@ static int64_t tag_run(sqlite3 *db, pid_t pid, const char *bench_id, unsigned re
 	return id;
 }
 
+/* One run of configuration i, repeat r; returns false when it failed. */
+static bool bench_one(const struct bench *b, sqlite3 *db, struct progress_line *pr, size_t i, long r)
+{
+	const char *cfg = b->plan[i]->name;
+	pr->run_no = pr->done + 1;
+	pr->config = cfg;
+	pr->rep = r;
+	pr->run_t0 = now_s();
+	pr->xfer_bytes = -1;
+	pr->xfer_t = 0;
+	snprintf(pr->phase, sizeof pr->phase, "setup");
+	progress_draw(pr, true);
+	char bytes[32];
+	snprintf(bytes, sizeof bytes, "%" PRIu64, b->bytes);
+	char *av[] = {"lrokit", "run", (char *)cfg, "--bytes", bytes, "--rate", (char *)b->rate,
+		      "--db", (char *)b->db, "--capture", (char *)b->captures, "-q", NULL};
+	pid_t pid = 0;
+	/* the run's result line: bench prints its own from the database */
+	int st = run_child(av, &pid, pr, true);
+	double gp = 0;
+	char status[32] = "missing";
+	int64_t id = tag_run(db, pid, b->id, (unsigned)r, &gp, status, sizeof status);
+	pr->done++;
+	pr->finished_s += now_s() - pr->run_t0;
+	if (pr->tty)
+		fputs("\r\033[K", stderr);
+	if (st == 0 && !strcmp(status, "ok")) {
+		if (pr->on)
+			fprintf(stderr, "bench: run %zu/%zu  %s  repeat %ld/%ld  ok: run %" PRId64
+				", %.3f Gbit/s\n", pr->done, pr->total, cfg, r, b->repeat, id, gp / 1e9);
+		return true;
+	}
+	if (!stop_sig)
+		cli_warn("bench: run of %s (repeat %ld) %s (exit %d)%s", cfg, r,
+			 id ? status : "left no run record", st,
+			 st == LK_EXIT_MISSING ? ": missing privilege or feature" : "");
+	if (st == LK_EXIT_MISSING)
+		stop_sig = -1; /* no point going on */
+	return false;
+}
+
+/* Every run, repeats interleaved (drift on a shared machine hits all
+ * configurations alike); returns the number that failed, -1 when the
+ * database cannot be opened. */
+static long bench_all(const struct bench *b, struct progress_line *pr)
+{
+	struct lk_err e = {0};
+	sqlite3 *db;
+	if (lk_db_open(b->db, &db, &e) < 0) {
+		cli_err("%s", e.msg);
+		return -1;
+	}
+	lk_db_reap_stale_runs(db, NULL);
+	long failed = 0;
+	for (long r = 1; r <= b->repeat && !stop_sig; r++)
+		for (size_t i = 0; i < b->np && !stop_sig; i++)
+			failed += !bench_one(b, db, pr, i, r);
+	lk_db_close(db);
+	return failed;
+}
+
 int cmd_bench(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"profile", required_argument, NULL, 'p'}, {"configs", required_argument, NULL, 'c'},
-		{"repeat", required_argument, NULL, 'r'}, {"bytes", required_argument, NULL, 'b'},
-		{"rate", required_argument, NULL, 'R'}, {"db", required_argument, NULL, 'd'},
-		{"report", required_argument, NULL, 'o'}, {"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
-	const struct profile *pf = &profiles[0];
-	const char *configs = NULL, *dbpath = "lrokit.db", *repdir = "report", *rate = NULL;
-	long repeat = -1;
-	uint64_t bytes = 0;
-	bool dry = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "p:c:r:b:R:d:o:nhq", lo, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			pf = NULL;
-			for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++)
-				if (!strcmp(optarg, profiles[i].name))
-					pf = &profiles[i];
-			if (!pf) {
-				cli_err("bench: unknown profile '%s' (quick, paper)", optarg);
-				return LK_EXIT_USAGE;
-			}
-			break;
-		case 'c': configs = optarg; break;
-		case 'r': {
-			char *end;
-			repeat = strtol(optarg, &end, 10);
-			if (*end || repeat < 1 || repeat > 1000) {
-				cli_err("bench: --repeat wants a number 1..1000, not '%s'", optarg);
-				return LK_EXIT_USAGE;
-			}
-			break;
-		}
-		case 'b':
-			if (cli_parse_size(optarg, &bytes) < 0 || bytes == 0) {
-				cli_err("bench: bad --bytes '%s' (e.g. 64M, 1G)", optarg);
-				return LK_EXIT_USAGE;
-			}
-			break;
-		case 'R': {
-			uint64_t bps;
-			if (strcmp(optarg, "none") && cli_parse_rate(optarg, &bps) < 0) {
-				cli_err("bench: bad --rate '%s' (e.g. 1gbit, 500M, none)", optarg);
-				return LK_EXIT_USAGE;
-			}
-			rate = optarg;
-			break;
-		}
-		case 'd': dbpath = optarg; break;
-		case 'o': repdir = optarg; break;
-		case 'n': dry = true; break;
-		case 'q': cli_quiet = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return LK_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		cli_err("bench: unexpected argument '%s'", argv[optind]);
-		return LK_EXIT_USAGE;
-	}
-	if (repeat < 0)
-		repeat = pf->repeat;
-	if (!bytes)
-		bytes = pf->bytes;
-	if (!rate)
-		rate = pf->rate;
-	const char *plan[N_ALL];
-	size_t np = 0;
-	if (configs) {
-		char buf[512];
-		snprintf(buf, sizeof buf, "%s", configs);
-		for (char *s = NULL, *t = strtok_r(buf, ",", &s); t; t = strtok_r(NULL, ",", &s)) {
-			size_t i;
-			for (i = 0; i < N_ALL && strcmp(t, all_configs[i]); i++)
-				;
-			if (i == N_ALL) {
-				cli_err("bench: unknown configuration '%s' (native, native-gro, xen, "
-					"lro-phys, lro-virt, lro-both)", t);
-				return LK_EXIT_USAGE;
-			}
-			if (np < N_ALL)
-				plan[np++] = all_configs[i];
-		}
-	} else {
-		for (size_t i = 0; i < N_ALL; i++)
-			plan[np++] = all_configs[i];
-	}
-	char bytes_s[32];
-	snprintf(bytes_s, sizeof bytes_s, "%" PRIu64, bytes);
-	if (dry) {
-		printf("profile %s: %zu configurations x %ld repeats = %zu runs, %s bytes each, rate %s\n",
-		       pf->name, np, repeat, np * (size_t)repeat, bytes_s, rate);
-		printf("database %s, report %s/report.html\n", dbpath, repdir);
-		for (long r = 1; r <= repeat; r++)
-			for (size_t i = 0; i < np; i++)
-				printf("  run %-3ld lrokit run %s --bytes %s --rate %s --db %s\n",
-				       (long)((r - 1) * (long)np + (long)i + 1), plan[i], bytes_s, rate, dbpath);
-		printf("  then: lrokit report --db %s -o %s\n", dbpath, repdir);
+	struct bench b;
+	memset(&b, 0, sizeof b);
+	int rc = parse_args(argc, argv, &b);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (b.dry) {
+		print_plan(&b);
 		return 0;
 	}
 	if (preflight() > 0)
 		return LK_EXIT_MISSING;
-
-	struct lk_err e = {0};
-	sqlite3 *db;
-	if (lk_db_open(dbpath, &db, &e) < 0) {
-		cli_err("%s", e.msg);
-		return LK_EXIT_RUNTIME;
-	}
-	lk_db_reap_stale_runs(db, NULL);
-	char bench_id[64];
-	snprintf(bench_id, sizeof bench_id, "%ld-%d", (long)time(NULL), (int)getpid());
-
+	if ((rc = check_disk(&b)) || (rc = make_dirs(&b)))
+		return rc;
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	bool tty = isatty(2) && !cli_quiet;
-	size_t total = np * (size_t)repeat, done = 0, failed = 0;
-	struct progress pr = {.on = !cli_quiet, .tty = tty, .total = total, .repeat = repeat,
-			      .bytes_per_run = bytes, .t0 = now_s()};
-	/* interleave configurations per repeat: drift on a shared machine hits all alike */
-	for (long r = 1; r <= repeat && !stop_sig; r++) {
-		for (size_t i = 0; i < np && !stop_sig; i++) {
-			pr.run_no = done + 1;
-			pr.config = plan[i];
-			pr.rep = r;
-			pr.run_t0 = now_s();
-			pr.xfer_bytes = -1;
-			pr.xfer_t = 0;
-			snprintf(pr.phase, sizeof pr.phase, "setup");
-			progress_draw(&pr, true);
-			char *av[] = {"lrokit", "run", (char *)plan[i], "--bytes", bytes_s, "--rate",
-				      (char *)rate, "--db", (char *)dbpath, "-q", NULL};
-			int sig;
-			pid_t pid_used = 0;
-			/* the run's result line: bench prints its own from the database */
-			int st = run_child(av, &sig, &pid_used, &pr, true);
-			double gp = 0;
-			char status[32] = "missing";
-			int64_t id = tag_run(db, pid_used, bench_id, (unsigned)r, &gp, status, sizeof status);
-			done++;
-			pr.done = done;
-			pr.finished_s += now_s() - pr.run_t0;
-			if (tty)
-				fputs("\r\033[K", stderr);
-			if (st != 0 || strcmp(status, "ok")) {
-				failed++;
-				if (!stop_sig)
-					cli_warn("bench: run of %s (repeat %ld) %s (exit %d)%s", plan[i], r,
-						 id ? status : "left no run record", st,
-						 st == 3 ? ": missing privilege or feature" : "");
-				if (st == LK_EXIT_MISSING)
-					stop_sig = -1; /* no point going on */
-			} else if (pr.on) {
-				fprintf(stderr, "bench: run %zu/%zu  %s  repeat %ld/%ld  ok: run %" PRId64
-					", %.3f Gbit/s\n", done, total, plan[i], r, repeat, id, gp / 1e9);
-			}
-		}
-	}
+	size_t total = total_runs(&b);
+	struct progress_line pr = {.on = !cli_quiet, .tty = isatty(2) && !cli_quiet, .total = total,
+			      .repeat = b.repeat, .bytes_per_run = b.bytes, .t0 = now_s()};
+	long failed = bench_all(&b, &pr);
+	if (failed < 0)
+		return LK_EXIT_RUNTIME;
+	size_t done = pr.done;
 	if (stop_sig > 0)
-		cli_warn("bench: interrupted; %zu of %zu runs done (%zu failed/aborted), building the "
-			 "report from the finished runs", done - failed, total, failed);
-	lk_db_close(db);
+		cli_warn("bench: interrupted; %zu of %zu runs done (%ld failed/aborted), building the "
+			 "report from the finished runs", done - (size_t)failed, total, failed);
 	/* analysis happens as each run ingests its captures; now the report */
 	snprintf(pr.phase, sizeof pr.phase, "report");
 	pr.run_no = 0;
 	progress_draw(&pr, true);
-	if (tty)
+	if (pr.tty)
 		fputc('\n', stderr);
-	char *rav[] = {"lrokit", "report", "--db", (char *)dbpath, "-o", (char *)repdir, NULL};
+	char *rav[] = {"lrokit", "report", "--db", b.db, "-o", b.report, NULL};
 	signal(SIGINT, SIG_DFL);
-	int sig;
-	int rst = run_child(rav, &sig, NULL, NULL, false);
+	int rst = run_child(rav, NULL, NULL, false);
 	if (rst != 0) {
-		cli_err("bench: report failed (exit %d); the runs are in %s", rst, dbpath);
+		cli_err("bench: report failed (exit %d); the runs are in %s", rst, b.db);
 		return LK_EXIT_RUNTIME;
 	}
-	printf("bench %s: %zu runs ok, %zu failed or aborted; database %s; report %s/report.html\n",
-	       bench_id, done - failed, failed, dbpath, repdir);
+	printf("bench %s: %zu runs ok, %ld failed or aborted; results in %s (report %s/report.html)\n",
+	       b.id, done - (size_t)failed, failed, b.out, b.report);
 	if (stop_sig > 0)
 		return 130;
 	return failed ? LK_EXIT_RUNTIME : 0;

@@ -1,6 +1,7 @@
 /* lrokit info: what this machine supports for lrokit. */
 #include "cli/commands.h"
 #include "lib/err.h"
+#include "lib/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,22 +11,6 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-
-static bool in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	if (!path)
-		path = "/usr/bin:/bin:/usr/sbin:/sbin";
-	char buf[4096];
-	snprintf(buf, sizeof buf, "%s:/usr/sbin:/sbin", path);
-	for (char *save = NULL, *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		char p[4200];
-		snprintf(p, sizeof p, "%s/%s", d, prog);
-		if (access(p, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
 
 static const char *pmu_probe(char *why, size_t n)
 {
@@ -82,7 +67,10 @@ int cmd_info(int argc, char **argv)
 	row("Xen", xen ? "yes" : "no", "xenstat collector not built (no libxenstat)");
 #endif
 	const char *tools[] = {"gnuplot", "tcpdump", "tcptrace", "tshark", "ethtool", "nft", "tc", "ip"};
-	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
-		row(tools[i], in_path(tools[i]) ? "yes" : "no", NULL);
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+		char path[4096];
+		bool found = lk_which(tools[i], path, sizeof path) == 0;
+		row(tools[i], found ? "yes" : "no", found ? path : NULL);
+	}
 	return 0;
 }

@@ -1,12 +1,14 @@
-/* lrokit recv - bulk TCP receiver verifying the sender's pattern (bench/xfer.h). */
-#include "bench/xfer.h"
+/* lrokit recv - bulk TCP receiver verifying the sender's pattern (testbed/xfer.h). */
 #include "cli/commands.h"
 #include "lib/err.h"
+#include "lib/json.h"
+#include "testbed/xfer.h"
 
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char recv_usage[] =
 	"usage: lrokit recv [options]\n"
@@ -20,7 +22,18 @@ static const char recv_usage[] =
 	"      --quickack        TCP_QUICKACK after every read (no delayed ACKs)\n"
 	"      --timeout SEC     give up after SEC seconds (default 600)\n"
 	"      --json            JSON report on stdout\n"
+	"      --result FILE     write the result as key=value lines (for lrokit run)\n"
+	"      --ready-fd N      write one byte to fd N once listening (for lrokit run)\n"
 	"  -q                    quiet\n";
+
+/* --ready-fd: tell the parent we listen. */
+static void on_listening(void *ctx)
+{
+	int fd = *(int *)ctx;
+	ssize_t w = write(fd, "L", 1);
+	(void)w;
+	close(fd);
+}
 
 static int bad(const char *what, const char *v)
 {
@@ -32,13 +45,16 @@ int cmd_recv(int argc, char **argv)
 {
 	struct lk_xfer_opts o = {.timeout_s = 600};
 	bool json = false;
+	const char *result = NULL;
 	uint64_t v;
-	enum { O_MSS = 256, O_SNDBUF, O_RCVBUF, O_QUICKACK, O_TIMEOUT, O_JSON };
+	enum { O_MSS = 256, O_SNDBUF, O_RCVBUF, O_QUICKACK, O_TIMEOUT, O_JSON, O_RESULT, O_READY };
+	int ready_fd = -1;
 	static const struct option lo[] = {
 		{"bind", required_argument, 0, 'B'}, {"port", required_argument, 0, 'p'},
 		{"mss", required_argument, 0, O_MSS}, {"sndbuf", required_argument, 0, O_SNDBUF},
 		{"rcvbuf", required_argument, 0, O_RCVBUF}, {"quickack", no_argument, 0, O_QUICKACK},
 		{"timeout", required_argument, 0, O_TIMEOUT}, {"json", no_argument, 0, O_JSON},
+		{"result", required_argument, 0, O_RESULT}, {"ready-fd", required_argument, 0, O_READY},
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	optind = 1;
@@ -63,6 +79,13 @@ int cmd_recv(int argc, char **argv)
 			if (cli_parse_size(optarg, &v) || v > 86400) return bad("--timeout", optarg);
 			o.timeout_s = (int)v; break;
 		case O_JSON: json = true; break;
+		case O_RESULT: result = optarg; break;
+		case O_READY:
+			if (cli_parse_size(optarg, &v) || v < 3 || v > 65535) return bad("--ready-fd", optarg);
+			ready_fd = (int)v;
+			o.listening = on_listening;
+			o.ctx = &ready_fd;
+			break;
 		case 'h': fputs(recv_usage, stdout); return 0;
 		default: fputs(recv_usage, stderr); return LK_EXIT_USAGE;
 		}
@@ -74,11 +97,18 @@ int cmd_recv(int argc, char **argv)
 	struct lk_xfer_result r;
 	struct lk_err e = {0};
 	int rc = lk_xfer_recv(&o, &r, &e);
+	if (rc)
+		snprintf(r.error, sizeof r.error, "%s", e.msg);
+	struct lk_err we = {0};
+	if (result && lk_xfer_result_write(result, &r, &we) < 0)
+		cli_err("recv: --result: %s", we.msg);
 	if (json) {
-		printf("{\"role\":\"recv\",\"peer\":\"%s\",\"ok\":%s,\"bytes\":%" PRIu64
+		printf("{\"role\":\"recv\",\"peer\":");
+		lk_json_str(stdout, r.peer);
+		printf(",\"ok\":%s,\"bytes\":%" PRIu64
 		       ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"seconds\":%.6f,"
 		       "\"goodput_bps\":%.0f,\"verified\":%s,\"corrupt_at\":",
-		       r.peer, rc ? "false" : "true", r.bytes, r.start_ns, r.end_ns, r.seconds,
+		       rc ? "false" : "true", r.bytes, r.start_ns, r.end_ns, r.seconds,
 		       r.goodput_bps, r.verified ? "true" : "false");
 		if (r.corrupt_at >= 0)
 			printf("%" PRId64, r.corrupt_at);
@@ -86,8 +116,10 @@ int cmd_recv(int argc, char **argv)
 			printf("null");
 		printf(",\"read_calls\":%" PRIu64 ",\"quickack\":%s,\"mss\":%d,\"sndbuf\":%d,\"rcvbuf\":%d",
 		       r.calls, o.quickack ? "true" : "false", r.mss, r.sndbuf, r.rcvbuf);
-		if (rc)
-			printf(",\"error\":\"%s\"", e.msg);
+		if (rc) {
+			printf(",\"error\":");
+			lk_json_str(stdout, e.msg);
+		}
 		printf("}\n");
 	} else if (rc == 0) {
 		printf("received %" PRIu64 " bytes from %s in %.3f s: %.3f Gbit/s, content verified\n",

@@ -1,7 +1,8 @@
-/* lrokit send - bulk TCP sender with TCP_INFO sampling (see bench/xfer.h). */
-#include "bench/xfer.h"
+/* lrokit send - bulk TCP sender with TCP_INFO sampling (see testbed/xfer.h). */
 #include "cli/commands.h"
 #include "lib/err.h"
+#include "lib/json.h"
+#include "testbed/xfer.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@ static const char send_usage[] =
 	"      --seed N          pattern seed (default 1)\n"
 	"      --interval MS     TCP_INFO sampling period (default 10)\n"
 	"      --tcpinfo FILE    write the TCP_INFO series to FILE (CSV) instead of the JSON\n"
+	"      --result FILE     write the result as key=value lines (for lrokit run)\n"
 	"      --timeout SEC     give up after SEC seconds (default 600)\n"
 	"      --json            JSON report on stdout\n"
 	"  -q                    quiet\n";
@@ -32,32 +34,52 @@ static int bad_size(const char *what, const char *v)
 	return LK_EXIT_USAGE;
 }
 
-static void json_sample(FILE *f, const struct lk_tcpi_sample *s)
+static void print_json(const struct lk_xfer_opts *o, const struct lk_xfer_result *r, int rc,
+		       bool samples)
 {
-	fprintf(f,
-		"{\"t_ns\":%" PRIu64 ",\"cwnd\":%u,\"ssthresh\":%u,\"rtt_us\":%u,\"rttvar_us\":%u,"
-		"\"unacked\":%u,\"retransmits\":%u,\"total_retrans\":%u,\"lost\":%u,\"sacked\":%u,"
-		"\"delivery_rate\":%" PRIu64 ",\"pacing_rate\":%" PRIu64 ",\"bytes_acked\":%" PRIu64 "}",
-		s->t_ns, s->cwnd, s->ssthresh, s->rtt_us, s->rttvar_us, s->unacked, s->retransmits,
-		s->total_retrans, s->lost, s->sacked, s->delivery_rate, s->pacing_rate,
-		s->bytes_acked);
+	printf("{\"role\":\"send\",\"peer\":");
+	lk_json_str(stdout, r->peer);
+	printf(",\"ok\":%s,\"bytes\":%" PRIu64 ",\"bytes_requested\":%" PRIu64 ",\"start_ns\":%" PRIu64
+	       ",\"end_ns\":%" PRIu64 ",\"seconds\":%.6f,\"goodput_bps\":%.0f,\"verified\":%s,"
+	       "\"mss\":%d,\"cc\":",
+	       rc ? "false" : "true", r->bytes, o->bytes, r->start_ns, r->end_ns, r->seconds,
+	       r->goodput_bps, r->verified ? "true" : "false", r->mss);
+	lk_json_str(stdout, r->cc);
+	printf(",\"sndbuf\":%d,\"rcvbuf\":%d,\"send_calls\":%" PRIu64 ",\"total_retrans\":%u,"
+	       "\"final\":", r->sndbuf, r->rcvbuf, r->calls, r->total_retrans);
+	lk_rec_json(stdout, lk_tcpi_fields, &r->last);
+	if (rc) {
+		printf(",\"error\":");
+		lk_json_str(stdout, r->error);
+	}
+	if (samples) {
+		printf(",\"tcp_info\":[");
+		for (size_t i = 0; i < r->n_samples; i++) {
+			if (i)
+				putchar(',');
+			lk_rec_json(stdout, lk_tcpi_fields, &r->samples[i]);
+		}
+		putchar(']');
+	}
+	printf("}\n");
 }
 
 int cmd_send(int argc, char **argv)
 {
 	struct lk_xfer_opts o = {.bytes = 64ull << 20, .seed = 1, .sample_ms = 10, .timeout_s = 600};
-	const char *tcpinfo = NULL;
+	const char *tcpinfo = NULL, *result = NULL;
 	bool json = false;
 	uint64_t v;
 	enum { O_MSS = 256, O_CC, O_SNDBUF, O_RCVBUF, O_SEED, O_INTERVAL, O_TCPINFO, O_TIMEOUT,
-	       O_JSON };
+	       O_JSON, O_RESULT };
 	static const struct option lo[] = {
 		{"bytes", required_argument, 0, 'n'}, {"port", required_argument, 0, 'p'},
 		{"mss", required_argument, 0, O_MSS}, {"cc", required_argument, 0, O_CC},
 		{"sndbuf", required_argument, 0, O_SNDBUF}, {"rcvbuf", required_argument, 0, O_RCVBUF},
 		{"seed", required_argument, 0, O_SEED}, {"interval", required_argument, 0, O_INTERVAL},
 		{"tcpinfo", required_argument, 0, O_TCPINFO}, {"timeout", required_argument, 0, O_TIMEOUT},
-		{"json", no_argument, 0, O_JSON}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+		{"json", no_argument, 0, O_JSON}, {"result", required_argument, 0, O_RESULT},
+		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n:p:46qh", lo, NULL)) != -1) {
@@ -86,6 +108,7 @@ int cmd_send(int argc, char **argv)
 			if (cli_parse_size(optarg, &v) || v > 86400) return bad_size("--timeout", optarg);
 			o.timeout_s = (int)v; break;
 		case O_JSON: json = true; break;
+		case O_RESULT: result = optarg; break;
 		case 'h': fputs(send_usage, stdout); return 0;
 		default: fputs(send_usage, stderr); return LK_EXIT_USAGE;
 		}
@@ -103,49 +126,28 @@ int cmd_send(int argc, char **argv)
 	struct lk_xfer_result r;
 	struct lk_err e = {0};
 	int rc = lk_xfer_send(&o, &r, &e);
+	if (rc)
+		snprintf(r.error, sizeof r.error, "%s", e.msg);
 	if (tf) {
-		fprintf(tf, "t_ns,cwnd,ssthresh,rtt_us,rttvar_us,unacked,retransmits,total_retrans,"
-			    "lost,sacked,delivery_rate,pacing_rate,bytes_acked\n");
-		for (size_t i = 0; i < r.n_samples; i++) {
-			const struct lk_tcpi_sample *s = &r.samples[i];
-			fprintf(tf, "%" PRIu64 ",%u,%u,%u,%u,%u,%u,%u,%u,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
-				s->t_ns, s->cwnd, s->ssthresh, s->rtt_us, s->rttvar_us, s->unacked,
-				s->retransmits, s->total_retrans, s->lost, s->sacked, s->delivery_rate,
-				s->pacing_rate, s->bytes_acked);
-		}
+		lk_rec_csv_header(tf, lk_tcpi_fields);
+		for (size_t i = 0; i < r.n_samples; i++)
+			lk_rec_csv_row(tf, lk_tcpi_fields, &r.samples[i]);
 		if (fclose(tf) != 0 && rc == 0) {
 			cli_err("send: writing '%s' failed", tcpinfo);
 			rc = -1;
 			e.code = LK_EXIT_RUNTIME;
 		}
 	}
-	if (json) {
-		printf("{\"role\":\"send\",\"peer\":\"%s\",\"ok\":%s,\"bytes\":%" PRIu64
-		       ",\"bytes_requested\":%" PRIu64 ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64
-		       ",\"seconds\":%.6f,\"goodput_bps\":%.0f,\"verified\":%s,\"mss\":%d,\"cc\":\"%s\","
-		       "\"sndbuf\":%d,\"rcvbuf\":%d,\"send_calls\":%" PRIu64 ",\"total_retrans\":%u,\"final\":",
-		       r.peer, rc ? "false" : "true", r.bytes, o.bytes, r.start_ns, r.end_ns, r.seconds,
-		       r.goodput_bps, r.verified ? "true" : "false", r.mss, r.cc, r.sndbuf, r.rcvbuf, r.calls,
-		       r.total_retrans);
-		json_sample(stdout, &r.last);
-		if (rc)
-			printf(",\"error\":\"%s\"", e.msg);
-		if (!tcpinfo) {
-			printf(",\"tcp_info\":[");
-			for (size_t i = 0; i < r.n_samples; i++) {
-				if (i)
-					putchar(',');
-				json_sample(stdout, &r.samples[i]);
-			}
-			putchar(']');
-		}
-		printf("}\n");
-	} else if (rc == 0) {
+	struct lk_err we = {0};
+	if (result && lk_xfer_result_write(result, &r, &we) < 0)
+		cli_err("send: --result: %s", we.msg);
+	if (json)
+		print_json(&o, &r, rc, !tcpinfo);
+	else if (rc == 0)
 		printf("sent %" PRIu64 " bytes to %s in %.3f s: %.3f Gbit/s, verified by receiver; "
 		       "mss %d, cc %s, retransmits %u, %zu TCP_INFO samples\n",
 		       r.bytes, r.peer, r.seconds, r.goodput_bps / 1e9, r.mss, r.cc, r.total_retrans,
 		       r.n_samples);
-	}
 	lk_xfer_result_free(&r);
 	if (rc) {
 		if (e.msg[0])

@@ -1,7 +1,7 @@
 /* lrokit stage - (internal) one stage process of the emulated Xen path.
  * Launched by `lrokit run` / `lrokit testbed up` inside the testbed's
- * namespaces; see bench/stage.h. */
-#include "bench/stage.h"
+ * namespaces; see testbed/stage.h. */
+#include "testbed/stage.h"
 #include "cli/commands.h"
 #include "lib/err.h"
 
@@ -18,7 +18,7 @@ static const char stage_usage[] =
 	"  --shm-fd N        netback/netfront: shared ring memory\n"
 	"  --evt A,B,C,D     netback/netfront: eventfds rx-kick,rx-space,tx-kick,tx-space\n"
 	"  --ready-fd N      write one byte to N when ready\n"
-	"  --stats FILE      write counters (JSON) to FILE at exit and on SIGUSR1\n";
+	"  --stats FILE      write counters (key=value lines) to FILE at exit and on SIGUSR1\n";
 
 static int num(const char *s, int *out)
 {
@@ -48,18 +48,20 @@ int cmd_stage(int argc, char **argv)
 		{"shm-fd", required_argument, 0, O_SHM}, {"evt", required_argument, 0, O_EVT},
 		{"ready-fd", required_argument, 0, O_READY}, {"stats", required_argument, 0, O_STATS},
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	int c;
+	int c, rc;
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case O_TAP: o.tap = optarg; break;
 		case O_WIRE: o.wire = optarg; break;
-		case O_LRO: o.lro = true; o.lro_policy = optarg; break;
+		case O_LRO:
+			o.lro = true;
+			if (optarg && (rc = cli_tb_lro_policy("stage", optarg, &o.lro_policy)))
+				return rc;
+			break;
 		case O_BUDGET:
-			if (num(optarg, &o.budget) || o.budget < 1 || o.budget > 256) {
-				cli_err("stage: bad --budget '%s' (1..256)", optarg);
-				return LK_EXIT_USAGE;
-			}
+			if ((rc = cli_tb_budget("stage", optarg, &o.budget)))
+				return rc;
 			break;
 		case O_SHM:
 			if (num(optarg, &o.shm_fd)) {

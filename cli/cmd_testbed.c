@@ -1,7 +1,9 @@
-/* lrokit testbed up|down CONFIG - a testbed by hand (namespaces lkb-CONFIG-*). */
-#include "bench/testbed.h"
+/* lrokit testbed up|down CONFIG - a testbed by hand (namespaces lkb-CONFIG-*);
+ * lrokit testbed list - the configurations (testbed/configs.h), for people and scripts. */
 #include "cli/commands.h"
 #include "lib/err.h"
+#include "testbed/configs.h"
+#include "testbed/testbed.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -9,14 +11,28 @@
 
 static const char tb_usage[] =
 	"usage: lrokit testbed up|down CONFIG [--rate RATE|none] [--lro-policy P] [--budget N]\n"
+	"       lrokit testbed list\n"
 	"Build (up) or remove (down) testbed CONFIG for manual use; namespaces are\n"
 	"lkb-CONFIG-snd, lkb-CONFIG-dom0, lkb-CONFIG-domU (lkb-CONFIG-rcv for native*).\n"
-	"CONFIG: native native-gro xen lro-phys lro-virt lro-both\n";
+	"list: one line per configuration, tab-separated: name, path (veth or xen),\n"
+	"aggregation (none, gro, lro-phys, lro-virt, lro-both), the paper's label (- if\n"
+	"none), description.\n"
+	"CONFIG: %s\n";
 
+static int list(void)
+{
+	for (const struct lk_config *c = lk_configs; c->name; c++) {
+		const char *agg = c->kernel_gro ? "gro" : c->lro_phys && c->lro_virt ? "lro-both"
+			: c->lro_phys ? "lro-phys" : c->lro_virt ? "lro-virt" : "none";
+		printf("%s\t%s\t%s\t%s\t%s\n", c->name, c->full_path ? "xen" : "veth", agg,
+		       c->paper ? c->paper : "-", c->desc);
+	}
+	return 0;
+}
 
 int cmd_testbed(int argc, char **argv)
 {
-	uint64_t rate = 0, v;
+	uint64_t rate = 0;
 	const char *policy = NULL;
 	int budget = 0;
 	enum { O_RATE = 256, O_POLICY, O_BUDGET };
@@ -24,46 +40,38 @@ int cmd_testbed(int argc, char **argv)
 		{"rate", required_argument, 0, O_RATE}, {"lro-policy", required_argument, 0, O_POLICY},
 		{"budget", required_argument, 0, O_BUDGET}, {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
-	int c;
+	char names[128];
+	lk_config_list(names, sizeof names, " ");
+	int c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
 		switch (c) {
 		case O_RATE:
-			if (strcmp(optarg, "none") && (cli_parse_rate(optarg, &rate) || rate < 1000000)) {
-				cli_err("testbed: bad --rate '%s' (want e.g. 1G or none)", optarg);
-				return LK_EXIT_USAGE;
-			}
+			if ((rc = cli_tb_rate("testbed", optarg, &rate)))
+				return rc;
 			break;
 		case O_POLICY:
-			if (strcmp(optarg, "linux") && strcmp(optarg, "inet_lro")) {
-				cli_err("testbed: bad --lro-policy '%s' (linux or inet_lro)", optarg);
-				return LK_EXIT_USAGE;
-			}
-			policy = optarg;
+			if ((rc = cli_tb_lro_policy("testbed", optarg, &policy)))
+				return rc;
 			break;
 		case O_BUDGET:
-			if (cli_parse_size(optarg, &v) || v < 1 || v > 256) {
-				cli_err("testbed: bad --budget '%s' (1..256)", optarg);
-				return LK_EXIT_USAGE;
-			}
-			budget = (int)v;
+			if ((rc = cli_tb_budget("testbed", optarg, &budget)))
+				return rc;
 			break;
 		case 'q': cli_quiet = true; break;
-		case 'h': fputs(tb_usage, stdout); return 0;
-		default: fputs(tb_usage, stderr); return LK_EXIT_USAGE;
+		case 'h': printf(tb_usage, names); return 0;
+		default: fprintf(stderr, tb_usage, names); return LK_EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 2 || (strcmp(argv[optind], "up") && strcmp(argv[optind], "down"))) {
-		cli_err("testbed: want 'up CONFIG' or 'down CONFIG'; see 'lrokit testbed --help'");
-		return LK_EXIT_USAGE;
-	}
+	if (optind == argc - 1 && !strcmp(argv[optind], "list"))
+		return list();
+	if (optind != argc - 2 || (strcmp(argv[optind], "up") && strcmp(argv[optind], "down")))
+		return cli_usage_err("testbed: want 'up CONFIG', 'down CONFIG' or 'list'; see 'lrokit "
+				     "testbed --help'");
 	bool up = !strcmp(argv[optind], "up");
-	const struct lk_tb_config *cfg = lk_tb_config_find(argv[optind + 1]);
-	if (!cfg) {
-		cli_err("testbed: unknown configuration '%s' (native native-gro xen lro-phys "
-			"lro-virt lro-both)", argv[optind + 1]);
-		return LK_EXIT_USAGE;
-	}
+	const struct lk_config *cfg = lk_config_find(argv[optind + 1]);
+	if (!cfg)
+		return cli_usage_err("testbed: unknown configuration '%s' (%s)", argv[optind + 1], names);
 	int r = cli_need_root("testbed");
 	if (r)
 		return r;
@@ -84,7 +92,7 @@ int cmd_testbed(int argc, char **argv)
 			cli_err("testbed: no testbed %s is up", tb.prefix);
 			return LK_EXIT_RUNTIME;
 		}
-		int rc = lk_tb_down(&tb, &e);
+		rc = lk_tb_down(&tb, &e);
 		lk_tb_rm_statedir(&tb);
 		if (rc < 0) {
 			cli_err("testbed down %s: %s", cfg->name, e.msg);

@@ -28,10 +28,18 @@ int cmd_testbed(int argc, char **argv);
  * (cli_warn) to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* cli_err, then returns LK_EXIT_USAGE: `return cli_usage_err("bad --x '%s'", v);` */
+int cli_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parse "64M", "1G", "1500", "10k" (powers of 1024 for K/M/G/T, like dd). */
 int cli_parse_size(const char *s, uint64_t *out);
 /* Parse a rate "1G", "1gbit", "500M" (bits per second, powers of 1000). */
 int cli_parse_rate(const char *s, uint64_t *bps);
+/* The testbed's knobs shared by run, testbed and stage: --rate RATE|none
+ * (>= 1 Mbit/s), the LRO policy (linux or inet_lro), --budget (frames per
+ * poll). 0, or prints the usage error and returns LK_EXIT_USAGE. */
+int cli_tb_rate(const char *cmd, const char *arg, uint64_t *bps);
+int cli_tb_lro_policy(const char *cmd, const char *arg, const char **policy);
+int cli_tb_budget(const char *cmd, const char *arg, int *budget);
 /* 0 if we hold CAP_NET_ADMIN and CAP_SYS_ADMIN (namespaces, TAP, bridges,
  * qdiscs), else prints one line "WHAT needs root ..." and returns
  * LK_EXIT_MISSING. Checks the effective capabilities, not just the uid. */

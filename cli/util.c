@@ -1,6 +1,8 @@
 #include "cli/commands.h"
 
 #include "lib/err.h"
+#include "lro_ref/lro.h"
+#include "testbed/stage.h"
 
 #include <ctype.h>
 #include <linux/capability.h>
@@ -39,6 +41,15 @@ void cli_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+int cli_usage_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	say("error", fmt, ap);
+	va_end(ap);
+	return LK_EXIT_USAGE;
+}
+
 static int parse_scaled(const char *s, uint64_t base, uint64_t *out)
 {
 	if (!s || !*s || !isdigit((unsigned char)*s))
@@ -69,6 +80,35 @@ static int parse_scaled(const char *s, uint64_t base, uint64_t *out)
 
 int cli_parse_size(const char *s, uint64_t *out) { return parse_scaled(s, 1024, out); }
 int cli_parse_rate(const char *s, uint64_t *bps) { return parse_scaled(s, 1000, bps); }
+
+int cli_tb_rate(const char *cmd, const char *arg, uint64_t *bps)
+{
+	*bps = 0;
+	if (!strcmp(arg, "none"))
+		return 0;
+	if (cli_parse_rate(arg, bps) || *bps < 1000000)
+		return cli_usage_err("%s: bad --rate '%s' (want e.g. 1G, 500M or none)", cmd, arg);
+	return 0;
+}
+
+int cli_tb_lro_policy(const char *cmd, const char *arg, const char **policy)
+{
+	enum lro_policy p;
+	if (!arg || lro_policy_parse(arg, &p) < 0)
+		return cli_usage_err("%s: bad LRO policy '%s' (linux or inet_lro)", cmd, arg ? arg : "");
+	*policy = arg;
+	return 0;
+}
+
+int cli_tb_budget(const char *cmd, const char *arg, int *budget)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (!*arg || *end || v < 1 || v > LK_STAGE_MAX_BUDGET)
+		return cli_usage_err("%s: bad --budget '%s' (1..%d)", cmd, arg, LK_STAGE_MAX_BUDGET);
+	*budget = (int)v;
+	return 0;
+}
 
 int cli_need_root(const char *what)
 {

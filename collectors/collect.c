@@ -7,6 +7,7 @@
 #include "collectors/perf.h"
 #include "collectors/procstat.h"
 #include "collectors/xenstat.h"
+#include "lib/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -115,13 +116,6 @@ static void cpy(char *d, size_t n, const char *s)
 	size_t l = strnlen(s, n - 1);
 	memcpy(d, s, l);
 	d[l] = 0;
-}
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static uint32_t intern(struct lk_coll *c, const char *key)
@@ -269,7 +263,7 @@ static void xs_sample_cb(void *ctx, uint64_t t, const char *key, double v)
 
 static void sample_all(struct lk_coll *c)
 {
-	uint64_t t = now_ns(CLOCK_REALTIME);
+	uint64_t t = lk_real_ns();
 	if (!c->cfg.no_procstat) {
 		sample_cpus(c, t);
 		for (int i = 0; i < c->n_comps; i++)
@@ -352,8 +346,8 @@ struct lk_coll *lk_coll_start(const struct lk_coll_cfg *cfg, struct lk_err *e)
 	cpy(c->dir, sizeof c->dir, cfg->dir && *cfg->dir ? cfg->dir : ".");
 	c->clk_tck = lk_procstat_clk_tck();
 	pthread_mutex_init(&c->mu, NULL);
-	c->start_rt = now_ns(CLOCK_REALTIME);
-	c->start_mono = now_ns(CLOCK_MONOTONIC);
+	c->start_rt = lk_real_ns();
+	c->start_mono = lk_mono_ns();
 
 	if (!c->cfg.no_xenstat) {
 		struct lk_err xe = {0};
@@ -416,7 +410,7 @@ int lk_coll_add_component(struct lk_coll *c, const char *name, pid_t pid, int cp
 		p->el = open_evlist(pid, -1, p->perf_err, sizeof p->perf_err);
 	c->n_comps++;
 	if (!c->cfg.no_procstat)
-		sample_comp(c, p, now_ns(CLOCK_REALTIME));
+		sample_comp(c, p, lk_real_ns());
 out:
 	pthread_mutex_unlock(&c->mu);
 	return rc;
@@ -451,7 +445,7 @@ int lk_coll_add_iface(struct lk_coll *c, const char *label, const char *netns, c
 		snprintf(key, sizeof key, "%s.%s", f->label, if_fields[k]);
 		f->k[k] = intern(c, key);
 	}
-	if (sample_iface(c, f, now_ns(CLOCK_REALTIME), e) < 0) {
+	if (sample_iface(c, f, lk_real_ns(), e) < 0) {
 		close(fd);
 		rc = -1;
 		goto out;
@@ -858,7 +852,7 @@ int lk_coll_finish(struct lk_coll *c)
 	for (int i = 0; i < MAX_CPUS; i++)
 		if (c->cpu_el[i])
 			lk_perf_evlist_disable(c->cpu_el[i]);
-	c->stop_mono = now_ns(CLOCK_MONOTONIC);
+	c->stop_mono = lk_mono_ns();
 	sample_all(c);
 	if (c->xs) {
 		c->xs_b = calloc(1, sizeof *c->xs_b);

@@ -1,5 +1,6 @@
 /* collectors/procstat.c - /proc/stat, /proc/PID/stat, /proc/net/dev (see procstat.h). */
 #include "collectors/procstat.h"
+#include "lib/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,61 +28,6 @@ static void join_path(char *buf, size_t n, const char *root, const char *rel)
 	if (!root || !*root)
 		root = "";
 	snprintf(buf, n, "%s%s", root, rel);
-}
-
-/* Read a whole (small) file into a malloc'd NUL-terminated buffer. */
-static char *slurp_fd(int fd, const char *what, struct lk_err *e)
-{
-	size_t cap = 8192, len = 0;
-	char *buf = malloc(cap);
-	if (!buf) {
-		lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", what);
-		return NULL;
-	}
-	for (;;) {
-		if (len + 1 >= cap) {
-			if (cap >= (64u << 20)) {
-				free(buf);
-				lk_errf(e, LK_EXIT_RUNTIME, "%s: larger than 64 MB", what);
-				return NULL;
-			}
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", what);
-				return NULL;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + len, cap - 1 - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			lk_errf(e, LK_EXIT_RUNTIME, "%s: read: %s", what, strerror(errno));
-			free(buf);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	buf[len] = 0;
-	return buf;
-}
-
-static char *slurp(const char *path, struct lk_err *e, int *err_out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		*err_out = errno;
-		lk_errf(e, LK_EXIT_RUNTIME, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	char *b = slurp_fd(fd, path, e);
-	close(fd);
-	*err_out = b ? 0 : EIO;
-	return b;
 }
 
 int lk_procstat_parse_cpus(const char *text, const char *what, struct lk_cpustat *out, int max,
@@ -154,8 +100,7 @@ int lk_procstat_read_cpus(const char *root, struct lk_cpustat *out, int max, int
 {
 	char path[4096];
 	join_path(path, sizeof path, root, "/proc/stat");
-	int err;
-	char *t = slurp(path, e, &err);
+	char *t = lk_file_read(path, 0, NULL, e);
 	if (!t)
 		return -1;
 	int rc = lk_procstat_parse_cpus(t, path, out, max, n, e);
@@ -233,10 +178,9 @@ int lk_procstat_read_pid(const char *root, int pid, struct lk_pidstat *out, stru
 	else
 		snprintf(rel, sizeof rel, "/proc/self/stat");
 	join_path(path, sizeof path, root, rel);
-	int err;
-	char *t = slurp(path, e, &err);
+	char *t = lk_file_read(path, 0, NULL, e);
 	if (!t) {
-		if (err == ENOENT || err == ESRCH)
+		if (errno == ENOENT || errno == ESRCH)
 			lk_errf(e, LK_EXIT_RUNTIME, "process %d: no such process (%s)", pid, path);
 		return -1;
 	}
@@ -325,8 +269,7 @@ const struct lk_ifstat *lk_netdev_find(const struct lk_ifstat *t, int n, const c
 
 int lk_netdev_read_file(const char *path, struct lk_ifstat *out, int max, int *n, struct lk_err *e)
 {
-	int err;
-	char *t = slurp(path, e, &err);
+	char *t = lk_file_read(path, 0, NULL, e);
 	if (!t)
 		return -1;
 	int rc = lk_netdev_parse(t, path, out, max, n, e);
@@ -339,16 +282,6 @@ struct nsopen {
 	int fd, err;
 	char what[64];
 };
-
-int lk_netns_open(const char *netns)
-{
-	char path[4096];
-	if (netns[0] == '/')
-		snprintf(path, sizeof path, "%s", netns);
-	else
-		snprintf(path, sizeof path, "/run/netns/%s", netns);
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
 
 static void *nsopen_thread(void *arg)
 {
@@ -401,7 +334,7 @@ int lk_netdev_read_fd(int fd, const char *what, struct lk_ifstat *out, int max, 
 {
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: lseek: %s", what, strerror(errno));
-	char *t = slurp_fd(fd, what, e);
+	char *t = lk_fd_read(fd, what, 0, NULL, e);
 	if (!t)
 		return -1;
 	int rc = lk_netdev_parse(t, what, out, max, n, e);

@@ -11,9 +11,9 @@
  * opened through /proc/thread-self while the thread is in the namespace, is
  * bound to that namespace for the life of the file descriptor (the kernel
  * takes the netns at open). lk_netdev_open therefore runs a short-lived
- * thread that does setns(CLONE_NEWNET) on /run/netns/NAME, opens
- * /proc/thread-self/net/dev and exits; the returned fd is then re-read
- * (lseek 0 + read) every sample from any thread, with no fork and no
+ * thread that does setns(CLONE_NEWNET) on the namespace (lk_netns_open of
+ * lib/proc.h), opens /proc/thread-self/net/dev and exits; the returned fd is
+ * then re-read (lseek 0 + read) every sample from any thread, with no fork and no
  * namespace switch on the sampling path, and the caller's own namespace is
  * never touched.
  */
@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "lib/err.h"
+#include "lib/proc.h" /* lk_netns_open, also for collectors/capture.c */
 
 /* Clock ticks per second of /proc/stat and /proc/PID/stat (USER_HZ). */
 long lk_procstat_clk_tck(void);
@@ -79,11 +80,7 @@ const struct lk_ifstat *lk_netdev_find(const struct lk_ifstat *t, int n, const c
 /* Read a /proc/net/dev-format file (fixtures, or ROOT/proc/net/dev). */
 int lk_netdev_read_file(const char *path, struct lk_ifstat *out, int max, int *n, struct lk_err *e);
 
-/* Open the namespace file of `netns` (a name under /run/netns or an absolute
- * path), for setns(CLONE_NEWNET): an O_CLOEXEC fd, or -1 with errno set. */
-int lk_netns_open(const char *netns);
-
-/* Open /proc/net/dev of namespace `netns` (a name under /run/netns, an
+/* Open /proc/net/dev of namespace `netns` (a name under LK_NETNS_DIR, an
  * absolute path to a netns file, or NULL for the caller's namespace); see
  * the header comment. Returns an fd (close it with close()) or -1. */
 int lk_netdev_open(const char *netns, struct lk_err *e);

@@ -40,7 +40,7 @@
  *                   slot's buffer, covered by one last growing fragment. A
  *                   single held segment leaves as the caller's own frame.
  *                   Checksums are verified by a sum-only pass over the payload.
- *                   bench/stage.c (the testbed's NIC/netfront stages) uses it.
+ *                   testbed/stage.c (the testbed's NIC/netfront stages) uses it.
  *
  * Policies (chosen at lro_new):
  *   LRO_POLICY_LINUX     current Linux GRO (net/ipv4/tcp_offload.c, net/core/gro.c,

@@ -1,5 +1,7 @@
 /* reports/gnuplot.c - find and run gnuplot. See gnuplot.h. */
 #include "reports/gnuplot.h"
+#include "lib/clock.h"
+#include "lib/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,41 +14,16 @@
 #include <time.h>
 #include <unistd.h>
 
-static int is_exec(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
-}
-
 int lk_gp_find(char *path, size_t n, struct lk_err *e)
 {
 	const char *env = getenv("LROKIT_GNUPLOT");
 	if (env && *env) {
-		if (!is_exec(env))
+		if (lk_which(env, path, n) < 0)
 			return lk_errf(e, LK_EXIT_MISSING,
 				       "gnuplot not found: LROKIT_GNUPLOT=%s is not an executable file", env);
-		snprintf(path, n, "%s", env);
 		return 0;
 	}
-	const char *p = getenv("PATH");
-	if (!p || !*p)
-		p = "/usr/local/bin:/usr/bin:/bin";
-	char *dup = strdup(p);
-	if (!dup)
-		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
-	int found = 0;
-	for (char *save = NULL, *d = strtok_r(dup, ":", &save); d && !found;
-	     d = strtok_r(NULL, ":", &save)) {
-		char cand[4096];
-		if ((size_t)snprintf(cand, sizeof cand, "%s/gnuplot", *d ? d : ".") >= sizeof cand)
-			continue;
-		if (is_exec(cand)) {
-			snprintf(path, n, "%s", cand);
-			found = 1;
-		}
-	}
-	free(dup);
-	if (!found)
+	if (lk_which("gnuplot", path, n) < 0)
 		return lk_errf(e, LK_EXIT_MISSING,
 			       "gnuplot not found in PATH: the report needs it (Debian package "
 			       "gnuplot-nox; `make deps` installs it)");
@@ -60,44 +37,27 @@ static int run(const char *dir, char *const argv[], const char *log, unsigned ti
 	       int *timed_out)
 {
 	*timed_out = 0;
-	pid_t pid = fork();
+	struct lk_spawn_opts so = {.exe = argv[0], .cpu = -1, .cwd = dir, .stdin_null = true,
+				   .stdout_path = log ? log : "", .stderr_path = log ? log : "",
+				   .append = true};
+	pid_t pid = lk_spawn(argv, &so, NULL);
 	if (pid < 0)
 		return -1;
-	if (pid == 0) {
-		if (dir && chdir(dir) < 0)
-			_exit(126);
-		int in = open("/dev/null", O_RDONLY);
-		int out = log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0644) : -1;
-		if (out < 0)
-			out = open("/dev/null", O_WRONLY);
-		if (in >= 0)
-			dup2(in, 0);
-		if (out >= 0) {
-			dup2(out, 1);
-			dup2(out, 2);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
 	int st = 0;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t end = lk_mono_ns() + (uint64_t)timeout_s * 1000000000ull;
 	for (;;) {
 		pid_t r = waitpid(pid, &st, WNOHANG);
 		if (r == pid)
 			return st;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (timeout_s && now.tv_sec - t0.tv_sec >= (time_t)timeout_s) {
+		if (timeout_s && lk_mono_ns() >= end) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			*timed_out = 1;
 			return st;
 		}
-		struct timespec ts = {0, 5 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+		usleep(5000);
 	}
 }
 
@@ -159,42 +119,14 @@ int lk_gp_render(const char *gnuplot, const char *dir, const char *term, const c
 
 int lk_gp_version(const char *gnuplot, char *out, size_t n)
 {
-	snprintf(out, n, "unknown (gnuplot --version failed)");
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDWR);
-		if (in >= 0) {
-			dup2(in, 0);
-			dup2(in, 2);
-		}
-		dup2(pfd[1], 1);
-		execl(gnuplot, gnuplot, "--version", (char *)NULL);
-		_exit(127);
-	}
-	close(pfd[1]);
 	char buf[256];
-	size_t have = 0;
-	ssize_t r;
-	while (have < sizeof buf - 1 &&
-	       ((r = read(pfd[0], buf + have, sizeof buf - 1 - have)) > 0 || (r < 0 && errno == EINTR)))
-		if (r > 0)
-			have += (size_t)r;
-	close(pfd[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	buf[have] = 0;
+	const char *argv[] = {gnuplot, "--version", NULL};
+	int rc = lk_cmd_out(NULL, argv, buf, sizeof buf);
 	buf[strcspn(buf, "\r\n")] = 0;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !buf[0])
+	if (rc < 0 || !buf[0]) {
+		snprintf(out, n, "unknown (gnuplot --version failed)");
 		return -1;
+	}
 	snprintf(out, n, "%s", buf);
 	return 0;
 }

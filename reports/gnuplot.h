@@ -6,7 +6,8 @@
  *
  *   gnuplot -e "set terminal pngcairo ...; set output 'fig1.png'" fig1.gp
  *
- * gnuplot is looked up as $LROKIT_GNUPLOT (a path) or `gnuplot` in $PATH.
+ * gnuplot is $LROKIT_GNUPLOT (a path, or a name looked up like `gnuplot`) or
+ * `gnuplot` found by lk_which (lib/proc.h).
  * Nothing here prints; gnuplot's own messages go to a log file.
  */
 #ifndef LK_REPORTS_GNUPLOT_H

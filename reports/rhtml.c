@@ -73,25 +73,6 @@ static const char css[] =
 	"small{color:#666}td.bad{background:#fde8e8;color:#a00}tr.dropped td:first-child{"
 	"border-left:4px solid #d33}";
 
-static const struct {
-	const char *config;
-	double lro;
-} paper_lro[] = {{"native", 1.00}, {"xen", 1.00}, {"lro-phys", 1.98}, {"lro-virt", 4.91}};
-
-/* The paper's throughput relative to native: no per-configuration ratio is
- * given numerically in Hatori & Oi (2008); the follow-up paper (Oi &
- * Nakajima, ICCET 2009) states gains over Non-LRO only. */
-static const struct {
-	const char *config, *text;
-} paper_rel[] = {
-	{"native", "1 (reference)"},
-	{"xen", "not given numerically"},
-	{"lro-phys", "not given numerically; up to +8% over Non-LRO (with SPECjbb beside the "
-		     "receiver)"},
-	{"lro-virt", "not given numerically; up to +14% over Non-LRO (with SPECjbb beside the "
-		     "receiver)"},
-};
-
 static const struct rp_config *find_cfg(const struct rp_model *m, const char *name)
 {
 	for (int i = 0; i < m->ncfgs; i++)
@@ -178,27 +159,20 @@ static void paper_table(FILE *f, const struct rp_model *m)
 	      "<th>LRO rate (paper)</th><th>relative throughput: goodput / native (ours)</th>"
 	      "<th>relative throughput (paper)</th>"
 	      "<th>goodput relative to xen / Non-LRO (ours)</th></tr>\n", f);
-	static const char *const order[] = {"native", "native-gro", "xen", "lro-phys", "lro-virt",
-					    "lro-both"};
-	for (size_t i = 0; i < 6; i++) {
-		const struct rp_config *c = find_cfg(m, order[i]);
+	/* the paper's throughput relative to native: no per-configuration ratio
+	 * is given numerically; the follow-up paper states gains over Non-LRO */
+	for (const struct lk_config *k = lk_configs; k->name; k++) {
+		const struct rp_config *c = find_cfg(m, k->name);
 		fputs("<tr>", f);
-		cell_txt(f, order[i]);
-		cell_txt(f, rp_paper_name(order[i]));
+		cell_txt(f, k->name);
+		cell_txt(f, k->paper);
 		cell_num(f, c ? c->lro_mean : NAN, "%.2f");
-		double pl = NAN;
-		for (size_t k = 0; k < sizeof paper_lro / sizeof paper_lro[0]; k++)
-			if (!strcmp(paper_lro[k].config, order[i]))
-				pl = paper_lro[k].lro;
-		if (isnan(pl))
+		if (isnan(k->paper_lro_rate))
 			fputs("<td><span class=na>&mdash;</span></td>", f);
 		else
-			cell_num(f, pl, "%.2f");
+			cell_num(f, k->paper_lro_rate, "%.2f");
 		cell_num(f, c && nat && nat->gp_mean > 0 ? c->gp_mean / nat->gp_mean : NAN, "%.3f");
-		const char *pt = NULL;
-		for (size_t k = 0; k < sizeof paper_rel / sizeof paper_rel[0]; k++)
-			if (!strcmp(paper_rel[k].config, order[i]))
-				pt = paper_rel[k].text;
+		const char *pt = k->paper_throughput;
 		if (pt)
 			fprintf(f, "<td>%s</td>", pt);
 		else

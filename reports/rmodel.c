@@ -43,27 +43,11 @@ void rp_kvs_free(struct rp_kvs *s)
 	memset(s, 0, sizeof *s);
 }
 
-static const struct {
-	const char *config, *paper;
-} paper_names[] = {
-	{"native", "Native"}, {"native-gro", NULL}, {"xen", "Non-LRO"},
-	{"lro-phys", "LRO phys"}, {"lro-virt", "LRO virt"}, {"lro-both", NULL},
-};
-
-const char *rp_paper_name(const char *config)
-{
-	for (size_t i = 0; i < sizeof paper_names / sizeof paper_names[0]; i++)
-		if (!strcmp(config, paper_names[i].config))
-			return paper_names[i].paper;
-	return NULL;
-}
-
+/* Unknown configurations after the known ones. */
 static int config_rank(const char *c)
 {
-	for (size_t i = 0; i < sizeof paper_names / sizeof paper_names[0]; i++)
-		if (!strcmp(c, paper_names[i].config))
-			return (int)i;
-	return 100;
+	int r = lk_config_rank(c);
+	return r < 0 ? 100 : r;
 }
 
 static char *dupcol(sqlite3_stmt *st, int i)
@@ -666,7 +650,8 @@ static int build_configs(struct rp_model *m, struct lk_err *e)
 			m->cfgs = nc;
 			memset(&m->cfgs[k], 0, sizeof m->cfgs[k]);
 			m->cfgs[k].name = r->config;
-			m->cfgs[k].paper = rp_paper_name(r->config);
+			const struct lk_config *kc = lk_config_find(r->config);
+			m->cfgs[k].paper = kc ? kc->paper : NULL;
 			m->ncfgs++;
 		}
 		struct rp_config *c = &m->cfgs[k];

@@ -11,6 +11,7 @@
 
 #include "lib/err.h"
 #include "reports/report.h"
+#include "testbed/configs.h" /* the configurations and the paper's labels */
 
 /* A growable list of (name, value). */
 struct rp_kv {
@@ -163,7 +164,6 @@ int rp_html_write(const struct rp_model *m, const struct lk_report_opts *o,
 
 /* helpers */
 void rp_html_esc(FILE *f, const char *s);
-const char *rp_paper_name(const char *config);
 double rp_nan(void);
 
 #endif

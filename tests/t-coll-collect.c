@@ -10,9 +10,10 @@
  * drops must be flagged. Needs root (skips otherwise). The same checks on
  * `lrokit run` rows: tests/t-coll-run.sh.
  */
-#include "bench/xfer.h"
 #include "collectors/collect.h"
+#include "lib/proc.h"
 #include "schema/db.h"
+#include "testbed/xfer.h"
 #include "tests/tap.h"
 
 #include <fcntl.h>
@@ -90,12 +91,8 @@ static int setup(uint64_t rate_bps)
 
 static int enter(const char *ns, int cpu)
 {
-	char p[128];
-	snprintf(p, sizeof p, "/run/netns/%s", ns);
-	int fd = open(p, O_RDONLY);
-	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+	if (lk_netns_enter(ns, NULL, NULL) < 0)
 		return -1;
-	close(fd);
 	if (cpu >= 0) {
 		cpu_set_t s;
 		CPU_ZERO(&s);

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v tcpdump > /dev/null || skip_all "tcpdump not installed"
-plan 41
+plan 42
 DB="$TMP/runs.db"
 CAP="$TMP/cap"
 runpids=
@@ -14,7 +14,9 @@ runpids=
 PAY='(ip[2:2] - ((ip[0]&0xf)<<2) - ((tcp[12]&0xf0)>>2))'
 count() { tcpdump -r "$1" -nn "$2" 2>/dev/null | wc -l; }
 
-for cfg in native native-gro xen lro-phys lro-virt lro-both; do
+CONFIGS=$("$LK" testbed list | cut -f1)
+is "$(echo $CONFIGS)" "native native-gro xen lro-phys lro-virt lro-both" "testbed list: the six configurations"
+for cfg in $CONFIGS; do
 	"$LK" run "$cfg" --bytes 64M --db "$DB" --capture "$CAP" --json -q > "$TMP/$cfg.json" 2> "$TMP/$cfg.err" &
 	p=$!; runpids="$runpids $p"
 	wait $p; rc=$?

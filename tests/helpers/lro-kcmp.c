@@ -12,6 +12,8 @@
  * A case whose kernel result differs from the engine's is retried up to 3
  * times (the selftest retries, timing is not exact). Exit 0 unless setup fails.
  */
+#include "lib/clock.h"
+#include "lib/proc.h"
 #include "lro_ref/lro.h"
 #include "tests/helpers/lro-cases.h"
 
@@ -30,22 +32,17 @@
 
 static int in_ns(const char *ns)
 {
-	char p[256];
-	snprintf(p, sizeof p, "/var/run/netns/%s", ns);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
-		fprintf(stderr, "lro-kcmp: cannot enter netns %s: %s\n", ns, strerror(errno));
+	struct lk_err e = {0};
+	if (lk_netns_enter(ns, NULL, &e) < 0) {
+		fprintf(stderr, "lro-kcmp: %s\n", e.msg);
 		return -1;
 	}
-	close(fd);
 	return 0;
 }
 
 static uint64_t now_ms(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return lk_mono_ns() / 1000000;
 }
 
 static uint8_t rbuf[70000];

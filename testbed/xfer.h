@@ -1,4 +1,4 @@
-/* bench/xfer.h - the bulk TCP workload of `lrokit send` / `lrokit recv`.
+/* testbed/xfer.h - the bulk TCP workload of `lrokit send` / `lrokit recv`.
  *
  * The sender connects, sends a 24-byte header (magic "LKX1", flags, byte
  * count, pattern seed) and then exactly `bytes` bytes of a deterministic
@@ -11,10 +11,11 @@
  *
  * Works between two real hosts (like iperf3) and inside the lrokit testbed.
  */
-#ifndef LK_BENCH_XFER_H
-#define LK_BENCH_XFER_H
+#ifndef LK_TESTBED_XFER_H
+#define LK_TESTBED_XFER_H
 
 #include "lib/err.h"
+#include "lib/record.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,6 +36,8 @@ struct lk_xfer_opts {
 	int sample_ms;          /* send: TCP_INFO period (default 10) */
 	int timeout_s;          /* whole transfer (0 = none) */
 	int connect_timeout_s;  /* send: retry refused connects this long (default 10) */
+	void (*listening)(void *ctx); /* recv: called once the socket listens (may be NULL) */
+	void *ctx;
 };
 
 struct lk_tcpi_sample {
@@ -63,7 +66,12 @@ struct lk_xfer_result {
 	size_t n_samples;
 	struct lk_tcpi_sample last; /* final TCP_INFO */
 	uint32_t total_retrans;
+	char error[512];         /* the failure, set by the caller from its lk_err */
 };
+
+/* The TCP_INFO sample fields, in struct order: the columns of
+ * `lrokit send --tcpinfo FILE` (CSV) and the keys of its JSON samples. */
+extern const struct lk_rec_field lk_tcpi_fields[];
 
 /* Fill buf with the pattern bytes for stream offsets [off, off+n). */
 void lk_pattern_fill(uint8_t *buf, uint64_t off, size_t n, uint64_t seed);
@@ -72,5 +80,10 @@ int lk_xfer_send(const struct lk_xfer_opts *o, struct lk_xfer_result *r, struct 
 /* Listen, accept one connection, verify it; returns 0 only if verified. */
 int lk_xfer_recv(const struct lk_xfer_opts *o, struct lk_xfer_result *r, struct lk_err *e);
 void lk_xfer_result_free(struct lk_xfer_result *r);
+
+/* The result (without the samples) as key=value lines, for a parent process
+ * (`lrokit send/recv --result FILE`, read back by `lrokit run`). */
+int lk_xfer_result_write(const char *path, const struct lk_xfer_result *r, struct lk_err *e);
+int lk_xfer_result_read(const char *path, struct lk_xfer_result *r, struct lk_err *e);
 
 #endif

@@ -1,10 +1,10 @@
-/* bench/runrec.h - write one `lrokit run` into the database (schema/db.h):
+/* schema/runrec.h - write one `lrokit run` into the database (schema/db.h):
  * the `runs` row (inserted as 'running' with our pid, finished as ok/failed/
  * aborted), stage counters into `counters` (source 'stage'/'iface'/'snmp'),
  * LRO engine counters into `lro_stats`, the sender's TCP_INFO series into
  * `samples` (source 'tcpinfo'). NaN values are stored as NULL. */
-#ifndef LK_BENCH_RUNREC_H
-#define LK_BENCH_RUNREC_H
+#ifndef LK_SCHEMA_RUNREC_H
+#define LK_SCHEMA_RUNREC_H
 
 #include "lib/err.h"
 
@@ -17,13 +17,13 @@ struct lk_runrec {
 	sqlite3_stmt *counter, *lro, *sample;
 };
 
-struct lk_run_info {
+struct lk_runrec_info {
 	const char *config, *cmdline, *tool_version, *params;
 	uint64_t started_ns, bytes, rate_limit_bps;
 };
 
 /* Open (create/migrate) path and insert a 'running' row. */
-int lk_runrec_begin(struct lk_runrec *r, const char *path, const struct lk_run_info *ri,
+int lk_runrec_begin(struct lk_runrec *r, const char *path, const struct lk_runrec_info *ri,
 		    struct lk_err *e);
 /* Final columns; status ok|failed|aborted; error may be NULL. */
 int lk_runrec_finish(struct lk_runrec *r, const char *status, uint64_t finished_ns,

@@ -1,5 +1,5 @@
-/* bench/ring.c - SPSC shared-memory ring with eventfd notification. */
-#include "bench/ring.h"
+/* testbed/ring.c - SPSC shared-memory ring with eventfd notification. */
+#include "testbed/ring.h"
 
 #include <string.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
-/* bench/testbed.h - build and tear down the testbed configurations of
- * DESIGN.md section 2 in network namespaces.
+/* testbed/testbed.h - build and tear down the testbed configurations
+ * (testbed/configs.h) in network namespaces.
  *
  * Names: every namespace of a testbed starts with its prefix. `lrokit run`
  * uses "lkr<pid>" (the pid of the run), so two runs never collide and a later
@@ -16,10 +16,12 @@
  * CPU placement: the sender's namespace work and processes on cpu_send, the
  * stages, receiver and receive softirq work (RPS on the wire veth) on cpu_recv.
  */
-#ifndef LK_BENCH_TESTBED_H
-#define LK_BENCH_TESTBED_H
+#ifndef LK_TESTBED_TESTBED_H
+#define LK_TESTBED_TESTBED_H
 
 #include "lib/err.h"
+#include "testbed/configs.h"
+#include "testbed/stage.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,23 +32,12 @@
 #define LK_TB_RUN_PREFIX "lkr"
 #define LK_TB_STATE_DIR "/run/lrokit"
 
-struct lk_tb_config {
-	const char *name;
-	bool full_path;   /* emulated Xen path (else sender ==veth== receiver) */
-	bool kernel_gro;  /* native-gro */
-	bool lro_phys, lro_virt;
-	const char *desc;
-};
-
-/* NULL-terminated-by-name table of the configurations (DESIGN.md section 2). */
-extern const struct lk_tb_config lk_tb_configs[];
-const struct lk_tb_config *lk_tb_config_find(const char *name);
-
-enum { LK_TB_NIC, LK_TB_NETBACK, LK_TB_NETFRONT, LK_TB_NSTAGES };
+/* stage_pid[] and stats_path[] are indexed by enum lk_stage_kind */
+enum { LK_TB_NSTAGES = LK_STAGE_NETFRONT + 1 };
 
 struct lk_testbed {
 	/* set by the caller */
-	const struct lk_tb_config *cfg;
+	const struct lk_config *cfg;
 	char prefix[48];
 	uint64_t rate_bps;        /* tbf on the sender's wire, 0 = none */
 	int cpu_send, cpu_recv;   /* -1 = no pinning */
@@ -57,7 +48,7 @@ struct lk_testbed {
 	char ns_snd[64], ns_dom0[64], ns_rcv[64];
 	char statedir[128];
 	pid_t stage_pid[LK_TB_NSTAGES];
-	char stage_stats[LK_TB_NSTAGES][192];
+	char stats_path[LK_TB_NSTAGES][192]; /* the stages' lk_stage_stats files (testbed/stage.h) */
 	char offloads[4096];      /* JSON: offload settings of every interface */
 	bool up;
 };
@@ -76,8 +67,6 @@ void lk_tb_names(struct lk_testbed *tb);
 int lk_tb_reap_stale(struct lk_err *e);
 /* Does this prefix have any namespace? */
 bool lk_tb_exists(const struct lk_testbed *tb);
-
-
 
 /* Read counter `field` of protocol `proto` ("Ip", "Tcp", "IpExt", "TcpExt")
  * from /proc/net/snmp or /proc/net/netstat as seen inside namespace ns.

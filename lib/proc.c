@@ -1,5 +1,6 @@
-/* bench/proc.c - child processes and named network namespaces. */
-#include "bench/proc.h"
+/* lib/proc.c - child processes and named network namespaces. */
+#include "lib/proc.h"
+#include "lib/clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,16 +14,31 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#define NETNS_DIR "/var/run/netns"
+extern char **environ;
 
-unsigned long long lk_now_ns(void)
+int lk_which(const char *prog, char *out, size_t n)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+	if (!prog || !*prog)
+		return -1;
+	struct stat st;
+	if (strchr(prog, '/')) {
+		snprintf(out, n, "%s", prog);
+		return access(prog, X_OK) == 0 && stat(prog, &st) == 0 && S_ISREG(st.st_mode) ? 0 : -1;
+	}
+	const char *path = getenv("PATH");
+	char dirs[4096];
+	snprintf(dirs, sizeof dirs, "%s:/usr/local/sbin:/usr/sbin:/sbin",
+		 path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		if ((size_t)snprintf(out, n, "%s/%s", d, prog) >= n)
+			continue;
+		if (access(out, X_OK) == 0 && stat(out, &st) == 0 && S_ISREG(st.st_mode))
+			return 0;
+	}
+	out[0] = 0;
+	return -1;
 }
 
 static void join_argv(char *buf, size_t n, const char *const argv[])
@@ -33,7 +49,7 @@ static void join_argv(char *buf, size_t n, const char *const argv[])
 		off += (size_t)snprintf(buf + off, n - off, "%s%s", i ? " " : "", argv[i]);
 }
 
-/* Fork argv[0] with stdin and the other output on /dev/null and output fd
+/* Start argv with stdin and the other output on /dev/null and output fd
  * `fd` (1 or 2) on a pipe; returns the pipe's read end, or -1 (e filled). */
 static int spawn_piped(const char *const argv[], int fd, const char *cmd, pid_t *pid,
 		       struct lk_err *e)
@@ -41,25 +57,15 @@ static int spawn_piped(const char *const argv[], int fd, const char *cmd, pid_t 
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: pipe: %s", cmd, strerror(errno));
-	*pid = fork();
+	struct lk_spawn_opts o = {.cpu = -1, .stdin_null = true,
+				  .stdout_path = "", .stderr_path = "",
+				  .stdout_fd = fd == 1 ? p[1] : -1, .stderr_fd = fd == 2 ? p[1] : -1};
+	*pid = lk_spawn((char *const *)argv, &o, e);
+	close(p[1]);
 	if (*pid < 0) {
 		close(p[0]);
-		close(p[1]);
-		return lk_errf(e, LK_EXIT_RUNTIME, "%s: fork: %s", cmd, strerror(errno));
+		return lk_err_prefix(e, "'%s' failed", cmd);
 	}
-	if (*pid == 0) {
-		int dn = open("/dev/null", O_RDWR);
-		if (dn >= 0) {
-			dup2(dn, 0);
-			dup2(dn, fd == 1 ? 2 : 1);
-		}
-		dup2(p[1], fd);
-		execvp(argv[0], (char *const *)argv);
-		if (fd == 2)
-			fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
 	return p[0];
 }
 
@@ -148,72 +154,121 @@ int lk_cmdl(struct lk_err *e, const char *arg0, ...)
 	return lk_cmd(e, argv);
 }
 
-static void redirect(int fd, const char *path)
+static void redirect(int fd, const char *path, int from, bool append)
 {
+	if (from > 2) {
+		dup2(from, fd);
+		return;
+	}
 	if (!path)
 		return;
-	int f = open(*path ? path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int flags = !fd ? O_RDONLY : O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
+	int f = open(*path ? path : "/dev/null", flags, 0644);
 	if (f >= 0) {
 		dup2(f, fd);
 		close(f);
 	}
 }
 
+/* environ plus name=value (replacing an existing name=...), for execve. */
+static char **env_with(const char *name, const char *value, char **buf)
+{
+	size_t n = 0, nl = strlen(name);
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 2, sizeof *env);
+	*buf = malloc(nl + strlen(value) + 2);
+	if (!env || !*buf) {
+		free(env);
+		free(*buf);
+		*buf = NULL;
+		return NULL;
+	}
+	sprintf(*buf, "%s=%s", name, value);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], name, nl) || environ[i][nl] != '=')
+			env[k++] = environ[i];
+	env[k++] = *buf;
+	env[k] = NULL;
+	return env;
+}
+
+/* The child's side of lk_spawn: async-signal-safe calls only up to exec. */
+static void spawn_child(const char *path, char *const argv[], char **env,
+			const struct lk_spawn_opts *o, int nsfd, pid_t parent)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	if (o->die_with_parent) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(126);
+	}
+	if (o->new_session)
+		setsid();
+	if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) < 0) {
+		dprintf(2, "setns %s: %s\n", o->netns, strerror(errno));
+		_exit(126);
+	}
+	if (o->cpu >= 0) {
+		cpu_set_t cs;
+		CPU_ZERO(&cs);
+		CPU_SET(o->cpu, &cs);
+		sched_setaffinity(0, sizeof cs, &cs);
+	}
+	for (int i = 0; i < o->n_keep; i++) {
+		int fl = fcntl(o->keep_fds[i], F_GETFD);
+		if (fl >= 0)
+			fcntl(o->keep_fds[i], F_SETFD, fl & ~FD_CLOEXEC);
+	}
+	if (o->cwd && chdir(o->cwd) < 0) {
+		dprintf(2, "cd %s: %s\n", o->cwd, strerror(errno));
+		_exit(126);
+	}
+	if (o->stdin_null)
+		redirect(0, "", -1, false);
+	redirect(1, o->stdout_path, o->stdout_fd, o->append);
+	redirect(2, o->stderr_path, o->stderr_fd, o->append);
+	execve(path, argv, env ? env : environ);
+	dprintf(2, "cannot run %s: %s\n", path, strerror(errno));
+	_exit(127);
+}
+
 pid_t lk_spawn(char *const argv[], const struct lk_spawn_opts *o, struct lk_err *e)
 {
+	char path[4096];
+	if (o->exe)
+		snprintf(path, sizeof path, "%s", o->exe);
+	else if (lk_which(argv[0], path, sizeof path) < 0)
+		return lk_errf(e, LK_EXIT_MISSING, "%s: %s", argv[0],
+			       strchr(argv[0], '/') ? strerror(errno) : "not found in PATH");
+	char **env = NULL, *envbuf = NULL;
+	if (o->env_name && !(env = env_with(o->env_name, o->env_value ? o->env_value : "", &envbuf)))
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", argv[0]);
 	int nsfd = -1;
-	if (o->netns) {
-		char p[512];
-		snprintf(p, sizeof p, NETNS_DIR "/%s", o->netns);
-		nsfd = open(p, O_RDONLY | O_CLOEXEC);
-		if (nsfd < 0)
-			return lk_errf(e, LK_EXIT_RUNTIME, "network namespace '%s': %s", o->netns,
-				       strerror(errno));
+	if (o->netns && (nsfd = lk_netns_open(o->netns)) < 0) {
+		int er = errno;
+		free(env);
+		free(envbuf);
+		return lk_errf(e, LK_EXIT_RUNTIME, "network namespace '%s': %s", o->netns,
+			       strerror(er));
 	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
-	if (pid < 0) {
-		if (nsfd >= 0)
-			close(nsfd);
-		return lk_errf(e, LK_EXIT_RUNTIME, "fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		if (o->die_with_parent) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() != parent)
-				_exit(126);
-		}
-		if (o->new_session)
-			setsid();
-		if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) < 0) {
-			fprintf(stderr, "setns %s: %s\n", o->netns, strerror(errno));
-			_exit(126);
-		}
-		if (o->cpu >= 0) {
-			cpu_set_t cs;
-			CPU_ZERO(&cs);
-			CPU_SET(o->cpu, &cs);
-			sched_setaffinity(0, sizeof cs, &cs);
-		}
-		for (int i = 0; i < o->n_keep; i++) {
-			int fl = fcntl(o->keep_fds[i], F_GETFD);
-			if (fl >= 0)
-				fcntl(o->keep_fds[i], F_SETFD, fl & ~FD_CLOEXEC);
-		}
-		redirect(1, o->stdout_path);
-		redirect(2, o->stderr_path);
-		execv(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
+	if (pid == 0)
+		spawn_child(path, argv, env, o, nsfd, parent);
+	int er = errno;
 	if (nsfd >= 0)
 		close(nsfd);
+	free(env);
+	free(envbuf);
+	if (pid < 0)
+		return lk_errf(e, LK_EXIT_RUNTIME, "fork: %s", strerror(er));
 	return pid;
 }
 
@@ -226,6 +281,21 @@ int lk_self_exe(char *buf, size_t n, struct lk_err *e)
 	return 0;
 }
 
+static void netns_path(char *p, size_t n, const char *name)
+{
+	if (name[0] == '/')
+		snprintf(p, n, "%s", name);
+	else
+		snprintf(p, n, LK_NETNS_DIR "/%s", name);
+}
+
+int lk_netns_open(const char *name)
+{
+	char p[4096];
+	netns_path(p, sizeof p, name);
+	return open(p, O_RDONLY | O_CLOEXEC);
+}
+
 int lk_netns_enter(const char *name, int *saved, struct lk_err *e)
 {
 	if (saved) {
@@ -233,9 +303,7 @@ int lk_netns_enter(const char *name, int *saved, struct lk_err *e)
 		if (*saved < 0)
 			return lk_errf(e, LK_EXIT_RUNTIME, "own namespace: %s", strerror(errno));
 	}
-	char p[512];
-	snprintf(p, sizeof p, NETNS_DIR "/%s", name);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int fd = lk_netns_open(name);
 	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
 		int er = errno;
 		if (fd >= 0)
@@ -262,16 +330,16 @@ int lk_netns_return(int saved)
 
 bool lk_netns_exists(const char *name)
 {
-	char p[512];
-	snprintf(p, sizeof p, NETNS_DIR "/%s", name);
+	char p[4096];
+	netns_path(p, sizeof p, name);
 	return access(p, F_OK) == 0;
 }
 
 int lk_netns_kill(const char *name, int sig)
 {
-	char p[512];
+	char p[4096];
 	struct stat ns;
-	snprintf(p, sizeof p, NETNS_DIR "/%s", name);
+	netns_path(p, sizeof p, name);
 	if (stat(p, &ns) < 0)
 		return 0;
 	DIR *d = opendir("/proc");
@@ -302,8 +370,8 @@ int lk_netns_destroy(const char *name, int grace_ms, struct lk_err *e)
 	if (!lk_netns_exists(name))
 		return 0;
 	if (lk_netns_kill(name, SIGTERM) > 0) {
-		unsigned long long end = lk_now_ns() + (unsigned long long)grace_ms * 1000000ull;
-		while (lk_now_ns() < end && lk_netns_kill(name, 0) > 0)
+		uint64_t end = lk_mono_ns() + (uint64_t)grace_ms * 1000000ull;
+		while (lk_mono_ns() < end && lk_netns_kill(name, 0) > 0)
 			usleep(10000);
 		for (int i = 0; i < 50 && lk_netns_kill(name, SIGKILL) > 0; i++)
 			usleep(10000);

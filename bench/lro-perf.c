@@ -1,4 +1,6 @@
-/* lro-perf - lro_ref speed over in-memory frames, and a capture generator.
+/* bench/lro-perf.c - lro_ref speed over in-memory frames, and a capture
+ * generator; a benchmark program ($(BUILD)/bench/lro-perf) run by
+ * bench/perf-lro.sh.
  *
  *   lro-perf run POLICY FLOWS [--trust-csum] [--zero-copy] [--seconds S | --count N] [--pool N]
  *       POOL (--pool, default 512, multiple of 64) prebuilt 1514-byte frames (MSS 1448, NOP,NOP,TS options, valid
@@ -19,19 +21,13 @@
  *       flows (IPv4 and IPv6) in interleaved bursts at ~10 Gbit/s spacing, with
  *       the receiver's pure ACKs, for `lrokit replay` benchmarks.
  */
+#include "lib/clock.h"
 #include "lro_ref/lro.h"
 #include "tests/helpers/lro-cases.h"
 
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <time.h>
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec t;
-	clock_gettime(clk, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 static long rss_kb(void)
 {
@@ -96,7 +92,7 @@ static int run(enum lro_policy pol, int flows, bool trust, bool zc, double secon
 			lro_poll_end(l, (uint64_t)i);
 	}
 	long rss0 = rss_kb();
-	uint64_t n = 0, t0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_THREAD_CPUTIME_ID), t1, ts = 0;
+	uint64_t n = 0, t0 = lk_clock_ns(CLOCK_MONOTONIC), c0 = lk_clock_ns(CLOCK_THREAD_CPUTIME_ID), t1, ts = 0;
 	do {
 		for (int rep = 0; rep < 16; rep++)
 			for (int i = 0; i < POOL; i++) {
@@ -105,11 +101,11 @@ static int run(enum lro_policy pol, int flows, bool trust, bool zc, double secon
 					lro_poll_end(l, ts);
 			}
 		n += 16 * POOL;
-		t1 = now_ns(CLOCK_MONOTONIC);
+		t1 = lk_clock_ns(CLOCK_MONOTONIC);
 	} while (count ? n < count : (double)(t1 - t0) < seconds * 1e9);
 	lro_poll_end(l, ts);
 	long rss1 = rss_kb();
-	uint64_t c1 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t c1 = lk_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	double ns = (double)(c1 - c0) / (double)n, wall = (double)(t1 - t0) / (double)n;
 	printf("%s %d %s %.2f %.0f %.2f %ld %ld %.2f %s\n", lro_policy_name(pol), flows, trust ? "trust" : "verify",
 	       ns, 1e9 / ns, lro_rate(lro_stats(l)), rss0, rss1, wall, zc ? "zero-copy" : "copy");

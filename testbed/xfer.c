@@ -1,5 +1,6 @@
-/* bench/xfer.c - bulk TCP sender/receiver with pattern verification. */
-#include "bench/xfer.h"
+/* testbed/xfer.c - bulk TCP sender/receiver with pattern verification. */
+#include "testbed/xfer.h"
+#include "lib/clock.h"
 
 #include <arpa/inet.h>
 #include <endian.h>
@@ -20,13 +21,6 @@
 #define XFER_MAGIC "LKX1"
 #define XFER_HDR 24
 #define XFER_BUF (256 * 1024)
-
-static uint64_t now_ns(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static inline uint64_t splitmix(uint64_t x)
 {
@@ -208,7 +202,7 @@ static void *sampler_main(void *arg)
 		}
 		struct lk_tcpi_sample *x = &s->v[s->n];
 		memset(x, 0, sizeof *x);
-		x->t_ns = now_ns(CLOCK_MONOTONIC) - s->t0;
+		x->t_ns = lk_mono_ns() - s->t0;
 		tcpi_read(s->fd, x);
 		s->n++;
 	}
@@ -225,7 +219,7 @@ static int connect_retry(const struct lk_xfer_opts *o, struct lk_xfer_result *r,
 	if (g)
 		return lk_errf(e, LK_EXIT_RUNTIME, "cannot resolve '%s': %s", o->host, gai_strerror(g));
 	int ct = o->connect_timeout_s > 0 ? o->connect_timeout_s : 10;
-	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)ct * 1000000000ull;
+	uint64_t deadline = lk_mono_ns() + (uint64_t)ct * 1000000000ull;
 	int fd = -1, err = 0;
 	for (;;) {
 		for (struct addrinfo *a = ai; a; a = a->ai_next) {
@@ -249,7 +243,7 @@ static int connect_retry(const struct lk_xfer_opts *o, struct lk_xfer_result *r,
 			fd = -1;
 		}
 		if ((err != ECONNREFUSED && err != ENETUNREACH && err != EHOSTUNREACH) ||
-		    now_ns(CLOCK_MONOTONIC) > deadline)
+		    lk_mono_ns() > deadline)
 			break;
 		usleep(20000);
 	}
@@ -275,8 +269,8 @@ int lk_xfer_send(const struct lk_xfer_opts *o, struct lk_xfer_result *r, struct 
 		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
 	}
 	struct sampler s = {.fd = fd, .period_ms = o->sample_ms > 0 ? o->sample_ms : 10};
-	s.t0 = now_ns(CLOCK_MONOTONIC);
-	r->start_ns = now_ns(CLOCK_REALTIME);
+	s.t0 = lk_mono_ns();
+	r->start_ns = lk_real_ns();
 	pthread_t th;
 	bool have_th = pthread_create(&th, NULL, sampler_main, &s) == 0;
 	int rc = 0;
@@ -307,7 +301,7 @@ int lk_xfer_send(const struct lk_xfer_opts *o, struct lk_xfer_result *r, struct 
 	shutdown(fd, SHUT_WR);
 	uint8_t verdict[16];
 	int rr = read_all(fd, verdict, sizeof verdict);
-	r->end_ns = now_ns(CLOCK_REALTIME);
+	r->end_ns = lk_real_ns();
 	if (rr < 0) {
 		rc = lk_errf(e, LK_EXIT_RUNTIME, "no verdict from receiver %s: %s", r->peer,
 			     rr == -2 ? "connection closed" : strerror(errno));
@@ -326,12 +320,12 @@ out:
 		pthread_join(th, NULL);
 	}
 	tcpi_read(fd, &r->last);
-	r->last.t_ns = now_ns(CLOCK_MONOTONIC) - s.t0;
+	r->last.t_ns = lk_mono_ns() - s.t0;
 	r->total_retrans = r->last.total_retrans;
 	r->samples = s.v;
 	r->n_samples = s.n;
 	if (!r->end_ns)
-		r->end_ns = now_ns(CLOCK_REALTIME);
+		r->end_ns = lk_real_ns();
 	r->seconds = (double)(r->end_ns - r->start_ns) / 1e9;
 	if (r->seconds > 0)
 		r->goodput_bps = (double)r->bytes * 8 / r->seconds;
@@ -382,6 +376,8 @@ int lk_xfer_recv(const struct lk_xfer_opts *o, struct lk_xfer_result *r, struct 
 	int lfd = listen_on(o, e);
 	if (lfd < 0)
 		return -1;
+	if (o->listening)
+		o->listening(o->ctx);
 	if (o->timeout_s > 0) {
 		struct pollfd p = {.fd = lfd, .events = POLLIN};
 		int pr = poll(&p, 1, o->timeout_s * 1000);
@@ -423,7 +419,7 @@ int lk_xfer_recv(const struct lk_xfer_opts *o, struct lk_xfer_result *r, struct 
 	memcpy(&seed, hdr + 16, 8);
 	want = le64toh(want);
 	seed = le64toh(seed);
-	r->start_ns = now_ns(CLOCK_REALTIME);
+	r->start_ns = lk_real_ns();
 	uint64_t off = 0;
 	bool extra = false;
 	for (;;) {
@@ -456,7 +452,7 @@ int lk_xfer_recv(const struct lk_xfer_opts *o, struct lk_xfer_result *r, struct 
 		}
 		off += (uint64_t)n;
 	}
-	r->end_ns = now_ns(CLOCK_REALTIME);
+	r->end_ns = lk_real_ns();
 	r->bytes = off;
 	r->verified = r->corrupt_at < 0 && off == want && !extra;
 	uint8_t verdict[16];
@@ -473,7 +469,7 @@ int lk_xfer_recv(const struct lk_xfer_opts *o, struct lk_xfer_result *r, struct 
 			     (unsigned long long)off, (unsigned long long)want);
 out:
 	if (!r->end_ns)
-		r->end_ns = now_ns(CLOCK_REALTIME);
+		r->end_ns = lk_real_ns();
 	if (r->start_ns) {
 		r->seconds = (double)(r->end_ns - r->start_ns) / 1e9;
 		if (r->seconds > 0 && r->verified)
@@ -483,6 +479,49 @@ out:
 	free(exp);
 	close(fd);
 	return rc;
+}
+
+#define TCPI(m, t) LK_REC(struct lk_tcpi_sample, m, t)
+const struct lk_rec_field lk_tcpi_fields[] = {
+	TCPI(t_ns, LK_REC_U64), TCPI(cwnd, LK_REC_U32), TCPI(ssthresh, LK_REC_U32),
+	TCPI(rtt_us, LK_REC_U32), TCPI(rttvar_us, LK_REC_U32), TCPI(unacked, LK_REC_U32),
+	TCPI(retransmits, LK_REC_U32), TCPI(total_retrans, LK_REC_U32), TCPI(lost, LK_REC_U32),
+	TCPI(sacked, LK_REC_U32), TCPI(delivery_rate, LK_REC_U64), TCPI(pacing_rate, LK_REC_U64),
+	TCPI(bytes_acked, LK_REC_U64),
+	LK_REC_END,
+};
+
+#define RES(m, t) LK_REC(struct lk_xfer_result, m, t)
+static const struct lk_rec_field result_fields[] = {
+	RES(bytes, LK_REC_U64), RES(start_ns, LK_REC_U64), RES(end_ns, LK_REC_U64),
+	RES(seconds, LK_REC_DBL), RES(goodput_bps, LK_REC_DBL), RES(verified, LK_REC_BOOL),
+	RES(corrupt_at, LK_REC_I64), RES(calls, LK_REC_U64), RES(mss, LK_REC_INT),
+	RES(cc, LK_REC_STR), RES(sndbuf, LK_REC_INT), RES(rcvbuf, LK_REC_INT),
+	RES(peer, LK_REC_STR), RES(total_retrans, LK_REC_U32), RES(error, LK_REC_STR),
+	LK_REC_END,
+};
+
+int lk_xfer_result_write(const char *path, const struct lk_xfer_result *r, struct lk_err *e)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s: %s", path, strerror(errno));
+	lk_rec_write(f, "", result_fields, r);
+	if (fclose(f) != 0)
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int result_set(void *ctx, const char *key, const char *val, struct lk_err *e)
+{
+	return lk_rec_set("", result_fields, ctx, key, val, e);
+}
+
+int lk_xfer_result_read(const char *path, struct lk_xfer_result *r, struct lk_err *e)
+{
+	memset(r, 0, sizeof *r);
+	r->corrupt_at = -1;
+	return lk_rec_read(path, result_set, r, e);
 }
 
 void lk_xfer_result_free(struct lk_xfer_result *r)

@@ -1,8 +1,9 @@
-/* bench/testbed.c - namespaces, veth, bridge, stage processes. */
+/* testbed/testbed.c - namespaces, veth, bridge, stage processes. */
 #define _FILE_OFFSET_BITS 64
-#include "bench/testbed.h"
-#include "bench/proc.h"
-#include "bench/stage.h"
+#include "testbed/testbed.h"
+#include "lib/json.h"
+#include "lib/proc.h"
+#include "testbed/stage.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,24 +18,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-const struct lk_tb_config lk_tb_configs[] = {
-	{"native", false, false, false, false, "sender ==veth== receiver, kernel GRO off"},
-	{"native-gro", false, true, false, false, "sender ==veth== receiver, kernel GRO on"},
-	{"xen", true, false, false, false, "emulated Xen path, no LRO (Non-LRO)"},
-	{"lro-phys", true, false, true, false, "emulated Xen path, lro_ref in the NIC stage"},
-	{"lro-virt", true, false, false, true, "emulated Xen path, lro_ref in netfront"},
-	{"lro-both", true, false, true, true, "emulated Xen path, lro_ref in NIC and netfront"},
-	{NULL, false, false, false, false, NULL},
-};
-
-const struct lk_tb_config *lk_tb_config_find(const char *name)
-{
-	for (const struct lk_tb_config *c = lk_tb_configs; c->name; c++)
-		if (!strcmp(c->name, name))
-			return c;
-	return NULL;
-}
 
 void lk_tb_names(struct lk_testbed *tb)
 {
@@ -66,19 +49,22 @@ static int ns_sh(struct lk_err *e, const char *ns, const char *script)
 	return lk_cmdl(e, "ip", "netns", "exec", ns, "sh", "-c", script, (char *)NULL);
 }
 
-static void offload_json(struct lk_testbed *tb, size_t *off, const char *ns, const char *dev)
+/* "NSROLE/DEV":{"tcp-segmentation-offload":bool,...} from `ethtool -k`. */
+static void offload_json(FILE *f, bool first, const char *ns, const char *dev)
 {
-	char out[8192];
+	char out[8192], key[96];
 	const char *argv[] = {"ip", "netns", "exec", ns, "ethtool", "-k", dev, NULL};
 	if (lk_cmd_out(NULL, argv, out, sizeof out) < 0)
 		return;
 	static const char *keys[] = {"tcp-segmentation-offload", "generic-segmentation-offload",
 				     "generic-receive-offload", "large-receive-offload",
 				     "tx-checksumming", "rx-checksumming", NULL};
-	size_t n = sizeof tb->offloads;
-	*off += (size_t)snprintf(tb->offloads + *off, *off < n ? n - *off : 0, "%s\"%s/%s\":{",
-				 *off > 1 ? "," : "", strrchr(ns, '-') + 1, dev);
-	bool first = true;
+	snprintf(key, sizeof key, "%s/%s", strrchr(ns, '-') + 1, dev);
+	if (!first)
+		fputc(',', f);
+	lk_json_str(f, key);
+	fputs(":{", f);
+	const char *sep = "";
 	for (int i = 0; keys[i]; i++) {
 		char *p = strstr(out, keys[i]);
 		if (!p)
@@ -88,18 +74,39 @@ static void offload_json(struct lk_testbed *tb, size_t *off, const char *ns, con
 			continue;
 		while (*p == ' ')
 			p++;
-		bool on = !strncmp(p, "on", 2);
-		*off += (size_t)snprintf(tb->offloads + *off, *off < n ? n - *off : 0, "%s\"%s\":%s",
-					 first ? "" : ",", keys[i], on ? "true" : "false");
-		first = false;
+		fprintf(f, "%s\"%s\":%s", sep, keys[i], !strncmp(p, "on", 2) ? "true" : "false");
+		sep = ",";
 	}
-	*off += (size_t)snprintf(tb->offloads + *off, *off < n ? n - *off : 0, "}");
+	fputc('}', f);
+}
+
+/* tb->offloads: the offload settings of the testbed's interfaces as JSON. */
+static void offloads(struct lk_testbed *tb)
+{
+	const struct {
+		const char *ns, *dev;
+	} ifs[] = {{tb->ns_snd, "eth0"}, {tb->ns_dom0, "peth0"}, {tb->ns_dom0, "pnic0"},
+		   {tb->ns_dom0, "vif1.0"}, {tb->ns_rcv, "eth0"}};
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	if (!f)
+		return;
+	fputc('{', f);
+	long at = ftell(f);
+	for (size_t i = 0; i < sizeof ifs / sizeof ifs[0]; i++)
+		if (ifs[i].ns[0])
+			offload_json(f, ftell(f) == at, ifs[i].ns, ifs[i].dev);
+	fputc('}', f);
+	if (fclose(f) == 0)
+		snprintf(tb->offloads, sizeof tb->offloads, "%s", buf);
+	free(buf);
 }
 
 static int spawn_stage(struct lk_testbed *tb, int idx, const char *ns, char **args, int shm,
 		       const int evt[4], struct lk_err *e)
 {
-	static const char *names[] = {"nic", "netback", "netfront"};
+	const char *name = lk_stage_name((enum lk_stage_kind)idx);
 	char exe[1024], rfd[16], errpath[256];
 	if (lk_self_exe(exe, sizeof exe, e) < 0)
 		return -1;
@@ -107,20 +114,20 @@ static int spawn_stage(struct lk_testbed *tb, int idx, const char *ns, char **ar
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return lk_errf(e, LK_EXIT_RUNTIME, "pipe: %s", strerror(errno));
 	snprintf(rfd, sizeof rfd, "%d", p[1]);
-	snprintf(tb->stage_stats[idx], sizeof tb->stage_stats[idx], "%s/%s.json", tb->statedir,
-		 names[idx]);
-	snprintf(errpath, sizeof errpath, "%s/%s.err", tb->statedir, names[idx]);
+	snprintf(tb->stats_path[idx], sizeof tb->stats_path[idx], "%s/%s.stats", tb->statedir,
+		 name);
+	snprintf(errpath, sizeof errpath, "%s/%s.err", tb->statedir, name);
 	char *argv[32];
 	int n = 0;
 	argv[n++] = exe;
 	argv[n++] = "stage";
-	argv[n++] = (char *)names[idx];
+	argv[n++] = (char *)name;
 	for (int i = 0; args[i]; i++)
 		argv[n++] = args[i];
 	argv[n++] = "--ready-fd";
 	argv[n++] = rfd;
 	argv[n++] = "--stats";
-	argv[n++] = tb->stage_stats[idx];
+	argv[n++] = tb->stats_path[idx];
 	argv[n] = NULL;
 	int keep[6] = {p[1]};
 	int nk = 1;
@@ -155,7 +162,7 @@ static int spawn_stage(struct lk_testbed *tb, int idx, const char *ns, char **ar
 		fclose(f);
 		msg[strcspn(msg, "\n")] = 0;
 	}
-	return lk_errf(e, LK_EXIT_RUNTIME, "%s stage did not start%s%s", names[idx],
+	return lk_errf(e, LK_EXIT_RUNTIME, "%s stage did not start%s%s", name,
 		       msg[0] ? ": " : (pr == 0 ? " within 5 s" : ""), msg);
 }
 
@@ -174,7 +181,7 @@ static int mkdirs(const char *path)
 
 int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 {
-	const struct lk_tb_config *c = tb->cfg;
+	const struct lk_config *c = tb->cfg;
 	for (int i = 0; i < LK_TB_NSTAGES; i++)
 		tb->stage_pid[i] = 0;
 	lk_tb_names(tb);
@@ -201,7 +208,8 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	const char *wire_if = c->full_path ? "peth0" : "eth0";
 	CMD("ip", "-n", tx, "link", "add", "eth0", "type", "veth", "peer", "name", wire_if, "netns",
 	    wire_ns);
-	/* sender: MTU-sized segments on the wire, real checksums (NOTES) */
+	/* sender: MTU-sized segments on the wire (TSO/GSO off), real checksums (TX
+	 * checksum offload off), so the wire carries what a NIC would receive */
 	CMD("ip", "netns", "exec", tx, "ethtool", "-K", "eth0", "tso", "off", "gso", "off", "tx",
 	    "off", "gro", "off");
 	CMD("ip", "-n", tx, "addr", "add", LK_TB_SEND_ADDR "/24", "dev", "eth0");
@@ -238,12 +246,7 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 		CMD("ip", "-n", rx, "addr", "add", LK_TB_RECV_ADDR "/24", "dev", "eth0");
 		CMD("ip", "-n", rx, "addr", "add", "fd77::2/64", "dev", "eth0", "nodad");
 		CMD("ip", "-n", tx, "link", "set", "eth0", "up");
-		size_t off = 1;
-		snprintf(tb->offloads, sizeof tb->offloads, "{");
-		offload_json(tb, &off, tx, "eth0");
-		offload_json(tb, &off, rx, "eth0");
-		snprintf(tb->offloads + off, off < sizeof tb->offloads ? sizeof tb->offloads - off : 0,
-			 "}");
+		offloads(tb);
 		return 0;
 	}
 	/* dom0: bridge + stages */
@@ -262,24 +265,24 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 		}
 	char lroarg[32], budget[32], shmarg[16], evtarg[64];
 	snprintf(lroarg, sizeof lroarg, "--lro=%s", tb->lro_policy ? tb->lro_policy : "linux");
-	snprintf(budget, sizeof budget, "--budget=%d", tb->budget > 0 ? tb->budget : 64);
+	snprintf(budget, sizeof budget, "--budget=%d", tb->budget > 0 ? tb->budget : LK_STAGE_BUDGET);
 	snprintf(shmarg, sizeof shmarg, "%d", shm);
 	snprintf(evtarg, sizeof evtarg, "%d,%d,%d,%d", evt[0], evt[1], evt[2], evt[3]);
 	{
 		char *a[] = {"--tap", "pnic0", "--wire", "peth0", budget,
 			     c->lro_phys ? lroarg : NULL, NULL};
-		if (spawn_stage(tb, LK_TB_NIC, d0, a, -1, evt, e) < 0)
+		if (spawn_stage(tb, LK_STAGE_NIC, d0, a, -1, evt, e) < 0)
 			goto fail;
 	}
 	{
 		char *a[] = {"--tap", "vif1.0", "--shm-fd", shmarg, "--evt", evtarg, budget, NULL};
-		if (spawn_stage(tb, LK_TB_NETBACK, d0, a, shm, evt, e) < 0)
+		if (spawn_stage(tb, LK_STAGE_NETBACK, d0, a, shm, evt, e) < 0)
 			goto fail;
 	}
 	{
 		char *a[] = {"--tap", "eth0", "--shm-fd", shmarg, "--evt", evtarg, budget,
 			     c->lro_virt ? lroarg : NULL, NULL};
-		if (spawn_stage(tb, LK_TB_NETFRONT, rx, a, shm, evt, e) < 0)
+		if (spawn_stage(tb, LK_STAGE_NETFRONT, rx, a, shm, evt, e) < 0)
 			goto fail;
 	}
 	close(shm);
@@ -296,17 +299,7 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	CMD("ip", "-n", rx, "addr", "add", "fd77::2/64", "dev", "eth0", "nodad");
 	/* the wire comes up last: no frame meets a TAP that is still down */
 	CMD("ip", "-n", tx, "link", "set", "eth0", "up");
-	{
-		size_t off = 1;
-		snprintf(tb->offloads, sizeof tb->offloads, "{");
-		offload_json(tb, &off, tx, "eth0");
-		offload_json(tb, &off, d0, "peth0");
-		offload_json(tb, &off, d0, "pnic0");
-		offload_json(tb, &off, d0, "vif1.0");
-		offload_json(tb, &off, rx, "eth0");
-		snprintf(tb->offloads + off, off < sizeof tb->offloads ? sizeof tb->offloads - off : 0,
-			 "}");
-	}
+	offloads(tb);
 	return 0;
 fail:
 	if (shm >= 0)
@@ -386,7 +379,7 @@ static bool run_alive(long pid)
 int lk_tb_reap_stale(struct lk_err *e)
 {
 	int n = 0;
-	const char *dirs[] = {"/var/run/netns", LK_TB_STATE_DIR};
+	const char *dirs[] = {LK_NETNS_DIR, LK_TB_STATE_DIR};
 	for (int d = 0; d < 2; d++) {
 		DIR *dir = opendir(dirs[d]);
 		if (!dir)

@@ -1,4 +1,4 @@
-/* bench/ring.h - the emulated Xen I/O ring: a single-producer single-consumer
+/* testbed/ring.h - the emulated Xen I/O ring: a single-producer single-consumer
  * ring of fixed-size slots in shared memory, with eventfd notifications (the
  * "event channel").
  *
@@ -9,8 +9,8 @@
  * Each slot holds one frame preceded by its 10-byte virtio_net_hdr, so GSO
  * metadata crosses the ring like Xen's netif extra-info GSO segments.
  */
-#ifndef LK_BENCH_RING_H
-#define LK_BENCH_RING_H
+#ifndef LK_TESTBED_RING_H
+#define LK_TESTBED_RING_H
 
 #include <stdatomic.h>
 #include <stddef.h>

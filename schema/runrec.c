@@ -1,5 +1,5 @@
-/* bench/runrec.c - run records in SQLite (schema/ owns the tables). */
-#include "bench/runrec.h"
+/* schema/runrec.c - run records in SQLite (schema/ owns the tables). */
+#include "schema/runrec.h"
 #include "schema/db.h"
 
 #include <math.h>
@@ -47,7 +47,7 @@ static void cpu_model(char *out, size_t n)
 	fclose(f);
 }
 
-int lk_runrec_begin(struct lk_runrec *r, const char *path, const struct lk_run_info *ri,
+int lk_runrec_begin(struct lk_runrec *r, const char *path, const struct lk_runrec_info *ri,
 		    struct lk_err *e)
 {
 	memset(r, 0, sizeof *r);

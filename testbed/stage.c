@@ -1,6 +1,8 @@
-/* bench/stage.c - NIC, netback and netfront stage loops. */
-#include "bench/stage.h"
-#include "bench/ring.h"
+/* testbed/stage.c - NIC, netback and netfront stage loops. */
+#include "testbed/stage.h"
+#include "testbed/ring.h"
+#include "lib/clock.h"
+#include "lib/record.h"
 #include "lro_ref/lro.h"
 
 #include <arpa/inet.h>
@@ -26,7 +28,6 @@
 
 #define VNET_LEN ((int)sizeof(struct virtio_net_hdr)) /* 10 */
 #define FRAME_MAX (65536 + 128)
-#define MAX_BUDGET 256
 /* an LRO aggregate goes to a TAP as vnet header + frame header + frags */
 #define MAX_IOV (2 + LRO_MAX_FRAGS)
 #if defined(IOV_MAX) && IOV_MAX < MAX_IOV
@@ -36,13 +37,6 @@
 static volatile sig_atomic_t g_stop, g_dump;
 static void on_stop(int s) { (void)s; g_stop = 1; }
 static void on_dump(int s) { (void)s; g_dump = 1; }
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 const char *lk_stage_name(enum lk_stage_kind k)
 {
@@ -96,12 +90,7 @@ struct dir {
 	struct lk_ring *src_ring, *dst_ring;
 	bool blocked;          /* dst ring full: wait for space */
 	struct lro *lro;
-	/* counters */
-	uint64_t frames_in, frames_out, bytes_in, bytes_out, polls, empty_polls, full_polls;
-	uint64_t fpp[LK_FPP_BUCKETS];
-	uint64_t drops, link_down, kicks, ring_full, lro_bypass, csum_completed, gso_out;
-	uint64_t segs_out;     /* TCP segments represented by frames out (GSO counted whole) */
-	char last_err[128];
+	struct lk_stage_dir_stats st; /* its counters */
 };
 
 struct stage {
@@ -170,7 +159,7 @@ static void fpp_add(struct dir *d, unsigned n)
 	int b = 0;
 	while (b < LK_FPP_BUCKETS - 1 && n >= (2u << b))
 		b++;
-	d->fpp[b]++;
+	d->st.fpp_hist[b]++;
 }
 
 /* TCP segments a frame stands for: GSO frames count by payload / gso_size. */
@@ -209,8 +198,8 @@ static void sink_put(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, 
 		/* not reached with the engine's contract (<= LRO_MAX_FRAGS frags,
 		 * aggregates are GSO frames): one buffer then */
 		if (len > sizeof gbuf) {
-			d->drops++;
-			snprintf(d->last_err, sizeof d->last_err, "aggregate too long");
+			d->st.drops++;
+			snprintf(d->st.last_error, sizeof d->st.last_error, "aggregate too long");
 			return;
 		}
 		lro_out_gather(lo, gbuf);
@@ -220,18 +209,18 @@ static void sink_put(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, 
 	if (d->dst == P_PKT && (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 	    vh->gso_type == VIRTIO_NET_HDR_GSO_NONE) {
 		csum_complete(vh, f, len);
-		d->csum_completed++;
+		d->st.csum_completed++;
 	}
 	if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE)
-		d->gso_out++;
+		d->st.gso_out++;
 	if (d->dst == P_RING) {
 		uint32_t *lp;
 		uint8_t *slot = lk_ring_prod_slot(d->dst_ring, &lp);
 		if (!slot || len + VNET_LEN > LK_RING_SLOT_DATA) {
 			/* only reachable from the LRO path (the plain path checks space
 			 * before taking a frame); count honestly as a drop */
-			d->drops++;
-			snprintf(d->last_err, sizeof d->last_err, "ring full");
+			d->st.drops++;
+			snprintf(d->st.last_error, sizeof d->st.last_error, "ring full");
 			return;
 		}
 		memcpy(slot, vh, VNET_LEN);
@@ -256,19 +245,19 @@ static void sink_put(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, 
 			w = writev(d->dst_fd, iov, niov);
 		}
 		if (w < 0 && errno == EIO) {
-			d->link_down++; /* TAP not up yet / being torn down */
+			d->st.link_down++; /* TAP not up yet / being torn down */
 			return;
 		}
 		if (w < 0) {
-			d->drops++;
-			snprintf(d->last_err, sizeof d->last_err, "write: %s", strerror(errno));
+			d->st.drops++;
+			snprintf(d->st.last_error, sizeof d->st.last_error, "write: %s", strerror(errno));
 			return;
 		}
 	}
 	(void)s;
-	d->frames_out++;
-	d->bytes_out += len;
-	d->segs_out += frame_segs(vh, len);
+	d->st.frames_out++;
+	d->st.bytes_out += len;
+	d->st.segs_out += frame_segs(vh, len);
 }
 
 static void lro_emit(void *ctx, const struct lro_out *lo)
@@ -293,8 +282,8 @@ static void lro_emit(void *ctx, const struct lro_out *lo)
 static void feed(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, uint8_t *f,
 		 uint32_t len, uint64_t ts)
 {
-	d->frames_in++;
-	d->bytes_in += len;
+	d->st.frames_in++;
+	d->st.bytes_in += len;
 	if (d->lro) {
 		if (vh->gso_type == VIRTIO_NET_HDR_GSO_NONE &&
 		    !(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
@@ -302,7 +291,7 @@ static void feed(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, uint
 			return;
 		}
 		/* already aggregated / partial checksum: keep order, pass whole */
-		d->lro_bypass++;
+		d->st.lro_bypass++;
 		lro_flush_all(d->lro);
 	}
 	sink_put(s, d, vh, f, len, NULL);
@@ -314,15 +303,15 @@ static void poll_done(struct stage *s, struct dir *d, unsigned n, uint64_t ts)
 		lro_poll_end(d->lro, ts);
 	if (d->dst == P_RING && n) {
 		lk_ring_kick(d->dst_ring);
-		d->kicks++;
+		d->st.kicks++;
 	}
 	if (n) {
-		d->polls++;
+		d->st.polls++;
 		fpp_add(d, n);
 		if (n >= (unsigned)s->budget)
-			d->full_polls++;
+			d->st.full_polls++;
 	} else {
-		d->empty_polls++;
+		d->st.empty_polls++;
 	}
 }
 
@@ -330,7 +319,7 @@ static void poll_done(struct stage *s, struct dir *d, unsigned n, uint64_t ts)
 static unsigned dir_poll(struct stage *s, struct dir *d)
 {
 	unsigned n = 0;
-	uint64_t ts = now_ns();
+	uint64_t ts = lk_mono_ns();
 	s->cur = d;
 	if (d->src == P_PKT) {
 		int k = recvmmsg(d->src_fd, s->msgs, (unsigned)s->budget, MSG_DONTWAIT, NULL);
@@ -338,7 +327,7 @@ static unsigned dir_poll(struct stage *s, struct dir *d)
 			uint8_t *b = s->bufs + (size_t)i * FRAME_MAX;
 			uint32_t len = s->msgs[i].msg_len;
 			if (len < (uint32_t)VNET_LEN + 14 || (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-				d->drops++;
+				d->st.drops++;
 				continue;
 			}
 			feed(s, d, (struct virtio_net_hdr *)b, b + VNET_LEN, len - VNET_LEN, ts);
@@ -353,7 +342,7 @@ static unsigned dir_poll(struct stage *s, struct dir *d)
 				uint8_t *slot = lk_ring_prod_slot(d->dst_ring, &lp);
 				if (!slot) {
 					d->blocked = true;
-					d->ring_full++;
+					d->st.ring_full++;
 					break;
 				}
 				ssize_t r = read(d->src_fd, slot, LK_RING_SLOT_DATA);
@@ -361,15 +350,15 @@ static unsigned dir_poll(struct stage *s, struct dir *d)
 					continue;
 				if (r <= VNET_LEN)
 					break;
-				d->frames_in++;
-				d->bytes_in += (uint64_t)r - VNET_LEN;
+				d->st.frames_in++;
+				d->st.bytes_in += (uint64_t)r - VNET_LEN;
 				*lp = (uint32_t)r;
 				lk_ring_prod_commit(d->dst_ring);
-				d->frames_out++;
-				d->bytes_out += (uint64_t)r - VNET_LEN;
-				d->segs_out += frame_segs((struct virtio_net_hdr *)slot, (uint32_t)r - VNET_LEN);
+				d->st.frames_out++;
+				d->st.bytes_out += (uint64_t)r - VNET_LEN;
+				d->st.segs_out += frame_segs((struct virtio_net_hdr *)slot, (uint32_t)r - VNET_LEN);
 				if (((struct virtio_net_hdr *)slot)->gso_type)
-					d->gso_out++;
+					d->st.gso_out++;
 				n++;
 				continue;
 			}
@@ -390,7 +379,7 @@ static unsigned dir_poll(struct stage *s, struct dir *d)
 			uint32_t len;
 			uint8_t *sl = lk_ring_cons_slot(d->src_ring, i, &len);
 			if (len <= (uint32_t)VNET_LEN || len > LK_RING_SLOT_DATA) {
-				d->drops++;
+				d->st.drops++;
 				continue;
 			}
 			feed(s, d, (struct virtio_net_hdr *)sl, sl + VNET_LEN, len - VNET_LEN, ts);
@@ -404,44 +393,74 @@ static unsigned dir_poll(struct stage *s, struct dir *d)
 	return n;
 }
 
-static void json_dir(FILE *f, const struct dir *d)
+#define DIRF(m, t) LK_REC(struct lk_stage_dir_stats, m, t)
+const struct lk_rec_field lk_stage_dir_fields[] = {
+	DIRF(frames_in, LK_REC_U64), DIRF(frames_out, LK_REC_U64), DIRF(bytes_in, LK_REC_U64),
+	DIRF(bytes_out, LK_REC_U64), DIRF(segs_out, LK_REC_U64), DIRF(polls, LK_REC_U64),
+	DIRF(empty_polls, LK_REC_U64), DIRF(full_polls, LK_REC_U64), DIRF(drops, LK_REC_U64),
+	DIRF(link_down, LK_REC_U64), DIRF(kicks, LK_REC_U64), DIRF(ring_full, LK_REC_U64),
+	DIRF(gso_out, LK_REC_U64), DIRF(csum_completed, LK_REC_U64), DIRF(lro_bypass, LK_REC_U64),
+	LK_REC_ARRAY(struct lk_stage_dir_stats, fpp_hist, LK_REC_U64),
+	DIRF(last_error, LK_REC_STR), DIRF(lro, LK_REC_BOOL),
+	LK_REC_END,
+};
+
+#define LROF(m) LK_REC(struct lro_stats, m, LK_REC_U64)
+const struct lk_rec_field lk_stage_lro_fields[] = {
+	LROF(frames_in), LROF(frames_out), LROF(segs_in), LROF(segs_merged), LROF(aggregates_out),
+	LROF(data_frames_out), LROF(bypassed), LROF(csum_bad),
+	LK_REC_ARRAY(struct lro_stats, flushes, LK_REC_U64),
+	LK_REC_END,
+};
+
+#define STF(m, t) LK_REC(struct lk_stage_stats, m, t)
+static const struct lk_rec_field stage_fields[] = {
+	STF(stage, LK_REC_STR), STF(tap, LK_REC_STR), STF(lro, LK_REC_BOOL),
+	STF(lro_policy, LK_REC_STR), STF(budget, LK_REC_INT), STF(wire_drops, LK_REC_U64),
+	STF(tap_queue_drops, LK_REC_I64),
+	LK_REC_END,
+};
+
+const char *lk_stage_fpp_bucket(int b)
 {
-	fprintf(f, "{\"frames_in\":%llu,\"frames_out\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
-		   "\"segs_out\":%llu,\"polls\":%llu,\"empty_polls\":%llu,\"full_polls\":%llu,"
-		   "\"fpp_hist\":[",
-		(unsigned long long)d->frames_in, (unsigned long long)d->frames_out,
-		(unsigned long long)d->bytes_in, (unsigned long long)d->bytes_out,
-		(unsigned long long)d->segs_out, (unsigned long long)d->polls,
-		(unsigned long long)d->empty_polls, (unsigned long long)d->full_polls);
-	for (int i = 0; i < LK_FPP_BUCKETS; i++)
-		fprintf(f, "%s%llu", i ? "," : "", (unsigned long long)d->fpp[i]);
-	fprintf(f, "],\"link_down\":%llu,\"drops\":%llu,\"kicks\":%llu,\"ring_full\":%llu,\"gso_out\":%llu,"
-		   "\"csum_completed\":%llu,\"lro_bypass\":%llu,\"last_error\":\"%s\"",
-		(unsigned long long)d->link_down, (unsigned long long)d->drops,
-		(unsigned long long)d->kicks,
-		(unsigned long long)d->ring_full, (unsigned long long)d->gso_out,
-		(unsigned long long)d->csum_completed, (unsigned long long)d->lro_bypass, d->last_err);
-	if (d->lro) {
-		const struct lro_stats *st = lro_stats(d->lro);
-		double r = lro_rate(st);
-		fprintf(f, ",\"lro\":{\"frames_in\":%llu,\"frames_out\":%llu,\"segs_in\":%llu,"
-			   "\"segs_merged\":%llu,\"aggregates_out\":%llu,\"data_frames_out\":%llu,"
-			   "\"bypassed\":%llu,\"csum_bad\":%llu,\"lro_rate\":",
-			(unsigned long long)st->frames_in, (unsigned long long)st->frames_out,
-			(unsigned long long)st->segs_in, (unsigned long long)st->segs_merged,
-			(unsigned long long)st->aggregates_out, (unsigned long long)st->data_frames_out,
-			(unsigned long long)st->bypassed, (unsigned long long)st->csum_bad);
-		if (r == r)
-			fprintf(f, "%.4f", r);
-		else
-			fprintf(f, "null");
-		fprintf(f, ",\"flushes\":{");
-		for (int i = 0; i < LRO_FLUSH__COUNT; i++)
-			fprintf(f, "%s\"%s\":%llu", i ? "," : "", lro_flush_reason_name(i),
-				(unsigned long long)st->flushes[i]);
-		fprintf(f, "}}");
-	}
-	fprintf(f, "}");
+	static const char *const names[LK_FPP_BUCKETS] = {"1", "2-3", "4-7", "8-15", "16-31",
+							  "32-63", "64-127", "128+"};
+	return b >= 0 && b < LK_FPP_BUCKETS ? names[b] : "?";
+}
+
+int lk_stage_stats_write(const char *path, const struct lk_stage_stats *st, struct lk_err *e)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return lk_errf(e, LK_EXIT_RUNTIME, "stats file %s: %s", tmp, strerror(errno));
+	lk_rec_write(f, "", stage_fields, st);
+	lk_rec_write(f, "rx.", lk_stage_dir_fields, &st->rx);
+	lk_rec_write(f, "rx.lro_stats.", lk_stage_lro_fields, &st->rx.lro_stats);
+	lk_rec_write(f, "tx.", lk_stage_dir_fields, &st->tx);
+	lk_rec_write(f, "tx.lro_stats.", lk_stage_lro_fields, &st->tx.lro_stats);
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
+		return lk_errf(e, LK_EXIT_RUNTIME, "stats file %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int stats_set(void *ctx, const char *key, const char *val, struct lk_err *e)
+{
+	struct lk_stage_stats *st = ctx;
+	int r;
+	if ((r = lk_rec_set("", stage_fields, st, key, val, e)) ||
+	    (r = lk_rec_set("rx.lro_stats.", lk_stage_lro_fields, &st->rx.lro_stats, key, val, e)) ||
+	    (r = lk_rec_set("tx.lro_stats.", lk_stage_lro_fields, &st->tx.lro_stats, key, val, e)) ||
+	    (r = lk_rec_set("rx.", lk_stage_dir_fields, &st->rx, key, val, e)))
+		return r;
+	return lk_rec_set("tx.", lk_stage_dir_fields, &st->tx, key, val, e);
+}
+
+int lk_stage_stats_read(const char *path, struct lk_stage_stats *st, struct lk_err *e)
+{
+	memset(st, 0, sizeof *st);
+	return lk_rec_read(path, stats_set, st, e);
 }
 
 /* Kernel-side drops on the stage's TAP (queue overflow towards the stage). */
@@ -485,29 +504,23 @@ static int write_stats(struct stage *s, struct lk_err *e)
 	if (!o->stats_path)
 		return 0;
 	pkt_stats(s);
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", o->stats_path);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return lk_errf(e, LK_EXIT_RUNTIME, "stats file %s: %s", tmp, strerror(errno));
-	long long td = tap_tx_dropped(o->tap);
-	fprintf(f, "{\"stage\":\"%s\",\"tap\":\"%s\",\"lro\":%s,\"lro_policy\":\"%s\",\"budget\":%d,"
-		   "\"wire_drops\":%llu,\"tap_queue_drops\":",
-		lk_stage_name(o->kind), o->tap, o->lro ? "true" : "false",
-		o->lro ? (o->lro_policy ? o->lro_policy : "linux") : "", s->budget,
-		(unsigned long long)s->pkt_drops);
-	if (td >= 0)
-		fprintf(f, "%lld", td);
-	else
-		fprintf(f, "null");
-	fprintf(f, ",\"rx\":");
-	json_dir(f, &s->rx);
-	fprintf(f, ",\"tx\":");
-	json_dir(f, &s->tx);
-	fprintf(f, "}\n");
-	if (fclose(f) != 0 || rename(tmp, o->stats_path) < 0)
-		return lk_errf(e, LK_EXIT_RUNTIME, "stats file %s: %s", o->stats_path, strerror(errno));
-	return 0;
+	struct lk_stage_stats st;
+	memset(&st, 0, sizeof st);
+	snprintf(st.stage, sizeof st.stage, "%s", lk_stage_name(o->kind));
+	snprintf(st.tap, sizeof st.tap, "%s", o->tap);
+	st.lro = o->lro;
+	snprintf(st.lro_policy, sizeof st.lro_policy, "%s",
+		 o->lro ? (o->lro_policy ? o->lro_policy : "linux") : "");
+	st.budget = s->budget;
+	st.wire_drops = s->pkt_drops;
+	st.tap_queue_drops = tap_tx_dropped(o->tap);
+	st.rx = s->rx.st;
+	st.tx = s->tx.st;
+	if (s->rx.lro) {
+		st.rx.lro = true;
+		st.rx.lro_stats = *lro_stats(s->rx.lro);
+	}
+	return lk_stage_stats_write(o->stats_path, &st, e);
 }
 
 static int src_pollfd(const struct dir *d)
@@ -523,7 +536,8 @@ int lk_stage_run(const struct lk_stage_opts *o, struct lk_err *e)
 	memset(&s, 0, sizeof s);
 	s.o = o;
 	s.pkt_fd = s.tap_fd = -1;
-	s.budget = o->budget > 0 ? (o->budget > MAX_BUDGET ? MAX_BUDGET : o->budget) : 64;
+	s.budget = o->budget > 0 ? (o->budget > LK_STAGE_MAX_BUDGET ? LK_STAGE_MAX_BUDGET : o->budget)
+				 : LK_STAGE_BUDGET;
 	s.rx.name = "rx";
 	s.tx.name = "tx";
 	int rc = -1;

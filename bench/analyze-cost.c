@@ -1,10 +1,10 @@
-/* tests/helpers/analyze-cost.c - CPU cost of the ACK classifier and the
+/* bench/analyze-cost.c - CPU cost of the ACK classifier and the
  * bandwidth estimators (analyzers/acks.h, analyzers/bwe.h) on the analyze
  * path: runs lk_analyze_file on FILE alternately without and with the
  * lk_ackset observer, RUNS times each, and prints the median CPU time
  * (CLOCK_PROCESS_CPUTIME_ID) of both, their difference per packet, and the
- * peak RSS. A benchmark aid (bench/perf-*.sh style), not a test: it asserts
- * nothing.
+ * peak RSS. A benchmark program (built as $(BUILD)/bench/analyze-cost), not a
+ * test: it asserts nothing.
  *
  *   analyze-cost [-n RUNS] [--side S] FILE
  */

@@ -1,0 +1,48 @@
+/* testbed/configs.c - the table of testbed configurations (see configs.h). */
+#include "testbed/configs.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+const struct lk_config lk_configs[LK_NCONFIGS + 1] = {
+	{"native", false, false, false, false, "sender ==veth== receiver, kernel GRO off",
+	 "Native", 1.00, "1 (reference)"},
+	{"native-gro", false, true, false, false, "sender ==veth== receiver, kernel GRO on",
+	 NULL, NAN, NULL},
+	{"xen", true, false, false, false, "emulated Xen path, no LRO (Non-LRO)",
+	 "Non-LRO", 1.00, "not given numerically"},
+	{"lro-phys", true, false, true, false, "emulated Xen path, lro_ref in the NIC stage",
+	 "LRO phys", 1.98,
+	 "not given numerically; up to +8% over Non-LRO (with SPECjbb beside the receiver)"},
+	{"lro-virt", true, false, false, true, "emulated Xen path, lro_ref in netfront",
+	 "LRO virt", 4.91,
+	 "not given numerically; up to +14% over Non-LRO (with SPECjbb beside the receiver)"},
+	{"lro-both", true, false, true, true, "emulated Xen path, lro_ref in NIC and netfront",
+	 NULL, NAN, NULL},
+	{NULL, false, false, false, false, NULL, NULL, NAN, NULL},
+};
+
+const struct lk_config *lk_config_find(const char *name)
+{
+	int i = lk_config_rank(name);
+	return i < 0 ? NULL : &lk_configs[i];
+}
+
+int lk_config_rank(const char *name)
+{
+	for (int i = 0; name && lk_configs[i].name; i++)
+		if (!strcmp(lk_configs[i].name, name))
+			return i;
+	return -1;
+}
+
+const char *lk_config_list(char *buf, size_t n, const char *sep)
+{
+	size_t off = 0;
+	if (n)
+		buf[0] = 0;
+	for (int i = 0; lk_configs[i].name && off < n; i++)
+		off += (size_t)snprintf(buf + off, n - off, "%s%s", i ? sep : "", lk_configs[i].name);
+	return buf;
+}
