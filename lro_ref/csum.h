@@ -159,10 +159,15 @@ static inline uint64_t sum_ip4(const uint8_t *ip)
 	return halves(ld64n(ip)) + halves(ld64n(ip + 8)) + ld32n(ip + 16);
 }
 
-/* IPv4 header (20 bytes) checksum verifies (RFC 791). */
+/* IPv4 header (20 bytes) checksum verifies (RFC 791), given the native sum
+ * of its addresses (sum_addrs(ip, 4), e.g. kept from an earlier header). */
+static inline bool ip4_csum_ok_addrs(const uint8_t *ip, uint64_t addr_sum)
+{
+	return sum_ok0(halves(ld64n(ip)) + ld32n(ip + 8) + addr_sum); /* > 0: version 4 */
+}
 static inline bool ip4_csum_ok(const uint8_t *ip)
 {
-	return sum_ok0(sum_ip4(ip)); /* > 0: version 4 */
+	return ip4_csum_ok_addrs(ip, sum_addrs(ip, 4));
 }
 
 /* TCP checksum (RFC 9293 3.1: pseudo header of RFC 791 / RFC 8200 8.1) of a

@@ -49,6 +49,8 @@
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* for the small functions both paths call: inlined into each, as if written there */
+#define SHARED __attribute__((always_inline)) static inline
 
 enum { TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_PSH = 0x08, TH_ACK = 0x10,
        TH_URG = 0x20, TH_ECE = 0x40, TH_CWR = 0x80 };
@@ -62,7 +64,7 @@ struct pkt {
 	uint32_t plen;       /* TCP payload length */
 	uint16_t l3off, l4off, hdr_len, thlen;
 	uint8_t af, flags, ttl, tos;
-	bool df, padded;
+	bool df;
 	uint16_t ip_id;
 	uint32_t seq, ack;
 	uint32_t hash;       /* flow hash (addresses, ports) */
@@ -93,7 +95,7 @@ struct agg {
 	const uint8_t *fpm;       /* fast path: mask of the header bytes compared */
 	uint64_t csum_c;          /* fast path: native sum of the pseudo-header addresses,
 				     ports and the option bytes the mask compares */
-	uint64_t ip_c;            /* fast path: native sum of the IPv4 addresses */
+	uint64_t ip_c;            /* fast path: native sum of the addresses */
 	/* fast path: the first header again, compared on every segment. Kept here,
 	   beside the fields read per segment, because buf's first lines leave L1 while
 	   the payload behind them is written (the compare then waited on L2). */
@@ -156,6 +158,29 @@ static void emit_frame(struct lro *l, const uint8_t *f, uint32_t len, uint64_t t
 }
 
 /* ---------------------------------------------------------------- parsing */
+
+/* A frame of len bytes, avail of them from the IP header on, l3len the IP
+ * length (<= avail), is never merged for its length: absurd padding is never
+ * copied into a slot; rule: L2 padding - Linux (the 2026 selftest
+ * data_lrg_1byte, tools/testing/selftests/drivers/net/gro.c) takes the
+ * payload from the IP length, inet_lro refuses padded frames. Both paths. */
+SHARED bool len_bypass(enum lro_policy pol, uint32_t len, uint32_t avail, uint32_t l3len)
+{
+	return UNLIKELY(len > BUF_SIZE) || (pol == LRO_POLICY_INET_LRO && avail > l3len);
+}
+
+/* Aggregate a started at least age before now (a time before its start
+ * never ages it). */
+SHARED bool older(const struct agg *a, uint64_t now, uint64_t age)
+{
+	return now >= a->first_ts && now - a->first_ts >= age;
+}
+
+/* max_age_ns is set and aggregate a is that old at ts. Both paths. */
+SHARED bool aged(const struct lro *l, const struct agg *a, uint64_t ts)
+{
+	return l->c.max_age_ns && older(a, ts, l->c.max_age_ns);
+}
 
 enum prs { P_PASS, P_BYPASS, P_TCP };
 
@@ -271,14 +296,8 @@ static inline enum prs parse(const struct lro *l, const uint8_t *f, uint32_t len
 		return P_BYPASS;
 	}
 	p->plen = p->l3len - l4 - p->thlen;
-	p->padded = avail > p->l3len;
-	if (UNLIKELY(len > BUF_SIZE)) /* absurd padding: never copied into a slot */
+	if (len_bypass(l->c.policy, len, avail, p->l3len))
 		verdict = P_BYPASS;
-	/* rule: L2 padding - Linux (2026 selftest data_lrg_1byte) takes the payload
-	 * from the IP length; inet_lro refuses padded frames */
-	if (p->padded && l->c.policy == LRO_POLICY_INET_LRO)
-		verdict = P_BYPASS;
-
 	return verdict;
 }
 
@@ -548,6 +567,14 @@ static int32_t start(struct lro *l, const struct pkt *p, uint64_t ts)
 
 /* ------------------------------------------------------- linux GRO rules */
 
+/* The rules of Linux GRO: tcp_gro_receive (net/ipv4/tcp_offload.c),
+ * inet_gro_receive / inet_gro_flush (net/ipv4/af_inet.c, net/core/gro.c) and
+ * ipv6_gro_receive / ipv6_gro_flush (net/ipv6/ip6_offload.c). Each returns a
+ * flush reason, or -1 when the segment passes. Those that take the segment's
+ * own numbers (seq, plen, ip_id) rather than its header bytes are called by
+ * both paths (linux_seg_rules, rule_ts, ...); the others only by the full
+ * path, the fast path's masked header compare covers them. */
+
 /* flags, reserved bits and data offset must match, PSH/FIN excepted (CWR too, AccECN) */
 static int rule_flags(const uint8_t *th, const uint8_t *th2)
 {
@@ -580,32 +607,46 @@ static int rule_ip_fields(const struct pkt *p, const uint8_t *ip2)
 		return (p->ttl != ip2[8] || p->tos != ip2[1] || p->df != !!(ip2[6] & 0x40)) ? LRO_FLUSH_IP : -1;
 	return (p->ttl != ip2[7] || p->tos != (uint8_t)(ld16(ip2) >> 4)) ? LRO_FLUSH_IP : -1;
 }
-/* IPv4 ID: at the 2nd segment decide fixed (== first) or incrementing (first + count) */
-static int rule_ip_id(const struct pkt *p, struct agg *a)
+/* IPv4 ID: at the 2nd segment decide fixed (== first) or incrementing (first
+ * + count); the decision is idempotent (a failed fast path may take it, the
+ * full path then takes the same one) */
+SHARED int rule_ip_id(struct agg *a, uint16_t ip_id)
 {
-	if (p->af != 4)
+	if (a->af != 4)
 		return -1;
-	uint16_t off = (uint16_t)(p->ip_id - a->ip_id0);
+	uint16_t off = (uint16_t)(ip_id - a->ip_id0);
 	if (a->count == 1 && off == 0)
 		a->fixedid = true;
 	return off != (a->fixedid ? 0 : (uint16_t)a->count) ? LRO_FLUSH_IP : -1;
 }
-/* next segment must start where the aggregate ends (mod 2^32) */
-static int rule_seq(const struct pkt *p, const struct agg *a)
+/* next segment must start where the aggregate ends (mod 2^32); both policies */
+SHARED int rule_seq(const struct agg *a, uint32_t seq)
 {
-	return p->seq != a->next_seq ? LRO_FLUSH_SEQ : -1;
+	return seq != a->next_seq ? LRO_FLUSH_SEQ : -1;
 }
 /* a segment longer than the first one (the MSS) never joins */
-static int rule_larger(const struct pkt *p, const struct agg *a)
+SHARED int rule_larger(const struct agg *a, uint32_t plen)
 {
-	return p->plen > a->mss ? LRO_FLUSH_LARGER : -1;
+	return plen > a->mss ? LRO_FLUSH_LARGER : -1;
 }
 /* aggregate L3 length stays <= max_l3 (65535: gro_max_size 65536) */
-static int rule_size(const struct lro *l, const struct pkt *p, const struct agg *a)
+SHARED int rule_size(const struct lro *l, const struct agg *a, uint32_t plen)
 {
-	return (a->len - a->l3off) + p->plen > l->c.max_l3 ? LRO_FLUSH_SIZE : -1;
+	return (a->len - a->l3off) + plen > l->c.max_l3 ? LRO_FLUSH_SIZE : -1;
 }
 
+/* The per-segment rules (segment starting at seq, plen payload bytes, IPv4
+ * ID ip_id) of a segment whose header bytes passed, in the full path's order. */
+SHARED int linux_seg_rules(const struct lro *l, struct agg *a, uint32_t seq, uint32_t plen, uint16_t ip_id)
+{
+	int r;
+	if ((r = rule_seq(a, seq)) >= 0 || (r = rule_larger(a, plen)) >= 0 || (r = rule_size(l, a, plen)) >= 0 ||
+	    (r = rule_ip_id(a, ip_id)) >= 0)
+		return r;
+	return -1;
+}
+
+/* Every linux rule, in order, for segment p and the aggregate a of its flow. */
 static inline int linux_mismatch(const struct lro *l, const struct pkt *p, struct agg *a)
 {
 	const uint8_t *th = p->f + p->l4off, *th2 = a->buf + a->l4off;
@@ -616,12 +657,9 @@ static inline int linux_mismatch(const struct lro *l, const struct pkt *p, struc
 	    ((r = rule_flags(th, th2)) >= 0 || (r = rule_ack(th, th2)) >= 0 ||
 	     (r = rule_window(th, th2)) >= 0))
 		return r;
-	if ((r = rule_options(th, th2, p->thlen)) >= 0 ||
-	    (r = rule_ip_fields(p, a->buf + a->l3off)) >= 0 || (r = rule_seq(p, a)) >= 0 ||
-	    (r = rule_larger(p, a)) >= 0 || (r = rule_size(l, p, a)) >= 0 ||
-	    (r = rule_ip_id(p, a)) >= 0)
+	if ((r = rule_options(th, th2, p->thlen)) >= 0 || (r = rule_ip_fields(p, a->buf + a->l3off)) >= 0)
 		return r;
-	return -1;
+	return linux_seg_rules(l, a, p->seq, p->plen, p->ip_id);
 }
 
 /* SYN/RST/URG/PSH/FIN segments and zero-payload segments are never held */
@@ -632,34 +670,47 @@ static bool linux_never_held(const struct pkt *p)
 
 /* ------------------------------------------------------ inet_lro rules */
 
-/* inet_lro lro_tcp_ip_check: shape of a segment that may start/join a session.
- * a == NULL when starting. Returns -1 if fine, else a flush reason. */
+/* The 2008 Linux inet_lro (net/ipv4/inet_lro.c, since removed):
+ * lro_tcp_ip_check and the checks of __lro_proc_skb. */
+
+/* CE-marked segments are not aggregated (tos: the IPv4 TOS byte) */
+SHARED int rule_ce(uint8_t tos)
+{
+	return (tos & 3) == 3 ? LRO_FLUSH_IP : -1;
+}
+/* timestamps (thlen 32: NOP,NOP,TS already checked): TSecr must be non-zero;
+ * continuing aggregate a (NULL when starting), the option must be there as in
+ * the first segment and TSval must not go back (PAWS) */
+SHARED int rule_ts(const struct agg *a, const uint8_t *th, unsigned thlen)
+{
+	if (thlen != 32)
+		return a && a->has_ts ? LRO_FLUSH_OPTS : -1;
+	if (ld32(th + 28) == 0 || (a && (!a->has_ts || (int32_t)(ld32(th + 24) - a->tsval) < 0)))
+		return LRO_FLUSH_OPTS;
+	return -1;
+}
+/* an aggregate never grows past 64 KiB of L3 length */
+SHARED int rule_64k(const struct agg *a, uint32_t plen)
+{
+	return (a->len - a->l3off) + plen > 65535u ? LRO_FLUSH_SIZE : -1;
+}
+
+/* Shape of a segment that may start (a == NULL) or join aggregate a. */
 static int inet_check(const struct pkt *p, const struct agg *a)
 {
 	const uint8_t *th = p->f + p->l4off;
+	int r;
 	if (p->plen == 0)
 		return LRO_FLUSH_NO_PAYLOAD;
 	/* only ACK (and PSH) may be set: no CWR/ECE/URG/RST/SYN/FIN, ACK required */
 	if ((p->flags & (TH_CWR | TH_ECE | TH_URG | TH_RST | TH_SYN | TH_FIN)) || !(p->flags & TH_ACK))
 		return LRO_FLUSH_FLAGS;
-	/* CE-marked segments are not aggregated */
-	if ((p->tos & 3) == 3)
-		return LRO_FLUSH_IP;
+	if ((r = rule_ce(p->tos)) >= 0)
+		return r;
 	/* options: none, or exactly NOP,NOP,TS */
-	if (p->thlen != 20 && p->thlen != 32)
+	if (p->thlen == 32 ? ld32(th + 20) != 0x0101080au : p->thlen != 20)
 		return LRO_FLUSH_OPTS;
-	if (p->thlen == 32) {
-		if (ld32(th + 20) != 0x0101080au)
-			return LRO_FLUSH_OPTS;
-		/* TSval must not go back (PAWS); TSecr must be non-zero */
-		if (a && (!a->has_ts || (int32_t)(ld32(th + 24) - a->tsval) < 0))
-			return LRO_FLUSH_OPTS;
-		if (ld32(th + 28) == 0)
-			return LRO_FLUSH_OPTS;
-	} else if (a && a->has_ts) {
-		return LRO_FLUSH_OPTS;
-	}
-	return -1;
+	return rule_ts(a, th, p->thlen);
 }
 
 /* ------------------------------------------------------------------- rx */
@@ -720,6 +771,36 @@ __attribute__((always_inline)) static inline bool append(struct lro *l, struct a
 	return true;
 }
 
+/* Segment (TCP header th, plen payload bytes) has just been appended to
+ * aggregate i at time ts: its effects on the aggregate's header and the
+ * flushes it triggers. Both paths call this. */
+SHARED void merged(struct lro *l, enum lro_policy pol, int32_t i, const uint8_t *th, uint32_t plen, uint64_t ts)
+{
+	struct agg *a = &l->a[i];
+	a->last_ts = ts;
+	if (pol == LRO_POLICY_LINUX) {
+		uint8_t flags = th[13];
+		a->buf[a->l4off + 13] |= flags & (TH_PSH | TH_FIN); /* rule: PSH/FIN OR-ed into head */
+		if (flags & (TH_PSH | TH_FIN))                      /* ... and end the aggregate */
+			flush_slot(l, i, LRO_FLUSH_PSH_FIN, ts);
+		else if (plen < a->mss)                             /* rule: short segment ends it */
+			flush_slot(l, i, LRO_FLUSH_SHORT, ts);
+		return;
+	}
+	/* inet_lro: the latest ACK, window and TSecr (written at flush); TSval of
+	   the first segment is kept (PAWS) */
+	a->ack = ld32(th + 8);
+	a->win = ld16(th + 14);
+	if (a->has_ts)
+		a->tsecr = ld32(th + 28);
+	if (plen > a->mss)
+		a->mss = (uint16_t)plen; /* gso_size = largest segment */
+	if (a->count >= l->c.max_aggr)
+		flush_slot(l, i, LRO_FLUSH_MAX_AGGR, ts);
+	else if (a->len - a->l3off > 65535u - l->c.mtu)
+		flush_slot(l, i, LRO_FLUSH_SIZE, ts);
+}
+
 /* i: the flow's held aggregate or NONE */
 static inline void rx_linux(struct lro *l, const struct pkt *p, int32_t i, uint64_t ts)
 {
@@ -739,13 +820,7 @@ static inline void rx_linux(struct lro *l, const struct pkt *p, int32_t i, uint6
 				emit_frame(l, p->f, p->caplen, ts, true);
 				return;
 			}
-			a->last_ts = ts;
-			uint8_t *th2 = a->buf + a->l4off;
-			th2[13] |= p->flags & (TH_PSH | TH_FIN); /* rule: PSH/FIN OR-ed into head */
-			if (p->flags & (TH_PSH | TH_FIN))       /* ... and end the aggregate */
-				flush_slot(l, i, LRO_FLUSH_PSH_FIN, ts);
-			else if (p->plen < a->mss)              /* rule: short segment ends it */
-				flush_slot(l, i, LRO_FLUSH_SHORT, ts);
+			merged(l, LRO_POLICY_LINUX, i, p->f + p->l4off, p->plen, ts);
 			return;
 		}
 		flush_slot(l, i, r, ts);
@@ -767,11 +842,11 @@ static inline void rx_inet(struct lro *l, const struct pkt *p, int32_t i, uint64
 {
 	if (i != NONE) {
 		struct agg *a = &l->a[i];
-		int r = rule_seq(p, a);
+		int r = rule_seq(a, p->seq);
 		if (r < 0)
 			r = inet_check(p, a);
-		if (r < 0 && (a->len - a->l3off) + p->plen > 65535u) /* never past 64 KiB */
-			r = LRO_FLUSH_SIZE;
+		if (r < 0)
+			r = rule_64k(a, p->plen);
 		if (r < 0) {
 			if (!append(l, a, p->f, p->plen, false)) {
 				l->st.csum_bad++;
@@ -784,18 +859,7 @@ static inline void rx_inet(struct lro *l, const struct pkt *p, int32_t i, uint64
 			emit_frame(l, p->f, p->caplen, ts, p->plen > 0);
 			return;
 		}
-		const uint8_t *th = p->f + p->l4off;
-		a->last_ts = ts;
-		a->ack = p->ack;
-		a->win = ld16(th + 14);
-		if (a->has_ts)
-			a->tsecr = ld32(th + 28); /* TSval of the first segment is kept (PAWS) */
-		if (p->plen > a->mss)
-			a->mss = (uint16_t)p->plen; /* gso_size = largest segment */
-		if (a->count >= l->c.max_aggr)
-			flush_slot(l, i, LRO_FLUSH_MAX_AGGR, ts);
-		else if (a->len - a->l3off > 65535u - l->c.mtu)
-			flush_slot(l, i, LRO_FLUSH_SIZE, ts);
+		merged(l, LRO_POLICY_INET_LRO, i, p->f + p->l4off, p->plen, ts);
 		return;
 	}
 	if (inet_check(p, NULL) >= 0 || !l->nfree) {
@@ -898,13 +962,16 @@ enum fast { FAST_DONE, FAST_MISS, FAST_NOFLOW };
 /* The common case in one step: frame f continues a held aggregate and every
  * header byte the rules compare equals the aggregate's first header (one
  * masked compare, which also proves the flow identity and that parse() would
- * say P_TCP); the remaining per-segment checks are those of the full path.
- * Returns FAST_MISS with nothing changed (rule_ip_id's fixed-ID decision is
+ * say P_TCP); the remaining per-segment rules are the full path's own
+ * functions (linux_seg_rules; rule_seq, rule_ce, rule_64k, rule_ts), and so
+ * are a merge's effects (merged()). pol: l->c.policy, a constant in each of
+ * the two copies lro_rx inlines. Returns FAST_MISS with nothing changed (rule_ip_id's fixed-ID decision is
  * idempotent) when a check fails or the case is not covered: the full path
  * then decides, with the same result as if this had not run; FAST_NOFLOW
  * when no aggregate has the flow hash of an untagged frame read as IPv4
  * without options / IPv6 without extension headers. */
-static inline enum fast rx_fast(struct lro *l, const uint8_t *f, uint32_t len, uint64_t ts)
+__attribute__((always_inline)) static inline enum fast rx_fast(struct lro *l, enum lro_policy pol,
+								const uint8_t *f, uint32_t len, uint64_t ts)
 {
 	if (len < 64)
 		return FAST_MISS;
@@ -935,57 +1002,27 @@ static inline enum fast rx_fast(struct lro *l, const uint8_t *f, uint32_t len, u
 	const uint8_t *ip = f + ETH_HLEN, *th = f + a->l4off;
 	uint32_t avail = len - ETH_HLEN, hl = a->hdr_len - ETH_HLEN; /* IP + TCP header */
 	uint32_t l3len = a->af == 4 ? ld16(ip + 2) : 40u + ld16(ip + 4);
-	if (l3len <= hl || l3len > avail || len > BUF_SIZE) /* no payload, truncated, ... */
+	/* parse() would say P_TCP with a payload (else the full path decides) */
+	if (l3len <= hl || l3len > avail || len_bypass(pol, len, avail, l3len))
 		return FAST_MISS;
-	if (a->af == 4 && l->c.verify_csum && !sum_ok0(halves(ld64n(ip)) + ld32n(ip + 8) + a->ip_c))
-		return FAST_MISS; /* IPv4 header checksum (addresses: compared, in ip_c) */
-	if (l->c.max_age_ns && ts - a->first_ts >= l->c.max_age_ns && ts >= a->first_ts)
+	if (a->af == 4 && l->c.verify_csum && !ip4_csum_ok_addrs(ip, a->ip_c)) /* addresses: compared */
+		return FAST_MISS;
+	if (aged(l, a, ts))
 		return FAST_MISS;
 	uint32_t plen = l3len - hl, seq = ld32(th + 4);
-	if (seq != a->next_seq)
-		return FAST_MISS;
-	if (l->c.policy == LRO_POLICY_LINUX) {
-		if (plen > a->mss || (a->len - ETH_HLEN) + plen > l->c.max_l3)
+	if (pol == LRO_POLICY_LINUX) {
+		/* ip + 4: the IPv4 ID (IPv6: the payload length, which rule_ip_id ignores) */
+		if (linux_seg_rules(l, a, seq, plen, ld16(ip + 4)) >= 0)
 			return FAST_MISS;
-		if (a->af == 4) { /* rule_ip_id */
-			uint16_t off = (uint16_t)(ld16(ip + 4) - a->ip_id0);
-			if (a->count == 1 && off == 0)
-				a->fixedid = true;
-			if (off != (a->fixedid ? 0 : (uint16_t)a->count))
-				return FAST_MISS;
-		}
-	} else {
-		if (avail != l3len || (ip[1] & 3) == 3 || (a->len - ETH_HLEN) + plen > 65535u)
-			return FAST_MISS; /* padding, CE, 64 KiB */
-		if (a->has_ts && ((int32_t)(ld32(th + 24) - a->tsval) < 0 || ld32(th + 28) == 0))
-			return FAST_MISS; /* TSval went back, TSecr 0 */
+	} else if (rule_seq(a, seq) >= 0 || rule_ce(ip[1]) >= 0 || rule_64k(a, plen) >= 0 ||
+		   rule_ts(a, th, a->thlen) >= 0) {
+		return FAST_MISS;
 	}
 	if (!append(l, a, f, plen, true))
 		return FAST_MISS;
-
 	l->st.segs_in++;
 	l->last = i;
-	a->last_ts = ts;
-	uint8_t flags = th[13];
-	if (l->c.policy == LRO_POLICY_LINUX) {
-		uint8_t *th2 = a->buf + a->l4off;
-		th2[13] |= flags & (TH_PSH | TH_FIN);
-		if (flags & (TH_PSH | TH_FIN))
-			flush_slot(l, i, LRO_FLUSH_PSH_FIN, ts);
-		else if (plen < a->mss)
-			flush_slot(l, i, LRO_FLUSH_SHORT, ts);
-		return FAST_DONE;
-	}
-	a->ack = ld32(th + 8);
-	a->win = ld16(th + 14);
-	if (a->has_ts)
-		a->tsecr = ld32(th + 28);
-	if (plen > a->mss)
-		a->mss = (uint16_t)plen;
-	if (a->count >= l->c.max_aggr)
-		flush_slot(l, i, LRO_FLUSH_MAX_AGGR, ts);
-	else if (a->len - ETH_HLEN > 65535u - l->c.mtu)
-		flush_slot(l, i, LRO_FLUSH_SIZE, ts);
+	merged(l, pol, i, th, plen, ts);
 	return FAST_DONE;
 }
 
@@ -1015,8 +1052,7 @@ __attribute__((noinline)) static void rx_full(struct lro *l, const uint8_t *fram
 		emit_frame(l, frame, len, ts, p.plen > 0);
 		return;
 	}
-	if (l->c.max_age_ns && i != NONE && ts - l->a[i].first_ts >= l->c.max_age_ns &&
-	    ts >= l->a[i].first_ts) {
+	if (i != NONE && aged(l, &l->a[i], ts)) {
 		flush_slot(l, i, LRO_FLUSH_AGE, ts);
 		i = NONE;
 	}
@@ -1029,7 +1065,9 @@ __attribute__((noinline)) static void rx_full(struct lro *l, const uint8_t *fram
 void lro_rx(struct lro *l, const uint8_t *frame, uint32_t len, uint64_t ts)
 {
 	l->st.frames_in++;
-	enum fast r = rx_fast(l, frame, len, ts);
+	/* one copy of the fast path per policy (pol a constant in each) */
+	enum fast r = l->c.policy == LRO_POLICY_LINUX ? rx_fast(l, LRO_POLICY_LINUX, frame, len, ts)
+						      : rx_fast(l, LRO_POLICY_INET_LRO, frame, len, ts);
 	if (LIKELY(r == FAST_DONE))
 		return;
 	rx_full(l, frame, len, ts, r == FAST_NOFLOW);
@@ -1053,7 +1091,7 @@ void lro_flush_older(struct lro *l, uint64_t now, uint64_t age)
 	int32_t i = l->oldest;
 	while (i != NONE) {
 		int32_t n = l->a[i].anext;
-		if (now >= l->a[i].first_ts && now - l->a[i].first_ts >= age)
+		if (older(&l->a[i], now, age))
 			flush_slot(l, i, LRO_FLUSH_AGE, now);
 		i = n;
 	}

@@ -4,8 +4,9 @@
 # captured on the receiver): the engine is lossless and in order on them (the
 # in-process checker re-segments every aggregate at gso_size), the -w output
 # is exactly the engine's output and reads cleanly in tcpdump -vv and in
-# tshark with IP/TCP checksum validation on; JSON has the DESIGN section 5
-# fields; bad invocations fail with one clear line.
+# tshark with IP/TCP checksum validation on; the JSON summary has its fields
+# (policy, packets in/out, segments in, LRO rate, flush reasons); bad
+# invocations fail with one clear line.
 . "$(dirname "$0")/lib.sh"
 V="$TOP/$LK_BUILD/tests/helpers/lro-verify"
 [ -x "$LK" ] || skip_all "lrokit not built"
@@ -89,7 +90,7 @@ for fam in v4 v6; do
 		"$LK" replay "$TMP/$fam.pcap" --policy $pol -w "$out" --json > "$TMP/j" 2>"$TMP/e"
 		is "$?" 0 "$fam $pol: replay ran"
 		grep -qE '^\{"policy":"'$pol'","packets_in":[0-9]+,"packets_out":[0-9]+,"segments_in":[0-9]+,"lro_rate":[0-9.]+,"flushes":\{"poll_end":[0-9]+.*\}\}$' "$TMP/j"
-		ok $? "  ... JSON as DESIGN section 5: $(cut -c1-110 "$TMP/j")"
+		ok $? "  ... JSON summary fields: $(cut -c1-110 "$TMP/j")"
 		noagg=; [ $pol = inet_lro ] && [ $fam = v6 ] && noagg=--no-agg-ok # inet_lro is IPv4-only
 		"$V" --policy $pol $noagg "$TMP/$fam.pcap" "$out" > "$TMP/v"; rc=$?
 		ok $rc "  ... $(tr '\n' ';' < "$TMP/v")"
