@@ -42,6 +42,9 @@
 #endif
 
 #define LRO_LIKELY(x) __builtin_expect(!!(x), 1)
+/* the per-segment helpers: always inlined (the compiler would otherwise keep
+   out-of-line copies of those used in many places, one more call per segment) */
+#define LRO_HOT __attribute__((always_inline)) static inline
 
 /* ------------------------------------------------------------ byte access */
 
@@ -119,7 +122,7 @@ static inline uint64_t native_of_be(uint64_t v)
 
 /* The native sum d of bytes that start at an odd offset of the data they are
  * summed into: their words straddle the data's words, i.e. x 256. */
-static inline uint64_t sum_at(uint64_t d, uint32_t off)
+LRO_HOT uint64_t sum_at(uint64_t d, uint32_t off)
 {
 	return (off & 1) ? swap16(fold16(d)) : d;
 }
@@ -216,7 +219,7 @@ uint64_t lro_copy_sum_avx512(uint8_t *dst, const uint8_t *src, uint32_t len);
 
 /* Copy len bytes src -> dst and return their native sum, at level s (a
  * value of lro_simd_level()). */
-static inline uint64_t csum_copy(enum lro_simd s, uint8_t *dst, const uint8_t *src, uint32_t len)
+LRO_HOT uint64_t csum_copy(enum lro_simd s, uint8_t *dst, const uint8_t *src, uint32_t len)
 {
 #ifdef LRO_X86
 	if (LRO_LIKELY(s == LRO_SIMD_AVX512))
@@ -230,7 +233,7 @@ static inline uint64_t csum_copy(enum lro_simd s, uint8_t *dst, const uint8_t *s
 }
 
 /* The native sum of len bytes at src, read in place, at level s. */
-static inline uint64_t csum_sum(enum lro_simd s, const uint8_t *src, uint32_t len)
+LRO_HOT uint64_t csum_sum(enum lro_simd s, const uint8_t *src, uint32_t len)
 {
 #ifdef LRO_X86
 	if (LRO_LIKELY(s == LRO_SIMD_AVX512))
