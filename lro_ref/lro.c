@@ -4,51 +4,40 @@
  * untagged IPv4/IPv6 frame, take the last flow used or walk one hash chain,
  * and compare the whole header with the held aggregate's first header in one
  * masked SIMD compare (the mask leaves out exactly the fields the rules let
- * differ); then only the per-segment checks (sequence, size, IP ID, ...) and
- * ONE pass over the payload that copies it into the slot's preallocated
- * 64 KiB buffer and, when a checksum is needed, sums it at the same time
- * (verification: always; complete checksums with trusted input: from the
- * 2nd segment on, so single segments are never summed). Everything else
- * (VLANs, options, new flows, any rule that fails) takes the full path
- * (rx_full: parse, lookup comparing header bytes - no key is built - and the
- * rule functions in order), which makes every decision; the fast path only
- * ever accepts what the full path would merge, with the same effects.
- * Header fix-ups happen once per aggregate at flush time.
+ * differ); then only the per-segment rules (sequence, size, IP ID, ...: the
+ * same functions the full path calls) and ONE pass over the payload that
+ * copies it into the slot's preallocated 64 KiB buffer and, when a checksum
+ * is needed, sums it at the same time (verification: always; complete
+ * checksums with trusted input: from the 2nd segment on, so single segments
+ * are never summed). Everything else (VLANs, options, new flows, any rule
+ * that fails) takes the full path (rx_full: parse, lookup comparing header
+ * bytes - no key is built - and the rule functions in order), which makes
+ * every decision; the fast path only ever accepts what the full path would
+ * merge, and a merged segment's effects (merged()) are the same code on both
+ * paths. Header fix-ups happen once per aggregate at flush time.
  *
  * Zero-copy mode (lro_config.zero_copy) changes only where payload bytes
  * live: a held segment's headers are copied into its slot's buffer (they are
  * its flow identity and get the flush-time fix-ups), its payload and every
  * appended one are referenced in the caller's frames (struct lro_frag), and
- * the checksum pass is sum-only (sum_avx512 / sum_avx2 / sum_native, the same
- * arithmetic as the copying twins). Past LRO_MAX_FRAGS - 1 fragments the
- * payloads are copied to the slot's buffer at their own offset, behind one
- * last growing fragment, so the rules, counters and output bytes are those of
- * copy mode.
+ * the checksum pass is sum-only (csum_sum instead of csum_copy, the same
+ * arithmetic). Past LRO_MAX_FRAGS - 1 fragments the payloads are copied to
+ * the slot's buffer at their own offset, behind one last growing fragment, so
+ * the rules, counters and output bytes are those of copy mode.
  *
- * Checksum arithmetic: a one's-complement sum is the same modulo 0xffff
- * however the words are grouped (32-bit words, SIMD lanes), and the sum of
- * little-endian 16-bit words is the byte swap of the big-endian sum (RFC 1071
- * 2.(B)). The hot paths sum native-order words and convert once
- * (be_of_native). Every checksum written or compared is the fold of a sum that
- * is never 0 (it holds the pseudo header's protocol number), so the results
- * are bit-identical to a byte-by-byte big-endian sum.
+ * Checksums: every sum goes through lro_ref/csum.h (native-order sums,
+ * converted once; SIMD level chosen once by lro_simd_level()).
  */
 #include "lro_ref/lro.h"
+
+#include "lro_ref/csum.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef LRO_X86
 #include <immintrin.h>
-#define LRO_X86 1
-#endif
-
-/* Highest SIMD level used for the payload copy+sum (compile-time cap, to test
- * the fallbacks): 0 scalar, 1 AVX2, 2 AVX-512BW. The level is the highest the
- * CPU supports, found once per engine in lro_new. */
-#ifndef LRO_SIMD_MAX
-#define LRO_SIMD_MAX 2
 #endif
 
 #define ETH_HLEN 14
@@ -60,475 +49,11 @@
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* for the small functions both paths call: inlined into each, as if written there */
+#define SHARED __attribute__((always_inline)) static inline
 
 enum { TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_PSH = 0x08, TH_ACK = 0x10,
        TH_URG = 0x20, TH_ECE = 0x40, TH_CWR = 0x80 };
-
-/* ---------------------------------------------------------------- checksums */
-
-static inline uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline void st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static inline void st32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-
-/* Sums are kept big-endian-word based (RFC 1071), as 64-bit accumulators. */
-static inline uint64_t fold64(uint64_t s)
-{
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffffffu) + (s >> 32);
-	return s;
-}
-
-uint16_t lro_csum_fold(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-static uint64_t csum_generic(const uint8_t *p, uint32_t len)
-{
-	uint64_t a = 0;
-	while (len >= 8) {
-		a += ld32(p);
-		a += ld32(p + 4);
-		p += 8;
-		len -= 8;
-	}
-	while (len >= 2) {
-		a += ld16(p);
-		p += 2;
-		len -= 2;
-	}
-	if (len)
-		a += (uint32_t)p[0] << 8;
-	return a;
-}
-
-#ifdef LRO_X86
-/* Sum of 16-bit big-endian words via pmaddwd: words are byte-swapped with a
- * shuffle, biased by 0x8000 so the signed multiply-add is exact, and the bias
- * is added back at the end. */
-__attribute__((target("avx2"))) static uint64_t csum_avx2(const uint8_t *p, uint32_t len)
-{
-	const __m256i swap = _mm256_setr_epi8(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14,
-					      1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
-	const __m256i bias = _mm256_set1_epi16((short)0x8000);
-	const __m256i ones = _mm256_set1_epi16(1);
-	__m256i acc = _mm256_setzero_si256();
-	uint64_t total = 0, words = 0;
-	uint32_t n = len / 32;
-	while (n) {
-		uint32_t chunk = n > 16384 ? 16384 : n; /* int32 lanes cannot overflow */
-		n -= chunk;
-		words += (uint64_t)chunk * 16;
-		__m256i a32 = _mm256_setzero_si256();
-		for (uint32_t i = 0; i < chunk; i++, p += 32) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
-			v = _mm256_xor_si256(_mm256_shuffle_epi8(v, swap), bias);
-			a32 = _mm256_add_epi32(a32, _mm256_madd_epi16(v, ones));
-		}
-		/* widen signed 32-bit lanes to 64 and accumulate */
-		acc = _mm256_add_epi64(acc, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(a32)));
-		acc = _mm256_add_epi64(acc, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a32, 1)));
-	}
-	int64_t l[4];
-	_mm256_storeu_si256((__m256i *)(void *)l, acc);
-	int64_t s = l[0] + l[1] + l[2] + l[3] + (int64_t)(words * 0x8000);
-	total = (uint64_t)s;
-	return total + csum_generic(p, len % 32);
-}
-
-static int have_avx2 = -1;
-#endif
-
-static inline uint64_t csum_bytes(const uint8_t *p, uint32_t len)
-{
-#ifdef LRO_X86
-	if (len >= 64) {
-		if (have_avx2 < 0)
-			have_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-		if (have_avx2)
-			return csum_avx2(p, len);
-	}
-#endif
-	return csum_generic(p, len);
-}
-
-uint32_t lro_csum_add(uint32_t sum, const void *buf, uint32_t len)
-{
-	return (uint32_t)fold64(sum + csum_bytes(buf, len));
-}
-
-static inline uint16_t fold16(uint64_t s)
-{
-	s = fold64(s);
-	return lro_csum_fold((uint32_t)s);
-}
-
-static inline uint16_t swap16(uint16_t v) { return (uint16_t)(v << 8 | v >> 8); }
-
-/* Native-order loads (any alignment). */
-static inline uint64_t ld64n(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-static inline uint32_t ld32n(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-/* A sum of native-order 16-bit words (any grouping) -> a congruent sum of
- * big-endian words, folded (0 only for an all-zero input). */
-static inline uint64_t be_of_native(uint64_t s)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	return fold16(s);
-#else
-	return swap16(fold16(s));
-#endif
-}
-
-/* The two 32-bit halves of w added (a native-order word sum). */
-static inline uint64_t halves(uint64_t w) { return (uint32_t)w + (w >> 32); }
-
-/* A big-endian-domain value v (< 2^56) as a congruent native-domain value:
- * on little-endian machines a byte swap, which modulo 0xffff is x 256. */
-static inline uint64_t native_of_be(uint64_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	return v;
-#else
-	return v << 8;
-#endif
-}
-
-/* A positive one's-complement sum (any domain) that folds to 0xffff, i.e. a
- * checksum that verifies, is one that is 0 modulo 0xffff. */
-static inline bool sum_ok0(uint64_t s) { return s % 0xffff == 0; }
-
-/* Native-order sum of len bytes at p, len a multiple of 4. */
-static inline uint64_t sum_words(const uint8_t *p, unsigned len)
-{
-	uint64_t s = 0;
-	if (len & 4) {
-		s = ld32n(p);
-		p += 4;
-		len -= 4;
-	}
-	for (; len; p += 8, len -= 8)
-		s += halves(ld64n(p));
-	return s;
-}
-
-/* Native-order sum of the pseudo header's addresses (IPv4: ip + 12, 8 bytes;
- * IPv6: ip + 8, 32 bytes). */
-static inline uint64_t sum_addrs(const uint8_t *ip, uint8_t af)
-{
-	if (af == 4)
-		return halves(ld64n(ip + 12));
-	return halves(ld64n(ip + 8)) + halves(ld64n(ip + 16)) + halves(ld64n(ip + 24)) + halves(ld64n(ip + 32));
-}
-
-/* Native-order sum of an IPv4 header without options. */
-static inline uint64_t sum_ip4(const uint8_t *ip)
-{
-	return halves(ld64n(ip)) + halves(ld64n(ip + 8)) + ld32n(ip + 16);
-}
-
-enum simd { SIMD_NONE, SIMD_AVX2, SIMD_AVX512 };
-
-/* Native-order 16-bit word sum of len bytes (a lone last byte is padded with
- * a zero byte, as in RFC 1071). */
-static uint64_t sum_native(const uint8_t *p, uint32_t len)
-{
-	uint64_t s = 0;
-	while (len >= 8) {
-		s += halves(ld64n(p));
-		p += 8;
-		len -= 8;
-	}
-	if (len >= 4) {
-		s += ld32n(p);
-		p += 4;
-		len -= 4;
-	}
-	uint8_t w[2] = {0, 0};
-	uint16_t v;
-	if (len >= 2) {
-		memcpy(&v, p, 2);
-		s += v;
-		p += 2;
-		len -= 2;
-	}
-	if (len) {
-		w[0] = p[0];
-		memcpy(&v, w, 2);
-		s += v;
-	}
-	return s;
-}
-
-#ifdef LRO_X86
-/* Copy len bytes src -> dst and return the little-endian 16-bit word sum of
- * them. Words are biased by 0x8000 (x ^ 0x8000 read as signed = x - 0x8000)
- * so that pmaddwd against ones adds word pairs exactly into signed 32-bit
- * lanes; the bias is added back at the end (every vector, also the zero-filled
- * tail, counts 16 (AVX2) / 32 (AVX-512) words). At most 8192 vectors per round
- * keep each lane within +-2^30 (AVX-512: 1024, so that the 32-bit horizontal
- * sum of all lanes cannot overflow either). avx2_sum is copy_sum_avx2 (copy:
- * dst gets the bytes) and sum_avx2 (sum only: the zero-copy mode reads the
- * payload where it is) in one body. */
-__attribute__((target("avx2"), always_inline)) static inline uint64_t avx2_sum(uint8_t *dst, const uint8_t *src,
-									     uint32_t len, bool copy)
-{
-	const __m256i bias = _mm256_set1_epi16((short)0x8000), ones = _mm256_set1_epi16(1);
-	int64_t total = 0;
-	uint64_t nvec = 0;
-	while (len >= 32) {
-		uint32_t n = len / 32, i = 0;
-		if (n > 8192)
-			n = 8192;
-		len -= n * 32;
-		nvec += n;
-		__m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
-		for (; i + 2 <= n; i += 2, src += 64) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)src);
-			__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(src + 32));
-			if (copy) {
-				_mm256_storeu_si256((__m256i *)(void *)dst, v);
-				_mm256_storeu_si256((__m256i *)(void *)(dst + 32), w);
-				dst += 64;
-			}
-			a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_xor_si256(v, bias), ones));
-			b = _mm256_add_epi32(b, _mm256_madd_epi16(_mm256_xor_si256(w, bias), ones));
-		}
-		if (i < n) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)src);
-			if (copy) {
-				_mm256_storeu_si256((__m256i *)(void *)dst, v);
-				dst += 32;
-			}
-			a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_xor_si256(v, bias), ones));
-			src += 32;
-		}
-		a = _mm256_add_epi32(a, b);
-		__m256i w = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(a)),
-					     _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a, 1)));
-		__m128i x = _mm_add_epi64(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
-		total += _mm_cvtsi128_si64(x) + _mm_extract_epi64(x, 1);
-	}
-	if (copy)
-		memcpy(dst, src, len);
-	return (uint64_t)(total + (int64_t)(nvec * 16 * 0x8000)) + sum_native(src, len);
-}
-
-__attribute__((target("avx2"))) static uint64_t copy_sum_avx2(uint8_t *dst, const uint8_t *src, uint32_t len)
-{
-	return avx2_sum(dst, src, len, true);
-}
-
-/* Two 64-byte vectors of words, biased and pair-added into 16 signed 32-bit
- * lanes (the step shared by copy_sum_avx512 and sum_avx512). */
-__attribute__((target("avx512f,avx512bw"), always_inline)) static inline __m512i
-madd_pair512(__m512i v, __m512i w, __m512i bias, __m512i ones)
-{
-	return _mm512_add_epi32(_mm512_madd_epi16(_mm512_xor_si512(v, bias), ones),
-				_mm512_madd_epi16(_mm512_xor_si512(w, bias), ones));
-}
-
-/* The same with 64-byte vectors; the tail is one masked load/store. */
-__attribute__((target("avx512f,avx512bw"))) static uint64_t copy_sum_avx512(uint8_t *dst, const uint8_t *src,
-									  uint32_t len)
-{
-	const __m512i bias = _mm512_set1_epi16((short)0x8000), ones = _mm512_set1_epi16(1);
-	int64_t total = 0;
-	uint64_t nvec = 0;
-	while (len) {
-		uint32_t n = len / 64, i = 0;
-		if (n > 1024)
-			n = 1024;
-		len -= n * 64;
-		nvec += n;
-		__m512i a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
-		for (; i + 4 <= n; i += 4, src += 256, dst += 256) {
-			__m512i v = _mm512_loadu_si512((const void *)src);
-			__m512i w = _mm512_loadu_si512((const void *)(src + 64));
-			__m512i x = _mm512_loadu_si512((const void *)(src + 128));
-			__m512i y = _mm512_loadu_si512((const void *)(src + 192));
-			_mm512_storeu_si512((void *)dst, v);
-			_mm512_storeu_si512((void *)(dst + 64), w);
-			_mm512_storeu_si512((void *)(dst + 128), x);
-			_mm512_storeu_si512((void *)(dst + 192), y);
-			v = madd_pair512(v, w, bias, ones);
-			x = madd_pair512(x, y, bias, ones);
-			a = _mm512_add_epi32(a, v);
-			b = _mm512_add_epi32(b, x);
-		}
-		for (; i + 2 <= n; i += 2, src += 128, dst += 128) {
-			__m512i v = _mm512_loadu_si512((const void *)src);
-			__m512i w = _mm512_loadu_si512((const void *)(src + 64));
-			_mm512_storeu_si512((void *)dst, v);
-			_mm512_storeu_si512((void *)(dst + 64), w);
-			a = _mm512_add_epi32(a, _mm512_madd_epi16(_mm512_xor_si512(v, bias), ones));
-			b = _mm512_add_epi32(b, _mm512_madd_epi16(_mm512_xor_si512(w, bias), ones));
-		}
-		if (i < n) {
-			__m512i v = _mm512_loadu_si512((const void *)src);
-			_mm512_storeu_si512((void *)dst, v);
-			a = _mm512_add_epi32(a, _mm512_madd_epi16(_mm512_xor_si512(v, bias), ones));
-			src += 64;
-			dst += 64;
-		}
-		if (len < 64 && len) {
-			__mmask64 m = ((__mmask64)1 << len) - 1;
-			__m512i v = _mm512_maskz_loadu_epi8(m, (const void *)src);
-			_mm512_mask_storeu_epi8((void *)dst, m, v);
-			b = _mm512_add_epi32(b, _mm512_madd_epi16(_mm512_xor_si512(v, bias), ones));
-			nvec++;
-			len = 0;
-		}
-		/* <= 1025 vectors: |sum of all lanes| <= 1025 * 32 * 2^15 < 2^31 */
-		total += _mm512_reduce_add_epi32(_mm512_add_epi32(a, b));
-	}
-	return (uint64_t)(total + (int64_t)(nvec * 32 * 0x8000));
-}
-
-/* Sum-only twin of copy_sum_avx2 (zero-copy mode: the payload is read where
- * it is), with the same bias arithmetic; sum_avx512 below for AVX-512. */
-__attribute__((target("avx2"))) static uint64_t sum_avx2(const uint8_t *src, uint32_t len)
-{
-	return avx2_sum(NULL, src, len, false);
-}
-
-/* AVX-512 sum-only pass with aligned loads: the lines covering src..src+len
- * are read from their 64-byte boundary, the bytes outside masked off (masked
- * lanes are never accessed, so no fault), which halves the L1 accesses of a
- * payload that starts mid-line (every 64-byte load of an unaligned payload
- * spans two lines: 20.7 -> 17.7 ns/packet, linux 1 flow verify zero-copy,
- * A/B medians of 8). Words are then paired from the aligned address; from an
- * odd src that is the byte swap of the sum from src (x 256 modulo 0xffff). */
-__attribute__((target("avx512f,avx512bw"))) static uint64_t sum_avx512(const uint8_t *src, uint32_t len)
-{
-	const __m512i bias = _mm512_set1_epi16((short)0x8000), ones = _mm512_set1_epi16(1);
-	if (!len)
-		return 0;
-	uint32_t mis = (uint32_t)((uintptr_t)src & 63);
-	const uint8_t *p = (const uint8_t *)((uintptr_t)src & ~(uintptr_t)63);
-	uint64_t end = (uint64_t)mis + len;       /* bytes from p */
-	uint64_t nvec = (end + 63) / 64;
-	int64_t total = 0;
-	__mmask64 m = ~(__mmask64)0 << mis;
-	if (end < 64)
-		m &= ((__mmask64)1 << end) - 1;
-	__m512i a = _mm512_madd_epi16(_mm512_xor_si512(_mm512_maskz_loadu_epi8(m, p), bias), ones);
-	__m512i b = _mm512_setzero_si512();
-	p += 64;
-	uint64_t left = end > 64 ? end - 64 : 0;
-	while (left) {
-		uint64_t n = left / 64, i = 0;
-		if (n > 1000) /* with the first and a tail vector <= 1002 per sum: < 2^31 */
-			n = 1000;
-		left -= n * 64;
-		for (; i + 4 <= n; i += 4, p += 256) {
-			__m512i v = _mm512_load_si512((const void *)p);
-			__m512i w = _mm512_load_si512((const void *)(p + 64));
-			__m512i x = _mm512_load_si512((const void *)(p + 128));
-			__m512i y = _mm512_load_si512((const void *)(p + 192));
-			v = madd_pair512(v, w, bias, ones);
-			x = madd_pair512(x, y, bias, ones);
-			a = _mm512_add_epi32(a, v);
-			b = _mm512_add_epi32(b, x);
-		}
-		for (; i < n; i++, p += 64)
-			a = _mm512_add_epi32(a, _mm512_madd_epi16(_mm512_xor_si512(_mm512_load_si512((const void *)p), bias), ones));
-		if (left < 64 && left) {
-			__m512i v = _mm512_maskz_loadu_epi8(((__mmask64)1 << left) - 1, (const void *)p);
-			b = _mm512_add_epi32(b, _mm512_madd_epi16(_mm512_xor_si512(v, bias), ones));
-			left = 0;
-		}
-		if (left) { /* another round follows (> 64 KiB): empty the lanes */
-			total += _mm512_reduce_add_epi32(_mm512_add_epi32(a, b));
-			a = b = _mm512_setzero_si512();
-		}
-	}
-	total += _mm512_reduce_add_epi32(_mm512_add_epi32(a, b));
-	uint64_t s = (uint64_t)(total + (int64_t)(nvec * 32 * 0x8000));
-	/* words paired from an odd address: the sum from src is 256 x this */
-	return ((uintptr_t)src & 1) ? swap16(fold16(s)) : s;
-}
-#endif
-
-static enum simd simd_level(void)
-{
-#ifdef LRO_X86
-	__builtin_cpu_init();
-	if (LRO_SIMD_MAX >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
-		return SIMD_AVX512;
-	if (LRO_SIMD_MAX >= 1 && __builtin_cpu_supports("avx2"))
-		return SIMD_AVX2;
-#endif
-	return SIMD_NONE;
-}
-
-/* Copy len payload bytes src -> dst in one pass and return their native-order
- * word sum (unfolded, < 2^32 for len <= 64 KiB). */
-static inline uint64_t copy_sum(enum simd s, uint8_t *dst, const uint8_t *src, uint32_t len)
-{
-#ifdef LRO_X86
-	if (LIKELY(s == SIMD_AVX512))
-		return copy_sum_avx512(dst, src, len);
-	if (s == SIMD_AVX2)
-		return copy_sum_avx2(dst, src, len);
-#endif
-	(void)s;
-	memcpy(dst, src, len);
-	return sum_native(dst, len);
-}
-
-/* The same sum without the copy (zero-copy mode). */
-static inline uint64_t sum_only(enum simd s, const uint8_t *src, uint32_t len)
-{
-#ifdef LRO_X86
-	if (LIKELY(s == SIMD_AVX512))
-		return sum_avx512(src, len);
-	if (s == SIMD_AVX2)
-		return sum_avx2(src, len);
-#endif
-	(void)s;
-	return sum_native(src, len);
-}
-
-/* IPv4 header (20 bytes) checksum verifies. */
-static inline bool ip4_csum_ok(const uint8_t *ip)
-{
-	return sum_ok0(sum_ip4(ip)); /* > 0: version 4 */
-}
-
-/* Pseudo header (addresses, protocol, TCP length) plus the TCP header at th
- * (thlen: a multiple of 4), big-endian domain. */
-static inline uint64_t tcp_hdr_sum(const uint8_t *ip, uint8_t af, const uint8_t *th, unsigned thlen,
-				   uint32_t tcplen)
-{
-	uint64_t s = sum_addrs(ip, af) + sum_words(th, thlen);
-	return be_of_native(s) + 6 + tcplen;
-}
-
-/* Pseudo header alone (the CHECKSUM_PARTIAL seed), big-endian domain. */
-static uint64_t pseudo_sum(const uint8_t *ip, uint8_t af, uint32_t tcplen)
-{
-	return be_of_native(sum_addrs(ip, af)) + 6 + tcplen;
-}
 
 /* ------------------------------------------------------------------- types */
 
@@ -539,7 +64,7 @@ struct pkt {
 	uint32_t plen;       /* TCP payload length */
 	uint16_t l3off, l4off, hdr_len, thlen;
 	uint8_t af, flags, ttl, tos;
-	bool df, padded;
+	bool df;
 	uint16_t ip_id;
 	uint32_t seq, ack;
 	uint32_t hash;       /* flow hash (addresses, ports) */
@@ -570,7 +95,7 @@ struct agg {
 	const uint8_t *fpm;       /* fast path: mask of the header bytes compared */
 	uint64_t csum_c;          /* fast path: native sum of the pseudo-header addresses,
 				     ports and the option bytes the mask compares */
-	uint64_t ip_c;            /* fast path: native sum of the IPv4 addresses */
+	uint64_t ip_c;            /* fast path: native sum of the addresses */
 	/* fast path: the first header again, compared on every segment. Kept here,
 	   beside the fields read per segment, because buf's first lines leave L1 while
 	   the payload behind them is written (the compare then waited on L2). */
@@ -588,7 +113,7 @@ struct lro {
 	struct lro_config c;
 	lro_emit_fn emit;
 	void *ctx;
-	enum simd simd;
+	enum lro_simd simd;        /* lro_simd_level() */
 	bool keep_sum;            /* aggregates' payload sums kept (complete checksums) */
 	bool need_sum;            /* payload sums needed: verify or complete checksums (with
 				     trusted checksums from the 2nd segment on) */
@@ -633,6 +158,29 @@ static void emit_frame(struct lro *l, const uint8_t *f, uint32_t len, uint64_t t
 }
 
 /* ---------------------------------------------------------------- parsing */
+
+/* A frame of len bytes, avail of them from the IP header on, l3len the IP
+ * length (<= avail), is never merged for its length: absurd padding is never
+ * copied into a slot; rule: L2 padding - Linux (the 2026 selftest
+ * data_lrg_1byte, tools/testing/selftests/drivers/net/gro.c) takes the
+ * payload from the IP length, inet_lro refuses padded frames. Both paths. */
+SHARED bool len_bypass(enum lro_policy pol, uint32_t len, uint32_t avail, uint32_t l3len)
+{
+	return UNLIKELY(len > BUF_SIZE) || (pol == LRO_POLICY_INET_LRO && avail > l3len);
+}
+
+/* Aggregate a started at least age before now (a time before its start
+ * never ages it). */
+SHARED bool older(const struct agg *a, uint64_t now, uint64_t age)
+{
+	return now >= a->first_ts && now - a->first_ts >= age;
+}
+
+/* max_age_ns is set and aggregate a is that old at ts. Both paths. */
+SHARED bool aged(const struct lro *l, const struct agg *a, uint64_t ts)
+{
+	return l->c.max_age_ns && older(a, ts, l->c.max_age_ns);
+}
 
 enum prs { P_PASS, P_BYPASS, P_TCP };
 
@@ -748,25 +296,12 @@ static inline enum prs parse(const struct lro *l, const uint8_t *f, uint32_t len
 		return P_BYPASS;
 	}
 	p->plen = p->l3len - l4 - p->thlen;
-	p->padded = avail > p->l3len;
-	if (UNLIKELY(len > BUF_SIZE)) /* absurd padding: never copied into a slot */
+	if (len_bypass(l->c.policy, len, avail, p->l3len))
 		verdict = P_BYPASS;
-	/* rule: L2 padding - Linux (2026 selftest data_lrg_1byte) takes the payload
-	 * from the IP length; inet_lro refuses padded frames */
-	if (p->padded && l->c.policy == LRO_POLICY_INET_LRO)
-		verdict = P_BYPASS;
-
 	return verdict;
 }
 
-/* TCP checksum of a segment as received (IP header ip, TCP header th of
- * thlen bytes, plen payload bytes), given the payload's native sum. */
-static inline bool seg_csum_ok(const uint8_t *ip, uint8_t af, const uint8_t *th, unsigned thlen, uint32_t plen,
-			       uint64_t dsum)
-{
-	return sum_ok0(sum_addrs(ip, af) + sum_words(th, thlen) + dsum + native_of_be(6u + thlen + plen));
-}
-
+/* TCP checksum of p as received verifies, given its payload's native sum. */
 static inline bool tcp_csum_ok(const struct pkt *p, uint64_t dsum)
 {
 	return seg_csum_ok(p->f + p->l3off, p->af, p->f + p->l4off, p->thlen, p->plen, dsum);
@@ -847,8 +382,8 @@ static uint64_t frags_sum(const struct lro *l, const struct agg *a)
 	uint64_t s = 0;
 	uint32_t off = 0;
 	for (uint32_t k = 0; k < a->nfrags; k++) {
-		uint64_t d = sum_only(l->simd, a->frags[k].p, a->frags[k].len);
-		s += (off & 1) ? swap16(fold16(d)) : d;
+		uint64_t d = csum_sum(l->simd, a->frags[k].p, a->frags[k].len);
+		s += sum_at(d, off);
 		off += a->frags[k].len;
 	}
 	return s;
@@ -894,7 +429,7 @@ static void flush_slot(struct lro *l, int32_t i, int reason, uint64_t now)
 			else if (l->c.zero_copy)
 				s += be_of_native(frags_sum(l, a));
 			else
-				s += csum_bytes(th + a->thlen, tcplen - a->thlen);
+				s += be_of_native(csum_sum(l->simd, th + a->thlen, tcplen - a->thlen));
 			st16(th + 16, (uint16_t)~fold16(s));
 			o.csum_partial = false;
 		} else {
@@ -935,7 +470,7 @@ static uint64_t copy_frame_sum(const struct lro *l, uint8_t *buf, const struct p
 {
 	uint32_t end = (uint32_t)p->hdr_len + p->plen; /* = l3off + l3len */
 	memcpy(buf, p->f, p->hdr_len);
-	uint64_t d = copy_sum(l->simd, buf + p->hdr_len, p->f + p->hdr_len, p->plen);
+	uint64_t d = csum_copy(l->simd, buf + p->hdr_len, p->f + p->hdr_len, p->plen);
 	if (p->caplen > end)
 		memcpy(buf + end, p->f + end, p->caplen - end);
 	return d;
@@ -994,7 +529,7 @@ static int32_t start(struct lro *l, const struct pkt *p, uint64_t ts)
 	if (l->c.zero_copy) {
 		/* headers copied; the payload stays in the caller's frame */
 		uint64_t d = 0;
-		if (l->c.verify_csum && !tcp_csum_ok(p, d = sum_only(l->simd, p->f + p->hdr_len, p->plen)))
+		if (l->c.verify_csum && !tcp_csum_ok(p, d = csum_sum(l->simd, p->f + p->hdr_len, p->plen)))
 			return NONE;
 		s = get_slot(l, ts);
 		struct agg *a = &l->a[s];
@@ -1020,7 +555,7 @@ static int32_t start(struct lro *l, const struct pkt *p, uint64_t ts)
 		l->nfree--;
 	} else {
 		/* table full: check before evicting the oldest */
-		d = sum_native(p->f + p->hdr_len, p->plen);
+		d = csum_sum(l->simd, p->f + p->hdr_len, p->plen);
 		if (l->c.verify_csum && !tcp_csum_ok(p, d))
 			return NONE;
 		s = get_slot(l, ts);
@@ -1031,6 +566,14 @@ static int32_t start(struct lro *l, const struct pkt *p, uint64_t ts)
 }
 
 /* ------------------------------------------------------- linux GRO rules */
+
+/* The rules of Linux GRO: tcp_gro_receive (net/ipv4/tcp_offload.c),
+ * inet_gro_receive / inet_gro_flush (net/ipv4/af_inet.c, net/core/gro.c) and
+ * ipv6_gro_receive / ipv6_gro_flush (net/ipv6/ip6_offload.c). Each returns a
+ * flush reason, or -1 when the segment passes. Those that take the segment's
+ * own numbers (seq, plen, ip_id) rather than its header bytes are called by
+ * both paths (linux_seg_rules, rule_ts, ...); the others only by the full
+ * path, the fast path's masked header compare covers them. */
 
 /* flags, reserved bits and data offset must match, PSH/FIN excepted (CWR too, AccECN) */
 static int rule_flags(const uint8_t *th, const uint8_t *th2)
@@ -1064,32 +607,46 @@ static int rule_ip_fields(const struct pkt *p, const uint8_t *ip2)
 		return (p->ttl != ip2[8] || p->tos != ip2[1] || p->df != !!(ip2[6] & 0x40)) ? LRO_FLUSH_IP : -1;
 	return (p->ttl != ip2[7] || p->tos != (uint8_t)(ld16(ip2) >> 4)) ? LRO_FLUSH_IP : -1;
 }
-/* IPv4 ID: at the 2nd segment decide fixed (== first) or incrementing (first + count) */
-static int rule_ip_id(const struct pkt *p, struct agg *a)
+/* IPv4 ID: at the 2nd segment decide fixed (== first) or incrementing (first
+ * + count); the decision is idempotent (a failed fast path may take it, the
+ * full path then takes the same one) */
+SHARED int rule_ip_id(struct agg *a, uint16_t ip_id)
 {
-	if (p->af != 4)
+	if (a->af != 4)
 		return -1;
-	uint16_t off = (uint16_t)(p->ip_id - a->ip_id0);
+	uint16_t off = (uint16_t)(ip_id - a->ip_id0);
 	if (a->count == 1 && off == 0)
 		a->fixedid = true;
 	return off != (a->fixedid ? 0 : (uint16_t)a->count) ? LRO_FLUSH_IP : -1;
 }
-/* next segment must start where the aggregate ends (mod 2^32) */
-static int rule_seq(const struct pkt *p, const struct agg *a)
+/* next segment must start where the aggregate ends (mod 2^32); both policies */
+SHARED int rule_seq(const struct agg *a, uint32_t seq)
 {
-	return p->seq != a->next_seq ? LRO_FLUSH_SEQ : -1;
+	return seq != a->next_seq ? LRO_FLUSH_SEQ : -1;
 }
 /* a segment longer than the first one (the MSS) never joins */
-static int rule_larger(const struct pkt *p, const struct agg *a)
+SHARED int rule_larger(const struct agg *a, uint32_t plen)
 {
-	return p->plen > a->mss ? LRO_FLUSH_LARGER : -1;
+	return plen > a->mss ? LRO_FLUSH_LARGER : -1;
 }
 /* aggregate L3 length stays <= max_l3 (65535: gro_max_size 65536) */
-static int rule_size(const struct lro *l, const struct pkt *p, const struct agg *a)
+SHARED int rule_size(const struct lro *l, const struct agg *a, uint32_t plen)
 {
-	return (a->len - a->l3off) + p->plen > l->c.max_l3 ? LRO_FLUSH_SIZE : -1;
+	return (a->len - a->l3off) + plen > l->c.max_l3 ? LRO_FLUSH_SIZE : -1;
 }
 
+/* The per-segment rules (segment starting at seq, plen payload bytes, IPv4
+ * ID ip_id) of a segment whose header bytes passed, in the full path's order. */
+SHARED int linux_seg_rules(const struct lro *l, struct agg *a, uint32_t seq, uint32_t plen, uint16_t ip_id)
+{
+	int r;
+	if ((r = rule_seq(a, seq)) >= 0 || (r = rule_larger(a, plen)) >= 0 || (r = rule_size(l, a, plen)) >= 0 ||
+	    (r = rule_ip_id(a, ip_id)) >= 0)
+		return r;
+	return -1;
+}
+
+/* Every linux rule, in order, for segment p and the aggregate a of its flow. */
 static inline int linux_mismatch(const struct lro *l, const struct pkt *p, struct agg *a)
 {
 	const uint8_t *th = p->f + p->l4off, *th2 = a->buf + a->l4off;
@@ -1100,12 +657,9 @@ static inline int linux_mismatch(const struct lro *l, const struct pkt *p, struc
 	    ((r = rule_flags(th, th2)) >= 0 || (r = rule_ack(th, th2)) >= 0 ||
 	     (r = rule_window(th, th2)) >= 0))
 		return r;
-	if ((r = rule_options(th, th2, p->thlen)) >= 0 ||
-	    (r = rule_ip_fields(p, a->buf + a->l3off)) >= 0 || (r = rule_seq(p, a)) >= 0 ||
-	    (r = rule_larger(p, a)) >= 0 || (r = rule_size(l, p, a)) >= 0 ||
-	    (r = rule_ip_id(p, a)) >= 0)
+	if ((r = rule_options(th, th2, p->thlen)) >= 0 || (r = rule_ip_fields(p, a->buf + a->l3off)) >= 0)
 		return r;
-	return -1;
+	return linux_seg_rules(l, a, p->seq, p->plen, p->ip_id);
 }
 
 /* SYN/RST/URG/PSH/FIN segments and zero-payload segments are never held */
@@ -1116,34 +670,47 @@ static bool linux_never_held(const struct pkt *p)
 
 /* ------------------------------------------------------ inet_lro rules */
 
-/* inet_lro lro_tcp_ip_check: shape of a segment that may start/join a session.
- * a == NULL when starting. Returns -1 if fine, else a flush reason. */
+/* The 2008 Linux inet_lro (net/ipv4/inet_lro.c, since removed):
+ * lro_tcp_ip_check and the checks of __lro_proc_skb. */
+
+/* CE-marked segments are not aggregated (tos: the IPv4 TOS byte) */
+SHARED int rule_ce(uint8_t tos)
+{
+	return (tos & 3) == 3 ? LRO_FLUSH_IP : -1;
+}
+/* timestamps (thlen 32: NOP,NOP,TS already checked): TSecr must be non-zero;
+ * continuing aggregate a (NULL when starting), the option must be there as in
+ * the first segment and TSval must not go back (PAWS) */
+SHARED int rule_ts(const struct agg *a, const uint8_t *th, unsigned thlen)
+{
+	if (thlen != 32)
+		return a && a->has_ts ? LRO_FLUSH_OPTS : -1;
+	if (ld32(th + 28) == 0 || (a && (!a->has_ts || (int32_t)(ld32(th + 24) - a->tsval) < 0)))
+		return LRO_FLUSH_OPTS;
+	return -1;
+}
+/* an aggregate never grows past 64 KiB of L3 length */
+SHARED int rule_64k(const struct agg *a, uint32_t plen)
+{
+	return (a->len - a->l3off) + plen > 65535u ? LRO_FLUSH_SIZE : -1;
+}
+
+/* Shape of a segment that may start (a == NULL) or join aggregate a. */
 static int inet_check(const struct pkt *p, const struct agg *a)
 {
 	const uint8_t *th = p->f + p->l4off;
+	int r;
 	if (p->plen == 0)
 		return LRO_FLUSH_NO_PAYLOAD;
 	/* only ACK (and PSH) may be set: no CWR/ECE/URG/RST/SYN/FIN, ACK required */
 	if ((p->flags & (TH_CWR | TH_ECE | TH_URG | TH_RST | TH_SYN | TH_FIN)) || !(p->flags & TH_ACK))
 		return LRO_FLUSH_FLAGS;
-	/* CE-marked segments are not aggregated */
-	if ((p->tos & 3) == 3)
-		return LRO_FLUSH_IP;
+	if ((r = rule_ce(p->tos)) >= 0)
+		return r;
 	/* options: none, or exactly NOP,NOP,TS */
-	if (p->thlen != 20 && p->thlen != 32)
+	if (p->thlen == 32 ? ld32(th + 20) != 0x0101080au : p->thlen != 20)
 		return LRO_FLUSH_OPTS;
-	if (p->thlen == 32) {
-		if (ld32(th + 20) != 0x0101080au)
-			return LRO_FLUSH_OPTS;
-		/* TSval must not go back (PAWS); TSecr must be non-zero */
-		if (a && (!a->has_ts || (int32_t)(ld32(th + 24) - a->tsval) < 0))
-			return LRO_FLUSH_OPTS;
-		if (ld32(th + 28) == 0)
-			return LRO_FLUSH_OPTS;
-	} else if (a && a->has_ts) {
-		return LRO_FLUSH_OPTS;
-	}
-	return -1;
+	return rule_ts(a, th, p->thlen);
 }
 
 /* ------------------------------------------------------------------- rx */
@@ -1166,11 +733,11 @@ __attribute__((always_inline)) static inline bool append(struct lro *l, struct a
 		if (l->c.zero_copy)
 			a->data_sum = frags_sum(l, a);
 		else
-			a->data_sum = be_of_native(csum_bytes(a->buf + a->hdr_len, a->len - a->hdr_len)); /* = native */
+			a->data_sum = csum_sum(l->simd, a->buf + a->hdr_len, a->len - a->hdr_len);
 		a->sum_ok = true;
 	}
 	if (a->sum_ok) {
-		uint64_t d = ref ? sum_only(l->simd, src, plen) : copy_sum(l->simd, dst, src, plen);
+		uint64_t d = ref ? csum_sum(l->simd, src, plen) : csum_copy(l->simd, dst, src, plen);
 		if (fast && l->c.verify_csum) {
 			const uint8_t *th = f + a->l4off;
 			uint64_t hs = a->csum_c + halves(ld64n(th + 4)) + halves(ld64n(th + 12));
@@ -1185,7 +752,7 @@ __attribute__((always_inline)) static inline bool append(struct lro *l, struct a
 		/* at an odd offset of the aggregate the bytes swap halves: x 256
 		   (only complete checksums use the aggregate's sum) */
 		if (l->keep_sum)
-			a->data_sum += ((a->len - a->l4off) & 1) ? swap16(fold16(d)) : d;
+			a->data_sum += sum_at(d, a->len - a->l4off);
 	} else if (!ref) {
 		memcpy(dst, src, plen);
 	}
@@ -1202,6 +769,36 @@ __attribute__((always_inline)) static inline bool append(struct lro *l, struct a
 	a->next_seq += plen;
 	l->st.segs_merged++;
 	return true;
+}
+
+/* Segment (TCP header th, plen payload bytes) has just been appended to
+ * aggregate i at time ts: its effects on the aggregate's header and the
+ * flushes it triggers. Both paths call this. */
+SHARED void merged(struct lro *l, enum lro_policy pol, int32_t i, const uint8_t *th, uint32_t plen, uint64_t ts)
+{
+	struct agg *a = &l->a[i];
+	a->last_ts = ts;
+	if (pol == LRO_POLICY_LINUX) {
+		uint8_t flags = th[13];
+		a->buf[a->l4off + 13] |= flags & (TH_PSH | TH_FIN); /* rule: PSH/FIN OR-ed into head */
+		if (flags & (TH_PSH | TH_FIN))                      /* ... and end the aggregate */
+			flush_slot(l, i, LRO_FLUSH_PSH_FIN, ts);
+		else if (plen < a->mss)                             /* rule: short segment ends it */
+			flush_slot(l, i, LRO_FLUSH_SHORT, ts);
+		return;
+	}
+	/* inet_lro: the latest ACK, window and TSecr (written at flush); TSval of
+	   the first segment is kept (PAWS) */
+	a->ack = ld32(th + 8);
+	a->win = ld16(th + 14);
+	if (a->has_ts)
+		a->tsecr = ld32(th + 28);
+	if (plen > a->mss)
+		a->mss = (uint16_t)plen; /* gso_size = largest segment */
+	if (a->count >= l->c.max_aggr)
+		flush_slot(l, i, LRO_FLUSH_MAX_AGGR, ts);
+	else if (a->len - a->l3off > 65535u - l->c.mtu)
+		flush_slot(l, i, LRO_FLUSH_SIZE, ts);
 }
 
 /* i: the flow's held aggregate or NONE */
@@ -1223,13 +820,7 @@ static inline void rx_linux(struct lro *l, const struct pkt *p, int32_t i, uint6
 				emit_frame(l, p->f, p->caplen, ts, true);
 				return;
 			}
-			a->last_ts = ts;
-			uint8_t *th2 = a->buf + a->l4off;
-			th2[13] |= p->flags & (TH_PSH | TH_FIN); /* rule: PSH/FIN OR-ed into head */
-			if (p->flags & (TH_PSH | TH_FIN))       /* ... and end the aggregate */
-				flush_slot(l, i, LRO_FLUSH_PSH_FIN, ts);
-			else if (p->plen < a->mss)              /* rule: short segment ends it */
-				flush_slot(l, i, LRO_FLUSH_SHORT, ts);
+			merged(l, LRO_POLICY_LINUX, i, p->f + p->l4off, p->plen, ts);
 			return;
 		}
 		flush_slot(l, i, r, ts);
@@ -1251,11 +842,11 @@ static inline void rx_inet(struct lro *l, const struct pkt *p, int32_t i, uint64
 {
 	if (i != NONE) {
 		struct agg *a = &l->a[i];
-		int r = rule_seq(p, a);
+		int r = rule_seq(a, p->seq);
 		if (r < 0)
 			r = inet_check(p, a);
-		if (r < 0 && (a->len - a->l3off) + p->plen > 65535u) /* never past 64 KiB */
-			r = LRO_FLUSH_SIZE;
+		if (r < 0)
+			r = rule_64k(a, p->plen);
 		if (r < 0) {
 			if (!append(l, a, p->f, p->plen, false)) {
 				l->st.csum_bad++;
@@ -1268,18 +859,7 @@ static inline void rx_inet(struct lro *l, const struct pkt *p, int32_t i, uint64
 			emit_frame(l, p->f, p->caplen, ts, p->plen > 0);
 			return;
 		}
-		const uint8_t *th = p->f + p->l4off;
-		a->last_ts = ts;
-		a->ack = p->ack;
-		a->win = ld16(th + 14);
-		if (a->has_ts)
-			a->tsecr = ld32(th + 28); /* TSval of the first segment is kept (PAWS) */
-		if (p->plen > a->mss)
-			a->mss = (uint16_t)p->plen; /* gso_size = largest segment */
-		if (a->count >= l->c.max_aggr)
-			flush_slot(l, i, LRO_FLUSH_MAX_AGGR, ts);
-		else if (a->len - a->l3off > 65535u - l->c.mtu)
-			flush_slot(l, i, LRO_FLUSH_SIZE, ts);
+		merged(l, LRO_POLICY_INET_LRO, i, p->f + p->l4off, p->plen, ts);
 		return;
 	}
 	if (inet_check(p, NULL) >= 0 || !l->nfree) {
@@ -1382,13 +962,16 @@ enum fast { FAST_DONE, FAST_MISS, FAST_NOFLOW };
 /* The common case in one step: frame f continues a held aggregate and every
  * header byte the rules compare equals the aggregate's first header (one
  * masked compare, which also proves the flow identity and that parse() would
- * say P_TCP); the remaining per-segment checks are those of the full path.
- * Returns FAST_MISS with nothing changed (rule_ip_id's fixed-ID decision is
+ * say P_TCP); the remaining per-segment rules are the full path's own
+ * functions (linux_seg_rules; rule_seq, rule_ce, rule_64k, rule_ts), and so
+ * are a merge's effects (merged()). pol: l->c.policy, a constant in each of
+ * the two copies lro_rx inlines. Returns FAST_MISS with nothing changed (rule_ip_id's fixed-ID decision is
  * idempotent) when a check fails or the case is not covered: the full path
  * then decides, with the same result as if this had not run; FAST_NOFLOW
  * when no aggregate has the flow hash of an untagged frame read as IPv4
  * without options / IPv6 without extension headers. */
-static inline enum fast rx_fast(struct lro *l, const uint8_t *f, uint32_t len, uint64_t ts)
+__attribute__((always_inline)) static inline enum fast rx_fast(struct lro *l, enum lro_policy pol,
+								const uint8_t *f, uint32_t len, uint64_t ts)
 {
 	if (len < 64)
 		return FAST_MISS;
@@ -1419,57 +1002,27 @@ static inline enum fast rx_fast(struct lro *l, const uint8_t *f, uint32_t len, u
 	const uint8_t *ip = f + ETH_HLEN, *th = f + a->l4off;
 	uint32_t avail = len - ETH_HLEN, hl = a->hdr_len - ETH_HLEN; /* IP + TCP header */
 	uint32_t l3len = a->af == 4 ? ld16(ip + 2) : 40u + ld16(ip + 4);
-	if (l3len <= hl || l3len > avail || len > BUF_SIZE) /* no payload, truncated, ... */
+	/* parse() would say P_TCP with a payload (else the full path decides) */
+	if (l3len <= hl || l3len > avail || len_bypass(pol, len, avail, l3len))
 		return FAST_MISS;
-	if (a->af == 4 && l->c.verify_csum && !sum_ok0(halves(ld64n(ip)) + ld32n(ip + 8) + a->ip_c))
-		return FAST_MISS; /* IPv4 header checksum (addresses: compared, in ip_c) */
-	if (l->c.max_age_ns && ts - a->first_ts >= l->c.max_age_ns && ts >= a->first_ts)
+	if (a->af == 4 && l->c.verify_csum && !ip4_csum_ok_addrs(ip, a->ip_c)) /* addresses: compared */
+		return FAST_MISS;
+	if (aged(l, a, ts))
 		return FAST_MISS;
 	uint32_t plen = l3len - hl, seq = ld32(th + 4);
-	if (seq != a->next_seq)
-		return FAST_MISS;
-	if (l->c.policy == LRO_POLICY_LINUX) {
-		if (plen > a->mss || (a->len - ETH_HLEN) + plen > l->c.max_l3)
+	if (pol == LRO_POLICY_LINUX) {
+		/* ip + 4: the IPv4 ID (IPv6: the payload length, which rule_ip_id ignores) */
+		if (linux_seg_rules(l, a, seq, plen, ld16(ip + 4)) >= 0)
 			return FAST_MISS;
-		if (a->af == 4) { /* rule_ip_id */
-			uint16_t off = (uint16_t)(ld16(ip + 4) - a->ip_id0);
-			if (a->count == 1 && off == 0)
-				a->fixedid = true;
-			if (off != (a->fixedid ? 0 : (uint16_t)a->count))
-				return FAST_MISS;
-		}
-	} else {
-		if (avail != l3len || (ip[1] & 3) == 3 || (a->len - ETH_HLEN) + plen > 65535u)
-			return FAST_MISS; /* padding, CE, 64 KiB */
-		if (a->has_ts && ((int32_t)(ld32(th + 24) - a->tsval) < 0 || ld32(th + 28) == 0))
-			return FAST_MISS; /* TSval went back, TSecr 0 */
+	} else if (rule_seq(a, seq) >= 0 || rule_ce(ip[1]) >= 0 || rule_64k(a, plen) >= 0 ||
+		   rule_ts(a, th, a->thlen) >= 0) {
+		return FAST_MISS;
 	}
 	if (!append(l, a, f, plen, true))
 		return FAST_MISS;
-
 	l->st.segs_in++;
 	l->last = i;
-	a->last_ts = ts;
-	uint8_t flags = th[13];
-	if (l->c.policy == LRO_POLICY_LINUX) {
-		uint8_t *th2 = a->buf + a->l4off;
-		th2[13] |= flags & (TH_PSH | TH_FIN);
-		if (flags & (TH_PSH | TH_FIN))
-			flush_slot(l, i, LRO_FLUSH_PSH_FIN, ts);
-		else if (plen < a->mss)
-			flush_slot(l, i, LRO_FLUSH_SHORT, ts);
-		return FAST_DONE;
-	}
-	a->ack = ld32(th + 8);
-	a->win = ld16(th + 14);
-	if (a->has_ts)
-		a->tsecr = ld32(th + 28);
-	if (plen > a->mss)
-		a->mss = (uint16_t)plen;
-	if (a->count >= l->c.max_aggr)
-		flush_slot(l, i, LRO_FLUSH_MAX_AGGR, ts);
-	else if (a->len - ETH_HLEN > 65535u - l->c.mtu)
-		flush_slot(l, i, LRO_FLUSH_SIZE, ts);
+	merged(l, pol, i, th, plen, ts);
 	return FAST_DONE;
 }
 
@@ -1499,8 +1052,7 @@ __attribute__((noinline)) static void rx_full(struct lro *l, const uint8_t *fram
 		emit_frame(l, frame, len, ts, p.plen > 0);
 		return;
 	}
-	if (l->c.max_age_ns && i != NONE && ts - l->a[i].first_ts >= l->c.max_age_ns &&
-	    ts >= l->a[i].first_ts) {
+	if (i != NONE && aged(l, &l->a[i], ts)) {
 		flush_slot(l, i, LRO_FLUSH_AGE, ts);
 		i = NONE;
 	}
@@ -1513,7 +1065,9 @@ __attribute__((noinline)) static void rx_full(struct lro *l, const uint8_t *fram
 void lro_rx(struct lro *l, const uint8_t *frame, uint32_t len, uint64_t ts)
 {
 	l->st.frames_in++;
-	enum fast r = rx_fast(l, frame, len, ts);
+	/* one copy of the fast path per policy (pol a constant in each) */
+	enum fast r = l->c.policy == LRO_POLICY_LINUX ? rx_fast(l, LRO_POLICY_LINUX, frame, len, ts)
+						      : rx_fast(l, LRO_POLICY_INET_LRO, frame, len, ts);
 	if (LIKELY(r == FAST_DONE))
 		return;
 	rx_full(l, frame, len, ts, r == FAST_NOFLOW);
@@ -1537,7 +1091,7 @@ void lro_flush_older(struct lro *l, uint64_t now, uint64_t age)
 	int32_t i = l->oldest;
 	while (i != NONE) {
 		int32_t n = l->a[i].anext;
-		if (now >= l->a[i].first_ts && now - l->a[i].first_ts >= age)
+		if (older(&l->a[i], now, age))
 			flush_slot(l, i, LRO_FLUSH_AGE, now);
 		i = n;
 	}
@@ -1600,7 +1154,7 @@ struct lro *lro_new(const struct lro_config *c, lro_emit_fn emit, void *ctx)
 	}
 	l->nfree = c->table_size;
 	l->oldest = l->newest = l->last = NONE;
-	l->simd = simd_level();
+	l->simd = lro_simd_level();
 	l->keep_sum = c->csum_complete || c->policy == LRO_POLICY_INET_LRO;
 	l->need_sum = c->verify_csum || l->keep_sum;
 	static const uint8_t m[8] = {0xff, 0xff, 0xff, 0xff, 0xff, (uint8_t)~(TH_PSH | TH_FIN), 0xff, 0xff};

@@ -76,6 +76,11 @@
  * eviction); when all table_size slots are in use the oldest aggregate is
  * flushed ("evict").
  *
+ * Checksums are summed with scalar code, AVX2 or AVX-512BW: the highest the
+ * CPU has, at most N when built with -DLRO_SIMD_MAX=N or run with the
+ * environment variable LRO_SIMD_MAX=N (0 scalar, 1 AVX2, 2 AVX-512; read once
+ * per process). The level changes speed only, never a result.
+ *
  * LRO rate: lro_rate() = segs_in / data_frames_out, i.e. TCP data segments
  * (payload > 0) that entered the engine divided by frames carrying TCP payload
  * that left it (aggregates count once) - the paper's "segments per delivered
@@ -212,10 +217,13 @@ const char *lro_policy_name(enum lro_policy p);
 /* "linux" or "inet_lro" -> 0; else -1. */
 int lro_policy_parse(const char *s, enum lro_policy *p);
 
-/* Internet checksum helpers (exposed for tests/tools): 32-bit unfolded
- * one's-complement sum of buf (big-endian words), added to sum. */
+/* Internet checksum helpers (RFC 1071; exposed for tests/tools), with the
+ * engine's checksum code and SIMD level: sum plus the one's-complement sum of
+ * buf's big-endian 16-bit words (an odd last byte padded with zero), as a
+ * 32-bit partial sum (congruent modulo 0xffff, 0 only if sum is 0 and buf all
+ * zero bytes); several calls chain (at even offsets). */
 uint32_t lro_csum_add(uint32_t sum, const void *buf, uint32_t len);
-/* Fold to 16 bits (not complemented). */
+/* Fold to 16 bits (not complemented): the checksum field is ~fold. */
 uint16_t lro_csum_fold(uint32_t sum);
 
 #endif

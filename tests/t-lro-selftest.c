@@ -1,6 +1,6 @@
-/* t-lro-selftest: every Linux GRO selftest case (shared/anchors/lro-rules.md
- * table (c), drivers/net/gro.c 2026) for IPv4 and IPv6 on the `linux` policy,
- * plus the lossless/in-order checker on each run.
+/* t-lro-selftest: every Linux GRO selftest case (Linux tree,
+ * tools/testing/selftests/drivers/net/gro.c, 2026) for IPv4 and IPv6 on the
+ * `linux` policy, plus the lossless/in-order checker on each run.
  *
  * Version-dependent expectations follow CURRENT kernels:
  *   flags_cwr        AccECN rule (4e4f7cefb130 + ab4c8b6f7fcb): CWR compared like

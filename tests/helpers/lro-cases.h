@@ -1,6 +1,6 @@
 /* tests/helpers/lro-cases.h - the Linux GRO selftest cases (tools/testing/
- * selftests/drivers/net/gro.c, 2026 version as summarised in
- * shared/anchors/lro-rules.md (c)) as frame sequences, shared by the unit test
+ * selftests/drivers/net/gro.c in the Linux tree, 2026 version) as frame
+ * sequences, shared by the unit test
  * (tests/t-lro-selftest.c, engine) and the kernel comparison helper
  * (tests/helpers/lro-kcmp.c, veth + kernel GRO). Header-only.
  *
