@@ -7,7 +7,7 @@
  * WAL journal, foreign keys on, busy timeout 30 s (several lrokit processes
  * may write one database at once).
  *
- * Tables (DESIGN.md section 4; see schema/migrations.c for every column):
+ * Tables (docs/design.md, "Database"; see schema/migrations.c for every column):
  *   meta, runs, captures, flows, packets, counters, samples, ack_classes,
  *   bwe, lro_stats
  * Versions: v1 the core tables; v2 adds runs.capture_drops.

@@ -3,7 +3,7 @@
 #include "schema/migrations.h"
 
 const char *const lk_migrations[] = {
-/* v1: the core tables of DESIGN.md section 4 */
+/* v1: the core tables (docs/design.md, "Database") */
 "CREATE TABLE meta (\n"
 "  key TEXT PRIMARY KEY,\n"
 "  value TEXT\n"
