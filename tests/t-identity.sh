@@ -187,9 +187,12 @@ sa = set(q(a, "select distinct source,key from samples")); sb = set(q(b, "select
 need(sa <= sb, "samples keys missing: %s" % sorted(sa - sb)[:5])
 cc = "point,linktype,snaplen,skipped,truncated_tail"
 need(q(a, "select %s from captures order by point" % cc) == q(b, "select %s from captures order by point" % cc), "captures (%s)" % cc)
-fc = "af,a_addr,b_addr,b_port,a2b_syn_pkts,a2b_fin_pkts,a2b_rst_pkts,b2a_syn_pkts,b2a_fin_pkts,b2a_rst_pkts,a2b_mss,b2a_mss"
+# SYN/FIN/RST counts are timing (a SYN retransmitted on a loaded machine;
+# the pre-move sender could connect before the receiver listened, a RST)
+fc = "af,a_addr,b_addr,b_port,a2b_mss,b2a_mss"
 fw = " from flows where a2b_data_pkts > 0 or b2a_data_pkts > 0 order by capture_id, idx"
-need(q(a, "select " + fc + fw) == q(b, "select " + fc + fw), "data flows (%s)" % fc)
+fa = q(a, "select " + fc + fw); fb = q(b, "select " + fc + fw)
+need(fa == fb, "data flows (%s): %s -> %s" % (fc, fa[:3], fb[:3]))
 ka = set(q(a, "select dir,class from ack_classes where class not like 'adv_hist_%'"))
 kb = set(q(b, "select dir,class from ack_classes where class not like 'adv_hist_%'"))
 need(ka <= kb, "ack classes missing: %s" % sorted(ka - kb)[:5])
