@@ -258,6 +258,10 @@ int lk_model_check(const struct lk_model *m, struct lk_err *e)
 /* The shortest %g form that reads back as v. */
 static void fmt_num(char *buf, size_t n, double v)
 {
+	if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(buf, n, "%.0f", v);
+		return;
+	}
 	for (int prec = 6; prec <= 17; prec++) {
 		snprintf(buf, n, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)

@@ -629,11 +629,12 @@ static void store(struct run *x)
 	}
 	store_snmp(x);
 	store_model(x);
-	/* stage drops: known when every stage of the path reported */
-	r->drops = x->tb.cfg->full_path ? 0 : NAN;
+	/* stage drops: known when every stage of the path reported; a path
+	   without stages (native) drops nothing there, runs.stage_drops NULL */
+	r->drops = 0;
 	for (int i = 0; x->tb.cfg->full_path && i < LK_TB_NSTAGES; i++)
 		r->drops += r->have_stage[i] ? store_stage(x, i, &r->stage[i]) : NAN;
-	if (lk_runrec_stage_drops(&x->rec, r->drops, &e) < 0)
+	if (lk_runrec_stage_drops(&x->rec, x->tb.cfg->full_path ? r->drops : NAN, &e) < 0)
 		say(x, LK_RUN_WARN, "run: %s", e.msg);
 	store_tcpinfo(x, have_s ? sres.start_ns : 0);
 	r->signal = stop_signal(x);

@@ -77,7 +77,7 @@ struct lk_run_result {
 	double lro_rate;         /* NaN unknown */
 	double drops;            /* runs.stage_drops: every drop at a stage (modelled: NIC ring,
 				    vif queue, netback; the emulator's: wire socket, TAP
-				    queues, errors); NaN unknown or no stages (native) */
+				    queues, errors); NaN unknown; 0 without stages (native) */
 	uint64_t retrans_segs, receiver_out_segs, sender_out_segs;
 	bool have_stage[LK_TB_NSTAGES];
 	struct lk_stage_stats stage[LK_TB_NSTAGES];

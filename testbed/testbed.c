@@ -243,9 +243,11 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	if (tbf) {
 		char rate[32];
 		snprintf(rate, sizeof rate, "%llubit", (unsigned long long)tbf);
-		/* burst: 1 ms worth (at least 32 KB) so HZ granularity does not cap the rate */
+		/* burst: 1 ms worth (at least 32 KB) so HZ granularity does not cap the rate;
+		   32 KB under a modelled wire, whose pacing would otherwise queue a
+		   1 ms burst (a real sender's NIC cannot burst above line rate) */
 		char burst[32];
-		unsigned long long b = tbf / 8 / 1000;
+		unsigned long long b = wire > 0 ? 0 : tbf / 8 / 1000;
 		snprintf(burst, sizeof burst, "%llu", b < 32768 ? 32768ull : b);
 		if (wire > 0) /* the tbf counts wire time as the NIC stage's wire does */
 			CMD("tc", "-n", tx, "qdisc", "add", "dev", "eth0", "root", "stab", "overhead",
