@@ -547,6 +547,12 @@ static double store_stage(struct run *x, int i, const struct lk_stage_stats *st)
 		model_counter(x, name, "desched_ns", ms->desched_ns, "ns", true, NULL);
 		model_counter(x, name, "posts", ms->posts, "events", true, NULL);
 	}
+	lk_runrec_counter(&x->rec, name, "cpu_user_ns", (double)st->cpu_user_ns, "ns", "stage",
+			  "the stage process's user CPU time (emulator cost)");
+	lk_runrec_counter(&x->rec, name, "cpu_sys_ns", (double)st->cpu_sys_ns, "ns", "stage",
+			  "the stage process's system CPU time (emulator cost)");
+	lk_runrec_counter(&x->rec, name, "ctx_switches", (double)(st->ctx_voluntary + st->ctx_involuntary),
+			  "events", "stage", "context switches of the stage process");
 	double td = st->tap_queue_drops >= 0 ? (double)st->tap_queue_drops : NAN;
 	lk_runrec_counter(&x->rec, name, "wire_drops", (double)st->wire_drops, NULL, "stage",
 			  "AF_PACKET receive drops (nic stage: the emulator fell behind the wire)");
