@@ -206,9 +206,10 @@ unsigned lk_stage_read(struct stage *s, int fd, uint8_t *const *bufs, unsigned b
 	return k;
 }
 
-/* Queue one frame write (vnet header + iov) for the next flush. */
+/* Queue one frame write (vnet header + iov) for the next flush; hdr_len > 0:
+ * iov[0] is that many header bytes to keep a copy of. */
 static void put_fd(struct stage *s, struct dir *d, const struct virtio_net_hdr *vh,
-		   const struct iovec *iov, unsigned niov)
+		   const struct iovec *iov, unsigned niov, uint32_t hdr_len)
 {
 	if (lk_uring_queued(s->u) >= LK_IO_BATCH)
 		lk_stage_flush(s);
@@ -219,6 +220,10 @@ static void put_fd(struct stage *s, struct dir *d, const struct virtio_net_hdr *
 	op->iov[0] = (struct iovec){&op->vh, VNET_LEN};
 	memcpy(op->iov + 1, iov, niov * sizeof *iov);
 	op->niov = niov + 1;
+	if (hdr_len) {
+		memcpy(op->hdr, iov[0].iov_base, hdr_len);
+		op->iov[1].iov_base = op->hdr;
+	}
 	lk_uring_writev(s->u, d->dst_fd, op->iov, op->niov, i);
 }
 
@@ -231,9 +236,13 @@ static void sink_put(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, 
 {
 	static uint8_t gbuf[FRAME_MAX];
 	bool frags = lo && lo->nfrags;
-	if (frags && (lo->nfrags + 2 > MAX_IOV || (d->dst == P_PKT && vh->gso_type == VIRTIO_NET_HDR_GSO_NONE))) {
-		/* not reached with the engine's contract (<= LRO_MAX_FRAGS frags,
-		 * aggregates are GSO frames): one buffer then */
+	/* queued writes outlive the callback: an aggregate's header is copied
+	   (put_fd); a full fragment array ends in the engine's buffer, and a
+	   header too long to copy: gathered, written at once */
+	if (frags && (lo->nfrags + 2 > MAX_IOV || lo->nfrags >= LRO_MAX_FRAGS ||
+		      lo->hdr_len > sizeof s->ops[0].hdr ||
+		      (d->dst == P_PKT && vh->gso_type == VIRTIO_NET_HDR_GSO_NONE))) {
+		/* one buffer then */
 		if (len > sizeof gbuf) {
 			d->st.drops++;
 			snprintf(d->st.last_error, sizeof d->st.last_error, "aggregate too long");
@@ -270,7 +279,7 @@ static void sink_put(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, 
 	unsigned niov = 1;
 	for (uint32_t k = 0; frags && k < lo->nfrags; k++)
 		iov[niov++] = (struct iovec){(void *)(uintptr_t)lo->frags[k].p, lo->frags[k].len};
-	put_fd(s, d, vh, iov, niov);
+	put_fd(s, d, vh, iov, niov, frags ? lo->hdr_len : 0);
 	if (f == gbuf)
 		lk_stage_flush(s); /* gbuf is reused by the next fallback */
 }

@@ -42,6 +42,8 @@ struct out_op {
 	struct dir *d;
 	unsigned niov;
 	struct iovec iov[MAX_IOV];
+	uint8_t hdr[256];      /* an LRO aggregate's header (the engine's copy is
+				  valid only during its callback) */
 };
 
 struct stage {
