@@ -71,8 +71,11 @@ static void print_json(const struct lk_run_opts *o, const struct lk_run_result *
 	printf(",\"drops\":");
 	lk_json_num(stdout, r->drops);
 	printf(",\"retrans_segs\":%" PRIu64 ",\"receiver_out_segs\":%" PRIu64
-	       ",\"sender_out_segs\":%" PRIu64 ",\"stages\":{", r->retrans_segs,
-	       r->receiver_out_segs, r->sender_out_segs);
+	       ",\"sender_out_segs\":%" PRIu64 ",\"receiver_cpu_ns\":%" PRIu64 ",",
+	       r->retrans_segs, r->receiver_out_segs, r->sender_out_segs, r->receiver_cpu_ns);
+	printf("\"recv_cpu_share\":");
+	lk_json_num(stdout, r->recv_cpu_share);
+	printf(",\"stages\":{");
 	const char *sep = "";
 	for (int i = 0; i < LK_TB_NSTAGES; i++) {
 		if (!r->have_stage[i])

@@ -82,13 +82,15 @@ void lk_stage_out(struct dir *d, const struct virtio_net_hdr *vh, uint32_t len);
 /* Run the queued frame writes (one system call); the frames' buffers may
  * be reused after it. */
 void lk_stage_flush(struct stage *s);
-/* Read up to n frames (n <= LK_IO_BATCH) from fd in one system call, frame
- * i into bufs[i] (bufsz bytes each); lens[i] = bytes read (vnet header
- * included). The frames read are moved to the front: returns how many. */
+/* Read up to n frames (n <= LK_IO_BATCH) from fd, frame i into bufs[i]
+ * (bufsz bytes each); lens[i] = bytes read (vnet header included). The
+ * frames read are moved to the front: returns how many. The writes queued
+ * so far run first, in the same system call (lk_stage_flush). */
 unsigned lk_stage_read(struct stage *s, int fd, uint8_t *const *bufs, unsigned bufsz, unsigned n,
 		       uint32_t *lens);
-/* End of a poll that took n frames from d's source: LRO flush, the queued
- * writes run (lk_stage_flush), histogram. */
+/* End of a poll that took n frames from d's source: LRO flush (its frames
+ * are queued: lk_stage_flush or lk_stage_read before the source buffers are
+ * released), histogram. */
 void lk_stage_poll_end(struct stage *s, struct dir *d, unsigned n, unsigned budget, uint64_t ts);
 /* stage.cost_ns of busy work for n frames. */
 void lk_stage_burn(const struct stage *s, unsigned n);

@@ -48,6 +48,7 @@ struct nic_wire {
 	/* free-running frame indices: [head, eval) evaluated (accepted or
 	 * dropped), [eval, seen) have an arrival time, not yet evaluated */
 	uint32_t head, eval, seen;
+	uint32_t done;             /* frames before it are back with the kernel */
 	uint64_t *arr;             /* modelled arrival per map frame */
 	uint8_t *dropped;          /* per map frame */
 	uint32_t in_ring;          /* accepted, not yet polled */
@@ -212,12 +213,12 @@ static uint64_t next_irq(const struct nic_wire *w)
 	return t;
 }
 
-/* One NAPI poll of the rx ring at time now: up to budget accepted frames. */
+/* One NAPI poll of the rx ring at time now: up to budget accepted frames,
+ * queued for the TAP (rx_release gives the frames back once written). */
 static unsigned rx_poll(struct stage *s, struct nic_wire *w, uint64_t now)
 {
 	struct dir *d = &s->rx;
 	evaluate(s, w, now);
-	uint32_t start = w->head;
 	unsigned n = 0;
 	while (n < w->budget && w->head != w->eval) {
 		uint32_t i = w->head++;
@@ -243,15 +244,21 @@ static unsigned rx_poll(struct stage *s, struct nic_wire *w, uint64_t now)
 		lk_stage_feed(s, d, &vh, f, h->tp_snaplen, now);
 	}
 	lk_stage_poll_end(s, d, n, w->budget, now);
-	/* the LRO output has been written: the frames go back to the kernel */
-	for (uint32_t i = start; i != w->head; i++)
-		__atomic_store_n(&fh(w, i)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-	/* dropped frames right behind the polled ones go back too */
+	return n;
+}
+
+/* The polled frames (and dropped ones behind them) go back to the kernel,
+ * once their writes have run. */
+static void rx_release(struct stage *s, struct nic_wire *w)
+{
+	lk_stage_flush(s);
+	for (; w->done != w->head; w->done++)
+		__atomic_store_n(&fh(w, w->done)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 	while (w->head != w->eval && w->dropped[w->head % w->nframes]) {
 		__atomic_store_n(&fh(w, w->head)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 		w->head++;
 	}
-	return n;
+	w->done = w->head;
 }
 
 /* Send what the bridge handed the TAP (ACKs); up to budget frames, read
@@ -261,12 +268,16 @@ static unsigned tx_poll(struct stage *s, struct nic_wire *w)
 	struct dir *d = &s->tx;
 	uint32_t lens[LK_IO_BATCH];
 	unsigned want = w->tx_want < w->budget ? w->tx_want : w->budget;
+	/* the rx frames queued for the TAP are written in the same call */
 	unsigned n = lk_stage_read(s, s->tap_fd, w->txbufs, FRAME_MAX + VNET_LEN, want, lens);
+	rx_release(s, w);
 	for (unsigned i = 0; i < n; i++)
 		lk_stage_feed(s, d, (struct virtio_net_hdr *)w->txbufs[i], w->txbufs[i] + VNET_LEN,
 			      lens[i] - VNET_LEN, 0);
-	if (n)
+	if (n) {
 		lk_stage_poll_end(s, d, n, w->budget, 0);
+		lk_stage_flush(s);
+	}
 	/* next time: twice what came, at least 4 */
 	w->tx_want = n * 2 < 4 ? 4 : n * 2;
 	return n;

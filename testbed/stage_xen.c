@@ -90,6 +90,8 @@ struct netback {
 	bool suppress, stopped;
 	uint64_t stopped_at;
 	uint32_t reserve, batch;
+	uint32_t want;          /* TAP reads per batch: twice what the last one got */
+	uint32_t cycle;         /* frames read since the last sleep */
 	struct vifq q;
 };
 
@@ -152,9 +154,11 @@ static void nb_place(struct netback *b, const uint8_t *p, uint32_t len, uint32_t
 }
 
 /* Packets onto the rx ring while requests last (the vif queue first, then
- * the TAP, read in one batch); returns how many. */
-static unsigned nb_fill(struct netback *b, uint64_t now)
+ * the TAP, read in one batch); returns how many. *drained: the TAP had
+ * fewer than were asked for (no use reading again before it signals). */
+static unsigned nb_fill(struct netback *b, uint64_t now, bool *drained)
 {
+	*drained = false;
 	struct stage *s = b->s;
 	unsigned n = 0;
 	while (!b->stopped && b->q.n) {
@@ -180,11 +184,20 @@ static unsigned nb_fill(struct netback *b, uint64_t now)
 		k = b->batch - n;
 	if (k > LK_IO_BATCH)
 		k = LK_IO_BATCH;
+	/* a read that finds the TAP empty still costs: ask for about as many
+	   as came last time */
+	if (k > b->want)
+		k = b->want;
 	uint8_t *bufs[LK_IO_BATCH];
 	uint32_t lens[LK_IO_BATCH], *lp;
 	for (uint32_t i = 0; i < k; i++)
 		bufs[i] = lk_ring_prod_peek(b->rx, i, &lp);
 	unsigned got = k ? lk_stage_read(s, s->tap_fd, bufs, LK_RING_SLOT_DATA, k, lens) : 0;
+	if (k) {
+		b->want = got < 2 ? 4 : 2 * got;
+		*drained = got < k;
+	}
+	b->cycle += got;
 	uint32_t held = 0;
 	for (unsigned j = 0; j < got; j++) {
 		s->rx.st.frames_in++;
@@ -251,8 +264,10 @@ static unsigned ring_drain(struct stage *s, struct dir *d, unsigned budget, uint
 		}
 		lk_stage_feed(s, d, (struct virtio_net_hdr *)sl, sl + VNET_LEN, len - VNET_LEN, now);
 	}
-	if (avail)
-		lk_stage_poll_end(s, d, avail, budget, now); /* LRO flush before the slots go */
+	if (avail) {
+		lk_stage_poll_end(s, d, avail, budget, now);
+		lk_stage_flush(s); /* written before the slots go */
+	}
 	return avail;
 }
 
@@ -262,7 +277,7 @@ int lk_stage_netback_loop(struct stage *s, struct lk_err *e)
 	struct netback b = {.s = s, .rx = &s->rings[0], .tx = &s->rings[1],
 			    .suppress = lk_model_on(m, LK_M_RING_NOTIFY),
 			    .reserve = (uint32_t)lk_model_int(m, LK_M_NETBACK_RESERVE),
-			    .batch = s->rings[0].nslots};
+			    .batch = s->rings[0].nslots, .want = 4};
 	b.q.cap = (uint32_t)lk_model_int(m, LK_M_VIF_QLEN);
 	int rc = 0;
 	while (!lk_stage_stop) {
@@ -272,9 +287,10 @@ int lk_stage_netback_loop(struct stage *s, struct lk_err *e)
 			b.stopped = false; /* netif_wake_queue */
 		bool timed_out = b.stopped && b.q.cap && now - b.stopped_at >= QUEUE_TIMEOUT_NS;
 		unsigned n = 0;
+		bool drained = true;
 		if (!b.stopped) {
 			uint32_t old = lk_ring_prod_idx(b.rx);
-			n = nb_fill(&b, now);
+			n = nb_fill(&b, now, &drained);
 			if (n)
 				lk_stage_poll_end(s, &s->rx, n, b.batch, now);
 			if (lk_ring_push(b.rx, old, b.suppress))
@@ -284,16 +300,15 @@ int lk_stage_netback_loop(struct stage *s, struct lk_err *e)
 			nb_queue(&b, timed_out);
 		unsigned t = ring_drain(s, &s->tx, b.batch, now);
 		lk_ring_cons_release(b.tx, t);
-		if ((n && !b.stopped) || t)
+		if ((n && !b.stopped && !drained) || t)
 			continue;
-		/* nothing to do: sleep, first making sure no wake-up is missed */
+		/* nothing to do: sleep, first making sure no wake-up is missed
+		   (the event indexes re-armed, then a last look) */
 		if (b.stopped) {
-			lk_evt_clear(b.rx->space_fd);
 			lk_ring_req_arm(b.rx, nb_need(&b));
 			if (nb_can_go(&b))
 				continue;
 		}
-		lk_evt_clear(b.tx->kick_fd);
 		if (b.suppress ? lk_ring_final_check(b.tx) : lk_ring_avail(b.tx) > 0)
 			continue;
 		struct pollfd p[3] = {{.fd = b.tx->kick_fd, .events = POLLIN},
@@ -308,10 +323,20 @@ int lk_stage_netback_loop(struct stage *s, struct lk_err *e)
 			np++;
 		}
 		uint64_t deadline = b.stopped && b.q.cap && !timed_out ? b.stopped_at + QUEUE_TIMEOUT_NS : 0;
-		if (lk_stage_wait(s, p, np, deadline) < 0 && errno != EINTR) {
+		/* after the sleep, ask for as many as the last wake-up brought */
+		if (b.cycle)
+			b.want = b.cycle < 4 ? 4 : b.cycle;
+		b.cycle = 0;
+		int r = lk_stage_wait(s, p, np, deadline);
+		if (r < 0 && errno != EINTR) {
 			rc = lk_errf(e, LK_EXIT_RUNTIME, "stage netback: poll: %s", strerror(errno));
 			break;
 		}
+		/* eventfds are cleared once they have fired (a stale count costs
+		   one extra turn, never a missed wake-up) */
+		for (int i = 0; r > 0 && i < np; i++)
+			if ((p[i].revents & POLLIN) && p[i].fd != s->tap_fd)
+				lk_evt_clear(p[i].fd);
 	}
 	while (b.q.n)
 		vifq_pop(&b.q);
@@ -327,6 +352,8 @@ struct netfront {
 	struct lk_ring *rx, *tx;
 	bool suppress, tx_blocked;
 	uint32_t budget, rx_min, rx_max, rx_target, tx_want;
+	uint32_t polled, polled_cost; /* entries of the last rx poll, not yet released */
+	bool tx_drained;     /* the last read found the guest's TAP empty */
 	uint32_t rsp_cons;   /* request slots the guest has taken back */
 	uint64_t slice_ns, off_ns, t0;
 };
@@ -353,7 +380,8 @@ static void nf_refill(struct netfront *f)
 		f->s->rx.st.kicks++;
 }
 
-/* netif_poll: one poll of up to budget packets. */
+/* netif_poll: one poll of up to budget packets, queued for the guest's TAP
+ * (nf_rx_finish releases them once written). */
 static unsigned nf_rx_poll(struct netfront *f, uint64_t now)
 {
 	struct stage *s = f->s;
@@ -373,13 +401,25 @@ static unsigned nf_rx_poll(struct netfront *f, uint64_t now)
 		lk_stage_feed(s, d, (struct virtio_net_hdr *)sl, sl + VNET_LEN, len - VNET_LEN, now);
 	}
 	lk_stage_poll_end(s, d, n, f->budget, now); /* LRO flush before the slots go */
-	lk_ring_cons_release(f->rx, n);
-	f->rsp_cons += used;
+	f->polled = n;
+	f->polled_cost = used;
+	return n;
+}
+
+/* The rest of netif_poll: the polled entries are released (their frames
+ * written), rx_target adapted, rx buffers reposted. */
+static void nf_rx_finish(struct netfront *f)
+{
+	if (!f->polled)
+		return;
+	lk_stage_flush(f->s);
+	lk_ring_cons_release(f->rx, f->polled);
+	f->rsp_cons += f->polled_cost;
+	f->polled = f->polled_cost = 0;
 	if (f->rx_min && lk_ring_req_prod(f->rx) - lk_ring_rsp_prod(f->rx) > 3 * f->rx_target / 4 &&
 	    f->rx_target > f->rx_min)
 		f->rx_target--; /* few responses: lower the fill target */
 	nf_refill(f);
-	return n;
 }
 
 /* The guest's transmits: guest TAP -> tx ring, read in one batch. */
@@ -402,6 +442,7 @@ static unsigned nf_tx_poll(struct netfront *f)
 		bufs[i] = lk_ring_prod_peek(f->tx, i, &lp);
 	uint32_t old = lk_ring_prod_idx(f->tx);
 	unsigned n = lk_stage_read(s, s->tap_fd, bufs, LK_RING_SLOT_DATA, k, lens);
+	f->tx_drained = n < k;
 	for (unsigned i = 0; i < n; i++) {
 		lk_stage_burn(s, 1);
 		d->st.frames_in++;
@@ -465,13 +506,15 @@ int lk_stage_netfront_loop(struct stage *s, struct lk_err *e)
 			continue;
 		}
 		unsigned n = 0;
-		if (busy) {
+		if (busy)
 			n = nf_rx_poll(&f, now);
-			if (n < f.budget)
-				busy = f.suppress ? lk_ring_final_check(f.rx) : lk_ring_avail(f.rx) > 0;
-		}
+		/* the guest's transmits (the ACKs these frames caused among them),
+		   read in the call that writes the frames */
 		unsigned t = nf_tx_poll(&f);
-		if (busy || t)
+		nf_rx_finish(&f);
+		if (busy && n < f.budget)
+			busy = f.suppress ? lk_ring_final_check(f.rx) : lk_ring_avail(f.rx) > 0;
+		if (busy || (t && !f.tx_drained))
 			continue;
 		struct pollfd p[2] = {{.fd = f.rx->kick_fd, .events = POLLIN},
 				      {.fd = f.tx_blocked ? f.tx->space_fd : s->tap_fd, .events = POLLIN}};
