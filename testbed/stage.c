@@ -639,10 +639,18 @@ int lk_stage_run(const struct lk_stage_opts *o, struct lk_err *e)
 	   event was kicked) does not preempt it, but runs once it sleeps: a
 	   poll runs to its end as a NAPI poll in softirq context does, and one
 	   context switch serves a batch of frames (on a paravirtualized host a
-	   switch costs more than a frame) */
+	   switch costs more than a frame). A stage the model times keeps the
+	   normal policy, so its timer preempts whatever runs, as an interrupt
+	   would: the NIC with a wire rate or interrupt moderation, netfront
+	   with a wake-up latency or a competing load. */
+	const struct lk_model *m = &o->model;
+	bool timed = o->kind == LK_STAGE_NIC
+			     ? m->v[LK_M_WIRE_RATE] > 0 || m->v[LK_M_NIC_RX_USECS] > 0
+			     : o->kind == LK_STAGE_NETFRONT &&
+				       (m->v[LK_M_GUEST_WAKE_US] > 0 || m->v[LK_M_GUEST_LOAD] > 0);
 	struct sched_param sp = {0};
-	sched_setscheduler(0, SCHED_BATCH, &sp);
-
+	if (!timed)
+		sched_setscheduler(0, SCHED_BATCH, &sp);
 	if (setup(&s, e) < 0)
 		goto out;
 	if (o->ready_fd >= 0) {
