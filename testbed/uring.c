@@ -126,32 +126,29 @@ static struct io_uring_sqe *next_sqe(struct lk_uring *u, uint64_t tag)
 	return s;
 }
 
-int lk_uring_writev(struct lk_uring *u, int fd, const struct iovec *iov, unsigned n, uint64_t tag)
+/* One read or writev of a stream (no file position), never waiting. */
+static int queue(struct lk_uring *u, uint8_t op, int fd, const void *addr, unsigned len, uint64_t tag)
 {
 	struct io_uring_sqe *s = next_sqe(u, tag);
 	if (!s)
 		return -1;
-	s->opcode = IORING_OP_WRITEV;
-	s->rw_flags = RWF_NOWAIT;
+	s->opcode = op;
 	s->fd = fd;
-	s->addr = (uint64_t)(uintptr_t)iov;
-	s->len = n;
-	s->off = (uint64_t)-1; /* the file position: a stream */
+	s->addr = (uint64_t)(uintptr_t)addr;
+	s->len = len;
+	s->off = (uint64_t)-1;
+	s->rw_flags = RWF_NOWAIT;
 	return 0;
+}
+
+int lk_uring_writev(struct lk_uring *u, int fd, const struct iovec *iov, unsigned n, uint64_t tag)
+{
+	return queue(u, IORING_OP_WRITEV, fd, iov, n, tag);
 }
 
 int lk_uring_read(struct lk_uring *u, int fd, void *buf, unsigned len, uint64_t tag)
 {
-	struct io_uring_sqe *s = next_sqe(u, tag);
-	if (!s)
-		return -1;
-	s->opcode = IORING_OP_READ;
-	s->rw_flags = RWF_NOWAIT;
-	s->fd = fd;
-	s->addr = (uint64_t)(uintptr_t)buf;
-	s->len = len;
-	s->off = (uint64_t)-1;
-	return 0;
+	return queue(u, IORING_OP_READ, fd, buf, len, tag);
 }
 
 unsigned lk_uring_queued(const struct lk_uring *u)
