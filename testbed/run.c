@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +49,7 @@ struct run {
 	int timeout;             /* seconds the workload is given */
 	struct snmp_snap s0, s1;
 	struct xfer_base xb;
+	double busy0, busy_t0;   /* receiving CPU at the transfer's start (cpu_busy) */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -320,7 +322,7 @@ static int start_receiver(struct run *x, const char *tmo)
 	a[n++] = x->exe; a[n++] = "recv"; a[n++] = "--result"; a[n++] = x->path_recv;
 	a[n++] = "--ready-fd"; a[n++] = rfd;
 	a[n++] = "-B"; a[n++] = LK_TB_RECV_ADDR; a[n++] = "--timeout"; a[n++] = (char *)tmo;
-	if (x->o->quickack)
+	if (lk_model_on(&x->o->model, LK_M_GUEST_QUICKACK))
 		a[n++] = "--quickack";
 	a[n] = NULL;
 	struct lk_spawn_opts so = {.netns = tb->ns_rcv, .cpu = tb->cpu_recv,
@@ -378,6 +380,40 @@ static int start_sender(struct run *x, const char *tmo)
 	return 0;
 }
 
+/* Busy time of the receiving CPU (user+nice+system+irq+softirq+steal
+ * jiffies of /proc/stat) over the transfer: when 0 at its start, 1 at its
+ * end (r->recv_cpu_share = busy / wall). Anything else on that CPU counts. */
+static void cpu_busy(struct run *x, int when)
+{
+	int cpu = x->tb.cpu_recv;
+	FILE *f = cpu >= 0 ? fopen("/proc/stat", "r") : NULL;
+	if (!f)
+		return;
+	char line[512], name[16];
+	snprintf(name, sizeof name, "cpu%d ", cpu);
+	unsigned long long v[8] = {0};
+	bool found = false;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, name, strlen(name)) &&
+		    sscanf(line + strlen(name), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+			found = true;
+			break;
+		}
+	fclose(f);
+	if (!found)
+		return;
+	double hz = (double)sysconf(_SC_CLK_TCK);
+	double busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz;
+	double now = (double)lk_mono_ns() / 1e9;
+	if (when == 0) {
+		x->busy0 = busy;
+		x->busy_t0 = now;
+	} else if (x->busy_t0 > 0 && now > x->busy_t0) {
+		x->r->recv_cpu_share = (busy - x->busy0) / (now - x->busy_t0);
+	}
+}
+
 static int start_workload(struct run *x)
 {
 	x->timeout = (int)(60 + x->o->bytes * 8 / 100000000ull);
@@ -386,6 +422,7 @@ static int start_workload(struct run *x)
 	if (start_receiver(x, tmo) < 0)
 		return -1;
 	xfer_progress(x, 0); /* the baseline, before the sender starts */
+	cpu_busy(x, 0);
 	return start_sender(x, tmo);
 }
 
@@ -425,10 +462,16 @@ static void wait_workload(struct run *x)
 			usleep(5000);
 	}
 	xfer_progress(x, 2);
+	cpu_busy(x, 1);
 	if (x->coll && (r_done || s_done))
 		lk_coll_finish(x->coll); /* final readings, exited children still visible */
 	if (r_done) {
-		waitpid(x->rpid, &x->rstat, 0);
+		struct rusage ru;
+		if (wait4(x->rpid, &x->rstat, 0, &ru) == x->rpid)
+			x->r->receiver_cpu_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000ull +
+						(uint64_t)ru.ru_utime.tv_usec * 1000 +
+						(uint64_t)ru.ru_stime.tv_sec * 1000000000ull +
+						(uint64_t)ru.ru_stime.tv_usec * 1000;
 		x->rpid = -1;
 	}
 	if (s_done) {
@@ -485,15 +528,34 @@ static void store_snmp(struct run *x)
 			  "packets delivered to the receiver's IP layer: denominator of lro_rate");
 	lk_runrec_counter(&x->rec, "receiver", "tcp_out_segs", (double)r->receiver_out_segs,
 			  "packets", "snmp", "segments the receiver sent: ACKs (+ handshake, verdict)");
+	lk_runrec_counter(&x->rec, "run", "recv_cpu_share", r->recv_cpu_share, "fraction", "procstat",
+			  "busy share of the receiving CPU during the transfer (all its work)");
+	if (r->receiver_cpu_ns)
+		lk_runrec_counter(&x->rec, "receiver", "rusage_cpu_ns", (double)r->receiver_cpu_ns, "ns",
+				  "procstat", "the receiver process's CPU time (getrusage at exit)");
 }
 
-/* One stage's counters (every scalar of lk_stage_dir_fields per direction,
- * the frames-per-poll histogram, drops) and LRO engine counters. */
-static void store_stage(struct run *x, int i, const struct lk_stage_stats *st)
+/* A model counter of a stage: the value, or NULL with a note when the stage
+ * cannot count it in this configuration. */
+static void model_counter(struct run *x, const char *stage, const char *event, uint64_t v,
+			  const char *unit, bool applies, const char *why_not)
+{
+	lk_runrec_counter(&x->rec, stage, event, applies ? (double)v : NAN, unit, "stage",
+			  applies ? NULL : why_not);
+}
+
+/* One stage's counters: every scalar of lk_stage_dir_fields per direction
+ * ("rx_frames_in", ...), its histograms (stage_hist), the model's evidence
+ * and drops (counters at the stage that counts them), the emulator's own
+ * drops, the LRO engine's counters. Returns the stage's drops. */
+static double store_stage(struct run *x, int i, const struct lk_stage_stats *st)
 {
 	const char *name = lk_stage_name(i);
+	const struct lk_model *m = &x->o->model;
 	const struct lk_stage_dir_stats *dirs[2] = {&st->rx, &st->tx};
+	const struct lk_stage_model_stats *ms = &st->m;
 	char ev[96];
+	double drops = 0;
 	for (int d = 0; d < 2; d++) {
 		const char *dn = d ? "tx" : "rx";
 		for (const struct lk_rec_field *f = lk_stage_dir_fields; f->name; f++) {
@@ -502,26 +564,67 @@ static void store_stage(struct run *x, int i, const struct lk_stage_stats *st)
 			snprintf(ev, sizeof ev, "%s_%s", dn, f->name);
 			lk_runrec_counter(&x->rec, name, ev, lk_rec_num(f, dirs[d], 0), NULL, "stage", NULL);
 		}
-		for (int b = 0; b < LK_FPP_BUCKETS; b++) {
-			snprintf(ev, sizeof ev, "%s_fpp_%s", dn, lk_stage_fpp_bucket(b));
-			lk_runrec_counter(&x->rec, name, ev, (double)dirs[d]->fpp_hist[b], "polls", "stage",
-					  "frames-per-poll histogram bucket");
-		}
-		x->r->drops += (double)dirs[d]->drops;
+		for (int b = 0; b < LK_HIST_FPP; b++)
+			lk_runrec_hist(&x->rec, name, dn, "frames_per_poll", b + 1, dirs[d]->fpp[b]);
+		for (int b = 0; b < LK_HIST_SPA; b++)
+			lk_runrec_hist(&x->rec, name, dn, "segs_per_aggr", b + 1, dirs[d]->spa[b]);
+		drops += (double)dirs[d]->drops;
 	}
+	bool nic = i == LK_STAGE_NIC, nb = i == LK_STAGE_NETBACK, nf = i == LK_STAGE_NETFRONT;
+	if (nic || nf)
+		model_counter(x, name, "irqs", ms->irqs, "events", true, NULL);
+	if (nb) {
+		bool q = lk_model_int(m, LK_M_VIF_QLEN) > 0;
+		model_counter(x, name, "queue_full_events", ms->queue_full_events, "events", true, NULL);
+		model_counter(x, name, "drops_vif_queue", ms->drops_vif_queue, "packets", q,
+			      "vif.qlen=0: no vif queue modelled, frames wait in the TAP");
+		model_counter(x, name, "drops_netback", ms->drops_netback, "packets", q,
+			      "vif.qlen=0: the queue never times out, netback does not drop");
+		drops += (double)(ms->drops_vif_queue + ms->drops_netback);
+	}
+	if (nic) {
+		model_counter(x, name, "drops_nic_ring", ms->drops_nic_ring, "frames",
+			      lk_model_int(m, LK_M_NIC_RING) > 0, "nic.ring=0: unbounded, cannot drop");
+		model_counter(x, name, "wire_delay_ns", ms->wire_delay_ns, "ns", true,
+			      NULL);
+		model_counter(x, name, "late_ns", ms->late_ns, "ns", true, NULL);
+		drops += (double)ms->drops_nic_ring;
+	}
+	model_counter(x, name, "idle_ns", ms->idle_ns, "ns", true, NULL);
+	if (nf) {
+		model_counter(x, name, "desched_ns", ms->desched_ns, "ns", true, NULL);
+		model_counter(x, name, "posts", ms->posts, "events", true, NULL);
+	}
+	lk_runrec_counter(&x->rec, name, "cpu_user_ns", (double)st->cpu_user_ns, "ns", "stage",
+			  "the stage process's user CPU time (emulator cost)");
+	lk_runrec_counter(&x->rec, name, "cpu_sys_ns", (double)st->cpu_sys_ns, "ns", "stage",
+			  "the stage process's system CPU time (emulator cost)");
+	lk_runrec_counter(&x->rec, name, "ctx_switches", (double)(st->ctx_voluntary + st->ctx_involuntary),
+			  "events", "stage", "context switches of the stage process");
 	double td = st->tap_queue_drops >= 0 ? (double)st->tap_queue_drops : NAN;
 	lk_runrec_counter(&x->rec, name, "wire_drops", (double)st->wire_drops, NULL, "stage",
-			  "AF_PACKET receive drops (nic stage)");
+			  "AF_PACKET receive drops (nic stage: the emulator fell behind the wire)");
 	lk_runrec_counter(&x->rec, name, "tap_queue_drops", td, NULL, "stage",
-			  "kernel drops on the stage's TAP queue");
-	x->r->drops += (double)st->wire_drops + (isnan(td) ? 0 : td);
+			  "kernel drops on the stage's TAP queue (the emulator fell behind)");
+	drops += (double)st->wire_drops + td;
 	if (!st->rx.lro)
-		return;
+		return drops;
 	const char *policy = x->o->lro_policy ? x->o->lro_policy : "linux";
 	for (const struct lk_rec_field *f = lk_stage_lro_fields; f->name; f++)
 		if (f->count == 1)
 			lk_runrec_lro(&x->rec, name, policy, f->name, lk_rec_num(f, &st->rx.lro_stats, 0));
 	lk_runrec_lro(&x->rec, name, policy, "lro_rate", lro_rate(&st->rx.lro_stats));
+	return drops;
+}
+
+/* Every model parameter of the run (model_params). */
+static void store_model(struct run *x)
+{
+	size_t n;
+	const struct lk_model_param *t = lk_model_params(&n);
+	const struct lk_model *m = &x->o->model;
+	for (size_t i = 0; i < n; i++)
+		lk_runrec_model(&x->rec, t[i].key, m->v[i], t[i].unit, m->origin[i]);
 }
 
 /* The sender's TCP_INFO series (t_ns: since the connection was up, made
@@ -579,9 +682,14 @@ static void store(struct run *x)
 		r->goodput_bps = rres.goodput_bps;
 	}
 	store_snmp(x);
-	for (int i = 0; i < LK_TB_NSTAGES; i++)
-		if (r->have_stage[i])
-			store_stage(x, i, &r->stage[i]);
+	store_model(x);
+	/* stage drops: known when every stage of the path reported; a path
+	   without stages (native) drops nothing there, runs.stage_drops NULL */
+	r->drops = 0;
+	for (int i = 0; x->tb.cfg->full_path && i < LK_TB_NSTAGES; i++)
+		r->drops += r->have_stage[i] ? store_stage(x, i, &r->stage[i]) : NAN;
+	if (lk_runrec_stage_drops(&x->rec, x->tb.cfg->full_path ? r->drops : NAN, &e) < 0)
+		say(x, LK_RUN_WARN, "run: %s", e.msg);
 	store_tcpinfo(x, have_s ? sres.start_ns : 0);
 	r->signal = stop_signal(x);
 	if (rok && sok && !r->error[0])
@@ -606,12 +714,13 @@ static char *params_json(const struct run *x)
 	fputs("{\"config\":", f);
 	lk_json_str(f, o->cfg->name);
 	fprintf(f, ",\"bytes\":%" PRIu64 ",\"rate_bps\":%" PRIu64 ",\"quickack\":%s,\"cc\":", o->bytes,
-		o->rate_bps, o->quickack ? "true" : "false");
+		o->rate_bps, lk_model_on(&o->model, LK_M_GUEST_QUICKACK) ? "true" : "false");
 	lk_json_str(f, o->cc ? o->cc : "");
 	fprintf(f, ",\"mss\":%d,\"lro_policy\":", o->mss);
 	lk_json_str(f, o->lro_policy ? o->lro_policy : "linux");
-	fprintf(f, ",\"budget\":%d,\"cpu_send\":%d,\"cpu_recv\":%d,\"prefix\":",
-		o->budget ? o->budget : LK_STAGE_BUDGET, x->tb.cpu_send, x->tb.cpu_recv);
+	fprintf(f, ",\"cpu_send\":%d,\"cpu_recv\":%d,\"model\":", x->tb.cpu_send, x->tb.cpu_recv);
+	lk_model_json(f, &o->model);
+	fputs(",\"prefix\":", f);
 	lk_json_str(f, x->tb.prefix);
 	fputc('}', f);
 	if (fclose(f) != 0) {
@@ -625,7 +734,9 @@ int lk_run(const struct lk_run_opts *o, struct lk_run_result *r, struct lk_err *
 {
 	memset(r, 0, sizeof *r);
 	r->status = "failed";
-	r->goodput_bps = r->lro_rate = NAN;
+	r->goodput_bps = r->lro_rate = r->drops = r->recv_cpu_share = NAN;
+	if (lk_model_check(&o->model, e) < 0)
+		return -1;
 	if (o->capture_dir && mkdir(o->capture_dir, 0755) < 0 && errno != EEXIST)
 		return lk_errf(e, LK_EXIT_RUNTIME, "capture directory '%s': %s", o->capture_dir,
 			       strerror(errno));
@@ -646,7 +757,7 @@ int lk_run(const struct lk_run_opts *o, struct lk_run_result *r, struct lk_err *
 	tb->cpu_send = 0;
 	tb->cpu_recv = 1;
 	tb->lro_policy = o->lro_policy;
-	tb->budget = o->budget;
+	tb->model = o->model;
 	lk_tb_names(tb);
 	snprintf(r->prefix, sizeof r->prefix, "%s", tb->prefix);
 
@@ -654,7 +765,8 @@ int lk_run(const struct lk_run_opts *o, struct lk_run_result *r, struct lk_err *
 	struct lk_runrec_info ri = {.config = o->cfg->name, .cmdline = o->cmdline,
 				 .tool_version = LK_VERSION, .params = params,
 				 .started_ns = lk_real_ns(), .bytes = o->bytes,
-				 .rate_limit_bps = o->rate_bps};
+				 .rate_limit_bps = o->rate_bps, .profile = o->profile,
+				 .sweep_key = o->sweep_key, .sweep_value = o->sweep_value};
 	int rc = lk_runrec_begin(&x.rec, o->db, &ri, e);
 	free(params);
 	if (rc < 0)
