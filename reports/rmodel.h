@@ -57,12 +57,31 @@ struct rp_prov {
 	int n, nnull;
 };
 
+/* Histograms of one stage's receive path (schema v3 table stage_hist, dir
+ * rx): polls by frames taken, and frames emitted by segments carried. */
+#define RP_NSTAGES 3      /* nic, netback, netfront (the order of lk_stage_name) */
+#define RP_FPP_MAX 256    /* frames per poll: buckets 1..256 (256 = 256 or more) */
+#define RP_SPA_MAX 64     /* segments per aggregate: 1..64 */
+struct rp_hist {
+	bool have[RP_NSTAGES];
+	double fpp[RP_NSTAGES][RP_FPP_MAX + 1];
+	double spa[RP_NSTAGES][RP_SPA_MAX + 1];
+};
+extern const char *const rp_stage_names[RP_NSTAGES];
+
 struct rp_run {
 	int64_t id;
 	char *config, *status, *bench_id, *cmdline, *tool_version, *kernel, *hostname, *cpu_model,
 		*offloads, *params, *error;
 	int64_t started_ns, finished_ns, bytes, rate_limit_bps;
 	int64_t capture_drops; /* kernel drops of the run's captures, -1 unknown */
+	int64_t stage_drops;   /* drops of the emulated path's stages (v3), -1 unknown */
+	char *profile, *sweep_key; /* v3; NULL: not recorded / not part of a sweep */
+	double sweep_value;    /* NaN when not part of a sweep */
+	struct rp_kvs model;   /* model parameters (v3 model_params): key -> value */
+	struct rp_hist *hist;  /* NULL: no stage_hist rows */
+	double lro_stage[RP_NSTAGES]; /* lro_stats lro_rate per stage, NaN none */
+	int set;               /* index into rp_model.sets */
 	int repeat;
 	double goodput_bps, lro_rate;
 	const char *lro_src;
@@ -74,8 +93,20 @@ struct rp_run {
 	char cpu_events[128]; /* events the CPU time came from */
 };
 
+/* Runs are compared only within a set: the same profile, sweep point and
+ * model parameters (a database of several benches or a sweep has several). */
+struct rp_set {
+	char *key;           /* profile, sweep point and model parameters as text */
+	char label[192];     /* "" when the database has one set */
+	const char *profile, *sweep_key; /* of its first run (owned by the run) */
+	double sweep_value;  /* NaN: not a sweep point */
+	int first_run;
+};
+
 struct rp_config {
 	char *name;
+	char label[224];     /* name, with the set's label when there are several sets */
+	int set;
 	const char *paper;   /* paper's name, NULL none */
 	int *runs;           /* indices of ok runs */
 	int n;
@@ -84,6 +115,9 @@ struct rp_config {
 	int n_gp, n_lro, n_cpu, n_acks, n_sack, n_rexmt;
 	double drops;        /* capture drops summed over the runs that know them */
 	int n_drops, n_dropped; /* runs with a known value / with drops > 0 */
+	double sdrops;       /* stage drops summed over the runs that know them */
+	int n_sdrops, n_sdropped;
+	struct rp_hist hist; /* pooled over the runs (have[s]: some run had stage s) */
 };
 
 /* One bar/panel of the per-capture figures: a configuration (runs mode) or
@@ -99,7 +133,7 @@ struct rp_scan {
 };
 
 struct rp_panel {
-	char label[192];
+	char label[256];
 	struct rp_scan scan;
 	int cap;   /* capture index for figures 3, 6 (receiver capture), -1 none */
 	int bcap;  /* capture index for figure 4, -1 none */
@@ -116,6 +150,9 @@ struct rp_model {
 	int ncaps;
 	struct rp_config *cfgs;
 	int ncfgs;
+	struct rp_set *sets;
+	int nsets;
+	bool v3;        /* the database has schema v3's tables and columns */
 	int nok;        /* selected ok runs */
 	bool runs_mode; /* there are ok runs */
 	struct rp_panel *panels;
@@ -133,6 +170,44 @@ struct rp_model {
 
 int rp_model_load(sqlite3 *db, const struct lk_report_opts *o, struct rp_model *m,
 		  struct lk_err *e);
+
+/* Numbers of one run that the summary, the findings and the sweep figures
+ * share; NaN when the run does not have it. */
+enum rp_metric {
+	RP_M_GOODPUT,       /* bit/s */
+	RP_M_LRO_RUN,       /* runs.lro_rate (else the largest stage rate) */
+	RP_M_LRO_NIC,       /* lro_stats lro_rate of the nic stage */
+	RP_M_LRO_NETFRONT,  /* ... of the netfront stage */
+	RP_M_ACKS100,       /* ACKs sent by the receiver per 100 data segments (receiver capture) */
+	RP_M_QUICK100,      /* of which timing_quick ("unsuccessful delayed ACK") */
+	RP_M_AGGR100,       /* of which timing_aggregate (one ACK for an aggregate) */
+	RP_M_SACK,          /* ACKs with SACK blocks sent by the receiver (receiver capture) */
+	RP_M_SACK100,       /* the same per 100 data segments */
+	RP_M_REXMT,         /* retransmitted data segments (sender capture) */
+	RP_M_CPU_GB,        /* receiving side CPU seconds per GB (NaN unless per GB) */
+	RP_M_STAGE_DROPS,   /* runs.stage_drops */
+	RP_M_CAPTURE_DROPS, /* runs.capture_drops */
+	RP_M__COUNT
+};
+double rp_run_metric(const struct rp_model *m, const struct rp_run *r, enum rp_metric k);
+/* CPU seconds per GB of one domain ("dom0", "domU": its components summed). */
+double rp_run_domain_cpu(const struct rp_model *m, const struct rp_run *r, const char *dom);
+struct rp_stat {
+	double mean, sd; /* sd NaN with fewer than 2 values */
+	int n;           /* runs with a value */
+};
+/* Mean and sd over the ok runs of c. */
+struct rp_stat rp_cfg_stat(const struct rp_model *m, const struct rp_config *c,
+			   enum rp_metric k);
+/* The same for the runs of c that have f(run) (per-domain CPU and the like). */
+struct rp_stat rp_cfg_stat_fn(const struct rp_model *m, const struct rp_config *c,
+			      double (*f)(const struct rp_model *, const struct rp_run *,
+					  const void *), const void *arg);
+/* The configuration `name` in set `set` (-1: the first set that has it). */
+const struct rp_config *rp_find_cfg(const struct rp_model *m, int set, const char *name);
+/* Median of a histogram over buckets 1..max (NaN when empty) and its mean. */
+double rp_hist_median(const double *h, int max);
+double rp_hist_mean(const double *h, int max);
 void rp_model_free(struct rp_model *m);
 
 /* One pass over the packets of the panels' captures (figures 3 and 6). */
