@@ -108,7 +108,7 @@ static int parse_args(int argc, char **argv, struct lk_run_opts *o, bool *json)
 	char names[128];
 	lk_config_list(names, sizeof names, " ");
 	uint64_t v;
-	int c, rc;
+	int c, rc, v32;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n:qh", lo, NULL)) != -1) {
 		switch (c) {
@@ -122,7 +122,7 @@ static int parse_args(int argc, char **argv, struct lk_run_opts *o, bool *json)
 			break;
 		case O_DB: o->db = optarg; break;
 		case O_CAPTURE: o->capture_dir = optarg; break;
-		case O_QUICKACK: o->quickack = true; break;
+		case O_QUICKACK: lk_model_set(&o->model, "guest.quickack", 1, "cli", NULL); break;
 		case O_CC: o->cc = optarg; break;
 		case O_MSS:
 			if (cli_parse_size(optarg, &v) || v < 88 || v > 65535)
@@ -134,8 +134,10 @@ static int parse_args(int argc, char **argv, struct lk_run_opts *o, bool *json)
 				return rc;
 			break;
 		case O_BUDGET:
-			if ((rc = cli_tb_budget("run", optarg, &o->budget)))
+			if ((rc = cli_tb_budget("run", optarg, &v32)))
 				return rc;
+			lk_model_set(&o->model, "nic.napi_budget", v32, "cli", NULL);
+			lk_model_set(&o->model, "netfront.budget", v32, "cli", NULL);
 			break;
 		case O_JSON: *json = true; break;
 		case O_NOCOLLECT: o->no_collect = true; break;
@@ -155,6 +157,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct lk_run_opts o = {.bytes = 64ull << 20, .db = "lrokit.db", .cmdline = cli_cmdline};
 	bool json = false;
+	lk_model_defaults(&o.model);
 	int rc = parse_args(argc, argv, &o, &json);
 	if (rc)
 		return rc < 0 ? 0 : rc;

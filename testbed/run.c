@@ -320,7 +320,7 @@ static int start_receiver(struct run *x, const char *tmo)
 	a[n++] = x->exe; a[n++] = "recv"; a[n++] = "--result"; a[n++] = x->path_recv;
 	a[n++] = "--ready-fd"; a[n++] = rfd;
 	a[n++] = "-B"; a[n++] = LK_TB_RECV_ADDR; a[n++] = "--timeout"; a[n++] = (char *)tmo;
-	if (x->o->quickack)
+	if (lk_model_on(&x->o->model, LK_M_GUEST_QUICKACK))
 		a[n++] = "--quickack";
 	a[n] = NULL;
 	struct lk_spawn_opts so = {.netns = tb->ns_rcv, .cpu = tb->cpu_recv,
@@ -606,12 +606,13 @@ static char *params_json(const struct run *x)
 	fputs("{\"config\":", f);
 	lk_json_str(f, o->cfg->name);
 	fprintf(f, ",\"bytes\":%" PRIu64 ",\"rate_bps\":%" PRIu64 ",\"quickack\":%s,\"cc\":", o->bytes,
-		o->rate_bps, o->quickack ? "true" : "false");
+		o->rate_bps, lk_model_on(&o->model, LK_M_GUEST_QUICKACK) ? "true" : "false");
 	lk_json_str(f, o->cc ? o->cc : "");
 	fprintf(f, ",\"mss\":%d,\"lro_policy\":", o->mss);
 	lk_json_str(f, o->lro_policy ? o->lro_policy : "linux");
-	fprintf(f, ",\"budget\":%d,\"cpu_send\":%d,\"cpu_recv\":%d,\"prefix\":",
-		o->budget ? o->budget : LK_STAGE_BUDGET, x->tb.cpu_send, x->tb.cpu_recv);
+	fprintf(f, ",\"cpu_send\":%d,\"cpu_recv\":%d,\"model\":", x->tb.cpu_send, x->tb.cpu_recv);
+	lk_model_json(f, &o->model);
+	fputs(",\"prefix\":", f);
 	lk_json_str(f, x->tb.prefix);
 	fputc('}', f);
 	if (fclose(f) != 0) {
@@ -646,7 +647,7 @@ int lk_run(const struct lk_run_opts *o, struct lk_run_result *r, struct lk_err *
 	tb->cpu_send = 0;
 	tb->cpu_recv = 1;
 	tb->lro_policy = o->lro_policy;
-	tb->budget = o->budget;
+	tb->budget = lk_model_int(&o->model, LK_M_NIC_BUDGET);
 	lk_tb_names(tb);
 	snprintf(r->prefix, sizeof r->prefix, "%s", tb->prefix);
 

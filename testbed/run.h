@@ -22,6 +22,7 @@
 
 #include "lib/err.h"
 #include "testbed/configs.h"
+#include "testbed/model.h"
 #include "testbed/progress.h"
 #include "testbed/stage.h"
 #include "testbed/testbed.h"
@@ -46,11 +47,17 @@ struct lk_run_opts {
 	const char *db;          /* database file */
 	const char *capture_dir; /* NULL: beside the database (made if missing) */
 	bool no_collect;         /* no collectors; with capture_dir: tcpdump captures */
-	bool quickack;           /* receiver: TCP_QUICKACK after every read */
+	/* The fidelity model (testbed/model.h): every stage's batching, queueing
+	 * and scheduling, guest.quickack for the receiver. Start from
+	 * lk_model_defaults() (no effect) or lk_model_profile(); all of it is
+	 * stored with the run (model_params, runs.params "model"). */
+	struct lk_model model;
+	const char *profile;     /* runs.profile: the profile the model started from, NULL none */
+	const char *sweep_key;   /* runs.sweep_key/sweep_value when the run is one point of a */
+	double sweep_value;      /* sweep (lrokit bench --sweep), sweep_key NULL otherwise */
 	const char *cc;          /* sender congestion control, NULL = default */
 	int mss;                 /* sender MSS, 0 = default */
 	const char *lro_policy;  /* NULL = linux */
-	int budget;              /* stage frames per poll, 0 = 64 */
 	const char *cmdline;     /* stored in runs.cmdline */
 	volatile sig_atomic_t *stop; /* set to a signal number to abort (may be NULL) */
 	void (*progress)(void *ctx, const struct lk_progress *p);
