@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "lib/err.h"
+#include "reports/findings.h"
 #include "reports/report.h"
 #include "testbed/configs.h" /* the configurations and the paper's labels */
 
@@ -223,6 +224,10 @@ struct rp_fig {
 extern const struct rp_fig rp_figs[LK_REPORT_NFIG];
 int rp_fig_write(sqlite3 *db, const struct rp_model *m, int fig, const char *outdir,
 		 unsigned max_panels, int *w, int *h, char *why, size_t nwhy, struct lk_err *e);
+
+/* The claims judged on the ok runs of set `set` (reports/findings.h). */
+int rp_findings(sqlite3 *db, const struct rp_model *m, int set, struct lk_finding out[LK_NCLAIMS],
+		struct lk_err *e);
 
 /* Version strings of this report's tools (libpcap, SQLite, gnuplot, kernel). */
 struct rp_versions {
