@@ -610,7 +610,7 @@ static void claim_cpu(const struct rp_model *m, int set, struct lk_finding *f)
 			d[i][k] = t[i].c ? rp_cfg_stat_fn(m, t[i].c, dom_cpu, doms[k])
 					 : (struct rp_stat){NAN, NAN, 0};
 			if (d[i][k].n)
-				ADD(numbers, "%s %s %.2f", k ? "," : " (", doms[k], d[i][k].mean);
+				ADD(numbers, "%s%s %.2f", k ? ", " : " (", doms[k], d[i][k].mean);
 		}
 		if (d[i][0].n || d[i][1].n)
 			ADD(numbers, ")");
