@@ -73,6 +73,16 @@ static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct lk_err *
 	return 0;
 }
 
+const char *const rp_stage_names[RP_NSTAGES] = {"nic", "netback", "netfront"};
+
+static int stage_index(const char *s)
+{
+	for (int k = 0; s && k < RP_NSTAGES; k++)
+		if (!strcmp(rp_stage_names[k], s))
+			return k;
+	return -1;
+}
+
 /* ---- runs ---- */
 static bool has_column(sqlite3 *db, const char *table, const char *col)
 {
@@ -181,16 +191,6 @@ static int load_runs(sqlite3 *db, const struct lk_report_opts *o, struct rp_mode
 	}
 	m->runs_mode = m->nok > 0;
 	return 0;
-}
-
-const char *const rp_stage_names[RP_NSTAGES] = {"nic", "netback", "netfront"};
-
-static int stage_index(const char *s)
-{
-	for (int k = 0; s && k < RP_NSTAGES; k++)
-		if (!strcmp(rp_stage_names[k], s))
-			return k;
-	return -1;
 }
 
 /* Schema v3: every ok run's model parameters and its stages' receive-path
@@ -685,6 +685,12 @@ static int load_counters(sqlite3 *db, struct rp_model *m, struct lk_err *e)
 				continue;
 			if (add_prov(m, comp, ev, src, unit, note, null) < 0)
 				goto oom;
+			if (!null && src && !strcmp(src, "stage") && stage_index(comp) >= 0) {
+				char key[128];
+				snprintf(key, sizeof key, "%s %s", comp, ev);
+				if (rp_kvs_add(&r->stagec, key, v) < 0)
+					goto oom;
+			}
 			bool use = any_dom ? (strcmp(comp, "sender") && !is_cpu_comp(comp))
 					   : (is_cpu_comp(comp) && strcmp(comp, "cpu") &&
 					      strcmp(comp, "system") && strcmp(comp, "all"));
@@ -1130,6 +1136,7 @@ void rp_model_free(struct rp_model *m)
 		free(r->sweep_key);
 		free(r->hist);
 		rp_kvs_free(&r->model);
+		rp_kvs_free(&r->stagec);
 		rp_kvs_free(&r->cycles);
 		rp_kvs_free(&r->instr);
 		rp_kvs_free(&r->cpu_s);

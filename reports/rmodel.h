@@ -81,6 +81,7 @@ struct rp_run {
 	double sweep_value;    /* NaN when not part of a sweep */
 	struct rp_kvs model;   /* model parameters (v3 model_params): key -> value */
 	struct rp_hist *hist;  /* NULL: no stage_hist rows */
+	struct rp_kvs stagec;  /* the stages' counters (source 'stage'): "nic irqs" -> value */
 	double lro_stage[RP_NSTAGES]; /* lro_stats lro_rate per stage, NaN none */
 	int set;               /* index into rp_model.sets */
 	int repeat;
@@ -214,16 +215,47 @@ void rp_model_free(struct rp_model *m);
 /* One pass over the packets of the panels' captures (figures 3 and 6). */
 int rp_scan_packets(sqlite3 *db, struct rp_model *m, unsigned max_panels, struct lk_err *e);
 
-/* Figures: each writes its data file and script into outdir. Returns 1
- * written, 0 not drawn (why filled), -1 error. */
-struct rp_fig {
-	const char *base;   /* "fig1-throughput" */
-	const char *title;
-	int w, h;           /* pixels */
+/* Figures: each writes its data file and script into outdir. */
+enum rp_figkind {
+	RP_FIG_THROUGHPUT, RP_FIG_CPU, RP_FIG_TRAFFIC, RP_FIG_BWE, RP_FIG_ACKS, RP_FIG_AGGSIZE,
+	RP_FIG_EVIDENCE, RP_FIG_SWEEP
 };
-extern const struct rp_fig rp_figs[LK_REPORT_NFIG];
-int rp_fig_write(sqlite3 *db, const struct rp_model *m, int fig, const char *outdir,
-		 unsigned max_panels, int *w, int *h, char *why, size_t nwhy, struct lk_err *e);
+struct rp_fig {
+	enum rp_figkind kind;
+	char base[96];      /* "fig1-throughput", "fig8-sweep-nic.rx_usecs" */
+	char name[48];      /* "throughput", ..., "evidence", "sweep nic.rx_usecs" */
+	char title[160];
+	int w, h;           /* pixels (h 0: set by the figure) */
+	bool needs_runs;    /* nothing to draw from captures alone */
+	const char *sweep_key; /* RP_FIG_SWEEP */
+};
+/* The report's figures: the six of the study, the per-poll evidence and
+ * one per swept parameter (at most max). */
+int rp_fig_list(const struct rp_model *m, struct rp_fig *figs, int max);
+/* Returns 1 written, 0 not drawn (why filled), -1 error. */
+int rp_fig_write(sqlite3 *db, const struct rp_model *m, const struct rp_fig *fig, int num,
+		 const char *outdir, unsigned max_panels, int *w, int *h, char *why, size_t nwhy,
+		 struct lk_err *e);
+
+/* The per-poll evidence and sweep figures (rsweep.c), same contract as
+ * rp_fig_write; out is the figure's open data file and script. */
+struct rp_out {
+	FILE *csv, *gp;
+	int block; /* next block index in csv */
+	char csvname[112];
+};
+int rp_block(struct rp_out *w, const char *fmt, const char *cols);
+void rp_gq(FILE *f, const char *s);
+void rp_csvtxt(FILE *f, const char *s);
+void rp_num(FILE *f, double v);
+#define RP_SWEEP_MAXPTS 32 /* values of one swept parameter in a figure */
+int rp_fig_evidence(const struct rp_model *m, struct rp_out *w, char *why, size_t nwhy);
+int rp_fig_sweep(const struct rp_model *m, const char *key, struct rp_out *w, char *why,
+		 size_t nwhy);
+/* Where the lro-phys vs lro-virt LRO-rate ordering flips along the sweep of
+ * key: the values between which it changes (up to max pairs); returns the
+ * number of flips, -1 when the sweep does not have both rates at >= 2 values. */
+int rp_sweep_flips(const struct rp_model *m, const char *key, double (*at)[2], int max);
 
 /* The claims judged on the ok runs of set `set` (reports/findings.h). */
 int rp_findings(sqlite3 *db, const struct rp_model *m, int set, struct lk_finding out[LK_NCLAIMS],
@@ -236,9 +268,13 @@ struct rp_versions {
 void rp_versions_get(const char *gnuplot, struct rp_versions *v);
 
 /* HTML */
-int rp_html_write(const struct rp_model *m, const struct lk_report_opts *o,
-		  const struct lk_report_result *r, const int *fw, const int *fh, const char *path,
-		  struct lk_err *e);
+/* The HTML of the findings, the per-poll evidence and the sweeps (rhmodel.c). */
+int rp_html_findings(FILE *f, sqlite3 *db, const struct rp_model *m, struct lk_err *e);
+void rp_html_evidence(FILE *f, const struct rp_model *m);
+void rp_html_sweeps(FILE *f, sqlite3 *db, const struct rp_model *m);
+int rp_html_write(sqlite3 *db, const struct rp_model *m, const struct lk_report_opts *o,
+		  const struct lk_report_result *r, const struct rp_fig *figs, const int *fw,
+		  const int *fh, const char *path, struct lk_err *e);
 
 /* helpers */
 void rp_html_esc(FILE *f, const char *s);

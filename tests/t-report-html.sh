@@ -8,7 +8,7 @@
 # four captures go into a database with `lrokit analyze --db`.
 #
 # 1. analyze-only database: the report exits 0, draws the per-capture figures
-#    3-5, says on one stderr line and in the HTML that figures 1, 2, 6 need
+#    3-5, says on one stderr line and in the HTML that figures 1, 2, 6, 7 need
 #    runs.
 # 2. SYNTHETIC TEST DATA (clearly marked below): run rows for every
 #    configuration, counters without a PMU (cycles NULL + task-clock), and
@@ -153,8 +153,8 @@ ok $? "lrokit analyze --db stores the four captures"
 rc1=$?; [ $rc1 -eq 0 ] || diag "$(head -c 3000 "$TMP/r1.err")"; (exit $rc1)
 is "$?" 0 "report on an analyze-only database exits 0"
 is "$(grep -c 'need benchmark runs' "$TMP/r1.err")" 1 "one stderr line says which figures need runs"
-grep -q 'figures 1, 2, 6 need benchmark runs' "$TMP/r1.err"
-ok $? "the figures needing runs are 1, 2, 6"
+grep -q 'figures 1, 2, 6, 7 need benchmark runs' "$TMP/r1.err"
+ok $? "the figures needing runs are 1, 2, 6, 7"
 grep -q 'id=needs-runs' "$TMP/r1/report.html"
 ok $? "report.html says which figures need runs"
 for f in fig3-traffic fig4-bwe fig5-acks; do
