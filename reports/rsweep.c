@@ -322,16 +322,16 @@ static void sweep_marks(const struct rp_model *m, const struct sweep *sw, FILE *
 		double x = (at[i][0] + at[i][1]) / 2;
 		fprintf(g, "set arrow from %.6g, graph 0 to %.6g, graph 1 nohead dt 2 lw 2 lc rgb "
 			   "'#d62728' front\n", x, x);
-		fprintf(g, "set label 'lro-phys/lro-virt LRO rate order flips' at %.6g, graph 0.95 "
-			   "right offset -0.5,0 font ',8' tc rgb '#d62728' front\n", x);
+		fprintf(g, "set label 'LRO rate order flips' at %.6g, graph 0.5 center rotate by 90 "
+			   "offset -0.8,0 font ',8' tc rgb '#d62728' front\n", x);
 	}
 	int k = lk_model_find(sw->key);
 	if (k >= 0) {
 		double pv = lk_model_params(NULL)[k].paper;
 		if (pv >= sw->x[0] && pv <= sw->x[sw->npts - 1])
 			fprintf(g, "set arrow from %.6g, graph 0 to %.6g, graph 1 nohead dt 3 lc rgb "
-				   "'#888888' back\nset label 'paper' at %.6g, graph 0.05 left offset "
-				   "0.3,0 font ',8' tc rgb '#666666'\n", pv, pv, pv);
+				   "'#888888' back\nset label 'paper profile' at %.6g, graph 0.15 left "
+				   "rotate by 90 offset 0.8,0 font ',8' tc rgb '#666666'\n", pv, pv, pv);
 	}
 }
 
@@ -361,7 +361,7 @@ int rp_fig_sweep(const struct rp_model *m, const char *key, struct rp_out *w, ch
 	FILE *g = w->gp;
 	fprintf(g,
 		"set grid\n"
-		"set key top left font ',9'\n"
+		"set key top left font ',9' opaque box\n"
 		"set xlabel '%s (%s)'\n"
 		"set yrange [0:*]\n"
 		"set offsets graph 0.03, graph 0.03, 0, 0\n"
