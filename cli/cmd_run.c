@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 #include "lib/err.h"
 #include "lib/json.h"
+#include "lib/record.h"
 #include "testbed/configs.h"
 #include "testbed/progress.h"
 #include "testbed/run.h"
@@ -26,11 +27,16 @@ static const char run_usage[] =
 	"                        (written as NAME.pcap.part, renamed when complete)\n"
 	"      --no-collect      no collectors (perf counters, /proc and interface stats, xenstat,\n"
 	"                        libpcap captures); for measuring the collectors' cost\n"
-	"      --quickack        receiver sets TCP_QUICKACK after every read\n"
+	"      --profile P       the model's starting values: quick (no effect) or paper\n"
+	"      --model KEY=VALUE a model parameter, on top of the profile (repeatable);\n"
+	"                        --model help lists them with units and paper values\n"
+	"      --sweep KEY=VALUE as --model, and records the run as one point of a sweep\n"
+	"                        of KEY (runs.sweep_key, runs.sweep_value)\n"
+	"      --quickack        receiver sets TCP_QUICKACK after every read (the same as\n"
+	"                        --model guest.quickack=1)\n"
 	"      --cc NAME         sender congestion control\n"
 	"      --mss N           sender MSS\n"
 	"      --lro-policy P    linux (default) or inet_lro\n"
-	"      --budget N        stage frames per poll (default 64)\n"
 	"      --json            JSON summary on stdout\n"
 	"  -q                    quiet\n"
 	"Needs root (CAP_NET_ADMIN): network namespaces, TAP devices, AF_PACKET.\n";
@@ -62,8 +68,10 @@ static void print_json(const struct lk_run_opts *o, const struct lk_run_result *
 	printf(r->goodput_bps == r->goodput_bps ? "%.0f" : "null", r->goodput_bps);
 	printf(",\"lro_rate\":");
 	printf(r->lro_rate == r->lro_rate ? "%.4f" : "null", r->lro_rate);
-	printf(",\"drops\":%.0f,\"retrans_segs\":%" PRIu64 ",\"receiver_out_segs\":%" PRIu64
-	       ",\"sender_out_segs\":%" PRIu64 ",\"stages\":{", r->drops, r->retrans_segs,
+	printf(",\"drops\":");
+	lk_json_num(stdout, r->drops);
+	printf(",\"retrans_segs\":%" PRIu64 ",\"receiver_out_segs\":%" PRIu64
+	       ",\"sender_out_segs\":%" PRIu64 ",\"stages\":{", r->retrans_segs,
 	       r->receiver_out_segs, r->sender_out_segs);
 	const char *sep = "";
 	for (int i = 0; i < LK_TB_NSTAGES; i++) {
@@ -77,7 +85,12 @@ static void print_json(const struct lk_run_opts *o, const struct lk_run_result *
 		       ",\"rx_last_error\":", sep, lk_stage_name(i), rx->frames_in, rx->frames_out,
 		       rx->polls, tx->frames_in, tx->frames_out, tx->polls, rx->drops, tx->drops);
 		lk_json_str(stdout, rx->last_error);
-		printf(lr == lr ? ",\"lro_rate\":%.4f}" : ",\"lro_rate\":null}", lr);
+		printf(lr == lr ? ",\"lro_rate\":%.4f" : ",\"lro_rate\":null", lr);
+		printf(",\"rx_fpp_median\":%d,\"rx_spa_median\":%d,\"model\":",
+		       lk_stage_hist_median(rx->fpp, LK_HIST_FPP),
+		       lk_stage_hist_median(rx->spa, LK_HIST_SPA));
+		lk_rec_json(stdout, lk_stage_model_fields, &r->stage[i].m);
+		printf("}");
 		sep = ",";
 	}
 	printf("},\"captures\":{\"sender\":");
@@ -92,23 +105,42 @@ static void print_json(const struct lk_run_opts *o, const struct lk_run_result *
 	printf("}\n");
 }
 
+/* --sweep KEY=VALUE: set with origin "sweep", remembered for the run row. */
+static int sweep_point(struct lk_run_opts *o, const char *kv)
+{
+	static char key[64];
+	const char *eq = strchr(kv, '=');
+	struct lk_err e = {0};
+	if (!eq || (size_t)(eq - kv) >= sizeof key)
+		return cli_usage_err("run: bad --sweep '%s' (want KEY=VALUE)", kv);
+	snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+	if (lk_model_parse_kv(&o->model, kv, "sweep", &e) < 0 || lk_model_check(&o->model, &e) < 0)
+		return cli_usage_err("run: --sweep: %s", e.msg);
+	o->sweep_key = key;
+	o->sweep_value = o->model.v[lk_model_find(key)];
+	return 0;
+}
+
 /* Options into o; 0, or an exit code (usage error, --help). */
 static int parse_args(int argc, char **argv, struct lk_run_opts *o, bool *json)
 {
-	enum { O_RATE = 256, O_DB, O_CAPTURE, O_QUICKACK, O_CC, O_MSS, O_POLICY, O_BUDGET, O_JSON,
-	       O_NOCOLLECT };
+	enum { O_RATE = 256, O_DB, O_CAPTURE, O_QUICKACK, O_CC, O_MSS, O_POLICY, O_JSON,
+	       O_NOCOLLECT, O_PROFILE, O_MODEL, O_SWEEP };
 	static const struct option lo[] = {
 		{"bytes", required_argument, 0, 'n'}, {"rate", required_argument, 0, O_RATE},
 		{"db", required_argument, 0, O_DB}, {"capture", required_argument, 0, O_CAPTURE},
 		{"quickack", no_argument, 0, O_QUICKACK}, {"cc", required_argument, 0, O_CC},
 		{"mss", required_argument, 0, O_MSS}, {"lro-policy", required_argument, 0, O_POLICY},
-		{"budget", required_argument, 0, O_BUDGET}, {"json", no_argument, 0, O_JSON},
+		{"profile", required_argument, 0, O_PROFILE}, {"model", required_argument, 0, O_MODEL},
+		{"sweep", required_argument, 0, O_SWEEP}, {"json", no_argument, 0, O_JSON},
 		{"no-collect", no_argument, 0, O_NOCOLLECT}, {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
 	char names[128];
 	lk_config_list(names, sizeof names, " ");
 	uint64_t v;
-	int c, rc, v32;
+	int c, rc, nkv = 0;
+	char *kvs[4 * LK_MODEL_NPARAMS];
+	const char *sweep = NULL;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n:qh", lo, NULL)) != -1) {
 		switch (c) {
@@ -122,7 +154,14 @@ static int parse_args(int argc, char **argv, struct lk_run_opts *o, bool *json)
 			break;
 		case O_DB: o->db = optarg; break;
 		case O_CAPTURE: o->capture_dir = optarg; break;
-		case O_QUICKACK: lk_model_set(&o->model, "guest.quickack", 1, "cli", NULL); break;
+		case O_QUICKACK:
+		case O_MODEL:
+			if (nkv >= (int)(sizeof kvs / sizeof kvs[0]))
+				return cli_usage_err("run: too many --model options");
+			kvs[nkv++] = c == O_MODEL ? optarg : "guest.quickack=1";
+			break;
+		case O_PROFILE: o->profile = optarg; break;
+		case O_SWEEP: sweep = optarg; break;
 		case O_CC: o->cc = optarg; break;
 		case O_MSS:
 			if (cli_parse_size(optarg, &v) || v < 88 || v > 65535)
@@ -133,12 +172,6 @@ static int parse_args(int argc, char **argv, struct lk_run_opts *o, bool *json)
 			if ((rc = cli_tb_lro_policy("run", optarg, &o->lro_policy)))
 				return rc;
 			break;
-		case O_BUDGET:
-			if ((rc = cli_tb_budget("run", optarg, &v32)))
-				return rc;
-			lk_model_set(&o->model, "nic.napi_budget", v32, "cli", NULL);
-			lk_model_set(&o->model, "netfront.budget", v32, "cli", NULL);
-			break;
 		case O_JSON: *json = true; break;
 		case O_NOCOLLECT: o->no_collect = true; break;
 		case 'q': cli_quiet = true; break;
@@ -146,6 +179,11 @@ static int parse_args(int argc, char **argv, struct lk_run_opts *o, bool *json)
 		default: fprintf(stderr, run_usage, names); return LK_EXIT_USAGE;
 		}
 	}
+	rc = cli_model_finish("run", o->profile, kvs, nkv, &o->model);
+	if (!rc && sweep)
+		rc = sweep_point(o, sweep);
+	if (rc)
+		return rc;
 	if (optind != argc - 1)
 		return cli_usage_err("run: need exactly one CONFIG (%s)", names);
 	if (!(o->cfg = lk_config_find(argv[optind])))
@@ -157,7 +195,6 @@ int cmd_run(int argc, char **argv)
 {
 	struct lk_run_opts o = {.bytes = 64ull << 20, .db = "lrokit.db", .cmdline = cli_cmdline};
 	bool json = false;
-	lk_model_defaults(&o.model);
 	int rc = parse_args(argc, argv, &o, &json);
 	if (rc)
 		return rc < 0 ? 0 : rc;

@@ -14,7 +14,7 @@ static const char stage_usage[] =
 	"  --tap NAME        TAP device the stage creates\n"
 	"  --wire IF         nic: wire interface read with AF_PACKET\n"
 	"  --lro [POLICY]    run lro_ref on the receive path (linux | inet_lro)\n"
-	"  --budget N        frames per poll (default 64)\n"
+	"  --model KEY=VALUE a model parameter (repeatable; see lrokit run --model help)\n"
 	"  --shm-fd N        netback/netfront: shared ring memory\n"
 	"  --evt A,B,C,D     netback/netfront: eventfds rx-kick,rx-space,tx-kick,tx-space\n"
 	"  --ready-fd N      write one byte to N when ready\n"
@@ -37,14 +37,15 @@ int cmd_stage(int argc, char **argv)
 		return argc < 2 ? LK_EXIT_USAGE : 0;
 	}
 	struct lk_stage_opts o = {.shm_fd = -1, .evt = {-1, -1, -1, -1}, .ready_fd = -1};
+	lk_model_defaults(&o.model);
 	if (lk_stage_parse(argv[1], &o.kind) < 0) {
 		cli_err("stage: unknown stage '%s' (nic, netback or netfront)", argv[1]);
 		return LK_EXIT_USAGE;
 	}
-	enum { O_TAP = 256, O_WIRE, O_LRO, O_BUDGET, O_SHM, O_EVT, O_READY, O_STATS };
+	enum { O_TAP = 256, O_WIRE, O_LRO, O_MODEL, O_SHM, O_EVT, O_READY, O_STATS };
 	static const struct option lo[] = {
 		{"tap", required_argument, 0, O_TAP}, {"wire", required_argument, 0, O_WIRE},
-		{"lro", optional_argument, 0, O_LRO}, {"budget", required_argument, 0, O_BUDGET},
+		{"lro", optional_argument, 0, O_LRO}, {"model", required_argument, 0, O_MODEL},
 		{"shm-fd", required_argument, 0, O_SHM}, {"evt", required_argument, 0, O_EVT},
 		{"ready-fd", required_argument, 0, O_READY}, {"stats", required_argument, 0, O_STATS},
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
@@ -59,10 +60,14 @@ int cmd_stage(int argc, char **argv)
 			if (optarg && (rc = cli_tb_lro_policy("stage", optarg, &o.lro_policy)))
 				return rc;
 			break;
-		case O_BUDGET:
-			if ((rc = cli_tb_budget("stage", optarg, &o.budget)))
-				return rc;
+		case O_MODEL: {
+			struct lk_err me = {0};
+			if (lk_model_parse_kv(&o.model, optarg, "cli", &me) < 0) {
+				cli_err("stage: %s", me.msg);
+				return LK_EXIT_USAGE;
+			}
 			break;
+		}
 		case O_SHM:
 			if (num(optarg, &o.shm_fd)) {
 				cli_err("stage: bad --shm-fd '%s'", optarg);

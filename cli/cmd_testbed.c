@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 #include "lib/err.h"
 #include "testbed/configs.h"
+#include "testbed/model.h"
 #include "testbed/testbed.h"
 
 #include <getopt.h>
@@ -10,7 +11,8 @@
 #include <string.h>
 
 static const char tb_usage[] =
-	"usage: lrokit testbed up|down CONFIG [--rate RATE|none] [--lro-policy P] [--budget N]\n"
+	"usage: lrokit testbed up|down CONFIG [--rate RATE|none] [--lro-policy P]\n"
+	"                                     [--profile quick|paper] [--model KEY=VALUE ...]\n"
 	"       lrokit testbed list\n"
 	"Build (up) or remove (down) testbed CONFIG for manual use; namespaces are\n"
 	"lkb-CONFIG-snd, lkb-CONFIG-dom0, lkb-CONFIG-domU (lkb-CONFIG-rcv for native*).\n"
@@ -34,12 +36,14 @@ int cmd_testbed(int argc, char **argv)
 {
 	uint64_t rate = 0;
 	const char *policy = NULL;
-	int budget = 0;
-	enum { O_RATE = 256, O_POLICY, O_BUDGET };
+	const char *profile = NULL;
+	char *kvs[4 * LK_MODEL_NPARAMS];
+	int nkv = 0;
+	enum { O_RATE = 256, O_POLICY, O_PROFILE, O_MODEL };
 	static const struct option lo[] = {
 		{"rate", required_argument, 0, O_RATE}, {"lro-policy", required_argument, 0, O_POLICY},
-		{"budget", required_argument, 0, O_BUDGET}, {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0}};
+		{"profile", required_argument, 0, O_PROFILE}, {"model", required_argument, 0, O_MODEL},
+		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	char names[128];
 	lk_config_list(names, sizeof names, " ");
 	int c, rc;
@@ -54,9 +58,11 @@ int cmd_testbed(int argc, char **argv)
 			if ((rc = cli_tb_lro_policy("testbed", optarg, &policy)))
 				return rc;
 			break;
-		case O_BUDGET:
-			if ((rc = cli_tb_budget("testbed", optarg, &budget)))
-				return rc;
+		case O_PROFILE: profile = optarg; break;
+		case O_MODEL:
+			if (nkv >= (int)(sizeof kvs / sizeof kvs[0]))
+				return cli_usage_err("testbed: too many --model options");
+			kvs[nkv++] = optarg;
 			break;
 		case 'q': cli_quiet = true; break;
 		case 'h': printf(tb_usage, names); return 0;
@@ -65,6 +71,9 @@ int cmd_testbed(int argc, char **argv)
 	}
 	if (optind == argc - 1 && !strcmp(argv[optind], "list"))
 		return list();
+	struct lk_model model;
+	if ((rc = cli_model_finish("testbed", profile, kvs, nkv, &model)))
+		return rc < 0 ? 0 : rc;
 	if (optind != argc - 2 || (strcmp(argv[optind], "up") && strcmp(argv[optind], "down")))
 		return cli_usage_err("testbed: want 'up CONFIG', 'down CONFIG' or 'list'; see 'lrokit "
 				     "testbed --help'");
@@ -84,7 +93,7 @@ int cmd_testbed(int argc, char **argv)
 	tb.cpu_recv = 1;
 	tb.persistent = true;
 	tb.lro_policy = policy;
-	tb.budget = budget;
+	tb.model = model;
 	lk_tb_names(&tb);
 	struct lk_err e = {0};
 	if (!up) {

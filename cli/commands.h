@@ -35,11 +35,20 @@ int cli_parse_size(const char *s, uint64_t *out);
 /* Parse a rate "1G", "1gbit", "500M" (bits per second, powers of 1000). */
 int cli_parse_rate(const char *s, uint64_t *bps);
 /* The testbed's knobs shared by run, testbed and stage: --rate RATE|none
- * (>= 1 Mbit/s), the LRO policy (linux or inet_lro), --budget (frames per
- * poll). 0, or prints the usage error and returns LK_EXIT_USAGE. */
+ * (>= 1 Mbit/s), the LRO policy (linux or inet_lro). 0, or prints the usage
+ * error and returns LK_EXIT_USAGE. */
 int cli_tb_rate(const char *cmd, const char *arg, uint64_t *bps);
 int cli_tb_lro_policy(const char *cmd, const char *arg, const char **policy);
-int cli_tb_budget(const char *cmd, const char *arg, int *budget);
+/* The fidelity model (testbed/model.h) on the command line. cli_model_table
+ * prints the parameter table. cli_model_arg applies one --model KEY=VALUE
+ * with the given origin: 0, LK_EXIT_USAGE (message printed), or -1 when
+ * the argument was "help" (table printed: exit 0). cli_model_finish builds
+ * the model: defaults, then the profile (NULL none), then the KEY=VALUE
+ * arguments (origin "cli"), then lk_model_check; same returns. */
+struct lk_model;
+void cli_model_table(FILE *f);
+int cli_model_arg(const char *cmd, const char *arg, struct lk_model *m, const char *origin);
+int cli_model_finish(const char *cmd, const char *profile, char **kvs, int nkv, struct lk_model *m);
 /* 0 if we hold CAP_NET_ADMIN and CAP_SYS_ADMIN (namespaces, TAP, bridges,
  * qdiscs), else prints one line "WHAT needs root ..." and returns
  * LK_EXIT_MISSING. Checks the effective capabilities, not just the uid. */

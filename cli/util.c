@@ -2,6 +2,7 @@
 
 #include "lib/err.h"
 #include "lro_ref/lro.h"
+#include "testbed/model.h"
 #include "testbed/stage.h"
 
 #include <ctype.h>
@@ -100,13 +101,43 @@ int cli_tb_lro_policy(const char *cmd, const char *arg, const char **policy)
 	return 0;
 }
 
-int cli_tb_budget(const char *cmd, const char *arg, int *budget)
+void cli_model_table(FILE *f)
 {
-	char *end;
-	long v = strtol(arg, &end, 10);
-	if (!*arg || *end || v < 1 || v > LK_STAGE_MAX_BUDGET)
-		return cli_usage_err("%s: bad --budget '%s' (1..%d)", cmd, arg, LK_STAGE_MAX_BUDGET);
-	*budget = (int)v;
+	size_t n;
+	const struct lk_model_param *t = lk_model_params(&n);
+	fprintf(f, "Model parameters (--model KEY=VALUE; profiles: quick = the no-effect values, "
+		"paper = the paper's hardware):\n");
+	fprintf(f, "%-18s %-12s %10s %10s  %s\n", "KEY", "UNIT", "NO-EFFECT", "PAPER", "MEANING");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%-18s %-12s %10g %10g  %s\n", t[i].key, t[i].unit, t[i].no_effect,
+			t[i].paper, t[i].desc);
+}
+
+int cli_model_arg(const char *cmd, const char *arg, struct lk_model *m, const char *origin)
+{
+	if (!strcmp(arg, "help")) {
+		cli_model_table(stdout);
+		return -1;
+	}
+	struct lk_err e = {0};
+	if (lk_model_parse_kv(m, arg, origin, &e) < 0)
+		return cli_usage_err("%s: %s (--model help lists them)", cmd, e.msg);
+	return 0;
+}
+
+int cli_model_finish(const char *cmd, const char *profile, char **kvs, int nkv, struct lk_model *m)
+{
+	struct lk_err e = {0};
+	lk_model_defaults(m);
+	if (profile && lk_model_profile(m, profile, &e) < 0)
+		return cli_usage_err("%s: %s", cmd, e.msg);
+	for (int i = 0; i < nkv; i++) {
+		int rc = cli_model_arg(cmd, kvs[i], m, "cli");
+		if (rc)
+			return rc;
+	}
+	if (lk_model_check(m, &e) < 0)
+		return cli_usage_err("%s: %s", cmd, e.msg);
 	return 0;
 }
 

@@ -9,8 +9,10 @@
  *
  * Tables (DESIGN.md section 4; see schema/migrations.c for every column):
  *   meta, runs, captures, flows, packets, counters, samples, ack_classes,
- *   bwe, lro_stats
- * Versions: v1 the core tables; v2 adds runs.capture_drops.
+ *   bwe, lro_stats, model_params, stage_hist
+ * Versions: v1 the core tables; v2 adds runs.capture_drops; v3 the fidelity
+ * model: model_params, stage_hist, runs.profile/sweep_key/sweep_value/
+ * stage_drops.
  */
 #ifndef LK_SCHEMA_DB_H
 #define LK_SCHEMA_DB_H

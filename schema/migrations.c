@@ -147,6 +147,38 @@ D("a2b_") D("b2a_")
 "UPDATE runs SET capture_drops = (SELECT CASE WHEN count(*) > 0 AND count(value) = count(*)\n"
 "  THEN CAST(sum(value) AS INTEGER) END FROM counters c WHERE c.run_id = runs.run_id\n"
 "  AND c.event = 'capture_kernel_drops' AND c.source = 'pcap');\n",
+/* v3: the fidelity model (testbed/model.h). model_params: every model
+ * parameter of a run (all keys, not only the changed ones) with its unit and
+ * where its value came from. runs.profile: the profile the model started
+ * from; runs.sweep_key/sweep_value: the swept parameter and its value when
+ * the run is one point of a sweep; runs.stage_drops: the sum of every drop
+ * at a stage of the emulated path (modelled: NIC ring, vif queue, netback;
+ * and the emulator's own: wire socket, TAP queues), NULL when unknown or
+ * there are no stages (native); capture drops stay in capture_drops.
+ * stage_hist: per stage and direction, frames per poll (bucket = frames,
+ * 1..256, more counted in 256) and segments per frame out (bucket =
+ * segments, 1..64; 1 = not merged); only buckets with count > 0. */
+"CREATE TABLE model_params (\n"
+"  run_id INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,\n"
+"  key TEXT NOT NULL,\n"
+"  value REAL,\n"
+"  unit TEXT,\n"
+"  origin TEXT NOT NULL CHECK (origin IN ('default','profile','cli','sweep')),\n"
+"  PRIMARY KEY (run_id, key)\n"
+") STRICT;\n"
+"ALTER TABLE runs ADD COLUMN profile TEXT;\n"
+"ALTER TABLE runs ADD COLUMN sweep_key TEXT;\n"
+"ALTER TABLE runs ADD COLUMN sweep_value REAL;\n"
+"ALTER TABLE runs ADD COLUMN stage_drops INTEGER;\n"
+"CREATE TABLE stage_hist (\n"
+"  run_id INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,\n"
+"  stage TEXT NOT NULL CHECK (stage IN ('nic','netback','netfront')),\n"
+"  dir TEXT NOT NULL CHECK (dir IN ('rx','tx')),\n"
+"  hist TEXT NOT NULL CHECK (hist IN ('frames_per_poll','segs_per_aggr')),\n"
+"  bucket INTEGER NOT NULL,\n"
+"  count INTEGER NOT NULL\n"
+") STRICT;\n"
+"CREATE INDEX stage_hist_run ON stage_hist(run_id, stage, dir, hist);\n",
 };
 
 const int lk_n_migrations = (int)(sizeof lk_migrations / sizeof lk_migrations[0]);

@@ -63,8 +63,8 @@ int lk_runrec_begin(struct lk_runrec *r, const char *path, const struct lk_runre
 	cpu_model(cpu, sizeof cpu);
 	sqlite3_stmt *s;
 	const char *sql = "INSERT INTO runs (config, status, started_ns, bytes, rate_limit_bps, pid,"
-			  " cmdline, tool_version, kernel, hostname, cpu_model, params)"
-			  " VALUES (?,'running',?,?,?,?,?,?,?,?,?,?)";
+			  " cmdline, tool_version, kernel, hostname, cpu_model, params, profile,"
+			  " sweep_key, sweep_value) VALUES (?,'running',?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	if (sqlite3_prepare_v2(r->db, sql, -1, &s, NULL) != SQLITE_OK) {
 		lk_errf(e, LK_EXIT_RUNTIME, "%s: inserting run: %s", path, sqlite3_errmsg(r->db));
 		lk_runrec_close(r);
@@ -84,6 +84,9 @@ int lk_runrec_begin(struct lk_runrec *r, const char *path, const struct lk_runre
 	bind_text(s, 9, host);
 	bind_text(s, 10, cpu[0] ? cpu : NULL);
 	bind_text(s, 11, ri->params);
+	bind_text(s, 12, ri->profile);
+	bind_text(s, 13, ri->sweep_key);
+	bind_real(s, 14, ri->sweep_key ? ri->sweep_value : NAN);
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
@@ -98,7 +101,11 @@ int lk_runrec_begin(struct lk_runrec *r, const char *path, const struct lk_runre
 	    sqlite3_prepare_v2(r->db, "INSERT INTO lro_stats (run_id, stage, policy, key, value)"
 				      " VALUES (?,?,?,?,?)", -1, &r->lro, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(r->db, "INSERT INTO samples (run_id, t_ns, source, key, value)"
-				      " VALUES (?,?,?,?,?)", -1, &r->sample, NULL) != SQLITE_OK) {
+				      " VALUES (?,?,?,?,?)", -1, &r->sample, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(r->db, "INSERT INTO model_params (run_id, key, value, unit, origin)"
+				      " VALUES (?,?,?,?,?)", -1, &r->model, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(r->db, "INSERT INTO stage_hist (run_id, stage, dir, hist, bucket,"
+				      " count) VALUES (?,?,?,?,?,?)", -1, &r->hist, NULL) != SQLITE_OK) {
 		lk_errf(e, LK_EXIT_RUNTIME, "%s: %s", path, sqlite3_errmsg(r->db));
 		lk_runrec_close(r);
 		return -1;
@@ -174,6 +181,55 @@ int lk_runrec_sample(struct lk_runrec *r, uint64_t t_ns, const char *source, con
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+int lk_runrec_model(struct lk_runrec *r, const char *key, double value, const char *unit,
+		    const char *origin)
+{
+	sqlite3_stmt *s = r->model;
+	sqlite3_bind_int64(s, 1, r->run_id);
+	bind_text(s, 2, key);
+	bind_real(s, 3, value);
+	bind_text(s, 4, unit);
+	bind_text(s, 5, origin);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int lk_runrec_hist(struct lk_runrec *r, const char *stage, const char *dir, const char *hist,
+		   int bucket, uint64_t count)
+{
+	if (!count)
+		return 0;
+	sqlite3_stmt *s = r->hist;
+	sqlite3_bind_int64(s, 1, r->run_id);
+	bind_text(s, 2, stage);
+	bind_text(s, 3, dir);
+	bind_text(s, 4, hist);
+	sqlite3_bind_int(s, 5, bucket);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)count);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int lk_runrec_stage_drops(struct lk_runrec *r, double drops, struct lk_err *e)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(r->db, "UPDATE runs SET stage_drops=? WHERE run_id=?", -1, &s,
+			       NULL) != SQLITE_OK)
+		return lk_errf(e, LK_EXIT_RUNTIME, "stage drops: %s", sqlite3_errmsg(r->db));
+	if (isnan(drops))
+		sqlite3_bind_null(s, 1);
+	else
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)drops);
+	sqlite3_bind_int64(s, 2, r->run_id);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return lk_errf(e, LK_EXIT_RUNTIME, "stage drops: %s", sqlite3_errmsg(r->db));
+	return 0;
+}
+
 int lk_runrec_tx(struct lk_runrec *r, const char *sql)
 {
 	return sqlite3_exec(r->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
@@ -184,7 +240,9 @@ void lk_runrec_close(struct lk_runrec *r)
 	sqlite3_finalize(r->counter);
 	sqlite3_finalize(r->lro);
 	sqlite3_finalize(r->sample);
-	r->counter = r->lro = r->sample = NULL;
+	sqlite3_finalize(r->model);
+	sqlite3_finalize(r->hist);
+	r->counter = r->lro = r->sample = r->model = r->hist = NULL;
 	if (r->db)
 		lk_db_close(r->db);
 	r->db = NULL;

@@ -2,7 +2,8 @@
  * the `runs` row (inserted as 'running' with our pid, finished as ok/failed/
  * aborted), stage counters into `counters` (source 'stage'/'iface'/'snmp'),
  * LRO engine counters into `lro_stats`, the sender's TCP_INFO series into
- * `samples` (source 'tcpinfo'). NaN values are stored as NULL. */
+ * `samples` (source 'tcpinfo'), the model's parameters into `model_params`,
+ * the stages' histograms into `stage_hist`. NaN values are stored as NULL. */
 #ifndef LK_SCHEMA_RUNREC_H
 #define LK_SCHEMA_RUNREC_H
 
@@ -14,12 +15,15 @@
 struct lk_runrec {
 	sqlite3 *db;
 	int64_t run_id;
-	sqlite3_stmt *counter, *lro, *sample;
+	sqlite3_stmt *counter, *lro, *sample, *model, *hist;
 };
 
 struct lk_runrec_info {
 	const char *config, *cmdline, *tool_version, *params;
 	uint64_t started_ns, bytes, rate_limit_bps;
+	const char *profile;      /* runs.profile, NULL none */
+	const char *sweep_key;    /* runs.sweep_key, NULL: not a sweep point */
+	double sweep_value;       /* runs.sweep_value (with sweep_key) */
 };
 
 /* Open (create/migrate) path and insert a 'running' row. */
@@ -35,6 +39,14 @@ int lk_runrec_lro(struct lk_runrec *r, const char *stage, const char *policy, co
 		  double value);
 int lk_runrec_sample(struct lk_runrec *r, uint64_t t_ns, const char *source, const char *key,
 		     double value);
+/* One model parameter (model_params); origin default|profile|cli|sweep. */
+int lk_runrec_model(struct lk_runrec *r, const char *key, double value, const char *unit,
+		    const char *origin);
+/* One histogram bucket (stage_hist); count 0 is not stored. */
+int lk_runrec_hist(struct lk_runrec *r, const char *stage, const char *dir, const char *hist,
+		   int bucket, uint64_t count);
+/* runs.stage_drops (NaN: NULL, unknown). */
+int lk_runrec_stage_drops(struct lk_runrec *r, double drops, struct lk_err *e);
 /* Wrap many inserts in one transaction. */
 int lk_runrec_tx(struct lk_runrec *r, const char *sql);
 void lk_runrec_close(struct lk_runrec *r);

@@ -232,6 +232,16 @@ int lk_model_parse_kv(struct lk_model *m, const char *kv, const char *origin, st
 
 int lk_model_check(const struct lk_model *m, struct lk_err *e)
 {
+	for (int i = 0; i < LK_MODEL_NPARAMS; i++) {
+		const struct lk_model_param *p = &params[i];
+		double v = m->v[i];
+		if (isnan(v) || v < p->min || v > p->max || (p->integer && v != floor(v)))
+			return lk_errf(e, LK_EXIT_USAGE, "model %s=%g out of range (%g..%g %s%s)", p->key,
+				       v, p->min, p->max, p->unit, p->integer ? ", whole" : "");
+		if (!origin_ok(m->origin[i]))
+			return lk_errf(e, LK_EXIT_USAGE, "model %s: no origin (model not initialised "
+				       "with lk_model_defaults?)", p->key);
+	}
 	if (m->v[LK_M_GUEST_LOAD] > 0 && m->v[LK_M_GUEST_SLICE_US] <= 0)
 		return lk_errf(e, LK_EXIT_USAGE, "model: guest.load=%g needs guest.slice_us > 0 (the "
 			       "credit scheduler's slice is 30000)", m->v[LK_M_GUEST_LOAD]);
@@ -248,6 +258,10 @@ int lk_model_check(const struct lk_model *m, struct lk_err *e)
 /* The shortest %g form that reads back as v. */
 static void fmt_num(char *buf, size_t n, double v)
 {
+	if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(buf, n, "%.0f", v);
+		return;
+	}
 	for (int prec = 6; prec <= 17; prec++) {
 		snprintf(buf, n, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)

@@ -92,7 +92,8 @@ int lk_model_set(struct lk_model *m, const char *key, double v, const char *orig
 int lk_model_parse_kv(struct lk_model *m, const char *kv, const char *origin, struct lk_err *e);
 /* Parse a value for parameter i as lk_model_parse_kv does. */
 int lk_model_parse_value(int i, const char *s, double *v, struct lk_err *e);
-/* Checks across parameters (e.g. guest.load needs guest.slice_us > 0). */
+/* Every value in range with an origin, and the checks across parameters
+ * (e.g. guest.load needs guest.slice_us > 0). */
 int lk_model_check(const struct lk_model *m, struct lk_err *e);
 
 /* The value as an int / bool (for the stages). */

@@ -1,57 +1,91 @@
-/* testbed/ring.c - SPSC shared-memory ring with eventfd notification. */
+/* testbed/ring.c - the emulated netif ring (see ring.h). */
 #include "testbed/ring.h"
+#include "lib/clock.h"
 
 #include <string.h>
 #include <unistd.h>
 
-#define SLOT_STRIDE (LK_RING_SLOT_DATA + 64)
+#define ENTRY_HDR 64
+#define SLOT_STRIDE (LK_RING_SLOT_DATA + ENTRY_HDR)
 
-size_t lk_ring_bytes(void)
+size_t lk_ring_bytes(uint32_t nslots)
 {
-	return sizeof(struct lk_ring_hdr) + (size_t)LK_RING_SLOTS * SLOT_STRIDE;
+	return sizeof(struct lk_ring_hdr) + (size_t)nslots * SLOT_STRIDE;
 }
 
-void lk_ring_init(void *mem)
+void lk_ring_init(void *mem, uint32_t nslots)
 {
 	struct lk_ring_hdr *h = mem;
 	memset(h, 0, sizeof *h);
-	h->nslots = LK_RING_SLOTS;
-	h->slot_size = LK_RING_SLOT_DATA;
+	h->nslots = nslots;
+	atomic_store(&h->event, 1);
+	atomic_store(&h->req_event, 1);
 }
 
 void lk_ring_attach(struct lk_ring *r, void *mem, int kick_fd, int space_fd)
 {
 	r->h = mem;
+	r->nslots = r->h->nslots;
 	r->slots = (uint8_t *)mem + sizeof(struct lk_ring_hdr);
 	r->kick_fd = kick_fd;
 	r->space_fd = space_fd;
 }
 
-static uint8_t *slot(struct lk_ring *r, uint32_t idx)
+uint32_t lk_ring_pkt_cost(uint32_t len, bool gso)
 {
-	return r->slots + (size_t)(idx % LK_RING_SLOTS) * SLOT_STRIDE;
+	uint32_t pages = (len + LK_RING_PAGE - 1) / LK_RING_PAGE;
+	return (pages ? pages : 1) + (gso ? 1 : 0);
+}
+
+static uint8_t *entry(const struct lk_ring *r, uint32_t idx)
+{
+	return r->slots + (size_t)(idx % r->nslots) * SLOT_STRIDE;
 }
 
 uint8_t *lk_ring_prod_slot(struct lk_ring *r, uint32_t **len)
 {
 	uint32_t p = atomic_load_explicit(&r->h->prod, memory_order_relaxed);
 	uint32_t c = atomic_load_explicit(&r->h->cons, memory_order_acquire);
-	if (p - c >= LK_RING_SLOTS) {
+	if (p - c >= r->nslots) {
 		atomic_store(&r->h->prod_waiting, 1);
 		/* re-check after announcing, so a release in between is not missed */
 		c = atomic_load(&r->h->cons);
-		if (p - c >= LK_RING_SLOTS)
+		if (p - c >= r->nslots)
 			return NULL;
 		atomic_store(&r->h->prod_waiting, 0);
 	}
-	uint8_t *s = slot(r, p);
+	uint8_t *s = entry(r, p);
 	*len = (uint32_t *)s;
-	return s + 64;
+	return s + ENTRY_HDR;
 }
 
-void lk_ring_prod_commit(struct lk_ring *r)
+void lk_ring_prod_commit(struct lk_ring *r, uint32_t cost)
 {
+	uint32_t p = atomic_load_explicit(&r->h->prod, memory_order_relaxed);
+	((uint32_t *)entry(r, p))[1] = cost;
+	atomic_fetch_add_explicit(&r->h->rsp_prod, cost, memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->h->prod, 1, memory_order_release);
+}
+
+uint32_t lk_ring_prod_idx(const struct lk_ring *r)
+{
+	return atomic_load_explicit(&r->h->prod, memory_order_relaxed);
+}
+
+bool lk_ring_push(struct lk_ring *r, uint32_t old_prod, bool suppress)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	uint32_t np = atomic_load_explicit(&r->h->prod, memory_order_relaxed);
+	if (np == old_prod)
+		return false;
+	if (suppress) {
+		uint32_t ev = atomic_load(&r->h->event);
+		if ((uint32_t)(np - ev) >= (uint32_t)(np - old_prod))
+			return false;
+	}
+	atomic_store_explicit(&r->h->notify_ns, lk_mono_ns(), memory_order_relaxed);
+	lk_evt_kick(r->kick_fd);
+	return true;
 }
 
 void lk_evt_kick(int fd)
@@ -68,8 +102,6 @@ void lk_evt_clear(int fd)
 	(void)rd;
 }
 
-void lk_ring_kick(struct lk_ring *r) { lk_evt_kick(r->kick_fd); }
-
 uint32_t lk_ring_avail(struct lk_ring *r)
 {
 	uint32_t p = atomic_load_explicit(&r->h->prod, memory_order_acquire);
@@ -77,12 +109,14 @@ uint32_t lk_ring_avail(struct lk_ring *r)
 	return p - c;
 }
 
-uint8_t *lk_ring_cons_slot(struct lk_ring *r, uint32_t i, uint32_t *len)
+uint8_t *lk_ring_cons_slot(struct lk_ring *r, uint32_t i, uint32_t *len, uint32_t *cost)
 {
 	uint32_t c = atomic_load_explicit(&r->h->cons, memory_order_relaxed);
-	uint8_t *s = slot(r, c + i);
-	*len = *(uint32_t *)s;
-	return s + 64;
+	uint8_t *s = entry(r, c + i);
+	*len = ((uint32_t *)s)[0];
+	if (cost)
+		*cost = ((uint32_t *)s)[1];
+	return s + ENTRY_HDR;
 }
 
 void lk_ring_cons_release(struct lk_ring *r, uint32_t n)
@@ -92,4 +126,49 @@ void lk_ring_cons_release(struct lk_ring *r, uint32_t n)
 	atomic_fetch_add_explicit(&r->h->cons, n, memory_order_seq_cst);
 	if (atomic_exchange(&r->h->prod_waiting, 0))
 		lk_evt_kick(r->space_fd);
+}
+
+bool lk_ring_final_check(struct lk_ring *r)
+{
+	uint32_t c = atomic_load_explicit(&r->h->cons, memory_order_relaxed);
+	atomic_store(&r->h->event, c + 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	return lk_ring_avail(r) > 0;
+}
+
+uint32_t lk_ring_req_free(struct lk_ring *r)
+{
+	return atomic_load_explicit(&r->h->req_prod, memory_order_acquire) -
+	       atomic_load_explicit(&r->h->rsp_prod, memory_order_relaxed);
+}
+
+void lk_ring_req_arm(struct lk_ring *r, uint32_t needed)
+{
+	atomic_store(&r->h->req_event, atomic_load(&r->h->rsp_prod) + needed);
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+bool lk_ring_post(struct lk_ring *r, uint32_t n, bool suppress)
+{
+	if (!n)
+		return false;
+	uint32_t old = atomic_fetch_add_explicit(&r->h->req_prod, n, memory_order_seq_cst);
+	uint32_t np = old + n;
+	if (suppress) {
+		uint32_t ev = atomic_load(&r->h->req_event);
+		if ((uint32_t)(np - ev) >= n)
+			return false;
+	}
+	lk_evt_kick(r->space_fd);
+	return true;
+}
+
+uint32_t lk_ring_req_prod(struct lk_ring *r)
+{
+	return atomic_load_explicit(&r->h->req_prod, memory_order_acquire);
+}
+
+uint32_t lk_ring_rsp_prod(struct lk_ring *r)
+{
+	return atomic_load_explicit(&r->h->rsp_prod, memory_order_acquire);
 }

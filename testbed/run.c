@@ -487,13 +487,27 @@ static void store_snmp(struct run *x)
 			  "packets", "snmp", "segments the receiver sent: ACKs (+ handshake, verdict)");
 }
 
-/* One stage's counters (every scalar of lk_stage_dir_fields per direction,
- * the frames-per-poll histogram, drops) and LRO engine counters. */
-static void store_stage(struct run *x, int i, const struct lk_stage_stats *st)
+/* A model counter of a stage: the value, or NULL with a note when the stage
+ * cannot count it in this configuration. */
+static void model_counter(struct run *x, const char *stage, const char *event, uint64_t v,
+			  const char *unit, bool applies, const char *why_not)
+{
+	lk_runrec_counter(&x->rec, stage, event, applies ? (double)v : NAN, unit, "stage",
+			  applies ? NULL : why_not);
+}
+
+/* One stage's counters: every scalar of lk_stage_dir_fields per direction
+ * ("rx_frames_in", ...), its histograms (stage_hist), the model's evidence
+ * and drops (counters at the stage that counts them), the emulator's own
+ * drops, the LRO engine's counters. Returns the stage's drops. */
+static double store_stage(struct run *x, int i, const struct lk_stage_stats *st)
 {
 	const char *name = lk_stage_name(i);
+	const struct lk_model *m = &x->o->model;
 	const struct lk_stage_dir_stats *dirs[2] = {&st->rx, &st->tx};
+	const struct lk_stage_model_stats *ms = &st->m;
 	char ev[96];
+	double drops = 0;
 	for (int d = 0; d < 2; d++) {
 		const char *dn = d ? "tx" : "rx";
 		for (const struct lk_rec_field *f = lk_stage_dir_fields; f->name; f++) {
@@ -502,26 +516,61 @@ static void store_stage(struct run *x, int i, const struct lk_stage_stats *st)
 			snprintf(ev, sizeof ev, "%s_%s", dn, f->name);
 			lk_runrec_counter(&x->rec, name, ev, lk_rec_num(f, dirs[d], 0), NULL, "stage", NULL);
 		}
-		for (int b = 0; b < LK_FPP_BUCKETS; b++) {
-			snprintf(ev, sizeof ev, "%s_fpp_%s", dn, lk_stage_fpp_bucket(b));
-			lk_runrec_counter(&x->rec, name, ev, (double)dirs[d]->fpp_hist[b], "polls", "stage",
-					  "frames-per-poll histogram bucket");
-		}
-		x->r->drops += (double)dirs[d]->drops;
+		for (int b = 0; b < LK_HIST_FPP; b++)
+			lk_runrec_hist(&x->rec, name, dn, "frames_per_poll", b + 1, dirs[d]->fpp[b]);
+		for (int b = 0; b < LK_HIST_SPA; b++)
+			lk_runrec_hist(&x->rec, name, dn, "segs_per_aggr", b + 1, dirs[d]->spa[b]);
+		drops += (double)dirs[d]->drops;
+	}
+	bool nic = i == LK_STAGE_NIC, nb = i == LK_STAGE_NETBACK, nf = i == LK_STAGE_NETFRONT;
+	if (nic || nf)
+		model_counter(x, name, "irqs", ms->irqs, "events", true, NULL);
+	if (nb) {
+		bool q = lk_model_int(m, LK_M_VIF_QLEN) > 0;
+		model_counter(x, name, "queue_full_events", ms->queue_full_events, "events", true, NULL);
+		model_counter(x, name, "drops_vif_queue", ms->drops_vif_queue, "packets", q,
+			      "vif.qlen=0: no vif queue modelled, frames wait in the TAP");
+		model_counter(x, name, "drops_netback", ms->drops_netback, "packets", q,
+			      "vif.qlen=0: the queue never times out, netback does not drop");
+		drops += (double)(ms->drops_vif_queue + ms->drops_netback);
+	}
+	if (nic) {
+		model_counter(x, name, "drops_nic_ring", ms->drops_nic_ring, "frames",
+			      lk_model_int(m, LK_M_NIC_RING) > 0, "nic.ring=0: unbounded, cannot drop");
+		model_counter(x, name, "wire_delay_ns", ms->wire_delay_ns, "ns", true,
+			      NULL);
+		model_counter(x, name, "late_ns", ms->late_ns, "ns", true, NULL);
+		drops += (double)ms->drops_nic_ring;
+	}
+	model_counter(x, name, "idle_ns", ms->idle_ns, "ns", true, NULL);
+	if (nf) {
+		model_counter(x, name, "desched_ns", ms->desched_ns, "ns", true, NULL);
+		model_counter(x, name, "posts", ms->posts, "events", true, NULL);
 	}
 	double td = st->tap_queue_drops >= 0 ? (double)st->tap_queue_drops : NAN;
 	lk_runrec_counter(&x->rec, name, "wire_drops", (double)st->wire_drops, NULL, "stage",
-			  "AF_PACKET receive drops (nic stage)");
+			  "AF_PACKET receive drops (nic stage: the emulator fell behind the wire)");
 	lk_runrec_counter(&x->rec, name, "tap_queue_drops", td, NULL, "stage",
-			  "kernel drops on the stage's TAP queue");
-	x->r->drops += (double)st->wire_drops + (isnan(td) ? 0 : td);
+			  "kernel drops on the stage's TAP queue (the emulator fell behind)");
+	drops += (double)st->wire_drops + td;
 	if (!st->rx.lro)
-		return;
+		return drops;
 	const char *policy = x->o->lro_policy ? x->o->lro_policy : "linux";
 	for (const struct lk_rec_field *f = lk_stage_lro_fields; f->name; f++)
 		if (f->count == 1)
 			lk_runrec_lro(&x->rec, name, policy, f->name, lk_rec_num(f, &st->rx.lro_stats, 0));
 	lk_runrec_lro(&x->rec, name, policy, "lro_rate", lro_rate(&st->rx.lro_stats));
+	return drops;
+}
+
+/* Every model parameter of the run (model_params). */
+static void store_model(struct run *x)
+{
+	size_t n;
+	const struct lk_model_param *t = lk_model_params(&n);
+	const struct lk_model *m = &x->o->model;
+	for (size_t i = 0; i < n; i++)
+		lk_runrec_model(&x->rec, t[i].key, m->v[i], t[i].unit, m->origin[i]);
 }
 
 /* The sender's TCP_INFO series (t_ns: since the connection was up, made
@@ -579,9 +628,14 @@ static void store(struct run *x)
 		r->goodput_bps = rres.goodput_bps;
 	}
 	store_snmp(x);
-	for (int i = 0; i < LK_TB_NSTAGES; i++)
-		if (r->have_stage[i])
-			store_stage(x, i, &r->stage[i]);
+	store_model(x);
+	/* stage drops: known when every stage of the path reported; a path
+	   without stages (native) drops nothing there, runs.stage_drops NULL */
+	r->drops = 0;
+	for (int i = 0; x->tb.cfg->full_path && i < LK_TB_NSTAGES; i++)
+		r->drops += r->have_stage[i] ? store_stage(x, i, &r->stage[i]) : NAN;
+	if (lk_runrec_stage_drops(&x->rec, x->tb.cfg->full_path ? r->drops : NAN, &e) < 0)
+		say(x, LK_RUN_WARN, "run: %s", e.msg);
 	store_tcpinfo(x, have_s ? sres.start_ns : 0);
 	r->signal = stop_signal(x);
 	if (rok && sok && !r->error[0])
@@ -626,7 +680,9 @@ int lk_run(const struct lk_run_opts *o, struct lk_run_result *r, struct lk_err *
 {
 	memset(r, 0, sizeof *r);
 	r->status = "failed";
-	r->goodput_bps = r->lro_rate = NAN;
+	r->goodput_bps = r->lro_rate = r->drops = NAN;
+	if (lk_model_check(&o->model, e) < 0)
+		return -1;
 	if (o->capture_dir && mkdir(o->capture_dir, 0755) < 0 && errno != EEXIST)
 		return lk_errf(e, LK_EXIT_RUNTIME, "capture directory '%s': %s", o->capture_dir,
 			       strerror(errno));
@@ -647,7 +703,7 @@ int lk_run(const struct lk_run_opts *o, struct lk_run_result *r, struct lk_err *
 	tb->cpu_send = 0;
 	tb->cpu_recv = 1;
 	tb->lro_policy = o->lro_policy;
-	tb->budget = lk_model_int(&o->model, LK_M_NIC_BUDGET);
+	tb->model = o->model;
 	lk_tb_names(tb);
 	snprintf(r->prefix, sizeof r->prefix, "%s", tb->prefix);
 
@@ -655,7 +711,8 @@ int lk_run(const struct lk_run_opts *o, struct lk_run_result *r, struct lk_err *
 	struct lk_runrec_info ri = {.config = o->cfg->name, .cmdline = o->cmdline,
 				 .tool_version = LK_VERSION, .params = params,
 				 .started_ns = lk_real_ns(), .bytes = o->bytes,
-				 .rate_limit_bps = o->rate_bps};
+				 .rate_limit_bps = o->rate_bps, .profile = o->profile,
+				 .sweep_key = o->sweep_key, .sweep_value = o->sweep_value};
 	int rc = lk_runrec_begin(&x.rec, o->db, &ri, e);
 	free(params);
 	if (rc < 0)

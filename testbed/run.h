@@ -75,7 +75,9 @@ struct lk_run_result {
 	bool verified;
 	double goodput_bps;      /* the receiver's, NaN unknown */
 	double lro_rate;         /* NaN unknown */
-	double drops;            /* stage drops: rx, tx, wire and TAP queue */
+	double drops;            /* runs.stage_drops: every drop at a stage (modelled: NIC ring,
+				    vif queue, netback; the emulator's: wire socket, TAP
+				    queues, errors); NaN unknown; 0 without stages (native) */
 	uint64_t retrans_segs, receiver_out_segs, sender_out_segs;
 	bool have_stage[LK_TB_NSTAGES];
 	struct lk_stage_stats stage[LK_TB_NSTAGES];

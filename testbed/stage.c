@@ -1,19 +1,18 @@
-/* testbed/stage.c - NIC, netback and netfront stage loops. */
+/* testbed/stage.c - what the stages share: TAPs, frame delivery, LRO, the
+ * counters and their file, and lk_stage_run (setup, then the stage's loop
+ * in stage_nic.c or stage_xen.c). */
 #include "testbed/stage.h"
 #include "testbed/ring.h"
+#include "testbed/stage_int.h"
 #include "lib/clock.h"
 #include "lib/record.h"
 #include "lro_ref/lro.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/if_packet.h>
 #include <linux/if_tun.h>
-#include <linux/virtio_net.h>
 #include <net/if.h>
-#include <net/ethernet.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,22 +20,20 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
-#define VNET_LEN ((int)sizeof(struct virtio_net_hdr)) /* 10 */
-#define FRAME_MAX (65536 + 128)
 /* an LRO aggregate goes to a TAP as vnet header + frame header + frags */
 #define MAX_IOV (2 + LRO_MAX_FRAGS)
 #if defined(IOV_MAX) && IOV_MAX < MAX_IOV
 #error "IOV_MAX too small for an aggregate's fragments"
 #endif
 
-static volatile sig_atomic_t g_stop, g_dump;
-static void on_stop(int s) { (void)s; g_stop = 1; }
-static void on_dump(int s) { (void)s; g_dump = 1; }
+volatile sig_atomic_t lk_stage_stop, lk_stage_dump;
+static void on_stop(int sig) { (void)sig; lk_stage_stop = 1; }
+static void on_dump(int sig) { (void)sig; lk_stage_dump = 1; }
 
 const char *lk_stage_name(enum lk_stage_kind k)
 {
@@ -48,22 +45,24 @@ const char *lk_stage_name(enum lk_stage_kind k)
 	return "?";
 }
 
-int lk_stage_parse(const char *s, enum lk_stage_kind *k)
+int lk_stage_parse(const char *str, enum lk_stage_kind *k)
 {
 	for (int i = 0; i < 3; i++)
-		if (!strcmp(s, lk_stage_name((enum lk_stage_kind)i))) {
+		if (!strcmp(str, lk_stage_name((enum lk_stage_kind)i))) {
 			*k = (enum lk_stage_kind)i;
 			return 0;
 		}
 	return -1;
 }
 
-int lk_stage_shm_create(struct lk_err *e)
+int lk_stage_shm_create(unsigned nslots, struct lk_err *e)
 {
+	if (nslots < 1 || nslots > LK_RING_MAX_SLOTS)
+		return lk_errf(e, LK_EXIT_USAGE, "ring of %u slots (1..%d)", nslots, LK_RING_MAX_SLOTS);
 	int fd = memfd_create("lrokit-ring", MFD_CLOEXEC);
 	if (fd < 0)
 		return lk_errf(e, LK_EXIT_RUNTIME, "memfd_create: %s", strerror(errno));
-	size_t sz = 2 * lk_ring_bytes();
+	size_t one = lk_ring_bytes(nslots), sz = 2 * one;
 	if (ftruncate(fd, (off_t)sz) < 0) {
 		close(fd);
 		return lk_errf(e, LK_EXIT_RUNTIME, "ring memory (%zu bytes): %s", sz, strerror(errno));
@@ -73,43 +72,15 @@ int lk_stage_shm_create(struct lk_err *e)
 		close(fd);
 		return lk_errf(e, LK_EXIT_RUNTIME, "mmap ring memory: %s", strerror(errno));
 	}
-	lk_ring_init(m);
-	lk_ring_init(m + lk_ring_bytes());
+	lk_ring_init(m, nslots);
+	lk_ring_init(m + one, nslots);
 	munmap(m, sz);
 	return fd;
 }
 
-/* ---- ports ---- */
-
-enum port_kind { P_PKT, P_TAP, P_RING };
-
-struct dir {
-	const char *name;      /* "rx" / "tx" */
-	enum port_kind src, dst;
-	int src_fd, dst_fd;    /* pkt/tap fds */
-	struct lk_ring *src_ring, *dst_ring;
-	bool blocked;          /* dst ring full: wait for space */
-	struct lro *lro;
-	struct lk_stage_dir_stats st; /* its counters */
-};
-
-struct stage {
-	const struct lk_stage_opts *o;
-	int budget;
-	struct dir rx, tx;
-	int pkt_fd, tap_fd;
-	struct lk_ring rings[2];
-	uint8_t *shm;
-	size_t shm_len;
-	/* recvmmsg buffers */
-	uint8_t *bufs;
-	struct mmsghdr *msgs;
-	struct iovec *iov;
-	uint64_t pkt_drops;    /* AF_PACKET tp_drops */
-	struct dir *cur;       /* direction the LRO callback writes to */
-};
-
-static int tap_open(const char *name, struct lk_err *e)
+/* The stage's TAP. gso: accept GSO frames (TSO4/6); without it the kernel
+ * segments GSO packets before handing them to us (a vif without GSO). */
+static int tap_open(const char *name, bool gso, struct lk_err *e)
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
@@ -119,7 +90,7 @@ static int tap_open(const char *name, struct lk_err *e)
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
 	int hs = VNET_LEN;
-	unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+	unsigned off = TUN_F_CSUM | (gso ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hs) < 0 ||
 	    ioctl(fd, TUNSETOFFLOAD, off) < 0) {
 		int er = errno;
@@ -129,45 +100,44 @@ static int tap_open(const char *name, struct lk_err *e)
 	return fd;
 }
 
-static int pkt_open(const char *ifname, struct lk_err *e)
-{
-	unsigned idx = if_nametoindex(ifname);
-	if (!idx)
-		return lk_errf(e, LK_EXIT_RUNTIME, "wire interface %s: %s", ifname, strerror(errno));
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ALL));
-	if (fd < 0)
-		return lk_errf(e, LK_EXIT_MISSING, "AF_PACKET socket: %s", strerror(errno));
-	int one = 1, big = 64 << 20;
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-				  .sll_ifindex = (int)idx};
-	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0 ||
-	    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0 ||
-	    bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
-		int er = errno;
-		close(fd);
-		return lk_errf(e, LK_EXIT_RUNTIME, "AF_PACKET on %s: %s", ifname, strerror(er));
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-	return fd;
-}
-
-static void fpp_add(struct dir *d, unsigned n)
-{
-	int b = 0;
-	while (b < LK_FPP_BUCKETS - 1 && n >= (2u << b))
-		b++;
-	d->st.fpp_hist[b]++;
-}
-
-/* TCP segments a frame stands for: GSO frames count by payload / gso_size. */
-static uint32_t frame_segs(const struct virtio_net_hdr *vh, uint32_t len)
+uint32_t lk_stage_frame_segs(const struct virtio_net_hdr *vh, uint32_t len)
 {
 	if (vh->gso_type == VIRTIO_NET_HDR_GSO_NONE || !vh->gso_size || len <= vh->hdr_len)
 		return 1;
 	return (len - vh->hdr_len + vh->gso_size - 1) / vh->gso_size;
+}
+
+static void hist_add(uint64_t *h, int n, uint64_t v)
+{
+	if (v < 1)
+		return;
+	h[(v > (uint64_t)n ? (uint64_t)n : v) - 1]++;
+}
+
+int lk_stage_hist_median(const uint64_t *h, int n)
+{
+	uint64_t total = 0, acc = 0;
+	for (int i = 0; i < n; i++)
+		total += h[i];
+	if (!total)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		acc += h[i];
+		if (2 * acc >= total)
+			return i + 1;
+	}
+	return n;
+}
+
+void lk_stage_out(struct dir *d, const struct virtio_net_hdr *vh, uint32_t len)
+{
+	uint32_t segs = lk_stage_frame_segs(vh, len);
+	d->st.frames_out++;
+	d->st.bytes_out += len;
+	d->st.segs_out += segs;
+	if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		d->st.gso_out++;
+	hist_add(d->st.spa, LK_HIST_SPA, segs);
 }
 
 /* Complete a partial checksum in software, as a NIC's TX checksum offload. */
@@ -184,11 +154,34 @@ static void csum_complete(struct virtio_net_hdr *vh, uint8_t *f, uint32_t len)
 	vh->flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
 }
 
-/* Deliver one frame (with its vnet header) to the direction's destination.
- * lo: NULL, or the LRO output the frame is; a zero-copy aggregate
- * (lo->nfrags > 0) is f's lo->hdr_len header bytes followed by lo->frags,
- * len bytes in all: written to a TAP/packet socket without gathering (writev),
- * gathered into the slot when the destination is the shared ring. */
+/* Write the frame (iov after the vnet header) to a TAP or packet socket. */
+static void put_fd(struct dir *d, struct iovec *iov, int niov)
+{
+	ssize_t w;
+	do
+		w = writev(d->dst_fd, iov, niov);
+	while (w < 0 && errno == EINTR);
+	if (w < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+		struct pollfd p = {.fd = d->dst_fd, .events = POLLOUT};
+		poll(&p, 1, 100);
+		w = writev(d->dst_fd, iov, niov);
+	}
+	if (w < 0 && errno == EIO) {
+		d->st.link_down++; /* TAP not up yet / being torn down */
+		return;
+	}
+	if (w < 0) {
+		d->st.drops++;
+		snprintf(d->st.last_error, sizeof d->st.last_error, "write: %s", strerror(errno));
+		return;
+	}
+	lk_stage_out(d, iov[0].iov_base, (uint32_t)w - (uint32_t)VNET_LEN);
+}
+
+/* Deliver one frame: lo NULL, or the LRO output the frame is; a zero-copy
+ * aggregate (lo->nfrags > 0) is f's lo->hdr_len header bytes followed by
+ * lo->frags, len bytes in all: written without gathering (writev), gathered
+ * into the slot when the destination is the shared ring. */
 static void sink_put(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, uint8_t *f,
 		     uint32_t len, const struct lro_out *lo)
 {
@@ -211,14 +204,10 @@ static void sink_put(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, 
 		csum_complete(vh, f, len);
 		d->st.csum_completed++;
 	}
-	if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE)
-		d->st.gso_out++;
 	if (d->dst == P_RING) {
 		uint32_t *lp;
 		uint8_t *slot = lk_ring_prod_slot(d->dst_ring, &lp);
 		if (!slot || len + VNET_LEN > LK_RING_SLOT_DATA) {
-			/* only reachable from the LRO path (the plain path checks space
-			 * before taking a frame); count honestly as a drop */
 			d->st.drops++;
 			snprintf(d->st.last_error, sizeof d->st.last_error, "ring full");
 			return;
@@ -229,35 +218,22 @@ static void sink_put(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, 
 		else
 			memcpy(slot + VNET_LEN, f, len);
 		*lp = len + VNET_LEN;
-		lk_ring_prod_commit(d->dst_ring);
-	} else {
-		struct iovec iov[MAX_IOV] = {{vh, VNET_LEN}, {f, frags ? lo->hdr_len : len}};
-		int niov = 2;
-		for (uint32_t k = 0; frags && k < lo->nfrags; k++)
-			iov[niov++] = (struct iovec){(void *)(uintptr_t)lo->frags[k].p, lo->frags[k].len};
-		ssize_t w;
-		do
-			w = writev(d->dst_fd, iov, niov);
-		while (w < 0 && errno == EINTR);
-		if (w < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
-			struct pollfd p = {.fd = d->dst_fd, .events = POLLOUT};
-			poll(&p, 1, 100);
-			w = writev(d->dst_fd, iov, niov);
-		}
-		if (w < 0 && errno == EIO) {
-			d->st.link_down++; /* TAP not up yet / being torn down */
-			return;
-		}
-		if (w < 0) {
-			d->st.drops++;
-			snprintf(d->st.last_error, sizeof d->st.last_error, "write: %s", strerror(errno));
-			return;
-		}
+		lk_ring_prod_commit(d->dst_ring, 1);
+		lk_stage_out(d, vh, len);
+		return;
 	}
 	(void)s;
-	d->st.frames_out++;
-	d->st.bytes_out += len;
-	d->st.segs_out += frame_segs(vh, len);
+	struct iovec iov[MAX_IOV] = {{vh, VNET_LEN}, {f, frags ? lo->hdr_len : len}};
+	int niov = 2;
+	for (uint32_t k = 0; frags && k < lo->nfrags; k++)
+		iov[niov++] = (struct iovec){(void *)(uintptr_t)lo->frags[k].p, lo->frags[k].len};
+	put_fd(d, iov, niov);
+}
+
+void lk_stage_sink(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, uint8_t *f,
+		   uint32_t len)
+{
+	sink_put(s, d, vh, f, len, NULL);
 }
 
 static void lro_emit(void *ctx, const struct lro_out *lo)
@@ -272,126 +248,73 @@ static void lro_emit(void *ctx, const struct lro_out *lo)
 		vh.hdr_len = lo->hdr_len;
 		vh.csum_start = lo->csum_start;
 		vh.csum_offset = lo->csum_offset;
+	} else {
+		vh.flags = VIRTIO_NET_HDR_F_DATA_VALID; /* lro_ref checked it */
 	}
 	/* sink_put does not modify LRO output (csum completion: non-GSO frames
 	   to a packet socket, i.e. tx only) */
 	sink_put(s, s->cur, &vh, (uint8_t *)(uintptr_t)lo->frame, lo->len, lo);
 }
 
-/* One frame entering a direction: through LRO when enabled and plain. */
-static void feed(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, uint8_t *f,
-		 uint32_t len, uint64_t ts)
+void lk_stage_feed(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, uint8_t *f,
+		   uint32_t len, uint64_t ts)
 {
 	d->st.frames_in++;
 	d->st.bytes_in += len;
+	lk_stage_burn(s, 1);
 	if (d->lro) {
 		if (vh->gso_type == VIRTIO_NET_HDR_GSO_NONE &&
 		    !(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+			s->cur = d;
 			lro_rx(d->lro, f, len, ts);
 			return;
 		}
 		/* already aggregated / partial checksum: keep order, pass whole */
 		d->st.lro_bypass++;
+		s->cur = d;
 		lro_flush_all(d->lro);
 	}
 	sink_put(s, d, vh, f, len, NULL);
 }
 
-static void poll_done(struct stage *s, struct dir *d, unsigned n, uint64_t ts)
+void lk_stage_poll_end(struct stage *s, struct dir *d, unsigned n, unsigned budget, uint64_t ts)
 {
-	if (d->lro)
+	if (d->lro) {
+		s->cur = d;
 		lro_poll_end(d->lro, ts);
-	if (d->dst == P_RING && n) {
-		lk_ring_kick(d->dst_ring);
-		d->st.kicks++;
 	}
 	if (n) {
 		d->st.polls++;
-		fpp_add(d, n);
-		if (n >= (unsigned)s->budget)
+		hist_add(d->st.fpp, LK_HIST_FPP, n);
+		if (n >= budget)
 			d->st.full_polls++;
 	} else {
 		d->st.empty_polls++;
 	}
 }
 
-/* One NAPI-like poll of a direction; returns frames taken from the source. */
-static unsigned dir_poll(struct stage *s, struct dir *d)
+void lk_stage_burn(const struct stage *s, unsigned n)
 {
-	unsigned n = 0;
-	uint64_t ts = lk_mono_ns();
-	s->cur = d;
-	if (d->src == P_PKT) {
-		int k = recvmmsg(d->src_fd, s->msgs, (unsigned)s->budget, MSG_DONTWAIT, NULL);
-		for (int i = 0; i < k; i++) {
-			uint8_t *b = s->bufs + (size_t)i * FRAME_MAX;
-			uint32_t len = s->msgs[i].msg_len;
-			if (len < (uint32_t)VNET_LEN + 14 || (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-				d->st.drops++;
-				continue;
-			}
-			feed(s, d, (struct virtio_net_hdr *)b, b + VNET_LEN, len - VNET_LEN, ts);
-		}
-		n = k > 0 ? (unsigned)k : 0;
-	} else if (d->src == P_TAP) {
-		static uint8_t buf[FRAME_MAX];
-		while (n < (unsigned)s->budget) {
-			if (d->dst == P_RING) {
-				/* netback/netfront: read straight into the shared ring slot */
-				uint32_t *lp;
-				uint8_t *slot = lk_ring_prod_slot(d->dst_ring, &lp);
-				if (!slot) {
-					d->blocked = true;
-					d->st.ring_full++;
-					break;
-				}
-				ssize_t r = read(d->src_fd, slot, LK_RING_SLOT_DATA);
-				if (r < 0 && errno == EINTR)
-					continue;
-				if (r <= VNET_LEN)
-					break;
-				d->st.frames_in++;
-				d->st.bytes_in += (uint64_t)r - VNET_LEN;
-				*lp = (uint32_t)r;
-				lk_ring_prod_commit(d->dst_ring);
-				d->st.frames_out++;
-				d->st.bytes_out += (uint64_t)r - VNET_LEN;
-				d->st.segs_out += frame_segs((struct virtio_net_hdr *)slot, (uint32_t)r - VNET_LEN);
-				if (((struct virtio_net_hdr *)slot)->gso_type)
-					d->st.gso_out++;
-				n++;
-				continue;
-			}
-			ssize_t r = read(d->src_fd, buf, sizeof buf);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= VNET_LEN)
-				break;
-			feed(s, d, (struct virtio_net_hdr *)buf, buf + VNET_LEN, (uint32_t)r - VNET_LEN, ts);
-			n++;
-		}
-	} else { /* P_RING */
-		lk_evt_clear(d->src_ring->kick_fd);
-		uint32_t avail = lk_ring_avail(d->src_ring);
-		if (avail > (uint32_t)s->budget)
-			avail = (uint32_t)s->budget;
-		for (uint32_t i = 0; i < avail; i++) {
-			uint32_t len;
-			uint8_t *sl = lk_ring_cons_slot(d->src_ring, i, &len);
-			if (len <= (uint32_t)VNET_LEN || len > LK_RING_SLOT_DATA) {
-				d->st.drops++;
-				continue;
-			}
-			feed(s, d, (struct virtio_net_hdr *)sl, sl + VNET_LEN, len - VNET_LEN, ts);
-		}
-		n = avail;
-		poll_done(s, d, n, ts); /* LRO flush before the slots are released */
-		lk_ring_cons_release(d->src_ring, avail);
-		return n;
-	}
-	poll_done(s, d, n, ts);
-	return n;
+	if (!s->cost_ns || !n)
+		return;
+	uint64_t until = lk_mono_ns() + s->cost_ns * n;
+	while (lk_mono_ns() < until)
+		;
 }
+
+int lk_stage_wait(struct stage *s, struct pollfd *p, int n, uint64_t deadline_ns)
+{
+	uint64_t t0 = lk_mono_ns(), lim = t0 + 200000000ull;
+	if (!deadline_ns || deadline_ns > lim)
+		deadline_ns = lim;
+	uint64_t d = deadline_ns > t0 ? deadline_ns - t0 : 0;
+	struct timespec ts = {(time_t)(d / 1000000000ull), (long)(d % 1000000000ull)};
+	int r = ppoll(p, (nfds_t)n, &ts, NULL);
+	s->ms.idle_ns += lk_mono_ns() - t0;
+	return r;
+}
+
+/* ---- counters ---- */
 
 #define DIRF(m, t) LK_REC(struct lk_stage_dir_stats, m, t)
 const struct lk_rec_field lk_stage_dir_fields[] = {
@@ -400,8 +323,16 @@ const struct lk_rec_field lk_stage_dir_fields[] = {
 	DIRF(empty_polls, LK_REC_U64), DIRF(full_polls, LK_REC_U64), DIRF(drops, LK_REC_U64),
 	DIRF(link_down, LK_REC_U64), DIRF(kicks, LK_REC_U64), DIRF(ring_full, LK_REC_U64),
 	DIRF(gso_out, LK_REC_U64), DIRF(csum_completed, LK_REC_U64), DIRF(lro_bypass, LK_REC_U64),
-	LK_REC_ARRAY(struct lk_stage_dir_stats, fpp_hist, LK_REC_U64),
+	LK_REC_ARRAY(struct lk_stage_dir_stats, fpp, LK_REC_U64),
+	LK_REC_ARRAY(struct lk_stage_dir_stats, spa, LK_REC_U64),
 	DIRF(last_error, LK_REC_STR), DIRF(lro, LK_REC_BOOL),
+	LK_REC_END,
+};
+
+#define MF(m) LK_REC(struct lk_stage_model_stats, m, LK_REC_U64)
+const struct lk_rec_field lk_stage_model_fields[] = {
+	MF(irqs), MF(queue_full_events), MF(drops_nic_ring), MF(drops_vif_queue), MF(drops_netback),
+	MF(idle_ns), MF(desched_ns), MF(wire_delay_ns), MF(late_ns), MF(posts),
 	LK_REC_END,
 };
 
@@ -421,13 +352,6 @@ static const struct lk_rec_field stage_fields[] = {
 	LK_REC_END,
 };
 
-const char *lk_stage_fpp_bucket(int b)
-{
-	static const char *const names[LK_FPP_BUCKETS] = {"1", "2-3", "4-7", "8-15", "16-31",
-							  "32-63", "64-127", "128+"};
-	return b >= 0 && b < LK_FPP_BUCKETS ? names[b] : "?";
-}
-
 int lk_stage_stats_write(const char *path, const struct lk_stage_stats *st, struct lk_err *e)
 {
 	char tmp[4096];
@@ -436,6 +360,7 @@ int lk_stage_stats_write(const char *path, const struct lk_stage_stats *st, stru
 	if (!f)
 		return lk_errf(e, LK_EXIT_RUNTIME, "stats file %s: %s", tmp, strerror(errno));
 	lk_rec_write(f, "", stage_fields, st);
+	lk_rec_write(f, "model.", lk_stage_model_fields, &st->m);
 	lk_rec_write(f, "rx.", lk_stage_dir_fields, &st->rx);
 	lk_rec_write(f, "rx.lro_stats.", lk_stage_lro_fields, &st->rx.lro_stats);
 	lk_rec_write(f, "tx.", lk_stage_dir_fields, &st->tx);
@@ -450,6 +375,7 @@ static int stats_set(void *ctx, const char *key, const char *val, struct lk_err 
 	struct lk_stage_stats *st = ctx;
 	int r;
 	if ((r = lk_rec_set("", stage_fields, st, key, val, e)) ||
+	    (r = lk_rec_set("model.", lk_stage_model_fields, &st->m, key, val, e)) ||
 	    (r = lk_rec_set("rx.lro_stats.", lk_stage_lro_fields, &st->rx.lro_stats, key, val, e)) ||
 	    (r = lk_rec_set("tx.lro_stats.", lk_stage_lro_fields, &st->tx.lro_stats, key, val, e)) ||
 	    (r = lk_rec_set("rx.", lk_stage_dir_fields, &st->rx, key, val, e)))
@@ -488,22 +414,11 @@ static long long tap_tx_dropped(const char *tap)
 	return v;
 }
 
-static void pkt_stats(struct stage *s)
-{
-	if (s->pkt_fd < 0)
-		return;
-	struct tpacket_stats st;
-	socklen_t l = sizeof st;
-	if (getsockopt(s->pkt_fd, SOL_PACKET, PACKET_STATISTICS, &st, &l) == 0)
-		s->pkt_drops += st.tp_drops;
-}
-
 static int write_stats(struct stage *s, struct lk_err *e)
 {
 	const struct lk_stage_opts *o = s->o;
 	if (!o->stats_path)
 		return 0;
-	pkt_stats(s);
 	struct lk_stage_stats st;
 	memset(&st, 0, sizeof st);
 	snprintf(st.stage, sizeof st.stage, "%s", lk_stage_name(o->kind));
@@ -511,9 +426,11 @@ static int write_stats(struct stage *s, struct lk_err *e)
 	st.lro = o->lro;
 	snprintf(st.lro_policy, sizeof st.lro_policy, "%s",
 		 o->lro ? (o->lro_policy ? o->lro_policy : "linux") : "");
-	st.budget = s->budget;
+	st.budget = lk_model_int(s->m, o->kind == LK_STAGE_NETFRONT ? LK_M_NETFRONT_BUDGET
+								    : LK_M_NIC_BUDGET);
 	st.wire_drops = s->pkt_drops;
 	st.tap_queue_drops = tap_tx_dropped(o->tap);
+	st.m = s->ms;
 	st.rx = s->rx.st;
 	st.tx = s->tx.st;
 	if (s->rx.lro) {
@@ -523,11 +440,104 @@ static int write_stats(struct stage *s, struct lk_err *e)
 	return lk_stage_stats_write(o->stats_path, &st, e);
 }
 
-static int src_pollfd(const struct dir *d)
+void lk_stage_check_dump(struct stage *s)
 {
-	if (d->blocked)
-		return d->dst_ring->space_fd;
-	return d->src == P_RING ? d->src_ring->kick_fd : d->src_fd;
+	if (lk_stage_dump) {
+		lk_stage_dump = 0;
+		write_stats(s, NULL);
+	}
+}
+
+/* netback/netfront: map the two rings and attach them to the eventfds. */
+static int rings_open(struct stage *s, struct lk_err *e)
+{
+	const struct lk_stage_opts *o = s->o;
+	const char *name = lk_stage_name(o->kind);
+	if (o->shm_fd < 0)
+		return lk_errf(e, LK_EXIT_USAGE, "stage %s: no --shm-fd given", name);
+	unsigned nslots = (unsigned)lk_model_int(s->m, LK_M_RING_SLOTS);
+	s->shm_len = 2 * lk_ring_bytes(nslots);
+	s->shm = mmap(NULL, s->shm_len, PROT_READ | PROT_WRITE, MAP_SHARED, o->shm_fd, 0);
+	if (s->shm == MAP_FAILED) {
+		s->shm = NULL;
+		return lk_errf(e, LK_EXIT_RUNTIME, "mapping the shared ring (fd %d): %s", o->shm_fd,
+			       strerror(errno));
+	}
+	if (((struct lk_ring_hdr *)s->shm)->nslots != nslots)
+		return lk_errf(e, LK_EXIT_USAGE, "stage %s: the shared ring has %u slots, the model "
+			       "says ring.slots=%u", name, ((struct lk_ring_hdr *)s->shm)->nslots,
+			       nslots);
+	for (int i = 0; i < 4; i++) {
+		if (o->evt[i] < 0 || fcntl(o->evt[i], F_GETFD) < 0)
+			return lk_errf(e, LK_EXIT_USAGE, "stage %s: event fd %d not open", name,
+				       o->evt[i]);
+		fcntl(o->evt[i], F_SETFL, O_NONBLOCK);
+	}
+	lk_ring_attach(&s->rings[0], s->shm, o->evt[0], o->evt[1]);
+	lk_ring_attach(&s->rings[1], s->shm + s->shm_len / 2, o->evt[2], o->evt[3]);
+	if (!(s->buf = malloc(FRAME_MAX + VNET_LEN)))
+		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+	return 0;
+}
+
+static int lro_open(struct stage *s, struct lk_err *e)
+{
+	const struct lk_stage_opts *o = s->o;
+	if (o->kind == LK_STAGE_NETBACK)
+		return lk_errf(e, LK_EXIT_USAGE, "stage netback: LRO runs in nic or netfront, not netback");
+	struct lro_config c;
+	enum lro_policy pol = LRO_POLICY_LINUX;
+	if (o->lro_policy && lro_policy_parse(o->lro_policy, &pol) < 0)
+		return lk_errf(e, LK_EXIT_USAGE, "unknown LRO policy '%s' (linux or inet_lro)",
+			       o->lro_policy);
+	lro_config_default(&c, pol);
+	/* zero-copy: the rx frames (the wire's mmap ring frames / ring slots)
+	   stay valid until lk_stage_poll_end's lro_poll_end: both are released
+	   after it (feed's lro_flush_all also runs within the poll) */
+	c.zero_copy = true;
+	s->rx.lro = lro_new(&c, lro_emit, s);
+	if (!s->rx.lro)
+		return lk_errf(e, LK_EXIT_RUNTIME, "lro_new failed");
+	return 0;
+}
+
+static int setup(struct stage *s, struct lk_err *e)
+{
+	const struct lk_stage_opts *o = s->o;
+	if (!o->tap)
+		return lk_errf(e, LK_EXIT_USAGE, "stage %s: no --tap given", lk_stage_name(o->kind));
+	if (lk_model_check(s->m, e) < 0)
+		return -1;
+	/* the vif without GSO (bridge.gso=0): the kernel resegments aggregates
+	   before they reach netback */
+	bool gso = o->kind != LK_STAGE_NETBACK || lk_model_on(s->m, LK_M_BRIDGE_GSO);
+	if ((s->tap_fd = tap_open(o->tap, gso, e)) < 0)
+		return -1;
+	if (o->kind == LK_STAGE_NIC) {
+		if (lk_stage_nic_open(s, e) < 0)
+			return -1;
+		s->rx = (struct dir){.name = "rx", .src = P_PKT, .dst = P_TAP, .src_fd = s->pkt_fd,
+				     .dst_fd = s->tap_fd};
+		s->tx = (struct dir){.name = "tx", .src = P_TAP, .dst = P_PKT, .src_fd = s->tap_fd,
+				     .dst_fd = s->pkt_fd};
+	} else {
+		if (rings_open(s, e) < 0)
+			return -1;
+		if (o->kind == LK_STAGE_NETBACK) {
+			s->rx = (struct dir){.name = "rx", .src = P_TAP, .dst = P_RING,
+					     .src_fd = s->tap_fd, .dst_ring = &s->rings[0]};
+			s->tx = (struct dir){.name = "tx", .src = P_RING, .dst = P_TAP,
+					     .src_ring = &s->rings[1], .dst_fd = s->tap_fd};
+		} else {
+			s->rx = (struct dir){.name = "rx", .src = P_RING, .dst = P_TAP,
+					     .src_ring = &s->rings[0], .dst_fd = s->tap_fd};
+			s->tx = (struct dir){.name = "tx", .src = P_TAP, .dst = P_RING,
+					     .src_fd = s->tap_fd, .dst_ring = &s->rings[1]};
+		}
+	}
+	if (o->lro && lro_open(s, e) < 0)
+		return -1;
+	return 0;
 }
 
 int lk_stage_run(const struct lk_stage_opts *o, struct lk_err *e)
@@ -535,11 +545,9 @@ int lk_stage_run(const struct lk_stage_opts *o, struct lk_err *e)
 	struct stage s;
 	memset(&s, 0, sizeof s);
 	s.o = o;
-	s.pkt_fd = s.tap_fd = -1;
-	s.budget = o->budget > 0 ? (o->budget > LK_STAGE_MAX_BUDGET ? LK_STAGE_MAX_BUDGET : o->budget)
-				 : LK_STAGE_BUDGET;
-	s.rx.name = "rx";
-	s.tx.name = "tx";
+	s.m = &o->model;
+	s.tap_fd = s.pkt_fd = -1;
+	s.cost_ns = (uint64_t)o->model.v[LK_M_STAGE_COST_NS];
 	int rc = -1;
 
 	struct sigaction sa;
@@ -550,145 +558,31 @@ int lk_stage_run(const struct lk_stage_opts *o, struct lk_err *e)
 	sa.sa_handler = on_dump;
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* timers as precise as the kernel allows: the model's waits are
+	   tens of microseconds (the default slack is 50 us) */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 
-	if (!o->tap)
-		return lk_errf(e, LK_EXIT_USAGE, "stage %s: no --tap given", lk_stage_name(o->kind));
-	s.tap_fd = tap_open(o->tap, e);
-	if (s.tap_fd < 0)
-		return -1;
-	if (o->kind == LK_STAGE_NIC) {
-		if (!o->wire) {
-			lk_errf(e, LK_EXIT_USAGE, "stage nic: no --wire interface given");
-			goto out;
-		}
-		s.pkt_fd = pkt_open(o->wire, e);
-		if (s.pkt_fd < 0)
-			goto out;
-		s.bufs = malloc((size_t)s.budget * FRAME_MAX);
-		s.msgs = calloc((size_t)s.budget, sizeof *s.msgs);
-		s.iov = calloc((size_t)s.budget, sizeof *s.iov);
-		if (!s.bufs || !s.msgs || !s.iov) {
-			lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
-			goto out;
-		}
-		for (int i = 0; i < s.budget; i++) {
-			s.iov[i].iov_base = s.bufs + (size_t)i * FRAME_MAX;
-			s.iov[i].iov_len = FRAME_MAX;
-			s.msgs[i].msg_hdr.msg_iov = &s.iov[i];
-			s.msgs[i].msg_hdr.msg_iovlen = 1;
-		}
-		s.rx = (struct dir){.name = "rx", .src = P_PKT, .dst = P_TAP, .src_fd = s.pkt_fd,
-				    .dst_fd = s.tap_fd};
-		s.tx = (struct dir){.name = "tx", .src = P_TAP, .dst = P_PKT, .src_fd = s.tap_fd,
-				    .dst_fd = s.pkt_fd};
-	} else {
-		if (o->shm_fd < 0) {
-			lk_errf(e, LK_EXIT_USAGE, "stage %s: no --shm-fd given", lk_stage_name(o->kind));
-			goto out;
-		}
-		s.shm_len = 2 * lk_ring_bytes();
-		s.shm = mmap(NULL, s.shm_len, PROT_READ | PROT_WRITE, MAP_SHARED, o->shm_fd, 0);
-		if (s.shm == MAP_FAILED) {
-			s.shm = NULL;
-			lk_errf(e, LK_EXIT_RUNTIME, "mapping the shared ring (fd %d): %s", o->shm_fd,
-				strerror(errno));
-			goto out;
-		}
-		for (int i = 0; i < 4; i++) {
-			if (o->evt[i] < 0 || fcntl(o->evt[i], F_GETFD) < 0) {
-				lk_errf(e, LK_EXIT_USAGE, "stage %s: event fd %d not open",
-					lk_stage_name(o->kind), o->evt[i]);
-				goto out;
-			}
-			fcntl(o->evt[i], F_SETFL, O_NONBLOCK);
-		}
-		lk_ring_attach(&s.rings[0], s.shm, o->evt[0], o->evt[1]);
-		lk_ring_attach(&s.rings[1], s.shm + lk_ring_bytes(), o->evt[2], o->evt[3]);
-		if (o->kind == LK_STAGE_NETBACK) {
-			s.rx = (struct dir){.name = "rx", .src = P_TAP, .dst = P_RING, .src_fd = s.tap_fd,
-					    .dst_ring = &s.rings[0]};
-			s.tx = (struct dir){.name = "tx", .src = P_RING, .dst = P_TAP,
-					    .src_ring = &s.rings[1], .dst_fd = s.tap_fd};
-		} else {
-			s.rx = (struct dir){.name = "rx", .src = P_RING, .dst = P_TAP,
-					    .src_ring = &s.rings[0], .dst_fd = s.tap_fd};
-			s.tx = (struct dir){.name = "tx", .src = P_TAP, .dst = P_RING, .src_fd = s.tap_fd,
-					    .dst_ring = &s.rings[1]};
-		}
-	}
-	if (o->lro) {
-		if (o->kind == LK_STAGE_NETBACK) {
-			lk_errf(e, LK_EXIT_USAGE, "stage netback: LRO runs in nic or netfront, not netback");
-			goto out;
-		}
-		struct lro_config c;
-		enum lro_policy pol = LRO_POLICY_LINUX;
-		if (o->lro_policy && lro_policy_parse(o->lro_policy, &pol) < 0) {
-			lk_errf(e, LK_EXIT_USAGE, "unknown LRO policy '%s' (linux or inet_lro)",
-				o->lro_policy);
-			goto out;
-		}
-		lro_config_default(&c, pol);
-		/* zero-copy: the rx frames (recvmmsg buffers / ring slots) stay
-		   valid until poll_done's lro_poll_end: the buffers are refilled by
-		   the next poll's recvmmsg, the ring slots released after poll_done
-		   (feed's lro_flush_all also runs within the poll). A TAP source
-		   reads every frame into one buffer: copy mode there. */
-		c.zero_copy = s.rx.src != P_TAP;
-		s.rx.lro = lro_new(&c, lro_emit, &s);
-		if (!s.rx.lro) {
-			lk_errf(e, LK_EXIT_RUNTIME, "lro_new failed");
-			goto out;
-		}
-	}
+	if (setup(&s, e) < 0)
+		goto out;
 	if (o->ready_fd >= 0) {
 		ssize_t w = write(o->ready_fd, "R", 1);
 		(void)w;
 		close(o->ready_fd);
 	}
-
-	while (!g_stop) {
-		if (g_dump) {
-			g_dump = 0;
-			write_stats(&s, NULL);
-		}
-		unsigned a = 0, b = 0;
-		if (s.rx.blocked && lk_ring_avail(s.rx.dst_ring) < LK_RING_SLOTS) {
-			s.rx.blocked = false;
-			lk_evt_clear(s.rx.dst_ring->space_fd);
-		}
-		if (s.tx.blocked && lk_ring_avail(s.tx.dst_ring) < LK_RING_SLOTS) {
-			s.tx.blocked = false;
-			lk_evt_clear(s.tx.dst_ring->space_fd);
-		}
-		if (!s.rx.blocked)
-			a = dir_poll(&s, &s.rx);
-		if (!s.tx.blocked)
-			b = dir_poll(&s, &s.tx);
-		if (a >= (unsigned)s.budget || b >= (unsigned)s.budget)
-			continue; /* NAPI: budget used up, poll again without sleeping */
-		struct pollfd p[2] = {{.fd = src_pollfd(&s.rx), .events = POLLIN},
-				      {.fd = src_pollfd(&s.tx), .events = POLLIN}};
-		int pr = poll(p, 2, 200);
-		if (pr < 0 && errno != EINTR) {
-			lk_errf(e, LK_EXIT_RUNTIME, "stage %s: poll: %s", lk_stage_name(o->kind),
-				strerror(errno));
-			goto out;
-		}
+	switch (o->kind) {
+	case LK_STAGE_NIC: rc = lk_stage_nic_loop(&s, e); break;
+	case LK_STAGE_NETBACK: rc = lk_stage_netback_loop(&s, e); break;
+	case LK_STAGE_NETFRONT: rc = lk_stage_netfront_loop(&s, e); break;
 	}
-	rc = 0;
-out:
 	if (rc == 0 && write_stats(&s, e) < 0)
 		rc = -1;
+out:
 	if (s.rx.lro)
 		lro_free(s.rx.lro);
 	if (s.shm)
 		munmap(s.shm, s.shm_len);
-	free(s.bufs);
-	free(s.msgs);
-	free(s.iov);
-	if (s.pkt_fd >= 0)
-		close(s.pkt_fd);
+	free(s.buf);
+	lk_stage_nic_close(&s);
 	if (s.tap_fd >= 0)
 		close(s.tap_fd);
 	return rc;

@@ -117,13 +117,19 @@ static int spawn_stage(struct lk_testbed *tb, int idx, const char *ns, char **ar
 	snprintf(tb->stats_path[idx], sizeof tb->stats_path[idx], "%s/%s.stats", tb->statedir,
 		 name);
 	snprintf(errpath, sizeof errpath, "%s/%s.err", tb->statedir, name);
-	char *argv[32];
+	char *argv[32 + 2 * LK_MODEL_NPARAMS];
 	int n = 0;
 	argv[n++] = exe;
 	argv[n++] = "stage";
 	argv[n++] = (char *)name;
 	for (int i = 0; args[i]; i++)
 		argv[n++] = args[i];
+	char kv[LK_MODEL_NPARAMS][96];
+	for (int i = 0; i < LK_MODEL_NPARAMS; i++) {
+		lk_model_format_kv(&tb->model, i, kv[i], sizeof kv[i]);
+		argv[n++] = "--model";
+		argv[n++] = kv[i];
+	}
 	argv[n++] = "--ready-fd";
 	argv[n++] = rfd;
 	argv[n++] = "--stats";
@@ -232,15 +238,24 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 		if (ns_sh(e, tx, script) < 0)
 			goto fail;
 	}
-	if (tb->rate_bps) {
+	double wire = tb->model.v[LK_M_WIRE_RATE];
+	uint64_t tbf = tb->rate_bps ? tb->rate_bps : (uint64_t)wire;
+	if (tbf) {
 		char rate[32];
-		snprintf(rate, sizeof rate, "%llubit", (unsigned long long)tb->rate_bps);
-		/* burst: 1 ms worth (at least 32 KB) so HZ granularity does not cap the rate */
+		snprintf(rate, sizeof rate, "%llubit", (unsigned long long)tbf);
+		/* burst: 1 ms worth (at least 32 KB) so HZ granularity does not cap the rate;
+		   32 KB under a modelled wire, whose pacing would otherwise queue a
+		   1 ms burst (a real sender's NIC cannot burst above line rate) */
 		char burst[32];
-		unsigned long long b = tb->rate_bps / 8 / 1000;
+		unsigned long long b = wire > 0 ? 0 : tbf / 8 / 1000;
 		snprintf(burst, sizeof burst, "%llu", b < 32768 ? 32768ull : b);
-		CMD("tc", "-n", tx, "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", rate,
-		    "burst", burst, "latency", "20ms");
+		if (wire > 0) /* the tbf counts wire time as the NIC stage's wire does */
+			CMD("tc", "-n", tx, "qdisc", "add", "dev", "eth0", "root", "stab", "overhead",
+			    "24", "linklayer", "ethernet", "tbf", "rate", rate, "burst", burst,
+			    "latency", "20ms");
+		else
+			CMD("tc", "-n", tx, "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", rate,
+			    "burst", burst, "latency", "20ms");
 	}
 	if (!c->full_path) {
 		CMD("ip", "-n", rx, "addr", "add", LK_TB_RECV_ADDR "/24", "dev", "eth0");
@@ -252,10 +267,15 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	/* dom0: bridge + stages */
 	const char *d0 = tb->ns_dom0;
 	ns_sh(NULL, d0, "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+	/* bridged frames do not go through iptables (br_netfilter, when loaded):
+	   the emulator's cost, not the model's */
+	ns_sh(NULL, d0, "sysctl -qw net.bridge.bridge-nf-call-iptables=0 "
+	      "net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0 "
+	      "2>/dev/null");
 	CMD("ip", "-n", d0, "link", "add", "xenbr0", "type", "bridge", "forward_delay", "0",
 	    "stp_state", "0", "mcast_snooping", "0");
 	CMD("ip", "-n", d0, "link", "set", "xenbr0", "up");
-	shm = lk_stage_shm_create(e);
+	shm = lk_stage_shm_create((unsigned)lk_model_int(&tb->model, LK_M_RING_SLOTS), e);
 	if (shm < 0)
 		goto fail;
 	for (int i = 0; i < 4; i++)
@@ -263,24 +283,22 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 			lk_errf(e, LK_EXIT_RUNTIME, "eventfd: %s", strerror(errno));
 			goto fail;
 		}
-	char lroarg[32], budget[32], shmarg[16], evtarg[64];
+	char lroarg[32], shmarg[16], evtarg[64];
 	snprintf(lroarg, sizeof lroarg, "--lro=%s", tb->lro_policy ? tb->lro_policy : "linux");
-	snprintf(budget, sizeof budget, "--budget=%d", tb->budget > 0 ? tb->budget : LK_STAGE_BUDGET);
 	snprintf(shmarg, sizeof shmarg, "%d", shm);
 	snprintf(evtarg, sizeof evtarg, "%d,%d,%d,%d", evt[0], evt[1], evt[2], evt[3]);
 	{
-		char *a[] = {"--tap", "pnic0", "--wire", "peth0", budget,
-			     c->lro_phys ? lroarg : NULL, NULL};
+		char *a[] = {"--tap", "pnic0", "--wire", "peth0", c->lro_phys ? lroarg : NULL, NULL};
 		if (spawn_stage(tb, LK_STAGE_NIC, d0, a, -1, evt, e) < 0)
 			goto fail;
 	}
 	{
-		char *a[] = {"--tap", "vif1.0", "--shm-fd", shmarg, "--evt", evtarg, budget, NULL};
+		char *a[] = {"--tap", "vif1.0", "--shm-fd", shmarg, "--evt", evtarg, NULL};
 		if (spawn_stage(tb, LK_STAGE_NETBACK, d0, a, shm, evt, e) < 0)
 			goto fail;
 	}
 	{
-		char *a[] = {"--tap", "eth0", "--shm-fd", shmarg, "--evt", evtarg, budget,
+		char *a[] = {"--tap", "eth0", "--shm-fd", shmarg, "--evt", evtarg,
 			     c->lro_virt ? lroarg : NULL, NULL};
 		if (spawn_stage(tb, LK_STAGE_NETFRONT, rx, a, shm, evt, e) < 0)
 			goto fail;

@@ -15,12 +15,19 @@
  *
  * CPU placement: the sender's namespace work and processes on cpu_send, the
  * stages, receiver and receive softirq work (RPS on the wire veth) on cpu_recv.
+ *
+ * The model: every stage gets all of tb->model's values (`--model KEY=VALUE`
+ * each); the testbed itself applies ring.slots (the shared rings' size) and
+ * wire.rate_bps: without rate_bps the sender's tbf runs at the wire rate,
+ * and with a wire rate the tbf counts 24 bytes of wire overhead per frame
+ * (stab overhead 24) so that it never outpaces the modelled wire.
  */
 #ifndef LK_TESTBED_TESTBED_H
 #define LK_TESTBED_TESTBED_H
 
 #include "lib/err.h"
 #include "testbed/configs.h"
+#include "testbed/model.h"
 #include "testbed/stage.h"
 
 #include <stdbool.h>
@@ -43,7 +50,7 @@ struct lk_testbed {
 	int cpu_send, cpu_recv;   /* -1 = no pinning */
 	bool persistent;          /* testbed up: stages survive us (setsid, no pdeathsig) */
 	const char *lro_policy;   /* NULL = linux */
-	int budget;               /* stage poll budget, 0 = 64 */
+	struct lk_model model;    /* the fidelity model (testbed/model.h) the stages run */
 	/* filled by lk_tb_up */
 	char ns_snd[64], ns_dom0[64], ns_rcv[64];
 	char statedir[128];

@@ -2,8 +2,10 @@
  * databases, STRICT tables, WAL, reaping of runs whose process died. */
 #include "schema/db.h"
 #include "schema/migrations.h"
+#include "schema/runrec.h"
 #include "tests/tap.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -122,6 +124,69 @@ int main(void)
 	is_int(lk_db_set_capture_drops(db, 3, &e), -2, "unknown drops: -2 (NULL stored)");
 	ok(lk_db_set_capture_drops(db, 99, &e) == -1 && strstr(e.msg, "no such run"),
 	   "unknown run: error: %s", e.msg);
+	lk_db_close(db);
+
+	/* forward migration v2 -> v3 (the fidelity model): rows kept, the new
+	 * columns NULL for old runs, the new tables checked */
+	char p5[256];
+	snprintf(p5, sizeof p5, "%s/v2.db", dir);
+	sqlite3 *v2;
+	sqlite3_open(p5, &v2);
+	int r2 = sqlite3_exec(v2, lk_migrations[0], NULL, NULL, NULL);
+	r2 |= sqlite3_exec(v2, lk_migrations[1], NULL, NULL, NULL);
+	r2 |= sqlite3_exec(v2, "PRAGMA user_version = 2; INSERT INTO runs(run_id,config,status,"
+			   "started_ns,capture_drops) VALUES (1,'xen','ok',1,0);", NULL, NULL, NULL);
+	sqlite3_close(v2);
+	ok(r2 == SQLITE_OK, "a v2 database with a run");
+	ok(lk_db_schema_version() >= 3, "at least schema v3 (the model)");
+	ok(lk_db_open(p5, &db, &e) == 0, "v2 database opens and migrates (%s)", e.msg);
+	is_int(q1(db, "SELECT count(*) FROM runs WHERE run_id=1 AND capture_drops=0 AND profile IS NULL "
+		  "AND sweep_key IS NULL AND sweep_value IS NULL AND stage_drops IS NULL"), 1,
+	       "the old run kept; profile, sweep and stage drops NULL (unknown)");
+	ok(lk_db_exec(db, "INSERT INTO model_params VALUES (1,'nic.rx_usecs',125,'us','guessed')", "t",
+		      &e) < 0, "model_params.origin is checked");
+	ok(lk_db_exec(db, "INSERT INTO stage_hist VALUES (1,'dom0','rx','frames_per_poll',1,1)", "t",
+		      &e) < 0, "stage_hist.stage is checked");
+	ok(lk_db_exec(db, "INSERT INTO stage_hist VALUES (1,'nic','rx','polls',1,1)", "t", &e) < 0,
+	   "stage_hist.hist is checked");
+	lk_db_close(db);
+
+	/* a run record with the model's rows */
+	struct lk_runrec rr;
+	struct lk_runrec_info ri = {.config = "lro-phys", .params = "{}", .started_ns = 5, .bytes = 1,
+				    .profile = "paper", .sweep_key = "nic.rx_usecs", .sweep_value = 250};
+	ok(lk_runrec_begin(&rr, p5, &ri, &e) == 0, "run record begun (%s)", e.msg);
+	ok(lk_runrec_model(&rr, "nic.rx_usecs", 250, "us", "sweep") == 0 &&
+	   lk_runrec_model(&rr, "vif.qlen", 32, "packets", "profile") == 0, "model params stored");
+	ok(lk_runrec_model(&rr, "vif.qlen", 33, "packets", "cli") < 0, "one row per key and run");
+	ok(lk_runrec_hist(&rr, "nic", "rx", "frames_per_poll", 10, 7) == 0 &&
+	   lk_runrec_hist(&rr, "nic", "rx", "frames_per_poll", 11, 0) == 0 &&
+	   lk_runrec_hist(&rr, "netfront", "rx", "segs_per_aggr", 3, 2) == 0, "histogram buckets stored");
+	ok(lk_runrec_stage_drops(&rr, 12, &e) == 0, "stage drops stored");
+	int64_t rid = rr.run_id;
+	lk_runrec_close(&rr);
+	ok(lk_db_open(p5, &db, &e) == 0, "reopen");
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE run_id=%lld AND profile='paper' AND "
+		 "sweep_key='nic.rx_usecs' AND sweep_value=250 AND stage_drops=12", (long long)rid);
+	is_int(q1(db, sql), 1, "runs: profile, sweep key and value, stage drops");
+	is_int(q1(db, "SELECT count(*) FROM model_params WHERE origin IN ('sweep','profile')"), 2,
+	       "model_params rows with their origin");
+	is_int(q1(db, "SELECT count(*) FROM stage_hist"), 2, "a zero bucket is not stored");
+	is_int(q1(db, "SELECT count FROM stage_hist WHERE stage='nic' AND bucket=10"), 7, "bucket count");
+	snprintf(sql, sizeof sql, "DELETE FROM runs WHERE run_id=%lld", (long long)rid);
+	lk_db_exec(db, sql, "t", &e);
+	is_int(q1(db, "SELECT (SELECT count(*) FROM model_params) + (SELECT count(*) FROM stage_hist)"),
+	       0, "deleting the run deletes its model rows");
+	lk_db_close(db);
+	ri.sweep_key = NULL;
+	ok(lk_runrec_begin(&rr, p5, &ri, &e) == 0 && lk_runrec_stage_drops(&rr, NAN, &e) == 0,
+	   "a run without a sweep, stage drops unknown");
+	rid = rr.run_id;
+	lk_runrec_close(&rr);
+	lk_db_open(p5, &db, &e);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE run_id=%lld AND sweep_key IS NULL AND "
+		 "sweep_value IS NULL AND stage_drops IS NULL", (long long)rid);
+	is_int(q1(db, sql), 1, "  sweep key, value and stage drops NULL");
 	lk_db_close(db);
 
 	char cmd[300];

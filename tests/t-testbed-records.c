@@ -43,8 +43,13 @@ static void stage_stats(void)
 	a.tap_queue_drops = -1;
 	a.rx.frames_in = 18446744073709551615ull; /* UINT64_MAX survives */
 	a.rx.drops = 3;
-	for (int i = 0; i < LK_FPP_BUCKETS; i++)
-		a.rx.fpp_hist[i] = (uint64_t)(i * 11);
+	for (int i = 0; i < LK_HIST_FPP; i++)
+		a.rx.fpp[i] = (uint64_t)(i * 11);
+	for (int i = 0; i < LK_HIST_SPA; i++)
+		a.tx.spa[i] = (uint64_t)(i * 7 + 1);
+	a.m.irqs = 123;
+	a.m.drops_vif_queue = 9;
+	a.m.desched_ns = 30000000000ull;
 	snprintf(a.rx.last_error, sizeof a.rx.last_error, "write: \"No buffer\"\nspace");
 	a.rx.lro = true;
 	a.rx.lro_stats.segs_in = 1000;
@@ -60,7 +65,9 @@ static void stage_stats(void)
 	   "  lro, budget, wire drops, unknown TAP drops (-1)");
 	ok(b.rx.frames_in == a.rx.frames_in && b.rx.drops == 3 && b.tx.frames_out == 42,
 	   "  direction counters, UINT64_MAX included");
-	ok(!memcmp(b.rx.fpp_hist, a.rx.fpp_hist, sizeof a.rx.fpp_hist), "  frames-per-poll histogram");
+	ok(!memcmp(b.rx.fpp, a.rx.fpp, sizeof a.rx.fpp) && !memcmp(b.tx.spa, a.tx.spa, sizeof a.tx.spa),
+	   "  frames-per-poll and segments-per-frame histograms");
+	ok(!memcmp(&b.m, &a.m, sizeof a.m), "  the model's counters (irqs, drops, descheduled time)");
 	is_str(b.rx.last_error, "write: \"No buffer\" space", "  last error (newline as space)");
 	ok(b.rx.lro && !memcmp(&b.rx.lro_stats, &a.rx.lro_stats, sizeof a.rx.lro_stats),
 	   "  lro_ref counters with the flush reasons");
@@ -70,8 +77,12 @@ static void stage_stats(void)
 	for (const struct lk_rec_field *f = lk_stage_dir_fields; f->name; f++)
 		n += f->type == LK_REC_U64 && f->count == 1;
 	is_int(n, 15, "15 scalar counters per direction");
-	is_str(lk_stage_fpp_bucket(0), "1", "first frames-per-poll bucket");
-	is_str(lk_stage_fpp_bucket(LK_FPP_BUCKETS - 1), "128+", "last frames-per-poll bucket");
+	uint64_t h[LK_HIST_FPP] = {0};
+	is_int(lk_stage_hist_median(h, LK_HIST_FPP), 0, "median of an empty histogram: 0");
+	h[0] = 3, h[9] = 2; /* 1,1,1,10,10 */
+	is_int(lk_stage_hist_median(h, LK_HIST_FPP), 1, "median 1 of 1,1,1,10,10");
+	h[9] = 4; /* 1,1,1,10,10,10,10 */
+	is_int(lk_stage_hist_median(h, LK_HIST_FPP), 10, "median 10 of 1,1,1,10,10,10,10");
 
 	put(path, "stage=nic\nrx.frames_in=12x\n");
 	ok(lk_stage_stats_read(path, &b, &e) < 0 && strstr(e.msg, ":2:") && strstr(e.msg, "rx.frames_in"),
@@ -79,7 +90,7 @@ static void stage_stats(void)
 	put(path, "stage=nic\nrx.no_such_counter=1\n");
 	ok(lk_stage_stats_read(path, &b, &e) < 0 && strstr(e.msg, "unknown key 'rx.no_such_counter'"),
 	   "an unknown key is refused (%s)", e.msg);
-	put(path, "rx.fpp_hist=1 2 3\n");
+	put(path, "rx.fpp=1 2 3\n");
 	ok(lk_stage_stats_read(path, &b, &e) < 0, "a short array is refused (%s)", e.msg);
 	put(path, "budget=-3000000000\n");
 	ok(lk_stage_stats_read(path, &b, &e) < 0, "an int out of range is refused (%s)", e.msg);
