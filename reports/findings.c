@@ -410,6 +410,7 @@ static void claim_sack(const struct rp_model *m, int set, struct lk_finding *f)
 /* ---- 6. bandwidth estimate rises until SACKs arrive ---- */
 struct bwe_tally {
 	int runs_bwe, runs_sack, episodes, fit;
+	double sacks, sack_span_ns;   /* SACK arrivals, and the time from each run's first to last */
 	double rise[256], after[256]; /* relative changes of the first 256 episodes */
 	const char *est;
 };
@@ -489,40 +490,53 @@ static int load_i64(sqlite3 *db, const char *sql, int64_t flow, int dir, const c
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* One run's sender capture: the SACK arrivals, then the first estimator
+ * (westwood, delivery_rate, goodput) whose series has episodes. */
 static int bwe_run(sqlite3 *db, const struct rp_capture *c, struct bwe_tally *t)
 {
 	static const char *const ests[] = {"westwood", "delivery_rate", "goodput"};
 	struct pt *p = NULL, *s = NULL;
-	int np = 0, ns = 0, rc = 0;
-	const char *est = NULL;
-	for (size_t k = 0; k < 3 && !np && !rc; k++) {
+	int np = 0, ns = 0, rc;
+	rc = load_i64(db, "SELECT DISTINCT t_ns, 0 FROM bwe WHERE flow_id = ? AND dir = ? AND "
+		      "(sack = 1 OR estimator = 'sack_ack') ORDER BY t_ns",
+		      c->bwe_flow, c->bwe_dir, NULL, &s, &ns);
+	int64_t *sk = rc ? NULL : malloc(((size_t)ns + 1) * sizeof *sk);
+	if (!rc && !sk)
+		rc = -1;
+	for (int i = 0; sk && i < ns; i++)
+		sk[i] = s[i].t;
+	bool any = false;
+	for (size_t k = 0; k < 3 && !rc; k++) {
+		free(p);
+		p = NULL;
 		rc = load_i64(db, "SELECT t_ns, value_bps FROM bwe WHERE flow_id = ? AND dir = ? AND "
 			      "estimator = ? AND value_bps IS NOT NULL ORDER BY t_ns",
 			      c->bwe_flow, c->bwe_dir, ests[k], &p, &np);
-		est = ests[k];
-		if (!np) {
-			free(p);
-			p = NULL;
+		if (rc || !np)
+			continue;
+		any = true;
+		struct bwe_tally one = {0};
+		episodes(&one, p, np, sk, ns);
+		if (!one.episodes && k < 2)
+			continue; /* too few estimates between SACKs: try a denser estimator */
+		for (int i = 0; i < one.episodes && i < 256 && t->episodes + i < 256; i++) {
+			t->rise[t->episodes + i] = one.rise[i];
+			t->after[t->episodes + i] = one.after[i];
 		}
+		t->episodes += one.episodes;
+		t->fit += one.fit;
+		if (one.episodes && (!t->est || strcmp(t->est, ests[k])))
+			t->est = t->est ? "the first estimator with episodes in each run" : ests[k];
+		break;
 	}
-	if (!rc && np)
-		rc = load_i64(db, "SELECT DISTINCT t_ns, 0 FROM bwe WHERE flow_id = ? AND dir = ? AND "
-			      "(sack = 1 OR estimator = 'sack_ack') ORDER BY t_ns",
-			      c->bwe_flow, c->bwe_dir, NULL, &s, &ns);
-	if (!rc && np) {
+	if (!rc && any) {
 		t->runs_bwe++;
 		t->runs_sack += ns > 0;
-		if (!t->est || strcmp(t->est, est))
-			t->est = t->est ? "the first estimator each run has" : est;
-		int64_t *sk = malloc(((size_t)ns + 1) * sizeof *sk);
-		if (!sk)
-			rc = -1;
-		for (int i = 0; sk && i < ns; i++)
-			sk[i] = s[i].t;
-		if (sk)
-			episodes(t, p, np, sk, ns);
-		free(sk);
+		t->sacks += ns;
+		if (ns > 1)
+			t->sack_span_ns += (double)(sk[ns - 1] - sk[0]);
 	}
+	free(sk);
 	free(p);
 	free(s);
 	return rc;
@@ -576,8 +590,13 @@ static int claim_bwe(sqlite3 *db, const struct rp_model *m, int set, struct lk_f
 				"vif queue makes netback drop)");
 		return 0;
 	}
+	if (t.sacks > 1 && t.sack_span_ns > 0)
+		ADD(numbers, " %.0f SACK-bearing ACKs, one every %.2f ms on average.", t.sacks,
+		    t.sack_span_ns / 1e6 / (t.sacks - t.runs_sack));
 	if (!t.episodes) {
-		not_testable(f, "a SACK arrival with at least 8 estimates since the previous one");
+		not_testable(f, "a SACK arrival with at least 8 estimates since the previous one (with "
+				"losses this frequent there is no loss-free stretch for the estimate to "
+				"rise in: fewer drops, e.g. a larger vif.qlen or ring)");
 		return 0;
 	}
 	int n = t.episodes < 256 ? t.episodes : 256;

@@ -30,15 +30,18 @@
  *                             only because fewer losses is not the claim).
  *                             Not testable without losses (no SACK in xen).
  *   bwe_rises_until_sack      the sender's bandwidth estimate rises until
- *                             SACKs arrive: in the bwe series (westwood, else
- *                             delivery_rate, else goodput) of every run's
+ *                             SACKs arrive. In the bwe series of every run's
  *                             sender capture, a SACK episode is a SACK arrival
- *                             with >= 8 estimates since the previous one;
- *                             it fits when the mean of the last quarter of
- *                             those estimates exceeds that of the first
- *                             quarter and the estimates right after the SACK
- *                             (as many as a quarter) are not higher again.
- *                             Reproduced when >= 2/3 of the episodes fit.
+ *                             with >= 8 estimates since the previous one; it
+ *                             fits when the mean of the last quarter of those
+ *                             estimates exceeds that of the first quarter and
+ *                             the estimates right after the SACK (as many as a
+ *                             quarter) are not higher again. Per run the first
+ *                             estimator with an episode counts: westwood (one
+ *                             estimate per RTT window), else the denser
+ *                             delivery_rate, else goodput. Reproduced when
+ *                             >= 2/3 of the episodes fit; not testable when
+ *                             losses leave no such stretch.
  *   phys_lro_cpu              LRO in the physical NIC improves CPU use across
  *                             the system: receiving-side CPU seconds per GB
  *                             of lro-phys lower than xen's in total, and in

@@ -75,16 +75,16 @@ static const char css[] =
 	"td.reproduced{background:#e3f4e1;color:#1d6b1d}td.not_reproduced{background:#fde8e8;"
 	"color:#a00}td.not_testable{background:#f0f0f0;color:#555}table.findings td{font-size:.9em}";
 
-static void drops_cell(FILE *f, int n_known, int n_dropped, double drops, int n, bool capture)
+/* Capture drops: flagged, the captures are incomplete. */
+static void capture_drops_cell(FILE *f, const struct rp_config *c)
 {
-	if (!n_known)
+	if (!c->n_drops)
 		fputs("<td class=n><span class=na>n/a</span></td>", f);
-	else if (n_dropped)
+	else if (c->n_dropped)
 		fprintf(f, "<td class=\"n bad\">%.0f <b>DROPS</b> <small>(%d of %d runs)</small></td>",
-			drops, n_dropped, n);
+			c->drops, c->n_dropped, c->n);
 	else
 		fputs("<td class=n>0</td>", f);
-	(void)capture;
 }
 
 static void summary_runs(FILE *f, const struct rp_model *m)
@@ -92,8 +92,8 @@ static void summary_runs(FILE *f, const struct rp_model *m)
 	fputs("<table><tr><th>configuration</th><th>paper</th><th>ok runs</th><th>goodput "
 	      "(Gbit/s, mean &plusmn; sd)</th><th>LRO rate</th><th>LRO rate nic stage</th>"
 	      "<th>LRO rate netfront stage</th><th>CPU per GB (s)</th><th>ACKs per "
-	      "100 data segments</th><th>SACK packets</th><th>retransmits</th><th>stage drops"
-	      "</th><th>capture drops</th></tr>\n", f);
+	      "100 data segments</th><th>SACK packets</th><th>retransmits</th><th>stage drops per "
+	      "run</th><th>capture drops</th></tr>\n", f);
 	for (int i = 0; i < m->ncfgs; i++) {
 		const struct rp_config *c = &m->cfgs[i];
 		fprintf(f, "<tr%s>", c->n_dropped ? " class=dropped" : "");
@@ -109,8 +109,9 @@ static void summary_runs(FILE *f, const struct rp_model *m)
 		cell_num(f, c->acks_per100, "%.1f");
 		cell_num(f, c->sack, "%.1f");
 		cell_num(f, c->rexmt, "%.1f");
-		drops_cell(f, c->n_sdrops, c->n_sdropped, c->sdrops, c->n, false);
-		drops_cell(f, c->n_drops, c->n_dropped, c->drops, c->n, true);
+		struct rp_stat sd = rp_cfg_stat(m, c, RP_M_STAGE_DROPS);
+		cell_pm(f, sd.mean, sd.sd, 1, "%.1f");
+		capture_drops_cell(f, c);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n<p><small>Means over the ok runs of each configuration (sd over repeats "
@@ -126,8 +127,8 @@ static void summary_runs(FILE *f, const struct rp_model *m)
 	      "by the data receiver per 100 MSS-sized segments of unique data, at the receiver's "
 	      "capture. SACK packets: ACKs with SACK blocks per run. Retransmits: retransmitted "
 	      "data segments per run (tcptrace definition, sender's capture). Stage drops: frames "
-	      "the emulated path dropped (NIC ring, vif queue, netback: runs.stage_drops), real "
-	      "losses the sender repairs. Capture drops: packets the kernel dropped before libpcap "
+	      "the emulated path dropped per run (NIC ring, vif queue, netback: runs.stage_drops), "
+	      "losses of the transfer the sender repairs, as the model makes them. Capture drops: packets the kernel dropped before libpcap "
 	      "saw them (pcap_stats), summed over the runs' captures (runs.capture_drops), not "
 	      "losses of the transfer; a configuration whose runs dropped captured packets is "
 	      "marked DROPS: its capture-based numbers (ACKs, SACK, retransmits, figures 3-6) "

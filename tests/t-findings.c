@@ -128,13 +128,18 @@ static int64_t add_run(const struct trun *t)
 	return run;
 }
 
-/* A westwood series on the sender's flow: n points from t0 every 10 ms,
- * value a + b*i; SACK arrivals at the times given (sack_ack rows). */
-static void add_bwe(int n, double a, double b, int64_t t0)
+/* An estimator's series on the sender's flow: n points from t0 every 10 ms,
+ * value a + b*i. */
+static void add_est(const char *est, int n, double a, double b, int64_t t0)
 {
 	for (int i = 0; i < n; i++)
-		execf("INSERT INTO bwe VALUES (%lld, 0, 'westwood', %lld, %.17g, 0)",
-		      (long long)snd_flow, (long long)(t0 + i * 10000000LL), a + b * i);
+		execf("INSERT INTO bwe VALUES (%lld, 0, %Q, %lld, %.17g, 0)", (long long)snd_flow, est,
+		      (long long)(t0 + i * 10000000LL), a + b * i);
+}
+
+static void add_bwe(int n, double a, double b, int64_t t0)
+{
+	add_est("westwood", n, a, b, t0);
 }
 
 static void add_sack(int64_t t)
@@ -403,6 +408,19 @@ static void t_bwe(void)
 	eval();
 	verdict(LK_CLAIM_BWE_RISES_UNTIL_SACK, LK_VERDICT_REPRODUCED, "rises, then stops at the SACK");
 	has(LK_CLAIM_BWE_RISES_UNTIL_SACK, "numbers", "Estimator westwood: 2 of 2 SACK episodes fit");
+
+	/* westwood too sparse between SACKs: the denser delivery-rate series decides */
+	fresh();
+	add_run(&RUN(.cfg = "xen", .segs = 1000, .acks = 500, .sacks = 5, .rexmt = 1));
+	add_bwe(3, 100e6, 2.5e6, 1000000000LL);
+	add_est("delivery_rate", 40, 100e6, 2.5e6, 1000000000LL);
+	add_sack(1000000000LL + 40 * 10000000LL);
+	add_sack(1000000000LL + 40 * 10000000LL + 2000000LL);
+	add_est("delivery_rate", 10, 150e6, 0, 1000000000LL + 41 * 10000000LL);
+	eval();
+	verdict(LK_CLAIM_BWE_RISES_UNTIL_SACK, LK_VERDICT_REPRODUCED, "delivery rate when westwood is sparse");
+	has(LK_CLAIM_BWE_RISES_UNTIL_SACK, "numbers", "2 SACK-bearing ACKs, one every 2.00 ms on average");
+	has(LK_CLAIM_BWE_RISES_UNTIL_SACK, "numbers", "Estimator delivery_rate: 1 of 1 SACK episodes fit");
 
 	/* falling before the SACK */
 	fresh();
