@@ -287,13 +287,16 @@ static void claim_fewer_acks(const struct rp_model *m, int set, struct lk_findin
 	f->verdict = fewer == have ? LK_VERDICT_REPRODUCED : LK_VERDICT_NOT_REPRODUCED;
 }
 
-/* ---- 4. unsuccessful delayed ACKs add ACKs ---- */
-static double quick_share(const struct rp_model *m, const struct rp_run *r, const void *arg)
+/* metric k[0] / metric k[1] of one run (NaN unless the divisor is > 0) */
+static double ratio(const struct rp_model *m, const struct rp_run *r, const void *arg)
 {
-	(void)arg;
-	double q = rp_run_metric(m, r, RP_M_QUICK100), a = rp_run_metric(m, r, RP_M_ACKS100);
-	return a > 0 ? q / a : NAN;
+	const enum rp_metric *k = arg;
+	double a = rp_run_metric(m, r, k[0]), b = rp_run_metric(m, r, k[1]);
+	return b > 0 ? a / b : NAN;
 }
+
+/* ---- 4. unsuccessful delayed ACKs add ACKs ---- */
+static const enum rp_metric quick_share[2] = {RP_M_QUICK100, RP_M_ACKS100};
 
 static void claim_failed_delack(const struct rp_model *m, int set, struct lk_finding *f)
 {
@@ -303,7 +306,7 @@ static void claim_failed_delack(const struct rp_model *m, int set, struct lk_fin
 		     "and their share of the ACKs:");
 	for (int i = 0; i < 3; i++) {
 		struct side q = side_of(m, set, names[i], RP_M_QUICK100, 1, "%.1f");
-		struct rp_stat sh = q.c ? rp_cfg_stat_fn(m, q.c, quick_share, NULL)
+		struct rp_stat sh = q.c ? rp_cfg_stat_fn(m, q.c, ratio, quick_share)
 					: (struct rp_stat){NAN, NAN, 0};
 		ADD(numbers, "%s %s %s", i ? ";" : "", names[i], q.txt);
 		if (sh.n)
@@ -329,12 +332,7 @@ static void claim_failed_delack(const struct rp_model *m, int set, struct lk_fin
 }
 
 /* ---- 5. SACK rate lower with LRO ---- */
-static double sack_per_rexmt(const struct rp_model *m, const struct rp_run *r, const void *arg)
-{
-	(void)arg;
-	double s = rp_run_metric(m, r, RP_M_SACK), x = rp_run_metric(m, r, RP_M_REXMT);
-	return x > 0 ? s / x : NAN;
-}
+static const enum rp_metric sack_per_rexmt[2] = {RP_M_SACK, RP_M_REXMT};
 
 static void drops_txt(const struct rp_model *m, int set, struct lk_finding *f)
 {
@@ -357,7 +355,7 @@ static void claim_sack(const struct rp_model *m, int set, struct lk_finding *f)
 		r[i] = side_of(m, set, names[i], RP_M_SACK100, 1, "%.2f");
 		pr[i].c = r[i].c;
 		pr[i].name = names[i];
-		pr[i].s = r[i].c ? rp_cfg_stat_fn(m, r[i].c, sack_per_rexmt, NULL)
+		pr[i].s = r[i].c ? rp_cfg_stat_fn(m, r[i].c, ratio, sack_per_rexmt)
 				 : (struct rp_stat){NAN, NAN, 0};
 		if (pr[i].s.n)
 			stat_txt(pr[i].txt, sizeof pr[i].txt, pr[i].s, 1, "%.2f");

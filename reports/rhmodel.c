@@ -121,16 +121,6 @@ static double stagec_mean(const struct rp_model *m, const struct rp_config *c, c
 	return n ? s / n : NAN;
 }
 
-static void num_cell(FILE *f, double v, const char *fmt)
-{
-	fputs("<td class=n>", f);
-	if (isnan(v))
-		fputs("<span class=na>n/a</span>", f);
-	else
-		fprintf(f, fmt, v);
-	fputs("</td>", f);
-}
-
 void rp_html_evidence(FILE *f, const struct rp_model *m)
 {
 	static const struct {
@@ -165,15 +155,15 @@ void rp_html_evidence(FILE *f, const struct rp_model *m)
 			fputs("<tr><td>", f);
 			rp_html_esc(f, c->label);
 			fprintf(f, "</td><td>%s</td>", rp_stage_names[st]);
-			num_cell(f, st == 1 ? NAN : rp_cfg_stat(m, c, st ? RP_M_LRO_NETFRONT
+			rp_html_num(f, st == 1 ? NAN : rp_cfg_stat(m, c, st ? RP_M_LRO_NETFRONT
 									 : RP_M_LRO_NIC).mean, "%.2f");
-			num_cell(f, c->hist.have[st] ? rp_hist_median(c->hist.fpp[st], RP_FPP_MAX) : NAN,
+			rp_html_num(f, c->hist.have[st] ? rp_hist_median(c->hist.fpp[st], RP_FPP_MAX) : NAN,
 				 "%.0f");
-			num_cell(f, c->hist.have[st] ? rp_hist_mean(c->hist.spa[st], RP_SPA_MAX) : NAN,
+			rp_html_num(f, c->hist.have[st] ? rp_hist_mean(c->hist.spa[st], RP_SPA_MAX) : NAN,
 				 "%.2f");
 			for (size_t k = 0; k < nev; k++) {
 				snprintf(key, sizeof key, "%s %s", rp_stage_names[st], ev[k].event);
-				num_cell(f, stagec_mean(m, c, key) / ev[k].scale, ev[k].fmt);
+				rp_html_num(f, stagec_mean(m, c, key) / ev[k].scale, ev[k].fmt);
 			}
 			fputs("</tr>\n", f);
 		}
@@ -209,8 +199,8 @@ static void sweep_table(FILE *f, sqlite3 *db, const struct rp_model *m, const ch
 		const struct rp_config *p = rp_find_cfg(m, s, "lro-phys"), *v = rp_find_cfg(m, s, "lro-virt");
 		struct rp_stat a = p ? rp_cfg_stat(m, p, RP_M_LRO_NIC) : (struct rp_stat){NAN, NAN, 0};
 		struct rp_stat b = v ? rp_cfg_stat(m, v, RP_M_LRO_NETFRONT) : (struct rp_stat){NAN, NAN, 0};
-		num_cell(f, a.mean, "%.2f");
-		num_cell(f, b.mean, "%.2f");
+		rp_html_num(f, a.mean, "%.2f");
+		rp_html_num(f, b.mean, "%.2f");
 		for (int i = 0; i < LK_NCLAIMS; i++) {
 			if (have)
 				verdict_cell(f, &F[i], true);

@@ -26,7 +26,7 @@ void rp_html_esc(FILE *f, const char *s)
 	}
 }
 
-static void cell_num(FILE *f, double v, const char *fmt)
+void rp_html_num(FILE *f, double v, const char *fmt)
 {
 	fputs("<td class=n>", f);
 	if (isnan(v))
@@ -105,10 +105,10 @@ static void summary_runs(FILE *f, const struct rp_model *m)
 		struct rp_stat ln = rp_cfg_stat(m, c, RP_M_LRO_NIC), lf = rp_cfg_stat(m, c, RP_M_LRO_NETFRONT);
 		cell_pm(f, ln.mean, ln.sd, 1, "%.2f");
 		cell_pm(f, lf.mean, lf.sd, 1, "%.2f");
-		cell_num(f, c->cpu_per_gb, "%.3f");
-		cell_num(f, c->acks_per100, "%.1f");
-		cell_num(f, c->sack, "%.1f");
-		cell_num(f, c->rexmt, "%.1f");
+		rp_html_num(f, c->cpu_per_gb, "%.3f");
+		rp_html_num(f, c->acks_per100, "%.1f");
+		rp_html_num(f, c->sack, "%.1f");
+		rp_html_num(f, c->rexmt, "%.1f");
 		struct rp_stat sd = rp_cfg_stat(m, c, RP_M_STAGE_DROPS);
 		cell_pm(f, sd.mean, sd.sd, 1, "%.1f");
 		capture_drops_cell(f, c);
@@ -148,14 +148,14 @@ static void summary_caps(FILE *f, const struct rp_model *m)
 		cell_txt(f, c->label);
 		cell_txt(f, c->point);
 		double dur = (double)(c->main_last_ns - c->main_first_ns) / 1e9;
-		cell_num(f, dur > 0 ? c->main_bytes * 8 / dur / 1e9 : NAN, "%.3f");
-		cell_num(f, c->mss && c->data_pkts > 0 ? c->data_bytes / c->mss / c->data_pkts : NAN,
+		rp_html_num(f, dur > 0 ? c->main_bytes * 8 / dur / 1e9 : NAN, "%.3f");
+		rp_html_num(f, c->mss && c->data_pkts > 0 ? c->data_bytes / c->mss / c->data_pkts : NAN,
 			 "%.2f");
 		fputs("<td><span class=na>needs runs</span></td>", f);
-		cell_num(f, c->mss && c->data_bytes > 0 ? 100 * c->ack_pkts / (c->data_bytes / c->mss)
+		rp_html_num(f, c->mss && c->data_bytes > 0 ? 100 * c->ack_pkts / (c->data_bytes / c->mss)
 							 : NAN, "%.1f");
-		cell_num(f, c->nflows ? c->sack_pkts : NAN, "%.0f");
-		cell_num(f, c->nflows ? c->rexmt_pkts : NAN, "%.0f");
+		rp_html_num(f, c->nflows ? c->sack_pkts : NAN, "%.0f");
+		rp_html_num(f, c->nflows ? c->rexmt_pkts : NAN, "%.0f");
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n<p><small>Per capture (no benchmark runs in this database). Aggregation "
@@ -177,18 +177,18 @@ static void paper_table(FILE *f, const struct rp_model *m)
 		fputs("<tr>", f);
 		cell_txt(f, k->name);
 		cell_txt(f, k->paper);
-		cell_num(f, c ? c->lro_mean : NAN, "%.2f");
+		rp_html_num(f, c ? c->lro_mean : NAN, "%.2f");
 		if (isnan(k->paper_lro_rate))
 			fputs("<td><span class=na>&mdash;</span></td>", f);
 		else
-			cell_num(f, k->paper_lro_rate, "%.2f");
-		cell_num(f, c && nat && nat->gp_mean > 0 ? c->gp_mean / nat->gp_mean : NAN, "%.3f");
+			rp_html_num(f, k->paper_lro_rate, "%.2f");
+		rp_html_num(f, c && nat && nat->gp_mean > 0 ? c->gp_mean / nat->gp_mean : NAN, "%.3f");
 		const char *pt = k->paper_throughput;
 		if (pt)
 			fprintf(f, "<td>%s</td>", pt);
 		else
 			fputs("<td><span class=na>&mdash;</span></td>", f);
-		cell_num(f, c && xen && xen->gp_mean > 0 ? c->gp_mean / xen->gp_mean : NAN, "%.3f");
+		rp_html_num(f, c && xen && xen->gp_mean > 0 ? c->gp_mean / xen->gp_mean : NAN, "%.3f");
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n<p><small>Paper: Hatori &amp; Oi (2008) / Oi &amp; Nakajima, "
@@ -268,7 +268,7 @@ static void runs_table(FILE *f, const struct rp_model *m)
 		cell_txt(f, r->config);
 		cell_txt(f, r->status);
 		fprintf(f, "<td class=n>%d</td><td class=n>%lld</td>", r->repeat, (long long)r->bytes);
-		cell_num(f, r->goodput_bps / 1e9, "%.3f");
+		rp_html_num(f, r->goodput_bps / 1e9, "%.3f");
 		fputs("<td class=n>", f);
 		if (isnan(r->lro_rate))
 			fputs("<span class=na>n/a</span>", f);
@@ -278,7 +278,7 @@ static void runs_table(FILE *f, const struct rp_model *m)
 			fputs(")</small>", f);
 		}
 		fputs("</td>", f);
-		cell_num(f, r->finished_ns > r->started_ns ? (double)(r->finished_ns - r->started_ns) / 1e9
+		rp_html_num(f, r->finished_ns > r->started_ns ? (double)(r->finished_ns - r->started_ns) / 1e9
 							   : NAN, "%.1f");
 		fprintf(f, "<td>%s%lld / %s%lld</td>", r->rcv_cap >= 0 ? "#" : "",
 			r->rcv_cap >= 0 ? (long long)m->caps[r->rcv_cap].id : 0LL,

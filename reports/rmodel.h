@@ -278,6 +278,8 @@ int rp_html_write(sqlite3 *db, const struct rp_model *m, const struct lk_report_
 
 /* helpers */
 void rp_html_esc(FILE *f, const char *s);
+/* A number cell (<td class=n>), "n/a" for NaN. */
+void rp_html_num(FILE *f, double v, const char *fmt);
 double rp_nan(void);
 
 #endif
