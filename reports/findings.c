@@ -276,10 +276,12 @@ static void claim_fewer_acks(const struct rp_model *m, int set, struct lk_findin
 		have++;
 		enum cmp c = compare(l[i].s, x.s);
 		fewer += c == CMP_LESS;
-		if (c != CMP_LESS)
-			ADD(numbers, " %s is %s%s.", l[i].name, cmp_word(c),
-			    c == CMP_SAME ? " as xen within the spread" : " than xen");
+		ADD(numbers, " %s is %s%s.", l[i].name, cmp_word(c),
+		    c == CMP_SAME ? " as xen within the spread" : " than xen");
 	}
+	if (set_param(m, set, "bridge.gso") == 0)
+		ADD(mechanism, " Here bridge.gso = 0: the NIC stage's aggregates are split into MSS "
+			       "frames again before netback, so lro-phys's guest sees no aggregates.");
 	if (!have) {
 		not_testable(f, "ok runs of lro-phys or lro-virt with ACK counts (a receiver capture)");
 		return;
@@ -390,7 +392,9 @@ static void claim_sack(const struct rp_model *m, int set, struct lk_finding *f)
 		have++;
 		enum cmp a = compare(r[i].s, r[0].s), b = compare(pr[i].s, pr[0].s);
 		lower += a == CMP_LESS && b == CMP_LESS;
-		if (a == CMP_LESS && b != CMP_LESS)
+		if (a == CMP_LESS && b == CMP_LESS)
+			ADD(numbers, " %s has fewer SACKs than xen per segment and per loss.", names[i]);
+		else if (a == CMP_LESS)
 			ADD(numbers, " %s has fewer SACKs per segment but not per loss: fewer losses, "
 				     "not fewer SACKs per loss.", names[i]);
 		else if (a != CMP_LESS)
