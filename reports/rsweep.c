@@ -373,8 +373,7 @@ int rp_fig_sweep(const struct rp_model *m, const char *key, struct rp_out *w, ch
 	for (int i = 0; i < sw.ns; i++)
 		lro |= has[i][0] || has[i][1];
 	if (lro) {
-		fputs("set title 'LRO rate per stage (segments per frame out; solid nic, dashed "
-		      "netfront)'\nset ylabel ''\n", g);
+		fputs("set title 'LRO rate (solid: nic stage, dashed: netfront)'\nset ylabel ''\n", g);
 		sweep_panel(&sw, -1, blk, has, g);
 	}
 	for (int c = 0; c < NCOLS; c++) {
