@@ -50,8 +50,8 @@ struct profile {
 
 static const struct profile profiles[] = {
 	{"quick", 3, 1ull << 30, "none", NULL,
-	 "model parameters at their no-effect values; all configurations, 3 repeats,\n"
-	 "                   1 GiB each, no rate limit"},
+	 "model parameters at their no-effect values; all configurations,\n"
+	 "                   3 repeats, 1 GiB each, no rate limit"},
 	{"paper", 3, 1ull << 30, "none", "nic.rx_usecs=0,125,500",
 	 "model parameters at the paper's values (1 Gbit/s wire, e1000\n"
 	 "                   interrupt moderation, Xen 3.1 ring and vif queue, credit scheduler);\n"
