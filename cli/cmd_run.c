@@ -71,8 +71,11 @@ static void print_json(const struct lk_run_opts *o, const struct lk_run_result *
 	printf(",\"drops\":");
 	lk_json_num(stdout, r->drops);
 	printf(",\"retrans_segs\":%" PRIu64 ",\"receiver_out_segs\":%" PRIu64
-	       ",\"sender_out_segs\":%" PRIu64 ",\"stages\":{", r->retrans_segs,
-	       r->receiver_out_segs, r->sender_out_segs);
+	       ",\"sender_out_segs\":%" PRIu64 ",\"receiver_cpu_ns\":%" PRIu64 ",",
+	       r->retrans_segs, r->receiver_out_segs, r->sender_out_segs, r->receiver_cpu_ns);
+	printf("\"recv_cpu_share\":");
+	lk_json_num(stdout, r->recv_cpu_share);
+	printf(",\"stages\":{");
 	const char *sep = "";
 	for (int i = 0; i < LK_TB_NSTAGES; i++) {
 		if (!r->have_stage[i])
@@ -86,9 +89,12 @@ static void print_json(const struct lk_run_opts *o, const struct lk_run_result *
 		       rx->polls, tx->frames_in, tx->frames_out, tx->polls, rx->drops, tx->drops);
 		lk_json_str(stdout, rx->last_error);
 		printf(lr == lr ? ",\"lro_rate\":%.4f" : ",\"lro_rate\":null", lr);
-		printf(",\"rx_fpp_median\":%d,\"rx_spa_median\":%d,\"model\":",
+		const struct lk_stage_stats *st = &r->stage[i];
+		printf(",\"rx_fpp_median\":%d,\"rx_spa_median\":%d,\"cpu_ns\":%" PRIu64
+		       ",\"ctx_switches\":%" PRIu64 ",\"model\":",
 		       lk_stage_hist_median(rx->fpp, LK_HIST_FPP),
-		       lk_stage_hist_median(rx->spa, LK_HIST_SPA));
+		       lk_stage_hist_median(rx->spa, LK_HIST_SPA), st->cpu_user_ns + st->cpu_sys_ns,
+		       st->ctx_voluntary + st->ctx_involuntary);
 		lk_rec_json(stdout, lk_stage_model_fields, &r->stage[i].m);
 		printf("}");
 		sep = ",";

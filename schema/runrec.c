@@ -24,6 +24,14 @@ static void bind_real(sqlite3_stmt *s, int i, double v)
 		sqlite3_bind_double(s, i, v);
 }
 
+/* Run an insert prepared once, ready it for the next row. */
+static int step_reset(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static void cpu_model(char *out, size_t n)
 {
 	out[0] = 0;
@@ -148,9 +156,7 @@ int lk_runrec_counter(struct lk_runrec *r, const char *component, const char *ev
 	bind_text(s, 5, unit);
 	bind_text(s, 6, source);
 	bind_text(s, 7, note);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return step_reset(s);
 }
 
 int lk_runrec_lro(struct lk_runrec *r, const char *stage, const char *policy, const char *key,
@@ -162,9 +168,7 @@ int lk_runrec_lro(struct lk_runrec *r, const char *stage, const char *policy, co
 	bind_text(s, 3, policy);
 	bind_text(s, 4, key);
 	bind_real(s, 5, value);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return step_reset(s);
 }
 
 int lk_runrec_sample(struct lk_runrec *r, uint64_t t_ns, const char *source, const char *key,
@@ -176,9 +180,7 @@ int lk_runrec_sample(struct lk_runrec *r, uint64_t t_ns, const char *source, con
 	bind_text(s, 3, source);
 	bind_text(s, 4, key);
 	bind_real(s, 5, value);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return step_reset(s);
 }
 
 int lk_runrec_model(struct lk_runrec *r, const char *key, double value, const char *unit,
@@ -190,9 +192,7 @@ int lk_runrec_model(struct lk_runrec *r, const char *key, double value, const ch
 	bind_real(s, 3, value);
 	bind_text(s, 4, unit);
 	bind_text(s, 5, origin);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return step_reset(s);
 }
 
 int lk_runrec_hist(struct lk_runrec *r, const char *stage, const char *dir, const char *hist,
@@ -207,9 +207,7 @@ int lk_runrec_hist(struct lk_runrec *r, const char *stage, const char *dir, cons
 	bind_text(s, 4, hist);
 	sqlite3_bind_int(s, 5, bucket);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)count);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return step_reset(s);
 }
 
 int lk_runrec_stage_drops(struct lk_runrec *r, double drops, struct lk_err *e)

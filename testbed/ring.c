@@ -59,6 +59,22 @@ uint8_t *lk_ring_prod_slot(struct lk_ring *r, uint32_t **len)
 	return s + ENTRY_HDR;
 }
 
+uint32_t lk_ring_prod_free(struct lk_ring *r)
+{
+	uint32_t p = atomic_load_explicit(&r->h->prod, memory_order_relaxed);
+	uint32_t c = atomic_load_explicit(&r->h->cons, memory_order_acquire);
+	return r->nslots - (p - c);
+}
+
+uint8_t *lk_ring_prod_peek(struct lk_ring *r, uint32_t i, uint32_t **len)
+{
+	if (i >= lk_ring_prod_free(r))
+		return NULL;
+	uint8_t *s = entry(r, atomic_load_explicit(&r->h->prod, memory_order_relaxed) + i);
+	*len = (uint32_t *)s;
+	return s + ENTRY_HDR;
+}
+
 void lk_ring_prod_commit(struct lk_ring *r, uint32_t cost)
 {
 	uint32_t p = atomic_load_explicit(&r->h->prod, memory_order_relaxed);

@@ -72,6 +72,12 @@ uint32_t lk_ring_pkt_cost(uint32_t len, bool gso);
 /* Producer: the next free entry's data (its length word in *len), or NULL
  * when every entry is in flight (tx: sets prod_waiting first). */
 uint8_t *lk_ring_prod_slot(struct lk_ring *r, uint32_t **len);
+/* The i-th free entry after the next one (i = 0: lk_ring_prod_slot's),
+ * NULL when fewer than i + 1 entries are free; for filling several entries
+ * before committing them in order. Does not set prod_waiting. */
+uint8_t *lk_ring_prod_peek(struct lk_ring *r, uint32_t i, uint32_t **len);
+/* Entries free for the producer. */
+uint32_t lk_ring_prod_free(struct lk_ring *r);
 /* Commit the entry (cost slots of requests used; 1 on the tx ring). */
 void lk_ring_prod_commit(struct lk_ring *r, uint32_t cost);
 /* Publish everything committed since prod was old_prod. suppress: Xen's

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +49,7 @@ struct run {
 	int timeout;             /* seconds the workload is given */
 	struct snmp_snap s0, s1;
 	struct xfer_base xb;
+	double busy0, busy_t0;   /* receiving CPU at the transfer's start (cpu_busy) */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -378,6 +380,40 @@ static int start_sender(struct run *x, const char *tmo)
 	return 0;
 }
 
+/* Busy time of the receiving CPU (user+nice+system+irq+softirq+steal
+ * jiffies of /proc/stat) over the transfer: when 0 at its start, 1 at its
+ * end (r->recv_cpu_share = busy / wall). Anything else on that CPU counts. */
+static void cpu_busy(struct run *x, int when)
+{
+	int cpu = x->tb.cpu_recv;
+	FILE *f = cpu >= 0 ? fopen("/proc/stat", "r") : NULL;
+	if (!f)
+		return;
+	char line[512], name[16];
+	snprintf(name, sizeof name, "cpu%d ", cpu);
+	unsigned long long v[8] = {0};
+	bool found = false;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, name, strlen(name)) &&
+		    sscanf(line + strlen(name), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+			found = true;
+			break;
+		}
+	fclose(f);
+	if (!found)
+		return;
+	double hz = (double)sysconf(_SC_CLK_TCK);
+	double busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz;
+	double now = (double)lk_mono_ns() / 1e9;
+	if (when == 0) {
+		x->busy0 = busy;
+		x->busy_t0 = now;
+	} else if (x->busy_t0 > 0 && now > x->busy_t0) {
+		x->r->recv_cpu_share = (busy - x->busy0) / (now - x->busy_t0);
+	}
+}
+
 static int start_workload(struct run *x)
 {
 	x->timeout = (int)(60 + x->o->bytes * 8 / 100000000ull);
@@ -386,6 +422,7 @@ static int start_workload(struct run *x)
 	if (start_receiver(x, tmo) < 0)
 		return -1;
 	xfer_progress(x, 0); /* the baseline, before the sender starts */
+	cpu_busy(x, 0);
 	return start_sender(x, tmo);
 }
 
@@ -425,10 +462,16 @@ static void wait_workload(struct run *x)
 			usleep(5000);
 	}
 	xfer_progress(x, 2);
+	cpu_busy(x, 1);
 	if (x->coll && (r_done || s_done))
 		lk_coll_finish(x->coll); /* final readings, exited children still visible */
 	if (r_done) {
-		waitpid(x->rpid, &x->rstat, 0);
+		struct rusage ru;
+		if (wait4(x->rpid, &x->rstat, 0, &ru) == x->rpid)
+			x->r->receiver_cpu_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000ull +
+						(uint64_t)ru.ru_utime.tv_usec * 1000 +
+						(uint64_t)ru.ru_stime.tv_sec * 1000000000ull +
+						(uint64_t)ru.ru_stime.tv_usec * 1000;
 		x->rpid = -1;
 	}
 	if (s_done) {
@@ -485,6 +528,11 @@ static void store_snmp(struct run *x)
 			  "packets delivered to the receiver's IP layer: denominator of lro_rate");
 	lk_runrec_counter(&x->rec, "receiver", "tcp_out_segs", (double)r->receiver_out_segs,
 			  "packets", "snmp", "segments the receiver sent: ACKs (+ handshake, verdict)");
+	lk_runrec_counter(&x->rec, "run", "recv_cpu_share", r->recv_cpu_share, "fraction", "procstat",
+			  "busy share of the receiving CPU during the transfer (all its work)");
+	if (r->receiver_cpu_ns)
+		lk_runrec_counter(&x->rec, "receiver", "rusage_cpu_ns", (double)r->receiver_cpu_ns, "ns",
+				  "procstat", "the receiver process's CPU time (getrusage at exit)");
 }
 
 /* A model counter of a stage: the value, or NULL with a note when the stage
@@ -547,6 +595,12 @@ static double store_stage(struct run *x, int i, const struct lk_stage_stats *st)
 		model_counter(x, name, "desched_ns", ms->desched_ns, "ns", true, NULL);
 		model_counter(x, name, "posts", ms->posts, "events", true, NULL);
 	}
+	lk_runrec_counter(&x->rec, name, "cpu_user_ns", (double)st->cpu_user_ns, "ns", "stage",
+			  "the stage process's user CPU time (emulator cost)");
+	lk_runrec_counter(&x->rec, name, "cpu_sys_ns", (double)st->cpu_sys_ns, "ns", "stage",
+			  "the stage process's system CPU time (emulator cost)");
+	lk_runrec_counter(&x->rec, name, "ctx_switches", (double)(st->ctx_voluntary + st->ctx_involuntary),
+			  "events", "stage", "context switches of the stage process");
 	double td = st->tap_queue_drops >= 0 ? (double)st->tap_queue_drops : NAN;
 	lk_runrec_counter(&x->rec, name, "wire_drops", (double)st->wire_drops, NULL, "stage",
 			  "AF_PACKET receive drops (nic stage: the emulator fell behind the wire)");
@@ -680,7 +734,7 @@ int lk_run(const struct lk_run_opts *o, struct lk_run_result *r, struct lk_err *
 {
 	memset(r, 0, sizeof *r);
 	r->status = "failed";
-	r->goodput_bps = r->lro_rate = r->drops = NAN;
+	r->goodput_bps = r->lro_rate = r->drops = r->recv_cpu_share = NAN;
 	if (lk_model_check(&o->model, e) < 0)
 		return -1;
 	if (o->capture_dir && mkdir(o->capture_dir, 0755) < 0 && errno != EEXIST)

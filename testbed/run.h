@@ -79,6 +79,9 @@ struct lk_run_result {
 				    vif queue, netback; the emulator's: wire socket, TAP
 				    queues, errors); NaN unknown; 0 without stages (native) */
 	uint64_t retrans_segs, receiver_out_segs, sender_out_segs;
+	uint64_t receiver_cpu_ns;  /* the receiver process's CPU time, 0 unknown */
+	double recv_cpu_share;     /* busy share of the receiving CPU during the transfer
+				      (everything on it, ours or not), NaN unknown */
 	bool have_stage[LK_TB_NSTAGES];
 	struct lk_stage_stats stage[LK_TB_NSTAGES];
 	char capture_sender[512], capture_receiver[512]; /* "" none */

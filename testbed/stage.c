@@ -14,6 +14,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +22,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
-/* an LRO aggregate goes to a TAP as vnet header + frame header + frags */
-#define MAX_IOV (2 + LRO_MAX_FRAGS)
 #if defined(IOV_MAX) && IOV_MAX < MAX_IOV
 #error "IOV_MAX too small for an aggregate's fragments"
 #endif
@@ -154,28 +154,85 @@ static void csum_complete(struct virtio_net_hdr *vh, uint8_t *f, uint32_t len)
 	vh->flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
 }
 
-/* Write the frame (iov after the vnet header) to a TAP or packet socket. */
-static void put_fd(struct dir *d, struct iovec *iov, int niov)
+/* A write's result: the frame went out, or why not. */
+static void put_done(struct dir *d, const struct virtio_net_hdr *vh, int res)
 {
-	ssize_t w;
-	do
-		w = writev(d->dst_fd, iov, niov);
-	while (w < 0 && errno == EINTR);
-	if (w < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
-		struct pollfd p = {.fd = d->dst_fd, .events = POLLOUT};
-		poll(&p, 1, 100);
-		w = writev(d->dst_fd, iov, niov);
-	}
-	if (w < 0 && errno == EIO) {
+	if (res >= VNET_LEN) {
+		lk_stage_out(d, vh, (uint32_t)res - (uint32_t)VNET_LEN);
+	} else if (res == -EIO) {
 		d->st.link_down++; /* TAP not up yet / being torn down */
-		return;
-	}
-	if (w < 0) {
+	} else {
 		d->st.drops++;
-		snprintf(d->st.last_error, sizeof d->st.last_error, "write: %s", strerror(errno));
-		return;
+		snprintf(d->st.last_error, sizeof d->st.last_error, "write: %s",
+			 res < 0 ? strerror(-res) : "short write");
 	}
-	lk_stage_out(d, iov[0].iov_base, (uint32_t)w - (uint32_t)VNET_LEN);
+}
+
+static void op_done(void *ctx, uint64_t tag, int res)
+{
+	struct stage *s = ctx;
+	struct out_op *op = &s->ops[tag];
+	put_done(op->d, &op->vh, res);
+}
+
+void lk_stage_flush(struct stage *s)
+{
+	lk_uring_run(s->u, op_done, s); /* a failure: each frame counts as a drop */
+}
+
+#define RD_TAG (1ull << 32)
+
+/* Results of a batch of writes and reads: reads are tagged RD_TAG | i. */
+static void io_done(void *ctx, uint64_t tag, int res)
+{
+	struct stage *s = ctx;
+	if (tag & RD_TAG)
+		s->rd_res[tag & 0xffffffffu] = res;
+	else
+		op_done(ctx, tag, res);
+}
+
+unsigned lk_stage_read(struct stage *s, int fd, uint8_t *const *bufs, unsigned bufsz, unsigned n,
+		       uint32_t *lens)
+{
+	if (n > LK_IO_BATCH)
+		n = LK_IO_BATCH;
+	/* the reads run after the writes queued so far, in the same system call */
+	if (lk_uring_queued(s->u) + n > LK_IO_BATCH)
+		lk_stage_flush(s);
+	for (unsigned i = 0; i < n; i++)
+		lk_uring_read(s->u, fd, bufs[i], bufsz, RD_TAG | i);
+	lk_uring_run(s->u, io_done, s);
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (s->rd_res[i] <= VNET_LEN)
+			continue;
+		if (k != i)
+			memcpy(bufs[k], bufs[i], (size_t)s->rd_res[i]);
+		lens[k++] = (uint32_t)s->rd_res[i];
+	}
+	return k;
+}
+
+/* Queue one frame write (vnet header + iov) for the next flush; hdr_len > 0:
+ * iov[0] is that many header bytes to keep a copy of. */
+static void put_fd(struct stage *s, struct dir *d, const struct virtio_net_hdr *vh,
+		   const struct iovec *iov, unsigned niov, uint32_t hdr_len)
+{
+	if (lk_uring_queued(s->u) >= LK_IO_BATCH)
+		lk_stage_flush(s);
+	unsigned i = lk_uring_queued(s->u);
+	struct out_op *op = &s->ops[i];
+	op->vh = *vh;
+	op->d = d;
+	op->iov[0] = (struct iovec){&op->vh, VNET_LEN};
+	memcpy(op->iov + 1, iov, niov * sizeof *iov);
+	op->niov = niov + 1;
+	if (hdr_len) {
+		memcpy(op->hdr, iov[0].iov_base, hdr_len);
+		op->iov[1].iov_base = op->hdr;
+	}
+	lk_uring_writev(s->u, d->dst_fd, op->iov, op->niov, i);
 }
 
 /* Deliver one frame: lo NULL, or the LRO output the frame is; a zero-copy
@@ -187,9 +244,13 @@ static void sink_put(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, 
 {
 	static uint8_t gbuf[FRAME_MAX];
 	bool frags = lo && lo->nfrags;
-	if (frags && (lo->nfrags + 2 > MAX_IOV || (d->dst == P_PKT && vh->gso_type == VIRTIO_NET_HDR_GSO_NONE))) {
-		/* not reached with the engine's contract (<= LRO_MAX_FRAGS frags,
-		 * aggregates are GSO frames): one buffer then */
+	/* queued writes outlive the callback: an aggregate's header is copied
+	   (put_fd); a full fragment array ends in the engine's buffer, and a
+	   header too long to copy: gathered, written at once */
+	if (frags && (lo->nfrags + 2 > MAX_IOV || lo->nfrags >= LRO_MAX_FRAGS ||
+		      lo->hdr_len > sizeof s->ops[0].hdr ||
+		      (d->dst == P_PKT && vh->gso_type == VIRTIO_NET_HDR_GSO_NONE))) {
+		/* one buffer then */
 		if (len > sizeof gbuf) {
 			d->st.drops++;
 			snprintf(d->st.last_error, sizeof d->st.last_error, "aggregate too long");
@@ -222,12 +283,13 @@ static void sink_put(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, 
 		lk_stage_out(d, vh, len);
 		return;
 	}
-	(void)s;
-	struct iovec iov[MAX_IOV] = {{vh, VNET_LEN}, {f, frags ? lo->hdr_len : len}};
-	int niov = 2;
+	struct iovec iov[MAX_IOV] = {{f, frags ? lo->hdr_len : len}};
+	unsigned niov = 1;
 	for (uint32_t k = 0; frags && k < lo->nfrags; k++)
 		iov[niov++] = (struct iovec){(void *)(uintptr_t)lo->frags[k].p, lo->frags[k].len};
-	put_fd(d, iov, niov);
+	put_fd(s, d, vh, iov, niov, frags ? lo->hdr_len : 0);
+	if (f == gbuf)
+		lk_stage_flush(s); /* gbuf is reused by the next fallback */
 }
 
 void lk_stage_sink(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, uint8_t *f,
@@ -348,7 +410,8 @@ const struct lk_rec_field lk_stage_lro_fields[] = {
 static const struct lk_rec_field stage_fields[] = {
 	STF(stage, LK_REC_STR), STF(tap, LK_REC_STR), STF(lro, LK_REC_BOOL),
 	STF(lro_policy, LK_REC_STR), STF(budget, LK_REC_INT), STF(wire_drops, LK_REC_U64),
-	STF(tap_queue_drops, LK_REC_I64),
+	STF(tap_queue_drops, LK_REC_I64), STF(cpu_user_ns, LK_REC_U64), STF(cpu_sys_ns, LK_REC_U64),
+	STF(ctx_voluntary, LK_REC_U64), STF(ctx_involuntary, LK_REC_U64),
 	LK_REC_END,
 };
 
@@ -430,6 +493,13 @@ static int write_stats(struct stage *s, struct lk_err *e)
 								    : LK_M_NIC_BUDGET);
 	st.wire_drops = s->pkt_drops;
 	st.tap_queue_drops = tap_tx_dropped(o->tap);
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		st.cpu_user_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000ull + (uint64_t)ru.ru_utime.tv_usec * 1000;
+		st.cpu_sys_ns = (uint64_t)ru.ru_stime.tv_sec * 1000000000ull + (uint64_t)ru.ru_stime.tv_usec * 1000;
+		st.ctx_voluntary = (uint64_t)ru.ru_nvcsw;
+		st.ctx_involuntary = (uint64_t)ru.ru_nivcsw;
+	}
 	st.m = s->ms;
 	st.rx = s->rx.st;
 	st.tx = s->tx.st;
@@ -504,6 +574,10 @@ static int lro_open(struct stage *s, struct lk_err *e)
 static int setup(struct stage *s, struct lk_err *e)
 {
 	const struct lk_stage_opts *o = s->o;
+	if (!(s->u = lk_uring_new(LK_IO_BATCH, e)))
+		return -1;
+	if (!(s->ops = calloc(LK_IO_BATCH, sizeof *s->ops)))
+		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
 	if (!o->tap)
 		return lk_errf(e, LK_EXIT_USAGE, "stage %s: no --tap given", lk_stage_name(o->kind));
 	if (lk_model_check(s->m, e) < 0)
@@ -561,7 +635,22 @@ int lk_stage_run(const struct lk_stage_opts *o, struct lk_err *e)
 	/* timers as precise as the kernel allows: the model's waits are
 	   tens of microseconds (the default slack is 50 us) */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-
+	/* SCHED_BATCH: a stage woken by another (a TAP became readable, an
+	   event was kicked) does not preempt it, but runs once it sleeps: a
+	   poll runs to its end as a NAPI poll in softirq context does, and one
+	   context switch serves a batch of frames (on a paravirtualized host a
+	   switch costs more than a frame). A stage the model times keeps the
+	   normal policy, so its timer preempts whatever runs, as an interrupt
+	   would: the NIC with a wire rate or interrupt moderation, netfront
+	   with a wake-up latency or a competing load. */
+	const struct lk_model *m = &o->model;
+	bool timed = o->kind == LK_STAGE_NIC
+			     ? m->v[LK_M_WIRE_RATE] > 0 || m->v[LK_M_NIC_RX_USECS] > 0
+			     : o->kind == LK_STAGE_NETFRONT &&
+				       (m->v[LK_M_GUEST_WAKE_US] > 0 || m->v[LK_M_GUEST_LOAD] > 0);
+	struct sched_param sp = {0};
+	if (!timed)
+		sched_setscheduler(0, SCHED_BATCH, &sp);
 	if (setup(&s, e) < 0)
 		goto out;
 	if (o->ready_fd >= 0) {
@@ -579,6 +668,8 @@ int lk_stage_run(const struct lk_stage_opts *o, struct lk_err *e)
 out:
 	if (s.rx.lro)
 		lro_free(s.rx.lro);
+	lk_uring_free(s.u);
+	free(s.ops);
 	if (s.shm)
 		munmap(s.shm, s.shm_len);
 	free(s.buf);

@@ -90,6 +90,8 @@ struct lk_stage_stats {
 	int budget;               /* frames per poll of the rx direction */
 	uint64_t wire_drops;      /* AF_PACKET receive drops (nic stage: emulator overload) */
 	int64_t tap_queue_drops;  /* kernel drops on the stage's TAP queue, -1 unknown */
+	/* what the stage process itself cost (getrusage): the emulator's overhead */
+	uint64_t cpu_user_ns, cpu_sys_ns, ctx_voluntary, ctx_involuntary;
 	struct lk_stage_model_stats m;
 	struct lk_stage_dir_stats rx, tx;
 };

@@ -7,6 +7,7 @@
 #include "testbed/model.h"
 #include "testbed/ring.h"
 #include "testbed/stage.h"
+#include "testbed/uring.h"
 
 #include <linux/virtio_net.h>
 #include <poll.h>
@@ -15,6 +16,9 @@
 
 #define VNET_LEN ((int)sizeof(struct virtio_net_hdr)) /* 10 */
 #define FRAME_MAX (65536 + 128)
+#define LK_IO_BATCH 256  /* frame writes/reads per io_uring batch (testbed/uring.h) */
+/* an LRO aggregate goes to a TAP as vnet header + frame header + frags */
+#define MAX_IOV (2 + LRO_MAX_FRAGS)
 
 extern volatile sig_atomic_t lk_stage_stop, lk_stage_dump;
 
@@ -30,6 +34,17 @@ struct dir {
 };
 
 struct nic_wire;           /* stage_nic.c */
+
+/* A frame write queued for the next batch: its vnet header and iovecs stay
+ * here until the batch has run. */
+struct out_op {
+	struct virtio_net_hdr vh;
+	struct dir *d;
+	unsigned niov;
+	struct iovec iov[MAX_IOV];
+	uint8_t hdr[256];      /* an LRO aggregate's header (the engine's copy is
+				  valid only during its callback) */
+};
 
 struct stage {
 	const struct lk_stage_opts *o;
@@ -48,6 +63,11 @@ struct stage {
 	size_t shm_len;
 	struct lk_ring rings[2]; /* rx, tx */
 	uint8_t *buf;          /* FRAME_MAX + VNET_LEN scratch */
+	/* batched I/O: frame writes queue here and run at the end of a poll */
+	struct lk_uring *u;
+	struct out_op *ops;
+	/* batched reads (lk_stage_read): results by operation */
+	int rd_res[LK_IO_BATCH];
 };
 
 /* One frame entering direction d: through LRO when enabled, else straight
@@ -59,7 +79,18 @@ void lk_stage_sink(struct stage *s, struct dir *d, struct virtio_net_hdr *vh, ui
 		   uint32_t len);
 /* A frame went out of d: counters and the segments-per-frame histogram. */
 void lk_stage_out(struct dir *d, const struct virtio_net_hdr *vh, uint32_t len);
-/* End of a poll that took n frames from d's source: LRO flush, histogram. */
+/* Run the queued frame writes (one system call); the frames' buffers may
+ * be reused after it. */
+void lk_stage_flush(struct stage *s);
+/* Read up to n frames (n <= LK_IO_BATCH) from fd, frame i into bufs[i]
+ * (bufsz bytes each); lens[i] = bytes read (vnet header included). The
+ * frames read are moved to the front: returns how many. The writes queued
+ * so far run first, in the same system call (lk_stage_flush). */
+unsigned lk_stage_read(struct stage *s, int fd, uint8_t *const *bufs, unsigned bufsz, unsigned n,
+		       uint32_t *lens);
+/* End of a poll that took n frames from d's source: LRO flush (its frames
+ * are queued: lk_stage_flush or lk_stage_read before the source buffers are
+ * released), histogram. */
 void lk_stage_poll_end(struct stage *s, struct dir *d, unsigned n, unsigned budget, uint64_t ts);
 /* stage.cost_ns of busy work for n frames. */
 void lk_stage_burn(const struct stage *s, unsigned n);

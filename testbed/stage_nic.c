@@ -48,6 +48,7 @@ struct nic_wire {
 	/* free-running frame indices: [head, eval) evaluated (accepted or
 	 * dropped), [eval, seen) have an arrival time, not yet evaluated */
 	uint32_t head, eval, seen;
+	uint32_t done;             /* frames before it are back with the kernel */
 	uint64_t *arr;             /* modelled arrival per map frame */
 	uint8_t *dropped;          /* per map frame */
 	uint32_t in_ring;          /* accepted, not yet polled */
@@ -58,7 +59,8 @@ struct nic_wire {
 	uint64_t gap_ns;           /* nic.rx_usecs */
 	uint32_t rx_frames, budget, ring;
 	bool repoll;
-	uint8_t *txbuf;
+	uint8_t *txbufs[LK_IO_BATCH];  /* frames read from the TAP (ACKs) */
+	unsigned tx_want;              /* reads per tx poll, adapted */
 };
 
 static struct tpacket2_hdr *fh(const struct nic_wire *w, uint32_t idx)
@@ -81,15 +83,18 @@ int lk_stage_nic_open(struct stage *s, struct lk_err *e)
 	w->nframes = MAP_BLOCK / MAP_FRAME * MAP_BLOCKS;
 	w->arr = calloc(w->nframes, sizeof *w->arr);
 	w->dropped = calloc(w->nframes, 1);
-	w->txbuf = malloc(FRAME_MAX + VNET_LEN);
-	if (!w->arr || !w->dropped || !w->txbuf)
-		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
 	const struct lk_model *m = s->m;
+	w->budget = (uint32_t)lk_model_int(m, LK_M_NIC_BUDGET);
+	w->tx_want = 4;
+	bool oom = !w->arr || !w->dropped;
+	for (uint32_t i = 0; i < w->budget && !oom; i++)
+		oom = !(w->txbufs[i] = malloc(FRAME_MAX + VNET_LEN));
+	if (oom)
+		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
 	double rate = m->v[LK_M_WIRE_RATE];
 	w->ns_per_byte = rate > 0 ? 8e9 / rate : 0;
 	w->gap_ns = (uint64_t)(m->v[LK_M_NIC_RX_USECS] * 1000);
 	w->rx_frames = (uint32_t)lk_model_int(m, LK_M_NIC_RX_FRAMES);
-	w->budget = (uint32_t)lk_model_int(m, LK_M_NIC_BUDGET);
 	w->ring = (uint32_t)lk_model_int(m, LK_M_NIC_RING);
 	w->repoll = lk_model_on(m, LK_M_NIC_REPOLL);
 
@@ -132,7 +137,8 @@ void lk_stage_nic_close(struct stage *s)
 			munmap(w->map, w->map_len);
 		free(w->arr);
 		free(w->dropped);
-		free(w->txbuf);
+		for (int i = 0; i < LK_IO_BATCH; i++)
+			free(w->txbufs[i]);
 		free(w);
 		s->wire = NULL;
 	}
@@ -207,12 +213,12 @@ static uint64_t next_irq(const struct nic_wire *w)
 	return t;
 }
 
-/* One NAPI poll of the rx ring at time now: up to budget accepted frames. */
+/* One NAPI poll of the rx ring at time now: up to budget accepted frames,
+ * queued for the TAP (rx_release gives the frames back once written). */
 static unsigned rx_poll(struct stage *s, struct nic_wire *w, uint64_t now)
 {
 	struct dir *d = &s->rx;
 	evaluate(s, w, now);
-	uint32_t start = w->head;
 	unsigned n = 0;
 	while (n < w->budget && w->head != w->eval) {
 		uint32_t i = w->head++;
@@ -238,34 +244,42 @@ static unsigned rx_poll(struct stage *s, struct nic_wire *w, uint64_t now)
 		lk_stage_feed(s, d, &vh, f, h->tp_snaplen, now);
 	}
 	lk_stage_poll_end(s, d, n, w->budget, now);
-	/* the LRO output has been written: the frames go back to the kernel */
-	for (uint32_t i = start; i != w->head; i++)
-		__atomic_store_n(&fh(w, i)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-	/* dropped frames right behind the polled ones go back too */
+	return n;
+}
+
+/* The polled frames (and dropped ones behind them) go back to the kernel,
+ * once their writes have run. */
+static void rx_release(struct stage *s, struct nic_wire *w)
+{
+	lk_stage_flush(s);
+	for (; w->done != w->head; w->done++)
+		__atomic_store_n(&fh(w, w->done)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 	while (w->head != w->eval && w->dropped[w->head % w->nframes]) {
 		__atomic_store_n(&fh(w, w->head)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 		w->head++;
 	}
-	return n;
+	w->done = w->head;
 }
 
-/* Send what the bridge handed the TAP (ACKs); up to budget frames. */
+/* Send what the bridge handed the TAP (ACKs); up to budget frames, read
+ * and sent in one system call each. */
 static unsigned tx_poll(struct stage *s, struct nic_wire *w)
 {
 	struct dir *d = &s->tx;
-	unsigned n = 0;
-	while (n < w->budget) {
-		ssize_t r = read(s->tap_fd, w->txbuf, FRAME_MAX + VNET_LEN);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= VNET_LEN)
-			break;
-		n++;
-		lk_stage_feed(s, d, (struct virtio_net_hdr *)w->txbuf, w->txbuf + VNET_LEN,
-			      (uint32_t)r - VNET_LEN, 0);
-	}
-	if (n)
+	uint32_t lens[LK_IO_BATCH];
+	unsigned want = w->tx_want < w->budget ? w->tx_want : w->budget;
+	/* the rx frames queued for the TAP are written in the same call */
+	unsigned n = lk_stage_read(s, s->tap_fd, w->txbufs, FRAME_MAX + VNET_LEN, want, lens);
+	rx_release(s, w);
+	for (unsigned i = 0; i < n; i++)
+		lk_stage_feed(s, d, (struct virtio_net_hdr *)w->txbufs[i], w->txbufs[i] + VNET_LEN,
+			      lens[i] - VNET_LEN, 0);
+	if (n) {
 		lk_stage_poll_end(s, d, n, w->budget, 0);
+		lk_stage_flush(s);
+	}
+	/* next time: twice what came, at least 4 */
+	w->tx_want = n * 2 < 4 ? 4 : n * 2;
 	return n;
 }
 

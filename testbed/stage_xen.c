@@ -40,25 +40,82 @@
 
 /* ---- netback ---- */
 
+/* The vif queue: packets (with their vnet header) waiting while netback has
+ * the queue stopped. cap 0: unbounded (vif.qlen 0; it then only holds what
+ * was read ahead of a stop). */
 struct vifq {
-	uint8_t **buf;       /* frames with their vnet header */
+	uint8_t **buf;
 	uint32_t *len;
-	uint32_t head, n, cap;
+	uint32_t head, n, size, cap;
 };
+
+static bool vifq_push(struct vifq *q, const uint8_t *p, uint32_t len)
+{
+	if (q->n == q->size) {
+		uint32_t ns = q->size ? 2 * q->size : 64;
+		uint8_t **nb = malloc(ns * sizeof *nb);
+		uint32_t *nl = malloc(ns * sizeof *nl);
+		if (!nb || !nl) {
+			free(nb);
+			free(nl);
+			return false;
+		}
+		for (uint32_t i = 0; i < q->n; i++) {
+			nb[i] = q->buf[(q->head + i) % q->size];
+			nl[i] = q->len[(q->head + i) % q->size];
+		}
+		free(q->buf);
+		free(q->len);
+		q->buf = nb, q->len = nl, q->head = 0, q->size = ns;
+	}
+	uint32_t i = (q->head + q->n) % q->size;
+	if (!(q->buf[i] = malloc(len)))
+		return false;
+	memcpy(q->buf[i], p, len);
+	q->len[i] = len;
+	q->n++;
+	return true;
+}
+
+static void vifq_pop(struct vifq *q)
+{
+	free(q->buf[q->head % q->size]);
+	q->head = (q->head + 1) % q->size;
+	q->n--;
+}
 
 struct netback {
 	struct stage *s;
 	struct lk_ring *rx, *tx;
-	bool suppress, stopped, pending;
+	bool suppress, stopped;
 	uint64_t stopped_at;
-	uint32_t reserve, batch, pend_cost;
+	uint32_t reserve, batch;
+	uint32_t want;          /* TAP reads per batch: twice what the last one got */
+	uint32_t cycle;         /* frames read since the last sleep */
 	struct vifq q;
 };
 
+static uint32_t pkt_cost(const uint8_t *p, uint32_t len)
+{
+	const struct virtio_net_hdr *vh = (const struct virtio_net_hdr *)p;
+	return lk_ring_pkt_cost(len - VNET_LEN, vh->gso_type != VIRTIO_NET_HDR_GSO_NONE);
+}
+
+/* What netback needs free before it takes the next packet. */
+static uint32_t nb_need(const struct netback *b)
+{
+	uint32_t need = b->reserve;
+	if (b->q.n) {
+		uint32_t c = pkt_cost(b->q.buf[b->q.head % b->q.size], b->q.len[b->q.head % b->q.size]);
+		if (c > need)
+			need = c;
+	}
+	return need;
+}
+
 static bool nb_can_go(struct netback *b)
 {
-	uint32_t free = lk_ring_req_free(b->rx);
-	return free >= b->reserve && (!b->pending || free >= b->pend_cost);
+	return lk_ring_req_free(b->rx) >= nb_need(b);
 }
 
 static void nb_stop(struct netback *b, uint64_t now)
@@ -66,70 +123,99 @@ static void nb_stop(struct netback *b, uint64_t now)
 	b->stopped = true;
 	b->stopped_at = now;
 	b->s->ms.queue_full_events++;
-	uint32_t need = b->reserve;
-	if (b->pending && b->pend_cost > need)
-		need = b->pend_cost;
-	lk_ring_req_arm(b->rx, need);
+	lk_ring_req_arm(b->rx, nb_need(b));
 }
 
-/* The next packet into the ring's next entry (not committed): from the vif
- * queue first, else the TAP. false: nothing to take. */
-static bool nb_take(struct netback *b)
+/* A packet held back (read ahead of a stop, or arriving while stopped):
+ * into the vif queue, or tail-dropped when it is full. */
+static void nb_hold(struct netback *b, const uint8_t *p, uint32_t len)
+{
+	struct stage *s = b->s;
+	if (b->q.cap && b->q.n >= b->q.cap) {
+		s->ms.drops_vif_queue++;
+	} else if (!vifq_push(&b->q, p, len)) {
+		s->rx.st.drops++;
+		snprintf(s->rx.st.last_error, sizeof s->rx.st.last_error, "out of memory");
+	}
+}
+
+/* Place the packet in the ring's next entry (already there: p == slot). */
+static void nb_place(struct netback *b, const uint8_t *p, uint32_t len, uint32_t cost)
 {
 	struct stage *s = b->s;
 	uint32_t *lp;
 	uint8_t *slot = lk_ring_prod_slot(b->rx, &lp);
-	if (!slot)
-		return false;
-	uint32_t len;
-	if (b->q.n) {
-		uint32_t i = b->q.head % b->q.cap;
-		len = b->q.len[i];
-		memcpy(slot, b->q.buf[i], len);
-		free(b->q.buf[i]);
-		b->q.head++;
-		b->q.n--;
-	} else {
-		ssize_t r;
-		do
-			r = read(s->tap_fd, slot, LK_RING_SLOT_DATA);
-		while (r < 0 && errno == EINTR);
-		if (r <= VNET_LEN)
-			return false;
-		len = (uint32_t)r;
-		s->rx.st.frames_in++;
-		s->rx.st.bytes_in += len - VNET_LEN;
-	}
+	if (slot != p)
+		memcpy(slot, p, len);
 	*lp = len;
-	struct virtio_net_hdr *vh = (struct virtio_net_hdr *)slot;
-	b->pend_cost = lk_ring_pkt_cost(len - VNET_LEN, vh->gso_type != VIRTIO_NET_HDR_GSO_NONE);
-	b->pending = true;
-	return true;
+	lk_stage_burn(s, 1);
+	lk_ring_prod_commit(b->rx, cost);
+	lk_stage_out(&s->rx, (const struct virtio_net_hdr *)slot, len - VNET_LEN);
 }
 
-/* Packets onto the rx ring while requests last; returns how many. */
-static unsigned nb_fill(struct netback *b, uint64_t now)
+/* Packets onto the rx ring while requests last (the vif queue first, then
+ * the TAP, read in one batch); returns how many. *drained: the TAP had
+ * fewer than were asked for (no use reading again before it signals). */
+static unsigned nb_fill(struct netback *b, uint64_t now, bool *drained)
 {
+	*drained = false;
 	struct stage *s = b->s;
 	unsigned n = 0;
-	while (n < b->batch && !lk_stage_stop) {
-		if (!b->pending && !nb_take(b))
-			break;
-		if (lk_ring_req_free(b->rx) < b->pend_cost) {
+	while (!b->stopped && b->q.n) {
+		uint32_t i = b->q.head % b->q.size;
+		if (lk_ring_req_free(b->rx) < nb_need(b) || !lk_ring_prod_free(b->rx)) {
 			nb_stop(b, now);
 			break;
 		}
-		uint32_t *lp, len;
-		uint8_t *slot = lk_ring_prod_slot(b->rx, &lp);
-		len = *lp;
-		lk_stage_burn(s, 1);
-		lk_ring_prod_commit(b->rx, b->pend_cost);
-		b->pending = false;
-		lk_stage_out(&s->rx, (struct virtio_net_hdr *)slot, len - VNET_LEN);
+		nb_place(b, b->q.buf[i], b->q.len[i], pkt_cost(b->q.buf[i], b->q.len[i]));
+		vifq_pop(&b->q);
 		n++;
-		if (lk_ring_req_free(b->rx) < b->reserve) {
+		if (lk_ring_req_free(b->rx) < b->reserve)
 			nb_stop(b, now);
-			break;
+	}
+	if (b->stopped)
+		return n;
+	/* read as many as surely fit: one slot each, down to the reserve */
+	uint32_t free = lk_ring_req_free(b->rx), k = free >= b->reserve ? free - b->reserve + 1 : 1;
+	uint32_t ents = lk_ring_prod_free(b->rx);
+	if (k > ents)
+		k = ents;
+	if (k > b->batch - n)
+		k = b->batch - n;
+	if (k > LK_IO_BATCH)
+		k = LK_IO_BATCH;
+	/* a read that finds the TAP empty still costs: ask for about as many
+	   as came last time */
+	if (k > b->want)
+		k = b->want;
+	uint8_t *bufs[LK_IO_BATCH];
+	uint32_t lens[LK_IO_BATCH], *lp;
+	for (uint32_t i = 0; i < k; i++)
+		bufs[i] = lk_ring_prod_peek(b->rx, i, &lp);
+	unsigned got = k ? lk_stage_read(s, s->tap_fd, bufs, LK_RING_SLOT_DATA, k, lens) : 0;
+	if (k) {
+		b->want = got < 2 ? 4 : 2 * got;
+		*drained = got < k;
+	}
+	b->cycle += got;
+	uint32_t held = 0;
+	for (unsigned j = 0; j < got; j++) {
+		s->rx.st.frames_in++;
+		s->rx.st.bytes_in += lens[j] - VNET_LEN;
+		/* packet j is in the next entry, or `held` entries further when
+		   packets before it were held back */
+		uint8_t *p = lk_ring_prod_peek(b->rx, held, &lp);
+		uint32_t cost = pkt_cost(p, lens[j]);
+		if (!b->stopped && lk_ring_req_free(b->rx) >= cost) {
+			nb_place(b, p, lens[j], cost);
+			n++;
+			if (lk_ring_req_free(b->rx) < b->reserve)
+				nb_stop(b, now);
+		} else {
+			if (!b->stopped)
+				nb_stop(b, now);
+			nb_hold(b, p, lens[j]);
+			held++;
 		}
 	}
 	return n;
@@ -142,9 +228,7 @@ static void nb_queue(struct netback *b, bool timed_out)
 	struct stage *s = b->s;
 	if (timed_out) {
 		while (b->q.n) {
-			free(b->q.buf[b->q.head % b->q.cap]);
-			b->q.head++;
-			b->q.n--;
+			vifq_pop(&b->q);
 			s->ms.drops_netback++;
 		}
 	}
@@ -157,23 +241,10 @@ static void nb_queue(struct netback *b, bool timed_out)
 			return;
 		s->rx.st.frames_in++;
 		s->rx.st.bytes_in += (uint64_t)r - VNET_LEN;
-		if (timed_out) {
+		if (timed_out)
 			s->ms.drops_netback++;
-			continue;
-		}
-		if (b->q.n >= b->q.cap) {
-			s->ms.drops_vif_queue++;
-			continue;
-		}
-		uint32_t i = (b->q.head + b->q.n) % b->q.cap;
-		if (!(b->q.buf[i] = malloc((size_t)r))) {
-			s->rx.st.drops++;
-			snprintf(s->rx.st.last_error, sizeof s->rx.st.last_error, "out of memory");
-			continue;
-		}
-		memcpy(b->q.buf[i], s->buf, (size_t)r);
-		b->q.len[i] = (uint32_t)r;
-		b->q.n++;
+		else
+			nb_hold(b, s->buf, (uint32_t)r);
 	}
 }
 
@@ -193,8 +264,10 @@ static unsigned ring_drain(struct stage *s, struct dir *d, unsigned budget, uint
 		}
 		lk_stage_feed(s, d, (struct virtio_net_hdr *)sl, sl + VNET_LEN, len - VNET_LEN, now);
 	}
-	if (avail)
-		lk_stage_poll_end(s, d, avail, budget, now); /* LRO flush before the slots go */
+	if (avail) {
+		lk_stage_poll_end(s, d, avail, budget, now);
+		lk_stage_flush(s); /* written before the slots go */
+	}
 	return avail;
 }
 
@@ -204,17 +277,8 @@ int lk_stage_netback_loop(struct stage *s, struct lk_err *e)
 	struct netback b = {.s = s, .rx = &s->rings[0], .tx = &s->rings[1],
 			    .suppress = lk_model_on(m, LK_M_RING_NOTIFY),
 			    .reserve = (uint32_t)lk_model_int(m, LK_M_NETBACK_RESERVE),
-			    .batch = s->rings[0].nslots};
+			    .batch = s->rings[0].nslots, .want = 4};
 	b.q.cap = (uint32_t)lk_model_int(m, LK_M_VIF_QLEN);
-	if (b.q.cap) {
-		b.q.buf = calloc(b.q.cap, sizeof *b.q.buf);
-		b.q.len = calloc(b.q.cap, sizeof *b.q.len);
-		if (!b.q.buf || !b.q.len) {
-			free(b.q.buf);
-			free(b.q.len);
-			return lk_errf(e, LK_EXIT_RUNTIME, "out of memory (vif queue of %u)", b.q.cap);
-		}
-	}
 	int rc = 0;
 	while (!lk_stage_stop) {
 		lk_stage_check_dump(s);
@@ -223,9 +287,10 @@ int lk_stage_netback_loop(struct stage *s, struct lk_err *e)
 			b.stopped = false; /* netif_wake_queue */
 		bool timed_out = b.stopped && b.q.cap && now - b.stopped_at >= QUEUE_TIMEOUT_NS;
 		unsigned n = 0;
+		bool drained = true;
 		if (!b.stopped) {
 			uint32_t old = lk_ring_prod_idx(b.rx);
-			n = nb_fill(&b, now);
+			n = nb_fill(&b, now, &drained);
 			if (n)
 				lk_stage_poll_end(s, &s->rx, n, b.batch, now);
 			if (lk_ring_push(b.rx, old, b.suppress))
@@ -235,16 +300,15 @@ int lk_stage_netback_loop(struct stage *s, struct lk_err *e)
 			nb_queue(&b, timed_out);
 		unsigned t = ring_drain(s, &s->tx, b.batch, now);
 		lk_ring_cons_release(b.tx, t);
-		if ((n && !b.stopped) || t)
+		if ((n && !b.stopped && !drained) || t)
 			continue;
-		/* nothing to do: sleep, first making sure no wake-up is missed */
+		/* nothing to do: sleep, first making sure no wake-up is missed
+		   (the event indexes re-armed, then a last look) */
 		if (b.stopped) {
-			lk_evt_clear(b.rx->space_fd);
-			lk_ring_req_arm(b.rx, b.pending && b.pend_cost > b.reserve ? b.pend_cost : b.reserve);
+			lk_ring_req_arm(b.rx, nb_need(&b));
 			if (nb_can_go(&b))
 				continue;
 		}
-		lk_evt_clear(b.tx->kick_fd);
 		if (b.suppress ? lk_ring_final_check(b.tx) : lk_ring_avail(b.tx) > 0)
 			continue;
 		struct pollfd p[3] = {{.fd = b.tx->kick_fd, .events = POLLIN},
@@ -259,16 +323,23 @@ int lk_stage_netback_loop(struct stage *s, struct lk_err *e)
 			np++;
 		}
 		uint64_t deadline = b.stopped && b.q.cap && !timed_out ? b.stopped_at + QUEUE_TIMEOUT_NS : 0;
-		if (lk_stage_wait(s, p, np, deadline) < 0 && errno != EINTR) {
+		/* after the sleep, ask for as many as the last wake-up brought */
+		if (b.cycle)
+			b.want = b.cycle < 4 ? 4 : b.cycle;
+		b.cycle = 0;
+		int r = lk_stage_wait(s, p, np, deadline);
+		if (r < 0 && errno != EINTR) {
 			rc = lk_errf(e, LK_EXIT_RUNTIME, "stage netback: poll: %s", strerror(errno));
 			break;
 		}
+		/* eventfds are cleared once they have fired (a stale count costs
+		   one extra turn, never a missed wake-up) */
+		for (int i = 0; r > 0 && i < np; i++)
+			if ((p[i].revents & POLLIN) && p[i].fd != s->tap_fd)
+				lk_evt_clear(p[i].fd);
 	}
-	while (b.q.n) {
-		free(b.q.buf[b.q.head % b.q.cap]);
-		b.q.head++;
-		b.q.n--;
-	}
+	while (b.q.n)
+		vifq_pop(&b.q);
 	free(b.q.buf);
 	free(b.q.len);
 	return rc;
@@ -280,7 +351,9 @@ struct netfront {
 	struct stage *s;
 	struct lk_ring *rx, *tx;
 	bool suppress, tx_blocked;
-	uint32_t budget, rx_min, rx_max, rx_target;
+	uint32_t budget, rx_min, rx_max, rx_target, tx_want;
+	uint32_t polled, polled_cost; /* entries of the last rx poll, not yet released */
+	bool tx_drained;     /* the last read found the guest's TAP empty */
 	uint32_t rsp_cons;   /* request slots the guest has taken back */
 	uint64_t slice_ns, off_ns, t0;
 };
@@ -307,7 +380,8 @@ static void nf_refill(struct netfront *f)
 		f->s->rx.st.kicks++;
 }
 
-/* netif_poll: one poll of up to budget packets. */
+/* netif_poll: one poll of up to budget packets, queued for the guest's TAP
+ * (nf_rx_finish releases them once written). */
 static unsigned nf_rx_poll(struct netfront *f, uint64_t now)
 {
 	struct stage *s = f->s;
@@ -327,48 +401,61 @@ static unsigned nf_rx_poll(struct netfront *f, uint64_t now)
 		lk_stage_feed(s, d, (struct virtio_net_hdr *)sl, sl + VNET_LEN, len - VNET_LEN, now);
 	}
 	lk_stage_poll_end(s, d, n, f->budget, now); /* LRO flush before the slots go */
-	lk_ring_cons_release(f->rx, n);
-	f->rsp_cons += used;
+	f->polled = n;
+	f->polled_cost = used;
+	return n;
+}
+
+/* The rest of netif_poll: the polled entries are released (their frames
+ * written), rx_target adapted, rx buffers reposted. */
+static void nf_rx_finish(struct netfront *f)
+{
+	if (!f->polled)
+		return;
+	lk_stage_flush(f->s);
+	lk_ring_cons_release(f->rx, f->polled);
+	f->rsp_cons += f->polled_cost;
+	f->polled = f->polled_cost = 0;
 	if (f->rx_min && lk_ring_req_prod(f->rx) - lk_ring_rsp_prod(f->rx) > 3 * f->rx_target / 4 &&
 	    f->rx_target > f->rx_min)
 		f->rx_target--; /* few responses: lower the fill target */
 	nf_refill(f);
-	return n;
 }
 
-/* The guest's transmits: guest TAP -> tx ring. */
+/* The guest's transmits: guest TAP -> tx ring, read in one batch. */
 static unsigned nf_tx_poll(struct netfront *f)
 {
 	struct stage *s = f->s;
 	struct dir *d = &s->tx;
 	if (f->tx_blocked) {
-		if (lk_ring_avail(f->tx) >= f->tx->nslots)
+		if (!lk_ring_prod_free(f->tx))
 			return 0;
 		f->tx_blocked = false;
 		lk_evt_clear(f->tx->space_fd);
 	}
+	uint32_t k = lk_ring_prod_free(f->tx), *lp;
+	if (k > f->tx_want)
+		k = f->tx_want;
+	uint8_t *bufs[LK_IO_BATCH];
+	uint32_t lens[LK_IO_BATCH];
+	for (uint32_t i = 0; i < k; i++)
+		bufs[i] = lk_ring_prod_peek(f->tx, i, &lp);
 	uint32_t old = lk_ring_prod_idx(f->tx);
-	unsigned n = 0;
-	while (n < f->budget) {
-		uint32_t *lp;
-		uint8_t *slot = lk_ring_prod_slot(f->tx, &lp);
-		if (!slot) {
-			f->tx_blocked = true;
-			d->st.ring_full++;
-			break;
-		}
-		ssize_t r = read(s->tap_fd, slot, LK_RING_SLOT_DATA);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= VNET_LEN)
-			break;
+	unsigned n = lk_stage_read(s, s->tap_fd, bufs, LK_RING_SLOT_DATA, k, lens);
+	f->tx_drained = n < k;
+	for (unsigned i = 0; i < n; i++) {
 		lk_stage_burn(s, 1);
 		d->st.frames_in++;
-		d->st.bytes_in += (uint64_t)r - VNET_LEN;
-		*lp = (uint32_t)r;
+		d->st.bytes_in += lens[i] - VNET_LEN;
+		uint8_t *slot = lk_ring_prod_slot(f->tx, &lp);
+		*lp = lens[i];
 		lk_ring_prod_commit(f->tx, 1);
-		lk_stage_out(d, (struct virtio_net_hdr *)slot, (uint32_t)r - VNET_LEN);
-		n++;
+		lk_stage_out(d, (struct virtio_net_hdr *)slot, lens[i] - VNET_LEN);
+	}
+	f->tx_want = n * 2 < 4 ? 4 : n * 2 > f->budget ? f->budget : n * 2;
+	if (!lk_ring_prod_free(f->tx) && !lk_ring_prod_slot(f->tx, &lp)) {
+		f->tx_blocked = true; /* waits for netback to release entries */
+		d->st.ring_full++;
 	}
 	if (n) {
 		lk_stage_poll_end(s, d, n, f->budget, 0);
@@ -394,7 +481,7 @@ int lk_stage_netfront_loop(struct stage *s, struct lk_err *e)
 			     .suppress = lk_model_on(m, LK_M_RING_NOTIFY),
 			     .budget = (uint32_t)lk_model_int(m, LK_M_NETFRONT_BUDGET),
 			     .rx_min = (uint32_t)lk_model_int(m, LK_M_NETFRONT_RX_MIN),
-			     .rx_max = s->rings[0].nslots, .t0 = lk_mono_ns()};
+			     .rx_max = s->rings[0].nslots, .t0 = lk_mono_ns(), .tx_want = 4};
 	f.rx_target = f.rx_min ? f.rx_min : f.rx_max;
 	double load = m->v[LK_M_GUEST_LOAD];
 	f.slice_ns = (uint64_t)(m->v[LK_M_GUEST_SLICE_US] * 1000);
@@ -419,13 +506,15 @@ int lk_stage_netfront_loop(struct stage *s, struct lk_err *e)
 			continue;
 		}
 		unsigned n = 0;
-		if (busy) {
+		if (busy)
 			n = nf_rx_poll(&f, now);
-			if (n < f.budget)
-				busy = f.suppress ? lk_ring_final_check(f.rx) : lk_ring_avail(f.rx) > 0;
-		}
+		/* the guest's transmits (the ACKs these frames caused among them),
+		   read in the call that writes the frames */
 		unsigned t = nf_tx_poll(&f);
-		if (busy || t)
+		nf_rx_finish(&f);
+		if (busy && n < f.budget)
+			busy = f.suppress ? lk_ring_final_check(f.rx) : lk_ring_avail(f.rx) > 0;
+		if (busy || (t && !f.tx_drained))
 			continue;
 		struct pollfd p[2] = {{.fd = f.rx->kick_fd, .events = POLLIN},
 				      {.fd = f.tx_blocked ? f.tx->space_fd : s->tap_fd, .events = POLLIN}};

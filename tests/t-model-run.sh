@@ -7,12 +7,14 @@
 #    counted at netback's vif queue, retransmissions, and SACK blocks in the
 #    sender's capture; the stage drops are in runs.stage_drops, apart from
 #    the capture drops;
+#  - bridge.gso=0 resegments the NIC's aggregates before netback; guest.load
+#    deschedules the guest;
 #  - every run stores every parameter (model_params, runs.params "model")
 #    with its origin, its profile and its sweep point;
 #  - bad model arguments are refused before anything is built.
 . "$(dirname "$0")/lib.sh"
 require_root
-plan 23
+plan 28
 DB="$TMP/m.db"
 NKEYS=$("$LK" run --model help | grep -c '^[a-z]*\.[a-z_]* ')
 q() { sqlite3 "$DB" "$1"; }
@@ -67,6 +69,20 @@ rt=$(sed -n 's/.*"retrans_segs":\([0-9]*\).*/\1/p' "$TMP/s.json")
 n=$(q "SELECT count(*) FROM counters WHERE run_id=$ids AND component='netback' AND event='drops_vif_queue' AND value IS NOT NULL")
 is "$n" 1 "drops_vif_queue stored at netback"
 
+# -- the bridge without GSO, a guest sharing its CPU --
+"$LK" run lro-phys --bytes 8M --no-collect --db "$DB" --json -q --model bridge.gso=0 \
+	--model guest.slice_us=3000 --model guest.load=0.25 > "$TMP/g.json" 2> "$TMP/g.err"
+ok $? "lro-phys, bridge.gso=0, guest load 0.25: run ok$( [ -s "$TMP/g.err" ] && echo " ($(tail -1 "$TMP/g.err"))")"
+idg=$(run_id "$TMP/g.json")
+nl=$(q "SELECT value FROM lro_stats WHERE run_id=$idg AND stage='nic' AND key='lro_rate'")
+awk -v r="$nl" 'BEGIN{exit !(r + 0 > 1.5)}'; ok $? "the NIC aggregates (LRO rate $nl)"
+is "$(q "SELECT group_concat(bucket) FROM stage_hist WHERE run_id=$idg AND stage='netback' AND dir='rx' AND hist='segs_per_aggr'")" \
+	1 "but netback only sees frames of one segment (resegmented at the vif)"
+lr=$(sed -n 's/^{[^{]*"lro_rate":\([0-9.]*\).*/\1/p' "$TMP/g.json")
+is "$(printf '%.2f' "${lr:-0}")" "1.00" "the guest's LRO rate is 1.00"
+ds=$(q "SELECT value FROM counters WHERE run_id=$idg AND component='netfront' AND event='desched_ns'")
+awk -v d="$ds" 'BEGIN{exit !(d + 0 > 0)}'; ok $? "the guest was descheduled (${ds} ns)"
+
 # -- a profile and a sweep point --
 "$LK" run lro-virt --bytes 4M --no-collect --db "$DB" --json -q --profile paper \
 	--sweep nic.rx_usecs=250 > "$TMP/p.json" 2> "$TMP/p.err"
@@ -80,7 +96,7 @@ is "$(q "SELECT count(*) FROM model_params WHERE run_id=$idp AND origin='profile
 	"every other key: origin profile"
 
 # -- every run has every parameter --
-is "$(q "SELECT count(*) FROM runs r WHERE (SELECT count(*) FROM model_params m WHERE m.run_id=r.run_id) = $NKEYS AND r.params LIKE '%\"model\":{\"wire.rate_bps\":%'")" 4 \
+is "$(q "SELECT count(*) FROM runs r WHERE (SELECT count(*) FROM model_params m WHERE m.run_id=r.run_id) = $NKEYS AND r.params LIKE '%\"model\":{\"wire.rate_bps\":%'")" 5 \
 	"every run: all $NKEYS parameters in model_params and runs.params"
 is "$(q "SELECT origin || ' ' || value FROM model_params WHERE run_id=$id1 AND key='nic.rx_usecs'") $(q "SELECT count(*) FROM model_params WHERE run_id=$id1 AND origin='default'")" \
 	"cli 100.0 $((NKEYS - 2))" "--model values: origin cli, the rest default"

@@ -237,11 +237,52 @@ static void ring(void)
 	close(p[0]), close(p[1]), close(q[0]), close(q[1]);
 }
 
+/* README.md's model table (found beside the build tree: build/tests/t-model
+ * -> ../../README.md) has one row per parameter, with the table's values. */
+static void readme(void)
+{
+	char exe[4096], path[4200];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	ok(n > 0, "where am I");
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	for (int up = 0; up < 3; up++) {
+		char *sl = strrchr(exe, '/');
+		if (sl)
+			*sl = 0;
+	}
+	snprintf(path, sizeof path, "%s/README.md", exe);
+	FILE *f = fopen(path, "r");
+	ok(f != NULL, "README.md beside the build tree (%s)", path);
+	if (!f)
+		return;
+	static char text[1 << 20];
+	size_t len = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[len] = 0;
+	size_t np;
+	const struct lk_model_param *t = lk_model_params(&np);
+	int missing = 0;
+	for (size_t i = 0; i < np; i++) {
+		char a[40], b[40], row[256];
+		snprintf(a, sizeof a, t[i].no_effect == floor(t[i].no_effect) ? "%.0f" : "%g", t[i].no_effect);
+		snprintf(b, sizeof b, t[i].paper == floor(t[i].paper) ? "%.0f" : "%g", t[i].paper);
+		snprintf(row, sizeof row, "| `%s` | %s | %s | %s |", t[i].key, t[i].unit, a, b);
+		if (!strstr(text, row)) {
+			diag("README.md lacks the row '%s'", row);
+			missing++;
+		}
+	}
+	is_int(missing, 0, "README's model table: every key with its unit, no-effect and paper value");
+}
+
 int main(void)
 {
 	table();
 	profiles();
 	parsing();
 	ring();
+	readme();
 	return done_testing();
 }
