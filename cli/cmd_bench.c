@@ -18,6 +18,7 @@
 #include "reports/gnuplot.h"
 #include "schema/db.h"
 #include "testbed/configs.h"
+#include "testbed/model.h"
 #include "testbed/progress.h"
 #include "testbed/run.h"
 
@@ -36,27 +37,65 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A bench profile: the model profile of the same name (testbed/model.h,
+ * passed to every run as --profile) plus how much to run. */
 struct profile {
 	const char *name;
 	unsigned repeat;
 	uint64_t bytes;
-	const char *rate; /* "none" or a rate */
+	const char *rate;  /* "none" (the model's wire.rate_bps sets the sender's tbf) or a rate */
+	const char *sweep; /* the default sweep, NULL none */
 	const char *what;
 };
 
 static const struct profile profiles[] = {
-	{"quick", 3, 1ull << 30, "none", "all configurations, 3 repeats, 1 GiB each, no rate limit"},
-	{"paper", 3, 10ull << 30, "1gbit",
-	 "as in the paper: 10 GiB per run, MTU 1500, 1 Gbit/s wire, 3 repeats"},
+	{"quick", 3, 1ull << 30, "none", NULL,
+	 "model parameters at their no-effect values; all configurations,\n"
+	 "                   3 repeats, 1 GiB each, no rate limit"},
+	{"paper", 3, 1ull << 30, "none", "nic.rx_usecs=0,125,500",
+	 "model parameters at the paper's values (1 Gbit/s wire, e1000\n"
+	 "                   interrupt moderation, Xen 3.1 ring and vif queue, credit scheduler);\n"
+	 "                   all configurations, 3 repeats, 1 GiB each; plus the sweep\n"
+	 "                   nic.rx_usecs=0,125,500"},
 };
+
+/* The configurations a sweep runs unless --configs says otherwise. */
+static const char *const sweep_configs[] = {"xen", "lro-phys", "lro-virt"};
 
 /* The report's figures, data files and page: a generous allowance. */
 #define REPORT_BYTES (64ull << 20)
 
+#define MAX_MODEL_ARGS 32
+#define MAX_SWEEPS 4
+#define MAX_SWEEP_VALUES 16
+
+/* One --sweep KEY=V1,V2,...: each value is one `lrokit run --sweep KEY=V`. */
+struct sweep {
+	int key;                             /* index in lk_model_params() */
+	int n;
+	char arg[MAX_SWEEP_VALUES][96];      /* "KEY=VALUE" */
+};
+
+/* One run of the plan. */
+struct item {
+	const struct lk_config *cfg;
+	int sweep, point;  /* sweep -1: a base run */
+	long rep;
+	char label[128];   /* configuration [KEY=VALUE] for the progress line */
+};
+
 /* What to run and where it goes. */
 struct bench {
 	const struct profile *pf;
-	const struct lk_config *plan[LK_NCONFIGS];
+	const struct lk_config *configs[LK_NCONFIGS]; /* --configs, in the order given */
+	size_t nconf;
+	const char *model[MAX_MODEL_ARGS];            /* --model KEY=VALUE */
+	size_t nmodel;
+	struct sweep sweeps[MAX_SWEEPS];
+	size_t nsweep;
+	bool sweep_set;    /* --sweep given (also "none"): the profile's default is not used */
+	bool sweep_only;
+	struct item *plan;
 	size_t np;
 	long repeat;
 	uint64_t bytes;
@@ -82,7 +121,9 @@ static void usage(FILE *f)
 	char names[128];
 	fprintf(f,
 		"usage: lrokit bench [--profile quick|paper] [--configs LIST] [--repeat N]\n"
-		"                    [--bytes SIZE] [--rate RATE|none] [--out DIR] [--dry-run] [-q]\n"
+		"                    [--bytes SIZE] [--rate RATE|none] [--model KEY=VALUE]...\n"
+		"                    [--sweep KEY=V1,V2,...|none]... [--sweep-only] [--out DIR]\n"
+		"                    [--dry-run] [-q]\n"
 		"\n"
 		"Runs every configuration (%s)\n"
 		"REPEAT times with `lrokit run` and writes one results folder (default\n"
@@ -90,7 +131,15 @@ static void usage(FILE *f)
 		"\n"
 		"  --profile quick  %s (default)\n"
 		"  --profile paper  %s\n"
-		"  --configs LIST   comma-separated subset of the configurations\n"
+		"  --configs LIST   comma-separated configurations of the base runs and of each\n"
+		"                   sweep (default: all for the base runs, xen,lro-phys,lro-virt\n"
+		"                   for a sweep)\n"
+		"  --model K=V      a model parameter for every run, on top of the profile\n"
+		"                   (repeatable; `lrokit run --help` lists the parameters)\n"
+		"  --sweep K=V1,... run the sweep's configurations at each value of one model\n"
+		"                   parameter (repeatable, one report figure each); replaces the\n"
+		"                   profile's sweep; --sweep none: no sweep\n"
+		"  --sweep-only     only the sweeps, no base runs\n"
 		"  --out DIR        the results folder\n"
 		"  --dry-run        print the plan (with the disk it needs) and exit\n"
 		"\n"
@@ -109,14 +158,8 @@ static void usage(FILE *f)
 
 /* ---- the plan ---- */
 
-static int plan_configs(struct bench *b, const char *list)
+static int parse_configs(struct bench *b, const char *list)
 {
-	b->np = 0;
-	if (!list) {
-		for (const struct lk_config *c = lk_configs; c->name; c++)
-			b->plan[b->np++] = c;
-		return 0;
-	}
 	char buf[512], names[128];
 	snprintf(buf, sizeof buf, "%s", list);
 	for (char *s = NULL, *t = strtok_r(buf, ",", &s); t; t = strtok_r(NULL, ",", &s)) {
@@ -124,26 +167,149 @@ static int plan_configs(struct bench *b, const char *list)
 		if (!c)
 			return cli_usage_err("bench: unknown configuration '%s' (%s)", t,
 					     lk_config_list(names, sizeof names, ", "));
-		if (b->np < LK_NCONFIGS)
-			b->plan[b->np++] = c;
+		if (b->nconf < LK_NCONFIGS)
+			b->configs[b->nconf++] = c;
 	}
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct bench *b)
+/* --sweep KEY=V1,V2,... (or "none") */
+static int parse_sweep(struct bench *b, const char *arg)
+{
+	b->sweep_set = true;
+	if (!strcmp(arg, "none")) {
+		b->nsweep = 0;
+		return 0;
+	}
+	const char *eq = strchr(arg, '=');
+	char key[64];
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof key)
+		return cli_usage_err("bench: --sweep wants KEY=V1,V2,..., not '%s'", arg);
+	snprintf(key, sizeof key, "%.*s", (int)(eq - arg), arg);
+	int k = lk_model_find(key);
+	if (k < 0)
+		return cli_usage_err("bench: --sweep: unknown model parameter '%s' (lrokit run --help "
+				     "lists them)", key);
+	if (b->nsweep == MAX_SWEEPS)
+		return cli_usage_err("bench: at most %d sweeps", MAX_SWEEPS);
+	for (size_t i = 0; i < b->nsweep; i++)
+		if (b->sweeps[i].key == k)
+			return cli_usage_err("bench: %s is swept twice", key);
+	struct sweep *sw = &b->sweeps[b->nsweep];
+	memset(sw, 0, sizeof *sw);
+	sw->key = k;
+	double seen[MAX_SWEEP_VALUES];
+	char buf[1024];
+	snprintf(buf, sizeof buf, "%s", eq + 1);
+	for (char *s = NULL, *t = strtok_r(buf, ",", &s); t; t = strtok_r(NULL, ",", &s)) {
+		struct lk_err e = {0};
+		struct lk_model m;
+		lk_model_defaults(&m);
+		if (sw->n == MAX_SWEEP_VALUES)
+			return cli_usage_err("bench: --sweep %s: at most %d values", key,
+					     MAX_SWEEP_VALUES);
+		if (lk_model_parse_value(k, t, &seen[sw->n], &e) < 0 ||
+		    lk_model_set(&m, key, seen[sw->n], "sweep", &e) < 0)
+			return cli_usage_err("bench: --sweep: %s", e.msg);
+		for (int i = 0; i < sw->n; i++)
+			if (seen[i] == seen[sw->n])
+				return cli_usage_err("bench: --sweep %s: value %s given twice", key, t);
+		lk_model_format_kv(&m, k, sw->arg[sw->n], sizeof sw->arg[sw->n]);
+		sw->n++;
+	}
+	if (sw->n < 2)
+		return cli_usage_err("bench: --sweep %s: give at least two values", key);
+	b->nsweep++;
+	return 0;
+}
+
+/* The model of one run (profile, --model, the sweep point) must be
+ * consistent (lk_model_check); a swept key must not also be fixed. */
+static int check_models(struct bench *b)
+{
+	struct lk_err e = {0};
+	struct lk_model m;
+	lk_model_defaults(&m);
+	if (lk_model_profile(&m, b->pf->name, &e) < 0)
+		return cli_usage_err("bench: %s", e.msg);
+	for (size_t i = 0; i < b->nmodel; i++)
+		if (lk_model_parse_kv(&m, b->model[i], "cli", &e) < 0)
+			return cli_usage_err("bench: --model: %s", e.msg);
+	if (!b->sweep_only && lk_model_check(&m, &e) < 0)
+		return cli_usage_err("bench: %s", e.msg);
+	for (size_t s = 0; s < b->nsweep; s++) {
+		const struct sweep *sw = &b->sweeps[s];
+		if (strcmp(m.origin[sw->key], "profile"))
+			return cli_usage_err("bench: %s is both swept and set with --model",
+					     lk_model_params(NULL)[sw->key].key);
+		for (int v = 0; v < sw->n; v++) {
+			struct lk_model p = m;
+			if (lk_model_parse_kv(&p, sw->arg[v], "sweep", &e) < 0 ||
+			    lk_model_check(&p, &e) < 0)
+				return cli_usage_err("bench: --sweep %s: %s", sw->arg[v], e.msg);
+		}
+	}
+	return 0;
+}
+
+static int add_item(struct bench *b, const struct lk_config *c, int sweep, int point, long rep)
+{
+	struct item *n = realloc(b->plan, (b->np + 1) * sizeof *n);
+	if (!n) {
+		cli_err("bench: out of memory");
+		return LK_EXIT_RUNTIME;
+	}
+	b->plan = n;
+	struct item *it = &b->plan[b->np++];
+	*it = (struct item){.cfg = c, .sweep = sweep, .point = point, .rep = rep};
+	if (sweep < 0)
+		snprintf(it->label, sizeof it->label, "%s", c->name);
+	else
+		snprintf(it->label, sizeof it->label, "%s %s", c->name, b->sweeps[sweep].arg[point]);
+	return 0;
+}
+
+/* Every run, repeats interleaved (drift on a shared machine hits all
+ * configurations and sweep points alike): per repeat the base runs, then
+ * each sweep's points. */
+static int make_plan(struct bench *b)
+{
+	const struct lk_config *base[LK_NCONFIGS], *swc[LK_NCONFIGS];
+	size_t nb = 0, ns = 0;
+	for (size_t i = 0; i < (b->nconf ? b->nconf : LK_NCONFIGS); i++)
+		base[nb++] = b->nconf ? b->configs[i] : &lk_configs[i];
+	for (size_t i = 0; i < (b->nconf ? b->nconf : 3); i++)
+		swc[ns++] = b->nconf ? b->configs[i] : lk_config_find(sweep_configs[i]);
+	int rc = 0;
+	for (long r = 1; r <= b->repeat && !rc; r++) {
+		for (size_t i = 0; i < nb && !b->sweep_only && !rc; i++)
+			rc = add_item(b, base[i], -1, 0, r);
+		for (size_t s = 0; s < b->nsweep && !rc; s++)
+			for (int v = 0; v < b->sweeps[s].n && !rc; v++)
+				for (size_t i = 0; i < ns && !rc; i++)
+					rc = add_item(b, swc[i], (int)s, v, r);
+	}
+	if (!rc && !b->np)
+		return cli_usage_err("bench: --sweep-only without a sweep: nothing to run");
+	return rc;
+}
+
+enum { O_MODEL = 256, O_SWEEP, O_SWEEP_ONLY };
+
+/* The options as given; the defaults and the plan come after. */
+static int parse_opts(int argc, char **argv, struct bench *b, const char **out)
 {
 	static const struct option lo[] = {
 		{"profile", required_argument, NULL, 'p'}, {"configs", required_argument, NULL, 'c'},
 		{"repeat", required_argument, NULL, 'r'}, {"bytes", required_argument, NULL, 'b'},
 		{"rate", required_argument, NULL, 'R'}, {"out", required_argument, NULL, 'o'},
+		{"model", required_argument, NULL, O_MODEL}, {"sweep", required_argument, NULL, O_SWEEP},
+		{"sweep-only", no_argument, NULL, O_SWEEP_ONLY},
 		{"dry-run", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
 		{"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
-	const char *configs = NULL, *out = NULL;
 	uint64_t bps;
 	char *end;
-	int c;
-	b->pf = &profiles[0];
-	b->repeat = -1;
+	int c, rc;
 	while ((c = getopt_long(argc, argv, "p:c:r:b:R:o:nhq", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -154,7 +320,10 @@ static int parse_args(int argc, char **argv, struct bench *b)
 			if (!b->pf)
 				return cli_usage_err("bench: unknown profile '%s' (quick, paper)", optarg);
 			break;
-		case 'c': configs = optarg; break;
+		case 'c':
+			if ((rc = parse_configs(b, optarg)))
+				return rc;
+			break;
 		case 'r':
 			b->repeat = strtol(optarg, &end, 10);
 			if (*end || b->repeat < 1 || b->repeat > 1000)
@@ -169,7 +338,17 @@ static int parse_args(int argc, char **argv, struct bench *b)
 				return cli_usage_err("bench: bad --rate '%s' (e.g. 1gbit, 500M, none)", optarg);
 			b->rate = optarg;
 			break;
-		case 'o': out = optarg; break;
+		case O_MODEL:
+			if (b->nmodel == MAX_MODEL_ARGS)
+				return cli_usage_err("bench: at most %d --model options", MAX_MODEL_ARGS);
+			b->model[b->nmodel++] = optarg;
+			break;
+		case O_SWEEP:
+			if ((rc = parse_sweep(b, optarg)))
+				return rc;
+			break;
+		case O_SWEEP_ONLY: b->sweep_only = true; break;
+		case 'o': *out = optarg; break;
 		case 'n': b->dry = true; break;
 		case 'q': cli_quiet = true; break;
 		case 'h': usage(stdout); return -1;
@@ -178,12 +357,27 @@ static int parse_args(int argc, char **argv, struct bench *b)
 	}
 	if (optind < argc)
 		return cli_usage_err("bench: unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct bench *b)
+{
+	const char *out = NULL;
+	b->pf = &profiles[0];
+	b->repeat = -1;
+	int rc = parse_opts(argc, argv, b, &out);
+	if (rc)
+		return rc;
 	if (b->repeat < 0)
 		b->repeat = b->pf->repeat;
 	if (!b->bytes)
 		b->bytes = b->pf->bytes;
 	if (!b->rate)
 		b->rate = b->pf->rate;
+	if (!b->sweep_set && b->pf->sweep && (rc = parse_sweep(b, b->pf->sweep)))
+		return rc;
+	if ((rc = check_models(b)) || (rc = make_plan(b)))
+		return rc;
 	time_t now = time(NULL);
 	char when[32];
 	strftime(when, sizeof when, "%Y%m%d-%H%M%S", localtime(&now));
@@ -195,19 +389,49 @@ static int parse_args(int argc, char **argv, struct bench *b)
 	snprintf(b->db, sizeof b->db, "%s/lrokit.db", b->out);
 	snprintf(b->captures, sizeof b->captures, "%s/captures", b->out);
 	snprintf(b->report, sizeof b->report, "%s/report", b->out);
-	return plan_configs(b, configs);
+	return 0;
 }
 
-static size_t total_runs(const struct bench *b)
+/* The argv of `lrokit run` for one item of the plan (NULL-terminated;
+ * bytes: room for the number). */
+#define RUN_ARGV_MAX (24 + 2 * MAX_MODEL_ARGS)
+static void run_argv(const struct bench *b, const struct item *it, char *bytes, size_t nbytes,
+		     char *av[RUN_ARGV_MAX])
 {
-	return b->np * (size_t)b->repeat;
+	size_t n = 0;
+	snprintf(bytes, nbytes, "%" PRIu64, b->bytes);
+	av[n++] = "lrokit";
+	av[n++] = "run";
+	av[n++] = (char *)it->cfg->name;
+	av[n++] = "--bytes";
+	av[n++] = bytes;
+	if (strcmp(b->rate, "none")) {
+		av[n++] = "--rate";
+		av[n++] = (char *)b->rate;
+	}
+	av[n++] = "--profile";
+	av[n++] = (char *)b->pf->name;
+	for (size_t i = 0; i < b->nmodel; i++) {
+		av[n++] = "--model";
+		av[n++] = (char *)b->model[i];
+	}
+	if (it->sweep >= 0) {
+		av[n++] = "--sweep";
+		av[n++] = (char *)b->sweeps[it->sweep].arg[it->point];
+	}
+	av[n++] = "--db";
+	av[n++] = (char *)b->db;
+	av[n++] = "--capture";
+	av[n++] = (char *)b->captures;
+	av[n++] = "-q";
+	av[n] = NULL;
 }
 
 /* Disk the plan needs: every run's captures and rows (lk_run_disk_estimate),
  * plus the report. */
 static uint64_t disk_need(const struct bench *b)
 {
-	return (uint64_t)total_runs(b) * lk_run_disk_estimate(b->bytes) + REPORT_BYTES;
+	return (uint64_t)b->np * lk_run_disk_estimate(b->bytes) + REPORT_BYTES;
 }
 
 /* Free bytes on the file system that will hold dir (its nearest existing
@@ -233,8 +457,23 @@ static double disk_free(const char *dir)
 
 static void print_plan(const struct bench *b)
 {
-	printf("profile %s: %zu configurations x %ld repeats = %zu runs, %" PRIu64
-	       " bytes each, rate %s\n", b->pf->name, b->np, b->repeat, total_runs(b), b->bytes, b->rate);
+	size_t nbase = 0;
+	for (size_t i = 0; i < b->np; i++)
+		nbase += b->plan[i].sweep < 0;
+	printf("profile %s: %zu runs (%zu base, %zu in sweeps) x %" PRIu64 " bytes, rate %s, "
+	       "%ld repeats\n", b->pf->name, b->np, nbase, b->np - nbase, b->bytes, b->rate,
+	       b->repeat);
+	printf("model: profile %s", b->pf->name);
+	for (size_t i = 0; i < b->nmodel; i++)
+		printf(", %s", b->model[i]);
+	printf("\n");
+	for (size_t s = 0; s < b->nsweep; s++) {
+		const struct sweep *sw = &b->sweeps[s];
+		printf("sweep %s:", lk_model_params(NULL)[sw->key].key);
+		for (int v = 0; v < sw->n; v++)
+			printf(" %s", strchr(sw->arg[v], '=') + 1);
+		printf(" (%s)\n", lk_model_params(NULL)[sw->key].unit);
+	}
 	printf("results %s: lrokit.db, captures/, report/report.html\n", b->out);
 	double per_gib = (double)lk_run_disk_estimate(1ull << 30), fr = disk_free(b->out);
 	printf("disk: about %.1f GB (at most %.0f MB per GiB moved: two captures of every segment "
@@ -244,11 +483,14 @@ static void print_plan(const struct bench *b)
 		printf("%.1f GB\n", fr / 1e9);
 	else
 		printf("unknown\n");
-	for (long r = 1; r <= b->repeat; r++)
-		for (size_t i = 0; i < b->np; i++)
-			printf("  run %-3ld lrokit run %s --bytes %" PRIu64 " --rate %s --db %s --capture %s\n",
-			       (long)((size_t)(r - 1) * b->np + i + 1), b->plan[i]->name, b->bytes, b->rate,
-			       b->db, b->captures);
+	for (size_t i = 0; i < b->np; i++) {
+		char bytes[32], *av[RUN_ARGV_MAX];
+		run_argv(b, &b->plan[i], bytes, sizeof bytes, av);
+		printf("  run %-3zu", i + 1);
+		for (size_t k = 0; av[k]; k++)
+			printf(" %s", av[k]);
+		printf("\n");
+	}
 	printf("  then: lrokit report --db %s -o %s\n", b->db, b->report);
 }
 
@@ -543,28 +785,26 @@ static int64_t tag_run(sqlite3 *db, pid_t pid, const char *bench_id, unsigned re
 	return id;
 }
 
-/* One run of configuration i, repeat r; returns false when it failed. */
-static bool bench_one(const struct bench *b, sqlite3 *db, struct progress_line *pr, size_t i, long r)
+/* One run of the plan; returns false when it failed. */
+static bool bench_one(const struct bench *b, sqlite3 *db, struct progress_line *pr,
+		      const struct item *it)
 {
-	const char *cfg = b->plan[i]->name;
 	pr->run_no = pr->done + 1;
-	pr->config = cfg;
-	pr->rep = r;
+	pr->config = it->label;
+	pr->rep = it->rep;
 	pr->run_t0 = now_s();
 	pr->xfer_bytes = -1;
 	pr->xfer_t = 0;
 	snprintf(pr->phase, sizeof pr->phase, "setup");
 	progress_draw(pr, true);
-	char bytes[32];
-	snprintf(bytes, sizeof bytes, "%" PRIu64, b->bytes);
-	char *av[] = {"lrokit", "run", (char *)cfg, "--bytes", bytes, "--rate", (char *)b->rate,
-		      "--db", (char *)b->db, "--capture", (char *)b->captures, "-q", NULL};
+	char bytes[32], *av[RUN_ARGV_MAX];
+	run_argv(b, it, bytes, sizeof bytes, av);
 	pid_t pid = 0;
 	/* the run's result line: bench prints its own from the database */
 	int st = run_child(av, &pid, pr, true);
 	double gp = 0;
 	char status[32] = "missing";
-	int64_t id = tag_run(db, pid, b->id, (unsigned)r, &gp, status, sizeof status);
+	int64_t id = tag_run(db, pid, b->id, (unsigned)it->rep, &gp, status, sizeof status);
 	pr->done++;
 	pr->finished_s += now_s() - pr->run_t0;
 	if (pr->tty)
@@ -572,11 +812,12 @@ static bool bench_one(const struct bench *b, sqlite3 *db, struct progress_line *
 	if (st == 0 && !strcmp(status, "ok")) {
 		if (pr->on)
 			fprintf(stderr, "bench: run %zu/%zu  %s  repeat %ld/%ld  ok: run %" PRId64
-				", %.3f Gbit/s\n", pr->done, pr->total, cfg, r, b->repeat, id, gp / 1e9);
+				", %.3f Gbit/s\n", pr->done, pr->total, it->label, it->rep, b->repeat, id,
+				gp / 1e9);
 		return true;
 	}
 	if (!stop_sig)
-		cli_warn("bench: run of %s (repeat %ld) %s (exit %d)%s", cfg, r,
+		cli_warn("bench: run of %s (repeat %ld) %s (exit %d)%s", it->label, it->rep,
 			 id ? status : "left no run record", st,
 			 st == LK_EXIT_MISSING ? ": missing privilege or feature" : "");
 	if (st == LK_EXIT_MISSING)
@@ -584,8 +825,7 @@ static bool bench_one(const struct bench *b, sqlite3 *db, struct progress_line *
 	return false;
 }
 
-/* Every run, repeats interleaved (drift on a shared machine hits all
- * configurations alike); returns the number that failed, -1 when the
+/* Every run of the plan; returns the number that failed, -1 when the
  * database cannot be opened. */
 static long bench_all(const struct bench *b, struct progress_line *pr)
 {
@@ -597,11 +837,46 @@ static long bench_all(const struct bench *b, struct progress_line *pr)
 	}
 	lk_db_reap_stale_runs(db, NULL);
 	long failed = 0;
-	for (long r = 1; r <= b->repeat && !stop_sig; r++)
-		for (size_t i = 0; i < b->np && !stop_sig; i++)
-			failed += !bench_one(b, db, pr, i, r);
+	for (size_t i = 0; i < b->np && !stop_sig; i++)
+		failed += !bench_one(b, db, pr, &b->plan[i]);
 	lk_db_close(db);
 	return failed;
+}
+
+/* Runs the plan, then the report. */
+static int bench_main(const struct bench *b)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	struct progress_line pr = {.on = !cli_quiet, .tty = isatty(2) && !cli_quiet, .total = b->np,
+			      .repeat = b->repeat, .bytes_per_run = b->bytes, .t0 = now_s()};
+	long failed = bench_all(b, &pr);
+	if (failed < 0)
+		return LK_EXIT_RUNTIME;
+	size_t done = pr.done;
+	if (stop_sig > 0)
+		cli_warn("bench: interrupted; %zu of %zu runs done (%ld failed/aborted), building the "
+			 "report from the finished runs", done - (size_t)failed, b->np, failed);
+	/* analysis happens as each run ingests its captures; now the report */
+	snprintf(pr.phase, sizeof pr.phase, "report");
+	pr.run_no = 0;
+	progress_draw(&pr, true);
+	if (pr.tty)
+		fputc('\n', stderr);
+	char *rav[] = {"lrokit", "report", "--db", (char *)b->db, "-o", (char *)b->report, NULL};
+	signal(SIGINT, SIG_DFL);
+	int rst = run_child(rav, NULL, NULL, false);
+	if (rst != 0) {
+		cli_err("bench: report failed (exit %d); the runs are in %s", rst, b->db);
+		return LK_EXIT_RUNTIME;
+	}
+	printf("bench %s: %zu runs ok, %ld failed or aborted; results in %s (report %s/report.html)\n",
+	       b->id, done - (size_t)failed, failed, b->out, b->report);
+	if (stop_sig > 0)
+		return 130;
+	return failed ? LK_EXIT_RUNTIME : 0;
 }
 
 int cmd_bench(int argc, char **argv)
@@ -609,46 +884,15 @@ int cmd_bench(int argc, char **argv)
 	struct bench b;
 	memset(&b, 0, sizeof b);
 	int rc = parse_args(argc, argv, &b);
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	if (b.dry) {
+	if (!rc && b.dry)
 		print_plan(&b);
-		return 0;
+	if (rc || b.dry) {
+		free(b.plan);
+		return rc < 0 ? 0 : rc;
 	}
-	if (preflight() > 0)
-		return LK_EXIT_MISSING;
-	if ((rc = check_disk(&b)) || (rc = make_dirs(&b)))
-		return rc;
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	size_t total = total_runs(&b);
-	struct progress_line pr = {.on = !cli_quiet, .tty = isatty(2) && !cli_quiet, .total = total,
-			      .repeat = b.repeat, .bytes_per_run = b.bytes, .t0 = now_s()};
-	long failed = bench_all(&b, &pr);
-	if (failed < 0)
-		return LK_EXIT_RUNTIME;
-	size_t done = pr.done;
-	if (stop_sig > 0)
-		cli_warn("bench: interrupted; %zu of %zu runs done (%ld failed/aborted), building the "
-			 "report from the finished runs", done - (size_t)failed, total, failed);
-	/* analysis happens as each run ingests its captures; now the report */
-	snprintf(pr.phase, sizeof pr.phase, "report");
-	pr.run_no = 0;
-	progress_draw(&pr, true);
-	if (pr.tty)
-		fputc('\n', stderr);
-	char *rav[] = {"lrokit", "report", "--db", b.db, "-o", b.report, NULL};
-	signal(SIGINT, SIG_DFL);
-	int rst = run_child(rav, NULL, NULL, false);
-	if (rst != 0) {
-		cli_err("bench: report failed (exit %d); the runs are in %s", rst, b.db);
-		return LK_EXIT_RUNTIME;
-	}
-	printf("bench %s: %zu runs ok, %ld failed or aborted; results in %s (report %s/report.html)\n",
-	       b.id, done - (size_t)failed, failed, b.out, b.report);
-	if (stop_sig > 0)
-		return 130;
-	return failed ? LK_EXIT_RUNTIME : 0;
+	rc = preflight() > 0 ? LK_EXIT_MISSING : check_disk(&b);
+	if (!rc && !(rc = make_dirs(&b)))
+		rc = bench_main(&b);
+	free(b.plan);
+	return rc;
 }

@@ -20,6 +20,10 @@ static void usage(FILE *f)
 		"  1 goodput and LRO rate per configuration     4 sender bandwidth estimates, SACKs\n"
 		"  2 cycles/instructions (or CPU time) per domain 5 ACK breakdown\n"
 		"  3 data packets/s and ACKs/s at the receiver   6 aggregate-size histogram\n"
+		"  7 per-poll evidence: frames per poll and segments per aggregate of each stage\n"
+		"  8... one per swept model parameter (lrokit bench --sweep): LRO rate per stage,\n"
+		"       goodput, ACKs, SACKs, retransmissions and stage drops against its value\n"
+		"report.html also judges the paper's claims (the findings) on the runs.\n"
 		"Each figure is a CSV data file plus an editable gnuplot script (.gp), rendered\n"
 		"to PNG and SVG; report.pdf holds them all; `make` in DIR re-renders.\n"
 		"\n"
@@ -135,9 +139,9 @@ int cmd_report(int argc, char **argv)
 		return e.code ? e.code : LK_EXIT_RUNTIME;
 	}
 	if (!cli_quiet) {
-		char need[64] = "", skip[256] = "";
+		char need[96] = "", skip[1024] = "";
 		size_t on = 0, os = 0;
-		for (int i = 0; i < LK_REPORT_NFIG; i++) {
+		for (int i = 0; i < r.nfig; i++) {
 			if (r.drawn[i])
 				continue;
 			if (r.needs_runs[i])
@@ -145,7 +149,7 @@ int cmd_report(int argc, char **argv)
 						       i + 1);
 			else if (os < sizeof skip)
 				os += (size_t)snprintf(skip + os, sizeof skip - os, "%s%d (%s)",
-						       os ? "; " : "", i + 1, lk_report_fig_names[i]);
+						       os ? "; " : "", i + 1, r.name[i]);
 		}
 		if (on)
 			fprintf(stderr, "lrokit: report: figures %s need benchmark runs (the database has "

@@ -4,15 +4,13 @@
 #include "reports/rmodel.h"
 #include "schema/db.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-const char *const lk_report_fig_names[LK_REPORT_NFIG] = {"throughput", "cpu", "traffic",
-							 "bwe", "acks", "aggsize"};
 
 int lk_report_open_db(const char *path, sqlite3 **db, struct lk_err *e)
 {
@@ -92,23 +90,33 @@ static int mkdirs(const char *dir, struct lk_err *e)
 	return 0;
 }
 
+/* The figures of an earlier report in dir (fig<N>-*.{csv,gp,png,svg}), its
+ * PDF and log: a figure not drawn this time must not linger. */
 static void remove_old(const char *dir)
 {
-	static const char *const ext[] = {"csv", "gp", "png", "svg"};
+	static const char *const ext[] = {".csv", ".gp", ".png", ".svg"};
 	char p[4200];
-	for (int f = 0; f < LK_REPORT_NFIG; f++)
-		for (size_t k = 0; k < 4; k++) {
-			snprintf(p, sizeof p, "%s/%s.%s", dir, rp_figs[f].base, ext[k]);
-			unlink(p);
-		}
+	DIR *d = opendir(dir);
+	for (struct dirent *de; d && (de = readdir(d));) {
+		const char *n = de->d_name, *dot = strrchr(n, '.');
+		if (strncmp(n, "fig", 3) || n[3] < '0' || n[3] > '9' || !dot)
+			continue;
+		for (size_t k = 0; k < 4; k++)
+			if (!strcmp(dot, ext[k])) {
+				snprintf(p, sizeof p, "%s/%s", dir, n);
+				unlink(p);
+			}
+	}
+	if (d)
+		closedir(d);
 	snprintf(p, sizeof p, "%s/report.pdf", dir);
 	unlink(p);
 	snprintf(p, sizeof p, "%s/gnuplot.log", dir);
 	unlink(p);
 }
 
-static int write_makefile(const char *dir, const int *drawn, const int *w, const int *h,
-			  struct lk_err *e)
+static int write_makefile(const char *dir, const struct rp_fig *figs, const int *drawn, int n,
+			  const int *w, const int *h, struct lk_err *e)
 {
 	char p[4200];
 	snprintf(p, sizeof p, "%s/Makefile", dir);
@@ -121,15 +129,15 @@ static int write_makefile(const char *dir, const int *drawn, const int *w, const
 		"set terminal " LK_GP_TERM_PNG, "set terminal " LK_GP_TERM_SVG,
 		"set terminal " LK_GP_TERM_PDF);
 	fputs("FIGS =", f);
-	for (int i = 0; i < LK_REPORT_NFIG; i++)
+	for (int i = 0; i < n; i++)
 		if (drawn[i])
-			fprintf(f, " %s", rp_figs[i].base);
+			fprintf(f, " %s", figs[i].base);
 	fputs("\n\nall: png svg report.pdf\npng: $(FIGS:=.png)\nsvg: $(FIGS:=.svg)\n"
 	      ".PHONY: all png svg\n\n", f);
-	for (int i = 0; i < LK_REPORT_NFIG; i++) {
+	for (int i = 0; i < n; i++) {
 		if (!drawn[i])
 			continue;
-		const char *b = rp_figs[i].base;
+		const char *b = figs[i].base;
 		fprintf(f, "%s.png: %s.gp %s.csv\n\t$(GNUPLOT) -e \"$(PNG) size %d,%d; set output "
 			   "'$@'\" $<\n", b, b, b, w[i], h[i]);
 		fprintf(f, "%s.svg: %s.gp %s.csv\n\t$(GNUPLOT) -e \"$(SVG) size %d,%d; set output "
@@ -140,6 +148,45 @@ static int write_makefile(const char *dir, const int *drawn, const int *w, const
 	if (fclose(f) != 0)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: write error", p);
 	return 0;
+}
+
+/* Write and render every figure: PNG and SVG each, then one PDF of all. */
+static int draw_figures(sqlite3 *db, const struct rp_model *m, const struct lk_report_opts *o,
+			unsigned maxp, const struct rp_fig *figs, struct lk_report_result *res,
+			int *w, int *h, struct lk_err *e)
+{
+	char names[LK_REPORT_MAXFIG][112];
+	const char *sp[LK_REPORT_MAXFIG];
+	size_t nscripts = 0;
+	for (int f = 0; f < res->nfig; f++) {
+		snprintf(res->name[f], sizeof res->name[f], "%s", figs[f].name);
+		int rc = rp_fig_write(db, m, &figs[f], f + 1, o->outdir, maxp, &w[f], &h[f],
+				      res->why[f], sizeof res->why[f], e);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			res->needs_runs[f] = !m->runs_mode && figs[f].needs_runs;
+			continue;
+		}
+		char gp[112], out[112], size[64];
+		snprintf(gp, sizeof gp, "%s.gp", figs[f].base);
+		snprintf(size, sizeof size, "%d,%d", w[f], h[f]);
+		const char *one[1] = {gp};
+		for (int k = 0; k < 2; k++) {
+			snprintf(out, sizeof out, "%s.%s", figs[f].base, k ? "svg" : "png");
+			if (lk_gp_render(o->gnuplot, o->outdir, k ? LK_GP_TERM_SVG : LK_GP_TERM_PNG,
+					 size, out, one, 1, "gnuplot.log", 120, e) < 0)
+				return -1;
+		}
+		res->drawn[f] = 1;
+		snprintf(names[nscripts], sizeof names[nscripts], "%s", gp);
+		sp[nscripts] = names[nscripts];
+		nscripts++;
+	}
+	if (nscripts && lk_gp_render(o->gnuplot, o->outdir, LK_GP_TERM_PDF, "11in,7in", "report.pdf",
+				     sp, nscripts, "gnuplot.log", 300, e) < 0)
+		return -1;
+	return write_makefile(o->outdir, figs, res->drawn, res->nfig, w, h, e);
 }
 
 int lk_report_build(sqlite3 *db, const struct lk_report_opts *o, struct lk_report_result *res,
@@ -166,48 +213,13 @@ int lk_report_build(sqlite3 *db, const struct lk_report_opts *o, struct lk_repor
 	res->ok_runs = (unsigned)m.nok;
 	res->other_runs = (unsigned)(m.nruns - m.nok);
 	res->captures = (unsigned)m.n_captures;
-	int w[LK_REPORT_NFIG], h[LK_REPORT_NFIG];
-	const char *scripts[LK_REPORT_NFIG];
-	size_t nscripts = 0;
-	for (int f = 0; f < LK_REPORT_NFIG; f++) {
-		int rc = rp_fig_write(db, &m, f, o->outdir, maxp, &w[f], &h[f], res->why[f],
-				      sizeof res->why[f], e);
-		if (rc < 0)
-			goto fail;
-		if (rc == 0) {
-			res->needs_runs[f] = !m.runs_mode && (f == 0 || f == 1 || f == 5);
-			continue;
-		}
-		char gp[96], out[96], size[64];
-		snprintf(gp, sizeof gp, "%s.gp", rp_figs[f].base);
-		snprintf(size, sizeof size, "%d,%d", w[f], h[f]);
-		snprintf(out, sizeof out, "%s.png", rp_figs[f].base);
-		const char *one[1] = {gp};
-		if (lk_gp_render(o->gnuplot, o->outdir, LK_GP_TERM_PNG, size, out, one, 1, "gnuplot.log",
-				 120, e) < 0)
-			goto fail;
-		snprintf(out, sizeof out, "%s.svg", rp_figs[f].base);
-		if (lk_gp_render(o->gnuplot, o->outdir, LK_GP_TERM_SVG, size, out, one, 1, "gnuplot.log",
-				 120, e) < 0)
-			goto fail;
-		res->drawn[f] = 1;
-		scripts[nscripts++] = rp_figs[f].base;
-	}
-	if (nscripts) {
-		char names[LK_REPORT_NFIG][96];
-		const char *sp[LK_REPORT_NFIG];
-		for (size_t i = 0; i < nscripts; i++) {
-			snprintf(names[i], sizeof names[i], "%s.gp", scripts[i]);
-			sp[i] = names[i];
-		}
-		if (lk_gp_render(o->gnuplot, o->outdir, LK_GP_TERM_PDF, "11in,7in", "report.pdf", sp,
-				 nscripts, "gnuplot.log", 300, e) < 0)
-			goto fail;
-	}
-	if (write_makefile(o->outdir, res->drawn, w, h, e) < 0)
+	struct rp_fig figs[LK_REPORT_MAXFIG];
+	int w[LK_REPORT_MAXFIG], h[LK_REPORT_MAXFIG];
+	res->nfig = rp_fig_list(&m, figs, LK_REPORT_MAXFIG);
+	if (draw_figures(db, &m, o, maxp, figs, res, w, h, e) < 0)
 		goto fail;
 	snprintf(res->html, sizeof res->html, "%s/report.html", o->outdir);
-	if (rp_html_write(&m, o, res, w, h, res->html, e) < 0)
+	if (rp_html_write(db, &m, o, res, figs, w, h, res->html, e) < 0)
 		goto fail;
 	rp_model_free(&m);
 	return 0;

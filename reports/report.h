@@ -13,9 +13,19 @@
  *                                     SACK arrivals marked
  *   fig5-acks.{csv,gp,png,svg}        ACK breakdown per configuration, stacked
  *   fig6-aggsize.{csv,gp,png,svg}     aggregate-size histogram per configuration
+ *   fig7-evidence.{csv,gp,png,svg}    per-poll evidence: each stage's frames per
+ *                                     poll and segments per aggregate (stage_hist)
+ *                                     per configuration, LRO rates in the legend
+ *   figN-sweep-KEY.{csv,gp,png,svg}   one per swept model parameter (runs.sweep_key):
+ *                                     LRO rate per stage, goodput, ACKs per 100 data
+ *                                     segments, SACK packets, retransmissions and
+ *                                     stage drops against the swept value, per
+ *                                     configuration; where the lro-phys / lro-virt
+ *                                     LRO-rate ordering flips is marked
  *   report.pdf                        every figure, one per page
- *   report.html                       summary table, figures, paper comparison,
- *                                     run metadata, counter provenance
+ *   report.html                       summary table, paper comparison, findings
+ *                                     (reports/findings.h), figures, run metadata,
+ *                                     counter provenance
  *   Makefile                          `make` re-renders after editing a .gp
  *   gnuplot.log                       gnuplot's messages
  *
@@ -54,7 +64,8 @@
 
 #include "lib/err.h"
 
-#define LK_REPORT_NFIG 6
+#define LK_REPORT_NFIG 6     /* the study's figures 1-6 */
+#define LK_REPORT_MAXFIG 16  /* with figure 7 and one figure per sweep */
 
 struct lk_report_opts {
 	const char *outdir;       /* created if missing */
@@ -66,9 +77,11 @@ struct lk_report_opts {
 };
 
 struct lk_report_result {
-	int drawn[LK_REPORT_NFIG];          /* 1 = figure written and rendered */
-	char why[LK_REPORT_NFIG][256];      /* reason when not drawn */
-	int needs_runs[LK_REPORT_NFIG];     /* not drawn because there are no ok runs */
+	int nfig;                           /* figures considered (7 + one per sweep) */
+	char name[LK_REPORT_MAXFIG][48];    /* "throughput", ..., "evidence", "sweep KEY" */
+	int drawn[LK_REPORT_MAXFIG];        /* 1 = figure written and rendered */
+	char why[LK_REPORT_MAXFIG][256];    /* reason when not drawn */
+	int needs_runs[LK_REPORT_MAXFIG];   /* not drawn because there are no ok runs */
 	unsigned ok_runs, other_runs;       /* runs used / runs listed as not ok */
 	unsigned captures;                  /* captures used */
 	char html[4200];                    /* path of report.html */
@@ -84,8 +97,5 @@ int lk_report_open_db(const char *path, sqlite3 **db, struct lk_err *e);
  * failing, or a database with neither runs nor captures. */
 int lk_report_build(sqlite3 *db, const struct lk_report_opts *o, struct lk_report_result *res,
 		    struct lk_err *e);
-
-/* Short names of the figures ("throughput", "cpu", ...), index 0..5. */
-extern const char *const lk_report_fig_names[LK_REPORT_NFIG];
 
 #endif

@@ -6,37 +6,82 @@
 #include <stdlib.h>
 #include <string.h>
 
-const struct rp_fig rp_figs[LK_REPORT_NFIG] = {
-	{"fig1-throughput", "Goodput and LRO rate per configuration", 900, 560},
-	{"fig2-cpu", "CPU cost per domain", 1100, 560},
-	{"fig3-traffic", "Network traffic at the receiver over time", 1100, 0},
-	{"fig4-bwe", "Sender bandwidth estimate over time, SACK arrivals marked", 1100, 0},
-	{"fig5-acks", "Breakdown of acknowledgments", 1100, 600},
-	{"fig6-aggsize", "Aggregate size per configuration", 900, 560},
+static const struct {
+	const char *base, *name, *title;
+	int w, h;
+	bool needs_runs;
+} fixed[] = {
+	{"fig1-throughput", "throughput", "Goodput and LRO rate per configuration", 900, 560, true},
+	{"fig2-cpu", "cpu", "CPU cost per domain", 1100, 560, true},
+	{"fig3-traffic", "traffic", "Network traffic at the receiver over time", 1100, 0, false},
+	{"fig4-bwe", "bwe", "Sender bandwidth estimate over time, SACK arrivals marked", 1100, 0,
+	 false},
+	{"fig5-acks", "acks", "Breakdown of acknowledgments", 1100, 600, false},
+	{"fig6-aggsize", "aggsize", "Aggregate size per configuration", 900, 560, true},
+	{"fig7-evidence", "evidence",
+	 "Per-poll evidence: frames per poll and segments per aggregate of each stage", 1200, 760,
+	 true},
 };
+#define NFIXED ((int)(sizeof fixed / sizeof fixed[0]))
 
-struct out {
-	FILE *csv, *gp;
-	int block; /* next block index in csv */
-	char csvname[64];
-};
+int rp_fig_list(const struct rp_model *m, struct rp_fig *figs, int max)
+{
+	int n = 0;
+	for (int i = 0; i < NFIXED && n < max; i++, n++) {
+		struct rp_fig *f = &figs[n];
+		memset(f, 0, sizeof *f);
+		f->kind = (enum rp_figkind)i;
+		snprintf(f->base, sizeof f->base, "%s", fixed[i].base);
+		snprintf(f->name, sizeof f->name, "%s", fixed[i].name);
+		snprintf(f->title, sizeof f->title, "%s", fixed[i].title);
+		f->w = fixed[i].w;
+		f->h = fixed[i].h;
+		f->needs_runs = fixed[i].needs_runs;
+	}
+	/* one per swept parameter, in the order of the sets (sorted by key) */
+	for (int s = 0; s < m->nsets && n < max; s++) {
+		const char *k = m->sets[s].sweep_key;
+		bool seen = !k;
+		for (int i = NFIXED; i < n && !seen; i++)
+			seen = !strcmp(figs[i].sweep_key, k);
+		if (seen)
+			continue;
+		struct rp_fig *f = &figs[n++];
+		memset(f, 0, sizeof *f);
+		f->kind = RP_FIG_SWEEP;
+		f->sweep_key = k;
+		snprintf(f->base, sizeof f->base, "fig%d-sweep-%.60s", n, k);
+		for (char *c = f->base; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+			      *c == '.' || *c == '_'))
+				*c = '_';
+		snprintf(f->name, sizeof f->name, "sweep %.40s", k);
+		snprintf(f->title, sizeof f->title, "Sweep of %.100s: what each number does as it "
+			 "changes", k);
+		f->w = 1200;
+		f->h = 820;
+		f->needs_runs = true;
+	}
+	return n;
+}
 
-static int out_open(struct out *w, const char *dir, int fig, struct lk_err *e)
+static int out_open(struct rp_out *w, const char *dir, const struct rp_fig *fig, int num,
+		    struct lk_err *e)
 {
 	char p[4200];
 	memset(w, 0, sizeof *w);
-	snprintf(w->csvname, sizeof w->csvname, "%s.csv", rp_figs[fig].base);
+	snprintf(w->csvname, sizeof w->csvname, "%s.csv", fig->base);
 	snprintf(p, sizeof p, "%s/%s", dir, w->csvname);
 	w->csv = fopen(p, "w");
 	if (!w->csv)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: cannot write: %m", p);
-	snprintf(p, sizeof p, "%s/%s.gp", dir, rp_figs[fig].base);
+	snprintf(p, sizeof p, "%s/%s.gp", dir, fig->base);
 	w->gp = fopen(p, "w");
 	if (!w->gp) {
 		fclose(w->csv);
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: cannot write: %m", p);
 	}
-	fprintf(w->csv, "# lrokit report, figure %d: %s\n", fig + 1, rp_figs[fig].title);
+	fprintf(w->csv, "# lrokit report, figure %d: %s\n", num, fig->title);
 	fprintf(w->gp,
 		"# lrokit report, figure %d: %s\n"
 		"# Data: %s (CSV; blocks separated by two blank lines are gnuplot's `index`).\n"
@@ -48,12 +93,12 @@ static int out_open(struct out *w, const char *dir, int fig, struct lk_err *e)
 		"set datafile missing 'NaN'\n"
 		"set termoption noenhanced\n"
 		"data = '%s'\n",
-		fig + 1, rp_figs[fig].title, w->csvname, rp_figs[fig].base, w->csvname);
+		num, fig->title, w->csvname, fig->base, w->csvname);
 	return 0;
 }
 
 /* Start a new block in the CSV; returns its index. */
-static int block(struct out *w, const char *fmt, const char *cols)
+int rp_block(struct rp_out *w, const char *fmt, const char *cols)
 {
 	if (w->block > 0)
 		fputs("\n\n", w->csv);
@@ -61,18 +106,19 @@ static int block(struct out *w, const char *fmt, const char *cols)
 	return w->block++;
 }
 
-static int out_close(struct out *w, const char *dir, int fig, struct lk_err *e)
+static int out_close(struct rp_out *w, const char *dir, const struct rp_fig *fig,
+		     struct lk_err *e)
 {
 	int bad = ferror(w->csv) | ferror(w->gp);
 	bad |= fclose(w->csv) != 0;
 	bad |= fclose(w->gp) != 0;
 	if (bad)
-		return lk_errf(e, LK_EXIT_RUNTIME, "%s/%s: write error", dir, rp_figs[fig].base);
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s/%s: write error", dir, fig->base);
 	return 0;
 }
 
 /* gnuplot single-quoted string: ' doubled */
-static void gq(FILE *f, const char *s)
+void rp_gq(FILE *f, const char *s)
 {
 	fputc('\'', f);
 	for (; *s; s++) {
@@ -84,13 +130,13 @@ static void gq(FILE *f, const char *s)
 }
 
 /* CSV text field: no separators/newlines/quotes inside */
-static void csvtxt(FILE *f, const char *s)
+void rp_csvtxt(FILE *f, const char *s)
 {
 	for (; *s; s++)
 		fputc(*s == ',' || *s == '\n' || *s == '"' || *s == '\r' ? ' ' : *s, f);
 }
 
-static void num(FILE *f, double v)
+void rp_num(FILE *f, double v)
 {
 	if (isnan(v) || isinf(v))
 		fputs("NaN", f);
@@ -100,7 +146,7 @@ static void num(FILE *f, double v)
 
 /* Start a figure of n time-series panels (figures 3 and 4): their grid (two
  * columns), the figure's height in pixels, and the settings all panels share. */
-static void time_panels(struct out *w, int n, int *h, int *rows, int *cols)
+static void time_panels(struct rp_out *w, int n, int *h, int *rows, int *cols)
 {
 	*cols = n <= 1 ? 1 : 2;
 	*rows = (n + *cols - 1) / *cols;
@@ -111,7 +157,7 @@ static void time_panels(struct out *w, int n, int *h, int *rows, int *cols)
 }
 
 /* ---------------- figure 1 ---------------- */
-static int fig1(const struct rp_model *m, struct out *w, char *why, size_t nwhy)
+static int fig1(const struct rp_model *m, struct rp_out *w, char *why, size_t nwhy)
 {
 	int n = 0, maxrep = 0;
 	for (int k = 0; k < m->ncfgs; k++)
@@ -124,32 +170,32 @@ static int fig1(const struct rp_model *m, struct out *w, char *why, size_t nwhy)
 		snprintf(why, nwhy, "no ok run has a goodput (runs.goodput_bps is NULL)");
 		return 0;
 	}
-	block(w, "one row per configuration",
+	rp_block(w, "one row per configuration",
 	      "config,label,runs,goodput_gbps_mean,goodput_gbps_sd,lro_rate_mean,bar_text,"
 	      "label_y_gbps");
 	for (int k = 0; k < m->ncfgs; k++) {
 		const struct rp_config *c = &m->cfgs[k];
 		if (!c->n_gp)
 			continue;
-		csvtxt(w->csv, c->name);
+		rp_csvtxt(w->csv, c->name);
 		fputc(',', w->csv);
-		csvtxt(w->csv, c->name);
+		rp_csvtxt(w->csv, c->label);
 		if (c->paper) {
 			fputs(" (", w->csv);
-			csvtxt(w->csv, c->paper);
+			rp_csvtxt(w->csv, c->paper);
 			fputc(')', w->csv);
 		}
 		fprintf(w->csv, ",%d,", c->n_gp);
-		num(w->csv, c->gp_mean / 1e9);
+		rp_num(w->csv, c->gp_mean / 1e9);
 		fputc(',', w->csv);
-		num(w->csv, c->gp_sd / 1e9);
+		rp_num(w->csv, c->gp_sd / 1e9);
 		fputc(',', w->csv);
-		num(w->csv, c->lro_mean);
+		rp_num(w->csv, c->lro_mean);
 		if (isnan(c->lro_mean))
 			fputs(",LRO rate n/a,", w->csv);
 		else
 			fprintf(w->csv, ",LRO rate %.2f,", c->lro_mean);
-		num(w->csv, (c->gp_mean + (isnan(c->gp_sd) ? 0 : c->gp_sd)) / 1e9);
+		rp_num(w->csv, (c->gp_mean + (isnan(c->gp_sd) ? 0 : c->gp_sd)) / 1e9);
 		fputc('\n', w->csv);
 	}
 	FILE *g = w->gp;
@@ -198,7 +244,7 @@ static const struct rp_kvs *run_kv(const struct rp_run *r, int which)
 	return which == 0 ? &r->cycles : which == 1 ? &r->instr : &r->cpu_s;
 }
 
-static int fig2_panel(const struct rp_model *m, struct out *w, int which, const char *what)
+static int fig2_panel(const struct rp_model *m, struct rp_out *w, int which, const char *what)
 {
 	struct rp_kvs comps = {0};
 	for (int i = 0; i < m->nruns; i++) {
@@ -218,10 +264,10 @@ static int fig2_panel(const struct rp_model *m, struct out *w, int which, const 
 	size_t o = (size_t)snprintf(cols, sizeof cols, "config");
 	for (size_t k = 0; k < comps.n && o < sizeof cols; k++)
 		o += (size_t)snprintf(cols + o, sizeof cols - o, ",%s", comps.v[k].name);
-	int b = block(w, what, cols);
+	int b = rp_block(w, what, cols);
 	for (int c = 0; c < m->ncfgs; c++) {
 		const struct rp_config *cf = &m->cfgs[c];
-		csvtxt(w->csv, cf->name);
+		rp_csvtxt(w->csv, cf->label);
 		for (size_t k = 0; k < comps.n; k++) {
 			double s = 0;
 			int n = 0;
@@ -234,7 +280,7 @@ static int fig2_panel(const struct rp_model *m, struct out *w, int which, const 
 				}
 			}
 			fputc(',', w->csv);
-			num(w->csv, n ? s / n : NAN);
+			rp_num(w->csv, n ? s / n : NAN);
 		}
 		fputc('\n', w->csv);
 	}
@@ -253,14 +299,14 @@ static int fig2_panel(const struct rp_model *m, struct out *w, int which, const 
 		if (k)
 			fputs(", \\\n     ", g);
 		fprintf(g, "data index %d using %zu%s title ", b, k + 2, k ? "" : ":xtic(1)");
-		gq(g, comps.v[k].name);
+		rp_gq(g, comps.v[k].name);
 	}
 	fputc('\n', g);
 	rp_kvs_free(&comps);
 	return 0;
 }
 
-static int fig2(const struct rp_model *m, struct out *w, char *why, size_t nwhy, struct lk_err *e)
+static int fig2(const struct rp_model *m, struct rp_out *w, char *why, size_t nwhy, struct lk_err *e)
 {
 	bool cyc = false, ins = false, cpu = false;
 	for (int i = 0; i < m->nruns; i++) {
@@ -307,7 +353,7 @@ oom:
 }
 
 /* ---------------- figure 3 ---------------- */
-static int fig3(const struct rp_model *m, struct out *w, unsigned maxp, int *h, char *why,
+static int fig3(const struct rp_model *m, struct rp_out *w, unsigned maxp, int *h, char *why,
 		size_t nwhy)
 {
 	int idx[64], n = 0;
@@ -337,14 +383,14 @@ static int fig3(const struct rp_model *m, struct out *w, unsigned maxp, int *h, 
 		char what[2048];
 		snprintf(what, sizeof what, "%s: capture %lld (%s), bins of %.3g ms", p->label,
 			 (long long)c->id, c->point, (double)s->width_ns / 1e6);
-		int b = block(w, what, "t_s,data_pkts_per_s,acks_per_s");
+		int b = rp_block(w, what, "t_s,data_pkts_per_s,acks_per_s");
 		double ws = (double)s->width_ns / 1e9;
 		for (int i = 0; i < s->nbins; i++)
 			fprintf(w->csv, "%.6f,%.6g,%.6g\n", (i + 0.5) * ws, s->data[i] / ws, s->acks[i] / ws);
 		fputs("set title ", g);
 		char t[2048];
 		snprintf(t, sizeof t, "%s (capture %lld, %s)", p->label, (long long)c->id, c->point);
-		gq(g, t);
+		rp_gq(g, t);
 		fprintf(g, "\nplot data index %d using 1:2 with lines lw 1.5 lc rgb '#4e79a7' title "
 			   "'data packets/s', \\\n     data index %d using 1:3 with lines lw 1.5 lc rgb "
 			   "'#e15759' title 'ACKs/s'\n", b, b);
@@ -359,7 +405,7 @@ struct series {
 	double *sum, *cnt;
 };
 
-static int fig4(sqlite3 *db, const struct rp_model *m, struct out *w, unsigned maxp, int *h,
+static int fig4(sqlite3 *db, const struct rp_model *m, struct rp_out *w, unsigned maxp, int *h,
 		char *why, size_t nwhy, struct lk_err *e)
 {
 	int idx[64], n = 0;
@@ -454,7 +500,7 @@ static int fig4(sqlite3 *db, const struct rp_model *m, struct out *w, unsigned m
 		fputs("set title ", g);
 		char t[2048];
 		snprintf(t, sizeof t, "%s (capture %lld, %s)", p->label, (long long)c->id, c->point);
-		gq(g, t);
+		rp_gq(g, t);
 		fputs("\nplot ", g);
 		static const char *const colors[] = {"#4e79a7", "#59a14f", "#f28e2b", "#b07aa1",
 						     "#76b7b2", "#9c755f"};
@@ -464,7 +510,7 @@ static int fig4(sqlite3 *db, const struct rp_model *m, struct out *w, unsigned m
 			char what[2048];
 			snprintf(what, sizeof what, "%s: estimator %s (flow %lld dir %d)", p->label,
 				 ser[s].name, (long long)c->bwe_flow, c->bwe_dir);
-			int b = block(w, what, "t_s,mbit_per_s");
+			int b = rp_block(w, what, "t_s,mbit_per_s");
 			for (int i = 0; i < NB; i++)
 				if (ser[s].cnt[i] > 0)
 					fprintf(w->csv, "%.6f,%.6g\n",
@@ -472,7 +518,7 @@ static int fig4(sqlite3 *db, const struct rp_model *m, struct out *w, unsigned m
 						ser[s].sum[i] / ser[s].cnt[i] / 1e6);
 			fprintf(g, "%sdata index %d using 1:2 with lines lw 1.3 lc rgb '%s' title ",
 				clauses++ ? ", \\\n     " : "", b, colors[s % 6]);
-			gq(g, ser[s].name);
+			rp_gq(g, ser[s].name);
 		}
 		bool any_sack = false;
 		for (int i = 0; i < NB; i++)
@@ -481,7 +527,7 @@ static int fig4(sqlite3 *db, const struct rp_model *m, struct out *w, unsigned m
 			char what[2048];
 			snprintf(what, sizeof what, "%s: SACK-bearing ACK arrivals (bins with >= 1)",
 				 p->label);
-			int b = block(w, what, "t_s,sack_acks_in_bin");
+			int b = rp_block(w, what, "t_s,sack_acks_in_bin");
 			for (int i = 0; i < NB; i++)
 				if (sack[i] > 0)
 					fprintf(w->csv, "%.6f,%.0f\n",
@@ -541,7 +587,7 @@ static int cmp_class(const void *a, const void *b)
 	return rx != ry ? rx - ry : strcmp(x->name, y->name);
 }
 
-static int fig5(const struct rp_model *m, struct out *w, unsigned maxp, char *why, size_t nwhy,
+static int fig5(const struct rp_model *m, struct rp_out *w, unsigned maxp, char *why, size_t nwhy,
 		struct lk_err *e)
 {
 	struct rp_kvs fam[2] = {{0}, {0}};
@@ -598,7 +644,7 @@ static int fig5(const struct rp_model *m, struct out *w, unsigned maxp, char *wh
 		size_t o = (size_t)snprintf(cols, sizeof cols, "bar");
 		for (size_t k = 0; k < fam[f].n && o < sizeof cols; k++)
 			o += (size_t)snprintf(cols + o, sizeof cols - o, ",%s", fam[f].v[k].name);
-		int b = block(w, titles[f], cols);
+		int b = rp_block(w, titles[f], cols);
 		int rowsw = 0;
 		for (int i = 0; i < m->npanels && rowsw < np; i++) {
 			const struct rp_panel *p = &m->panels[i];
@@ -608,24 +654,24 @@ static int fig5(const struct rp_model *m, struct out *w, unsigned maxp, char *wh
 			if (!any)
 				continue;
 			rowsw++;
-			csvtxt(w->csv, p->label);
+			rp_csvtxt(w->csv, p->label);
 			double den = per_seg ? p->segs / 100.0 : p->classified / 100.0;
 			for (size_t k = 0; k < fam[f].n; k++) {
 				const struct rp_kv *kv = rp_kvs_find(&p->acks, fam[f].v[k].name);
 				fputc(',', w->csv);
-				num(w->csv, kv && den > 0 ? kv->v / den : 0);
+				rp_num(w->csv, kv && den > 0 ? kv->v / den : 0);
 			}
 			fputc('\n', w->csv);
 		}
 		fputs("set title ", g);
-		gq(g, titles[f]);
+		rp_gq(g, titles[f]);
 		fputs("\nplot ", g);
 		for (size_t k = 0; k < fam[f].n; k++) {
 			if (k)
 				fputs(", \\\n     ", g);
 			const char *nm = fam[f].v[k].name;
 			fprintf(g, "data index %d using %zu%s title ", b, k + 2, k ? "" : ":xtic(1)");
-			gq(g, !strncmp(nm, "timing_", 7) ? nm + 7 : nm);
+			rp_gq(g, !strncmp(nm, "timing_", 7) ? nm + 7 : nm);
 		}
 		fputc('\n', g);
 	}
@@ -640,7 +686,7 @@ oom:
 }
 
 /* ---------------- figure 6 ---------------- */
-static int fig6(const struct rp_model *m, struct out *w, unsigned maxp, char *why, size_t nwhy)
+static int fig6(const struct rp_model *m, struct rp_out *w, unsigned maxp, char *why, size_t nwhy)
 {
 	int idx[64], n = 0, maxk = 1;
 	for (int i = 0; i < m->npanels && n < (int)maxp && n < 64; i++)
@@ -674,7 +720,7 @@ static int fig6(const struct rp_model *m, struct out *w, unsigned maxp, char *wh
 		char what[2048];
 		snprintf(what, sizeof what, "%s: capture %lld (%s), MSS %u (%s), %.0f data packets",
 			 p->label, (long long)c->id, c->point, c->mss, c->mss_how, p->scan.hist_n);
-		int b = block(w, what, "segments,share_pct,packets");
+		int b = rp_block(w, what, "segments,share_pct,packets");
 		for (int k = 1; k <= maxk; k++)
 			fprintf(w->csv, "%d,%.6g,%.0f\n", k, 100.0 * p->scan.hist[k] / p->scan.hist_n,
 				p->scan.hist[k]);
@@ -685,43 +731,45 @@ static int fig6(const struct rp_model *m, struct out *w, unsigned maxp, char *wh
 		for (int k = 1; k <= RP_HIST; k++)
 			mean += k * p->scan.hist[k];
 		snprintf(t, sizeof t, "%s (mean %.2f)", p->label, mean / p->scan.hist_n);
-		gq(g, t);
+		rp_gq(g, t);
 	}
 	fputc('\n', g);
 	return 1;
 }
 
-int rp_fig_write(sqlite3 *db, const struct rp_model *m, int fig, const char *outdir,
-		 unsigned max_panels, int *wpx, int *hpx, char *why, size_t nwhy, struct lk_err *e)
+int rp_fig_write(sqlite3 *db, const struct rp_model *m, const struct rp_fig *fig, int num,
+		 const char *outdir, unsigned max_panels, int *wpx, int *hpx, char *why, size_t nwhy,
+		 struct lk_err *e)
 {
-	*wpx = rp_figs[fig].w;
-	*hpx = rp_figs[fig].h;
-	bool needs_runs = fig == 0 || fig == 1 || fig == 5;
-	if (needs_runs && !m->runs_mode) {
+	*wpx = fig->w;
+	*hpx = fig->h;
+	if (fig->needs_runs && !m->runs_mode) {
 		snprintf(why, nwhy, "needs benchmark runs (lrokit bench / lrokit run): the database "
 				    "has no ok run%s", m->nruns ? " among those selected" : "");
 		return 0;
 	}
-	struct out w;
-	if (out_open(&w, outdir, fig, e) < 0)
+	struct rp_out w;
+	if (out_open(&w, outdir, fig, num, e) < 0)
 		return -1;
 	int rc;
-	switch (fig) {
-	case 0: rc = fig1(m, &w, why, nwhy); break;
-	case 1: rc = fig2(m, &w, why, nwhy, e); break;
-	case 2: rc = fig3(m, &w, max_panels, hpx, why, nwhy); break;
-	case 3: rc = fig4(db, m, &w, max_panels, hpx, why, nwhy, e); break;
-	case 4: rc = fig5(m, &w, max_panels, why, nwhy, e); break;
-	default: rc = fig6(m, &w, max_panels, why, nwhy); break;
+	switch (fig->kind) {
+	case RP_FIG_THROUGHPUT: rc = fig1(m, &w, why, nwhy); break;
+	case RP_FIG_CPU: rc = fig2(m, &w, why, nwhy, e); break;
+	case RP_FIG_TRAFFIC: rc = fig3(m, &w, max_panels, hpx, why, nwhy); break;
+	case RP_FIG_BWE: rc = fig4(db, m, &w, max_panels, hpx, why, nwhy, e); break;
+	case RP_FIG_ACKS: rc = fig5(m, &w, max_panels, why, nwhy, e); break;
+	case RP_FIG_AGGSIZE: rc = fig6(m, &w, max_panels, why, nwhy); break;
+	case RP_FIG_EVIDENCE: rc = rp_fig_evidence(m, &w, why, nwhy); break;
+	default: rc = rp_fig_sweep(m, fig->sweep_key, &w, why, nwhy); break;
 	}
 	if (out_close(&w, outdir, fig, e) < 0)
 		return -1;
 	if (rc <= 0) {
 		/* nothing to plot: leave no empty files behind */
 		char p[4200];
-		snprintf(p, sizeof p, "%s/%s.csv", outdir, rp_figs[fig].base);
+		snprintf(p, sizeof p, "%s/%s.csv", outdir, fig->base);
 		remove(p);
-		snprintf(p, sizeof p, "%s/%s.gp", outdir, rp_figs[fig].base);
+		snprintf(p, sizeof p, "%s/%s.gp", outdir, fig->base);
 		remove(p);
 	}
 	return rc;

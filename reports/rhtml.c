@@ -26,7 +26,7 @@ void rp_html_esc(FILE *f, const char *s)
 	}
 }
 
-static void cell_num(FILE *f, double v, const char *fmt)
+void rp_html_num(FILE *f, double v, const char *fmt)
 {
 	fputs("<td class=n>", f);
 	if (isnan(v))
@@ -71,46 +71,54 @@ static const char css[] =
 	"border:1px solid #ddd}figcaption{font-size:.9em;color:#444}pre{white-space:pre-wrap;"
 	"font-size:.8em;background:#f6f6f6;padding:.4em;max-height:12em;overflow:auto}"
 	"small{color:#666}td.bad{background:#fde8e8;color:#a00}tr.dropped td:first-child{"
-	"border-left:4px solid #d33}";
+	"border-left:4px solid #d33}td.v{font-weight:bold;white-space:nowrap}"
+	"td.reproduced{background:#e3f4e1;color:#1d6b1d}td.not_reproduced{background:#fde8e8;"
+	"color:#a00}td.not_testable{background:#f0f0f0;color:#555}table.findings td{font-size:.9em}";
 
-static const struct rp_config *find_cfg(const struct rp_model *m, const char *name)
+/* Capture drops: flagged, the captures are incomplete. */
+static void capture_drops_cell(FILE *f, const struct rp_config *c)
 {
-	for (int i = 0; i < m->ncfgs; i++)
-		if (!strcmp(m->cfgs[i].name, name))
-			return &m->cfgs[i];
-	return NULL;
+	if (!c->n_drops)
+		fputs("<td class=n><span class=na>n/a</span></td>", f);
+	else if (c->n_dropped)
+		fprintf(f, "<td class=\"n bad\">%.0f <b>DROPS</b> <small>(%d of %d runs)</small></td>",
+			c->drops, c->n_dropped, c->n);
+	else
+		fputs("<td class=n>0</td>", f);
 }
 
 static void summary_runs(FILE *f, const struct rp_model *m)
 {
 	fputs("<table><tr><th>configuration</th><th>paper</th><th>ok runs</th><th>goodput "
-	      "(Gbit/s, mean &plusmn; sd)</th><th>LRO rate</th><th>CPU per GB (s)</th><th>ACKs per "
-	      "100 data segments</th><th>SACK packets</th><th>retransmits</th><th>capture drops"
-	      "</th></tr>\n", f);
+	      "(Gbit/s, mean &plusmn; sd)</th><th>LRO rate</th><th>LRO rate nic stage</th>"
+	      "<th>LRO rate netfront stage</th><th>CPU per GB (s)</th><th>ACKs per "
+	      "100 data segments</th><th>SACK packets</th><th>retransmits</th><th>stage drops per "
+	      "run</th><th>capture drops</th></tr>\n", f);
 	for (int i = 0; i < m->ncfgs; i++) {
 		const struct rp_config *c = &m->cfgs[i];
 		fprintf(f, "<tr%s>", c->n_dropped ? " class=dropped" : "");
-		cell_txt(f, c->name);
+		cell_txt(f, c->label);
 		cell_txt(f, c->paper);
 		fprintf(f, "<td class=n>%d</td>", c->n);
 		cell_pm(f, c->gp_mean, c->gp_sd, 1e9, "%.3f");
 		cell_pm(f, c->lro_mean, c->lro_sd, 1, "%.2f");
-		cell_num(f, c->cpu_per_gb, "%.3f");
-		cell_num(f, c->acks_per100, "%.1f");
-		cell_num(f, c->sack, "%.1f");
-		cell_num(f, c->rexmt, "%.1f");
-		if (!c->n_drops)
-			fputs("<td class=n><span class=na>n/a</span></td>", f);
-		else if (c->n_dropped)
-			fprintf(f, "<td class=\"n bad\">%.0f <b>DROPS</b> <small>(%d of %d runs)</small></td>",
-				c->drops, c->n_dropped, c->n);
-		else
-			fputs("<td class=n>0</td>", f);
+		struct rp_stat ln = rp_cfg_stat(m, c, RP_M_LRO_NIC), lf = rp_cfg_stat(m, c, RP_M_LRO_NETFRONT);
+		cell_pm(f, ln.mean, ln.sd, 1, "%.2f");
+		cell_pm(f, lf.mean, lf.sd, 1, "%.2f");
+		rp_html_num(f, c->cpu_per_gb, "%.3f");
+		rp_html_num(f, c->acks_per100, "%.1f");
+		rp_html_num(f, c->sack, "%.1f");
+		rp_html_num(f, c->rexmt, "%.1f");
+		struct rp_stat sd = rp_cfg_stat(m, c, RP_M_STAGE_DROPS);
+		cell_pm(f, sd.mean, sd.sd, 1, "%.1f");
+		capture_drops_cell(f, c);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n<p><small>Means over the ok runs of each configuration (sd over repeats "
-	      "when there are at least two). CPU per GB: CPU seconds of the receiving side (every "
-	      "component except the sender", f);
+	      "when there are at least two). LRO rate: the run's (sender TCP segments per packet "
+	      "the receiver's IP layer got); per stage: TCP segments per frame leaving the LRO "
+	      "engine of that stage (lro_stats). CPU per GB: CPU seconds of the receiving side "
+	      "(every component except the sender", f);
 	if (*m->cpu_events) {
 		fputs("; from ", f);
 		rp_html_esc(f, m->cpu_events);
@@ -118,11 +126,14 @@ static void summary_runs(FILE *f, const struct rp_model *m)
 	fputs(") per 10<sup>9</sup> bytes received. ACKs per 100 data segments: ACK segments sent "
 	      "by the data receiver per 100 MSS-sized segments of unique data, at the receiver's "
 	      "capture. SACK packets: ACKs with SACK blocks per run. Retransmits: retransmitted "
-	      "data segments per run (tcptrace definition, sender's capture). Capture drops: "
-	      "packets the kernel dropped before libpcap saw them (pcap_stats), summed over the "
-	      "runs' captures (runs.capture_drops); a configuration whose runs dropped packets is "
+	      "data segments per run (tcptrace definition, sender's capture). Stage drops: frames "
+	      "the emulated path dropped per run (NIC ring, vif queue, netback: runs.stage_drops), "
+	      "losses of the transfer the sender repairs, as the model makes them. Capture drops: packets the kernel dropped before libpcap "
+	      "saw them (pcap_stats), summed over the runs' captures (runs.capture_drops), not "
+	      "losses of the transfer; a configuration whose runs dropped captured packets is "
 	      "marked DROPS: its capture-based numbers (ACKs, SACK, retransmits, figures 3-6) "
-	      "undercount. n/a: not measured (no capture, no counter).</small></p>\n", f);
+	      "undercount. n/a: not measured (no capture, no counter, a database older than "
+	      "schema v3 for stage drops).</small></p>\n", f);
 }
 
 static void summary_caps(FILE *f, const struct rp_model *m)
@@ -137,14 +148,14 @@ static void summary_caps(FILE *f, const struct rp_model *m)
 		cell_txt(f, c->label);
 		cell_txt(f, c->point);
 		double dur = (double)(c->main_last_ns - c->main_first_ns) / 1e9;
-		cell_num(f, dur > 0 ? c->main_bytes * 8 / dur / 1e9 : NAN, "%.3f");
-		cell_num(f, c->mss && c->data_pkts > 0 ? c->data_bytes / c->mss / c->data_pkts : NAN,
+		rp_html_num(f, dur > 0 ? c->main_bytes * 8 / dur / 1e9 : NAN, "%.3f");
+		rp_html_num(f, c->mss && c->data_pkts > 0 ? c->data_bytes / c->mss / c->data_pkts : NAN,
 			 "%.2f");
 		fputs("<td><span class=na>needs runs</span></td>", f);
-		cell_num(f, c->mss && c->data_bytes > 0 ? 100 * c->ack_pkts / (c->data_bytes / c->mss)
+		rp_html_num(f, c->mss && c->data_bytes > 0 ? 100 * c->ack_pkts / (c->data_bytes / c->mss)
 							 : NAN, "%.1f");
-		cell_num(f, c->nflows ? c->sack_pkts : NAN, "%.0f");
-		cell_num(f, c->nflows ? c->rexmt_pkts : NAN, "%.0f");
+		rp_html_num(f, c->nflows ? c->sack_pkts : NAN, "%.0f");
+		rp_html_num(f, c->nflows ? c->rexmt_pkts : NAN, "%.0f");
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n<p><small>Per capture (no benchmark runs in this database). Aggregation "
@@ -154,7 +165,7 @@ static void summary_caps(FILE *f, const struct rp_model *m)
 
 static void paper_table(FILE *f, const struct rp_model *m)
 {
-	const struct rp_config *nat = find_cfg(m, "native"), *xen = find_cfg(m, "xen");
+	const struct rp_config *nat = rp_find_cfg(m, 0, "native"), *xen = rp_find_cfg(m, 0, "xen");
 	fputs("<table><tr><th>configuration</th><th>paper</th><th>LRO rate (ours)</th>"
 	      "<th>LRO rate (paper)</th><th>relative throughput: goodput / native (ours)</th>"
 	      "<th>relative throughput (paper)</th>"
@@ -162,22 +173,22 @@ static void paper_table(FILE *f, const struct rp_model *m)
 	/* the paper's throughput relative to native: no per-configuration ratio
 	 * is given numerically; the follow-up paper states gains over Non-LRO */
 	for (const struct lk_config *k = lk_configs; k->name; k++) {
-		const struct rp_config *c = find_cfg(m, k->name);
+		const struct rp_config *c = rp_find_cfg(m, 0, k->name);
 		fputs("<tr>", f);
 		cell_txt(f, k->name);
 		cell_txt(f, k->paper);
-		cell_num(f, c ? c->lro_mean : NAN, "%.2f");
+		rp_html_num(f, c ? c->lro_mean : NAN, "%.2f");
 		if (isnan(k->paper_lro_rate))
 			fputs("<td><span class=na>&mdash;</span></td>", f);
 		else
-			cell_num(f, k->paper_lro_rate, "%.2f");
-		cell_num(f, c && nat && nat->gp_mean > 0 ? c->gp_mean / nat->gp_mean : NAN, "%.3f");
+			rp_html_num(f, k->paper_lro_rate, "%.2f");
+		rp_html_num(f, c && nat && nat->gp_mean > 0 ? c->gp_mean / nat->gp_mean : NAN, "%.3f");
 		const char *pt = k->paper_throughput;
 		if (pt)
 			fprintf(f, "<td>%s</td>", pt);
 		else
 			fputs("<td><span class=na>&mdash;</span></td>", f);
-		cell_num(f, c && xen && xen->gp_mean > 0 ? c->gp_mean / xen->gp_mean : NAN, "%.3f");
+		rp_html_num(f, c && xen && xen->gp_mean > 0 ? c->gp_mean / xen->gp_mean : NAN, "%.3f");
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n<p><small>Paper: Hatori &amp; Oi (2008) / Oi &amp; Nakajima, "
@@ -192,45 +203,58 @@ static void paper_table(FILE *f, const struct rp_model *m)
 	      "</p>\n", f);
 }
 
+static const char *const captions[] = {
+	"Bars: mean goodput of the ok runs, error bars: standard deviation over repeats; the "
+	"label on each bar is the mean LRO rate (segments per packet delivered to TCP).",
+	"Stacked per component of the receiving side (sender excluded). With a hardware PMU: "
+	"cycles and instructions; without one (counters.value NULL for cycles/instructions), "
+	"software CPU time, and the axis says which events it came from.",
+	"Data packets per second as seen at the capture point (after GRO/LRO an aggregate "
+	"counts once) and ACK segments per second sent back, binned.",
+	"Bandwidth estimates replayed from the sender's capture (analyzers/bwe.h), binned "
+	"means; red ticks mark the arrival of ACKs carrying SACK blocks.",
+	"ACK segments sent by the data receiver, split by the analyzer's classes "
+	"(analyzers/acks.h): left, why each ACK was sent (only measurable at the receiver); "
+	"right, how far each ACK advanced the cumulative acknowledgment.",
+	"Share of data packets reaching the receiver's capture point by their size in MSS "
+	"segments: 1 = no aggregation; LRO/GRO moves mass to the right.",
+	"Each stage's receive path (stage_hist): top, polls by the frames they took; bottom, "
+	"frames sent on by the TCP segments they carry (1 = not merged). A stage's LRO can merge "
+	"only what one poll takes, so its LRO rate (in the legend) follows the top row. The "
+	"table below gives the stages' interrupts, queue-full events, drops and idle time.",
+};
+
 static void figures(FILE *f, const struct rp_model *m, const struct lk_report_result *r,
-		    const int *w, const int *h)
+		    const struct rp_fig *figs, const int *w, const int *h)
 {
-	static const char *const captions[LK_REPORT_NFIG] = {
-		"Bars: mean goodput of the ok runs, error bars: standard deviation over repeats; the "
-		"label on each bar is the mean LRO rate (segments per packet delivered to TCP).",
-		"Stacked per component of the receiving side (sender excluded). With a hardware PMU: "
-		"cycles and instructions; without one (counters.value NULL for cycles/instructions), "
-		"software CPU time, and the axis says which events it came from.",
-		"Data packets per second as seen at the capture point (after GRO/LRO an aggregate "
-		"counts once) and ACK segments per second sent back, binned.",
-		"Bandwidth estimates replayed from the sender's capture (analyzers/bwe.h), binned "
-		"means; red ticks mark the arrival of ACKs carrying SACK blocks.",
-		"ACK segments sent by the data receiver, split by the analyzer's classes "
-		"(analyzers/acks.h): left, why each ACK was sent (only measurable at the receiver); "
-		"right, how far each ACK advanced the cumulative acknowledgment.",
-		"Share of data packets reaching the receiver's capture point by their size in MSS "
-		"segments: 1 = no aggregation; LRO/GRO moves mass to the right.",
-	};
-	for (int i = 0; i < LK_REPORT_NFIG; i++) {
-		const char *b = rp_figs[i].base;
+	for (int i = 0; i < r->nfig; i++) {
+		const char *b = figs[i].base;
 		fprintf(f, "<h3 id=\"%s\">Figure %d. ", b, i + 1);
-		rp_html_esc(f, rp_figs[i].title);
+		rp_html_esc(f, figs[i].title);
 		fputs("</h3>\n", f);
 		if (!r->drawn[i]) {
 			fputs("<p class=note>Not drawn: ", f);
 			rp_html_esc(f, r->why[i]);
 			fputs(".</p>\n", f);
-			continue;
+		} else {
+			fprintf(f, "<figure><a href=\"%s.svg\"><img src=\"%s.png\" width=%d height=%d "
+				   "alt=\"figure %d\"></a><figcaption>", b, b, w[i], h[i], i + 1);
+			if (figs[i].kind == RP_FIG_SWEEP)
+				rp_html_esc(f, "Means over the runs at each value of the swept parameter, "
+					       "error bars one sd; red dashes: the lro-phys / lro-virt "
+					       "LRO-rate order flips between two values; grey dots: the "
+					       "paper profile's value. The section Sweeps below gives the "
+					       "findings at each value.");
+			else
+				rp_html_esc(f, captions[figs[i].kind]);
+			fprintf(f, " <br>Files: <a href=\"%s.svg\">SVG</a> &middot; <a href=\"%s.png\">"
+				   "PNG</a> &middot; data <a href=\"%s.csv\">%s.csv</a> &middot; script <a "
+				   "href=\"%s.gp\">%s.gp</a> (edit, then <code>make</code>)</figcaption>"
+				   "</figure>\n", b, b, b, b, b, b);
 		}
-		fprintf(f, "<figure><a href=\"%s.svg\"><img src=\"%s.png\" width=%d height=%d alt=\""
-			   "figure %d\"></a><figcaption>", b, b, w[i], h[i], i + 1);
-		rp_html_esc(f, captions[i]);
-		fprintf(f, " <br>Files: <a href=\"%s.svg\">SVG</a> &middot; <a href=\"%s.png\">PNG</a> "
-			   "&middot; data <a href=\"%s.csv\">%s.csv</a> &middot; script <a href=\"%s.gp\">"
-			   "%s.gp</a> (edit, then <code>make</code>)</figcaption></figure>\n",
-			b, b, b, b, b, b);
+		if (figs[i].kind == RP_FIG_EVIDENCE)
+			rp_html_evidence(f, m);
 	}
-	(void)m;
 }
 
 static void runs_table(FILE *f, const struct rp_model *m)
@@ -244,7 +268,7 @@ static void runs_table(FILE *f, const struct rp_model *m)
 		cell_txt(f, r->config);
 		cell_txt(f, r->status);
 		fprintf(f, "<td class=n>%d</td><td class=n>%lld</td>", r->repeat, (long long)r->bytes);
-		cell_num(f, r->goodput_bps / 1e9, "%.3f");
+		rp_html_num(f, r->goodput_bps / 1e9, "%.3f");
 		fputs("<td class=n>", f);
 		if (isnan(r->lro_rate))
 			fputs("<span class=na>n/a</span>", f);
@@ -254,7 +278,7 @@ static void runs_table(FILE *f, const struct rp_model *m)
 			fputs(")</small>", f);
 		}
 		fputs("</td>", f);
-		cell_num(f, r->finished_ns > r->started_ns ? (double)(r->finished_ns - r->started_ns) / 1e9
+		rp_html_num(f, r->finished_ns > r->started_ns ? (double)(r->finished_ns - r->started_ns) / 1e9
 							   : NAN, "%.1f");
 		fprintf(f, "<td>%s%lld / %s%lld</td>", r->rcv_cap >= 0 ? "#" : "",
 			r->rcv_cap >= 0 ? (long long)m->captures[r->rcv_cap].id : 0LL,
@@ -426,9 +450,9 @@ static void captures_table(FILE *f, const struct rp_model *m)
 	fputs("</table>\n", f);
 }
 
-int rp_html_write(const struct rp_model *m, const struct lk_report_opts *o,
-		  const struct lk_report_result *r, const int *w, const int *h, const char *path,
-		  struct lk_err *e)
+int rp_html_write(sqlite3 *db, const struct rp_model *m, const struct lk_report_opts *o,
+		  const struct lk_report_result *r, const struct rp_fig *figs, const int *w,
+		  const int *h, const char *path, struct lk_err *e)
 {
 	char tmp[4300];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -449,17 +473,18 @@ int rp_html_write(const struct rp_model *m, const struct lk_report_opts *o,
 		when, LK_VERSION, m->nok, m->ncfgs, m->nruns - m->nok, m->n_captures);
 	/* what is missing, up front */
 	int nskip = 0;
-	for (int i = 0; i < LK_REPORT_NFIG; i++)
+	for (int i = 0; i < r->nfig; i++)
 		nskip += !r->drawn[i];
 	if (!m->runs_mode)
 		fputs("<p class=note id=needs-runs><b>This database holds no benchmark runs</b> "
 		      "(filled by <code>lrokit analyze</code> only), so figures 1 (throughput and LRO "
-		      "rate), 2 (CPU cost per domain) and 6 (aggregate size per configuration) need "
+		      "rate), 2 (CPU cost per domain), 6 (aggregate size per configuration) and 7 "
+		      "(per-poll evidence) and the findings need "
 		      "runs from <code>lrokit bench</code> or <code>lrokit run</code>; the per-capture "
 		      "figures 3&ndash;5 are drawn per capture.</p>\n", f);
 	if (nskip) {
 		fputs("<ul class=note>", f);
-		for (int i = 0; i < LK_REPORT_NFIG; i++)
+		for (int i = 0; i < r->nfig; i++)
 			if (!r->drawn[i]) {
 				fprintf(f, "<li>Figure %d not drawn: ", i + 1);
 				rp_html_esc(f, r->why[i]);
@@ -513,8 +538,20 @@ int rp_html_write(const struct rp_model *m, const struct lk_report_opts *o,
 		paper_table(f, m);
 	else
 		fputs("<p class=note>Needs benchmark runs (lrokit bench).</p>\n", f);
+	fputs("<h2 id=findings>Findings: the paper's claims on these runs</h2>\n", f);
+	if (m->runs_mode) {
+		if (rp_html_findings(f, db, m, e) < 0) {
+			fclose(f);
+			remove(tmp);
+			return -1;
+		}
+	} else {
+		fputs("<p class=note>Needs benchmark runs (lrokit bench).</p>\n", f);
+	}
 	fputs("<h2 id=figures>Figures</h2>\n", f);
-	figures(f, m, r, w, h);
+	figures(f, m, r, figs, w, h);
+	if (m->runs_mode)
+		rp_html_sweeps(f, db, m);
 	fputs("<h2 id=runs>Runs</h2>\n", f);
 	if (m->nruns)
 		runs_table(f, m);

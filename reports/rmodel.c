@@ -73,27 +73,50 @@ static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct lk_err *
 	return 0;
 }
 
+const char *const rp_stage_names[RP_NSTAGES] = {"nic", "netback", "netfront"};
+
+static int stage_index(const char *s)
+{
+	for (int k = 0; s && k < RP_NSTAGES; k++)
+		if (!strcmp(rp_stage_names[k], s))
+			return k;
+	return -1;
+}
+
 /* ---- runs ---- */
+static bool has_column(sqlite3 *db, const char *table, const char *col)
+{
+	sqlite3_stmt *st;
+	bool yes = false;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+		yes = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return yes;
+}
+
 static int load_runs(sqlite3 *db, const struct lk_report_opts *o, struct rp_model *m,
 		     struct lk_err *e)
 {
 	sqlite3_stmt *st;
 	/* runs.capture_drops is schema v2; a v1 database (opened read-only, not
-	 * migrated) gets the same value from its pcap counters */
-	bool v2 = false;
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('runs') WHERE name = "
-			       "'capture_drops'", -1, &st, NULL) == SQLITE_OK) {
-		v2 = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
-	}
+	 * migrated) gets the same value from its pcap counters. Schema v3 adds
+	 * the model's columns and tables; older databases have none of them. */
+	bool v2 = has_column(db, "runs", "capture_drops");
+	m->v3 = has_column(db, "runs", "sweep_key") && has_column(db, "model_params", "key") &&
+		has_column(db, "stage_hist", "bucket");
 	char *q = sqlite3_mprintf(
 		"SELECT run_id, config, status, started_ns, finished_ns, bytes, goodput_bps, "
 		"lro_rate, repeat, bench_id, cmdline, tool_version, kernel, hostname, cpu_model, "
-		"offloads, params, error, rate_limit_bps, %s FROM runs ORDER BY run_id",
+		"offloads, params, error, rate_limit_bps, %s, %s FROM runs ORDER BY run_id",
 		v2 ? "capture_drops"
 		   : "(SELECT CASE WHEN count(*) > 0 AND count(value) = count(*) THEN "
 		     "CAST(sum(value) AS INTEGER) END FROM counters c WHERE c.run_id = runs.run_id "
-		     "AND c.event = 'capture_kernel_drops' AND c.source = 'pcap')");
+		     "AND c.event = 'capture_kernel_drops' AND c.source = 'pcap')",
+		m->v3 ? "stage_drops, profile, sweep_key, sweep_value" : "NULL, NULL, NULL, NULL");
 	if (!q)
 		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
 	int prc = prep(db, q, &st, e);
@@ -141,6 +164,13 @@ static int load_runs(sqlite3 *db, const struct lk_report_opts *o, struct rp_mode
 		r->rate_limit_bps = sqlite3_column_int64(st, 18);
 		r->capture_drops = sqlite3_column_type(st, 19) == SQLITE_NULL
 					   ? -1 : sqlite3_column_int64(st, 19);
+		r->stage_drops = sqlite3_column_type(st, 20) == SQLITE_NULL
+					 ? -1 : sqlite3_column_int64(st, 20);
+		r->profile = dupcol(st, 21);
+		r->sweep_key = dupcol(st, 22);
+		r->sweep_value = r->sweep_key ? dblcol(st, 23) : NAN;
+		for (int k = 0; k < RP_NSTAGES; k++)
+			r->lro_stage[k] = NAN;
 		r->selected = true;
 		r->ok = r->status && !strcmp(r->status, "ok") && r->config;
 		r->rcv_cap = r->snd_cap = r->any_cap = -1;
@@ -161,6 +191,166 @@ static int load_runs(sqlite3 *db, const struct lk_report_opts *o, struct rp_mode
 	}
 	m->runs_mode = m->nok > 0;
 	return 0;
+}
+
+/* Schema v3: every ok run's model parameters and its stages' receive-path
+ * histograms. */
+static int load_model_hist(sqlite3 *db, struct rp_model *m, struct lk_err *e)
+{
+	if (!m->v3)
+		return 0;
+	sqlite3_stmt *mp, *sh;
+	if (prep(db, "SELECT key, value FROM model_params WHERE run_id = ? ORDER BY key", &mp, e) < 0)
+		return -1;
+	if (prep(db, "SELECT stage, hist, bucket, count FROM stage_hist WHERE run_id = ? AND dir = "
+		     "'rx'", &sh, e) < 0) {
+		sqlite3_finalize(mp);
+		return -1;
+	}
+	int rc = SQLITE_DONE;
+	for (int i = 0; i < m->nruns && rc == SQLITE_DONE; i++) {
+		struct rp_run *r = &m->runs[i];
+		if (!r->ok)
+			continue;
+		sqlite3_reset(mp);
+		sqlite3_bind_int64(mp, 1, r->id);
+		while ((rc = sqlite3_step(mp)) == SQLITE_ROW) {
+			const char *k = (const char *)sqlite3_column_text(mp, 0);
+			if (k && rp_kvs_add(&r->model, k, dblcol(mp, 1)) < 0)
+				goto oom;
+		}
+		if (rc != SQLITE_DONE)
+			break;
+		sqlite3_reset(sh);
+		sqlite3_bind_int64(sh, 1, r->id);
+		while ((rc = sqlite3_step(sh)) == SQLITE_ROW) {
+			int s = stage_index((const char *)sqlite3_column_text(sh, 0));
+			const char *h = (const char *)sqlite3_column_text(sh, 1);
+			int64_t b = sqlite3_column_int64(sh, 2);
+			double n = sqlite3_column_double(sh, 3);
+			bool fpp = h && !strcmp(h, "frames_per_poll"), spa = h && !strcmp(h, "segs_per_aggr");
+			if (s < 0 || (!fpp && !spa) || b < 1)
+				continue;
+			if (!r->hist && !(r->hist = calloc(1, sizeof *r->hist)))
+				goto oom;
+			r->hist->have[s] = true;
+			if (fpp)
+				r->hist->fpp[s][b > RP_FPP_MAX ? RP_FPP_MAX : b] += n;
+			else
+				r->hist->spa[s][b > RP_SPA_MAX ? RP_SPA_MAX : b] += n;
+		}
+	}
+	sqlite3_finalize(mp);
+	sqlite3_finalize(sh);
+	if (rc != SQLITE_DONE)
+		return dberr(db, e, "reading model_params and stage_hist");
+	return 0;
+oom:
+	sqlite3_finalize(mp);
+	sqlite3_finalize(sh);
+	return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+}
+
+/* Key of the set a run belongs to: profile, sweep point, model parameters. */
+static char *set_key(const struct rp_run *r)
+{
+	size_t n = 64 + (r->profile ? strlen(r->profile) : 0) +
+		   (r->sweep_key ? strlen(r->sweep_key) : 0) + r->model.n * 96;
+	char *k = malloc(n);
+	if (!k)
+		return NULL;
+	size_t o = (size_t)snprintf(k, n, "%s|%s|%.9g|", r->profile ? r->profile : "",
+				    r->sweep_key ? r->sweep_key : "", r->sweep_value);
+	for (size_t i = 0; i < r->model.n && o < n; i++)
+		o += (size_t)snprintf(k + o, n - o, "%s=%.9g;", r->model.v[i].name, r->model.v[i].v);
+	return k;
+}
+
+/* Base sets (no sweep) first, then by sweep key and value, then by first run. */
+static int cmp_set(const void *a, const void *b)
+{
+	const struct rp_set *x = a, *y = b;
+	if (!x->sweep_key != !y->sweep_key)
+		return x->sweep_key ? 1 : -1;
+	if (x->sweep_key) {
+		int c = strcmp(x->sweep_key, y->sweep_key);
+		if (c)
+			return c;
+		if (x->sweep_value != y->sweep_value)
+			return x->sweep_value < y->sweep_value ? -1 : 1;
+	}
+	return x->first_run - y->first_run;
+}
+
+static int build_sets(struct rp_model *m, struct lk_err *e)
+{
+	char **keys = calloc((size_t)m->nruns + 1, sizeof *keys);
+	if (!keys)
+		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+	int rc = 0;
+	for (int i = 0; i < m->nruns && !rc; i++) {
+		struct rp_run *r = &m->runs[i];
+		if (!r->ok)
+			continue;
+		if (!(keys[i] = set_key(r)))
+			goto oom;
+		int s;
+		for (s = 0; s < m->nsets; s++)
+			if (!strcmp(m->sets[s].key, keys[i]))
+				break;
+		if (s == m->nsets) {
+			struct rp_set *ns = realloc(m->sets, (size_t)(m->nsets + 1) * sizeof *ns);
+			if (!ns)
+				goto oom;
+			m->sets = ns;
+			struct rp_set *t = &m->sets[m->nsets++];
+			memset(t, 0, sizeof *t);
+			if (!(t->key = strdup(keys[i])))
+				goto oom;
+			t->profile = r->profile;
+			t->sweep_key = r->sweep_key;
+			t->sweep_value = r->sweep_value;
+			t->first_run = i;
+		}
+	}
+	if (m->nsets > 1)
+		qsort(m->sets, (size_t)m->nsets, sizeof *m->sets, cmp_set);
+	for (int s = 0; s < m->nsets; s++) {
+		struct rp_set *t = &m->sets[s];
+		int dup = 0;
+		for (int u = 0; u < s; u++)
+			dup += !strcmp(t->profile ? t->profile : "", m->sets[u].profile ? m->sets[u].profile
+											  : "") &&
+			       !t->sweep_key == !m->sets[u].sweep_key &&
+			       (!t->sweep_key || (!strcmp(t->sweep_key, m->sets[u].sweep_key) &&
+						  t->sweep_value == m->sets[u].sweep_value));
+		if (m->nsets == 1)
+			continue;
+		size_t o = (size_t)snprintf(t->label, sizeof t->label, "%s%s",
+					    t->profile ? "profile " : "", t->profile ? t->profile : "");
+		if (t->sweep_key)
+			o += (size_t)snprintf(t->label + o, sizeof t->label - o, "%s%s = %g",
+					      o ? ", " : "", t->sweep_key, t->sweep_value);
+		if (dup && o < sizeof t->label)
+			o += (size_t)snprintf(t->label + o, sizeof t->label - o, "%sparameters #%d",
+					      o ? ", " : "", dup + 1);
+		if (!o)
+			snprintf(t->label, sizeof t->label, "no profile");
+	}
+	for (int i = 0; i < m->nruns; i++) {
+		m->runs[i].set = -1;
+		for (int s = 0; keys[i] && s < m->nsets; s++)
+			if (!strcmp(m->sets[s].key, keys[i]))
+				m->runs[i].set = s;
+	}
+	goto out;
+oom:
+	rc = lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+out:
+	for (int i = 0; i < m->nruns; i++)
+		free(keys[i]);
+	free(keys);
+	return rc;
 }
 
 static int find_run(const struct rp_model *m, int64_t id)
@@ -495,6 +685,12 @@ static int load_counters(sqlite3 *db, struct rp_model *m, struct lk_err *e)
 				continue;
 			if (add_prov(m, comp, ev, src, unit, note, null) < 0)
 				goto oom;
+			if (!null && src && !strcmp(src, "stage") && stage_index(comp) >= 0) {
+				char key[128];
+				snprintf(key, sizeof key, "%s %s", comp, ev);
+				if (rp_kvs_add(&r->stagec, key, v) < 0)
+					goto oom;
+			}
 			bool use = any_dom ? (strcmp(comp, "sender") && !is_cpu_comp(comp))
 					   : (is_cpu_comp(comp) && strcmp(comp, "cpu") &&
 					      strcmp(comp, "system") && strcmp(comp, "all"));
@@ -578,14 +774,18 @@ static int load_lro_stats(sqlite3 *db, struct rp_model *m, struct lk_err *e)
 		return -1;
 	for (int i = 0; i < m->nruns; i++) {
 		struct rp_run *r = &m->runs[i];
-		if (!r->ok || !isnan(r->lro_rate))
+		if (!r->ok)
 			continue;
+		bool fill = isnan(r->lro_rate);
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, r->id);
 		int rc;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			double v = sqlite3_column_double(st, 1);
-			if (isnan(r->lro_rate) || v > r->lro_rate) {
+			int k = stage_index((const char *)sqlite3_column_text(st, 0));
+			if (k >= 0)
+				r->lro_stage[k] = v;
+			if (fill && (isnan(r->lro_rate) || v > r->lro_rate)) {
 				r->lro_rate = v;
 				r->lro_src = "lro_stats (largest stage rate)";
 			}
@@ -599,41 +799,148 @@ static int load_lro_stats(sqlite3 *db, struct rp_model *m, struct lk_err *e)
 	return 0;
 }
 
-/* ---- configurations ---- */
-static int cmp_cfg(const void *a, const void *b)
-{
-	const struct rp_config *x = a, *y = b;
-	int rx = config_rank(x->name), ry = config_rank(y->name);
-	return rx != ry ? rx - ry : strcmp(x->name, y->name);
-}
-
-static void mean_sd(const double *v, int n, double *mean, double *sd)
-{
-	if (n == 0) {
-		*mean = *sd = NAN;
-		return;
-	}
-	double s = 0;
-	for (int i = 0; i < n; i++)
-		s += v[i];
-	*mean = s / n;
-	if (n < 2) {
-		*sd = NAN;
-		return;
-	}
-	double q = 0;
-	for (int i = 0; i < n; i++)
-		q += (v[i] - *mean) * (v[i] - *mean);
-	*sd = sqrt(q / (n - 1));
-}
-
 static int cmp_dbl(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
 }
 
-static int build_configs(struct rp_model *m, struct lk_err *e)
+/* ---- per-run numbers ---- */
+static double per100(const struct rp_capture_summary *c, double count)
+{
+	return c->mss && c->data_bytes > 0 ? 100.0 * count / (c->data_bytes / c->mss) : NAN;
+}
+
+static double ack_class(const struct rp_capture_summary *c, const char *name)
+{
+	const struct rp_kv *kv = rp_kvs_find(&c->acks, name);
+	return kv ? kv->v : NAN;
+}
+
+double rp_run_metric(const struct rp_model *m, const struct rp_run *r, enum rp_metric k)
+{
+	const struct rp_capture_summary *rc = r->rcv_cap >= 0 ? &m->captures[r->rcv_cap] : NULL;
+	const struct rp_capture_summary *sc = r->snd_cap >= 0 ? &m->captures[r->snd_cap] : NULL;
+	switch (k) {
+	case RP_M_GOODPUT: return r->goodput_bps;
+	case RP_M_LRO_RUN: return r->lro_rate;
+	case RP_M_LRO_NIC: return r->lro_stage[0];
+	case RP_M_LRO_NETFRONT: return r->lro_stage[2];
+	case RP_M_ACKS100: return rc ? per100(rc, rc->ack_pkts) : NAN;
+	case RP_M_QUICK100: return rc ? per100(rc, ack_class(rc, "timing_quick")) : NAN;
+	case RP_M_AGGR100: return rc ? per100(rc, ack_class(rc, "timing_aggregate")) : NAN;
+	case RP_M_SACK: return rc && rc->nflows ? rc->sack_pkts : NAN;
+	case RP_M_SACK100: return rc && rc->nflows ? per100(rc, rc->sack_pkts) : NAN;
+	case RP_M_REXMT: return sc && sc->nflows ? sc->rexmt_pkts : NAN;
+	case RP_M_CPU_GB: return m->per_gb ? r->cpu_total_s : NAN;
+	case RP_M_STAGE_DROPS: return r->stage_drops < 0 ? NAN : (double)r->stage_drops;
+	case RP_M_CAPTURE_DROPS: return r->capture_drops < 0 ? NAN : (double)r->capture_drops;
+	default: return NAN;
+	}
+}
+
+double rp_run_domain_cpu(const struct rp_model *m, const struct rp_run *r, const char *dom)
+{
+	if (!m->per_gb)
+		return NAN;
+	size_t n = strlen(dom);
+	double s = 0;
+	bool any = false;
+	for (size_t i = 0; i < r->cpu_s.n; i++) {
+		const char *c = r->cpu_s.v[i].name;
+		if (!strncmp(c, dom, n) && (c[n] == 0 || c[n] == '/')) {
+			s += r->cpu_s.v[i].v;
+			any = true;
+		}
+	}
+	return any ? s : NAN;
+}
+
+static void mean_sd(const double *v, int n, double *mean, double *sd)
+{
+	*mean = *sd = NAN;
+	if (n == 0)
+		return;
+	double s = 0;
+	for (int i = 0; i < n; i++)
+		s += v[i];
+	*mean = s / n;
+	if (n < 2)
+		return;
+	double q = 0;
+	for (int i = 0; i < n; i++)
+		q += (v[i] - *mean) * (v[i] - *mean);
+	*sd = sqrt(q / (n - 1));
+}
+
+static double metric_fn(const struct rp_model *m, const struct rp_run *r, const void *k)
+{
+	return rp_run_metric(m, r, *(const enum rp_metric *)k);
+}
+
+struct rp_stat rp_cfg_stat_fn(const struct rp_model *m, const struct rp_config *c,
+			      double (*f)(const struct rp_model *, const struct rp_run *,
+					  const void *), const void *arg)
+{
+	struct rp_stat st = {NAN, NAN, 0};
+	double *v = malloc(((size_t)c->n + 1) * sizeof *v);
+	if (!v)
+		return st;
+	for (int j = 0; j < c->n; j++) {
+		double x = f(m, &m->runs[c->runs[j]], arg);
+		if (!isnan(x))
+			v[st.n++] = x;
+	}
+	mean_sd(v, st.n, &st.mean, &st.sd);
+	free(v);
+	return st;
+}
+
+struct rp_stat rp_cfg_stat(const struct rp_model *m, const struct rp_config *c, enum rp_metric k)
+{
+	return rp_cfg_stat_fn(m, c, metric_fn, &k);
+}
+
+const struct rp_config *rp_find_cfg(const struct rp_model *m, int set, const char *name)
+{
+	for (int i = 0; i < m->ncfgs; i++)
+		if ((set < 0 || m->cfgs[i].set == set) && !strcmp(m->cfgs[i].name, name))
+			return &m->cfgs[i];
+	return NULL;
+}
+
+double rp_hist_median(const double *h, int max)
+{
+	double n = 0, c = 0;
+	for (int b = 1; b <= max; b++)
+		n += h[b];
+	for (int b = 1; b <= max && n > 0; b++)
+		if ((c += h[b]) >= n / 2)
+			return b;
+	return NAN;
+}
+
+double rp_hist_mean(const double *h, int max)
+{
+	double n = 0, s = 0;
+	for (int b = 1; b <= max; b++) {
+		n += h[b];
+		s += b * h[b];
+	}
+	return n > 0 ? s / n : NAN;
+}
+
+/* ---- configurations: the ok runs of one configuration in one set ---- */
+static int cmp_cfg(const void *a, const void *b)
+{
+	const struct rp_config *x = a, *y = b;
+	if (x->set != y->set)
+		return x->set - y->set;
+	int rx = config_rank(x->name), ry = config_rank(y->name);
+	return rx != ry ? rx - ry : strcmp(x->name, y->name);
+}
+
+static int group_runs(struct rp_model *m, struct lk_err *e)
 {
 	for (int i = 0; i < m->nruns; i++) {
 		struct rp_run *r = &m->runs[i];
@@ -641,7 +948,7 @@ static int build_configs(struct rp_model *m, struct lk_err *e)
 			continue;
 		int k;
 		for (k = 0; k < m->ncfgs; k++)
-			if (!strcmp(m->cfgs[k].name, r->config))
+			if (m->cfgs[k].set == r->set && !strcmp(m->cfgs[k].name, r->config))
 				break;
 		if (k == m->ncfgs) {
 			struct rp_config *nc = realloc(m->cfgs, (size_t)(m->ncfgs + 1) * sizeof *nc);
@@ -650,6 +957,7 @@ static int build_configs(struct rp_model *m, struct lk_err *e)
 			m->cfgs = nc;
 			memset(&m->cfgs[k], 0, sizeof m->cfgs[k]);
 			m->cfgs[k].name = r->config;
+			m->cfgs[k].set = r->set;
 			const struct lk_config *kc = lk_config_find(r->config);
 			m->cfgs[k].paper = kc ? kc->paper : NULL;
 			m->ncfgs++;
@@ -663,74 +971,82 @@ static int build_configs(struct rp_model *m, struct lk_err *e)
 	}
 	if (m->ncfgs)
 		qsort(m->cfgs, (size_t)m->ncfgs, sizeof *m->cfgs, cmp_cfg);
+	return 0;
+}
+
+/* Representative run: median goodput (the first run without goodput),
+ * preferring one with a receiver capture. */
+static int representative(const struct rp_model *m, const struct rp_config *c)
+{
+	double *w = malloc(((size_t)c->n + 1) * sizeof *w);
+	int n = 0, rep = c->runs[0];
+	for (int j = 0; w && j < c->n; j++)
+		if (!isnan(m->runs[c->runs[j]].goodput_bps))
+			w[n++] = m->runs[c->runs[j]].goodput_bps;
+	if (n > 0) {
+		qsort(w, (size_t)n, sizeof *w, cmp_dbl);
+		for (int j = 0; j < c->n; j++)
+			if (m->runs[c->runs[j]].goodput_bps == w[(n - 1) / 2]) {
+				rep = c->runs[j];
+				break;
+			}
+	}
+	free(w);
+	if (m->runs[rep].rcv_cap < 0)
+		for (int j = 0; j < c->n; j++)
+			if (m->runs[c->runs[j]].rcv_cap >= 0)
+				return c->runs[j];
+	return rep;
+}
+
+static void count_drops(const struct rp_model *m, struct rp_config *c)
+{
+	for (int j = 0; j < c->n; j++) {
+		const struct rp_run *r = &m->runs[c->runs[j]];
+		if (r->capture_drops >= 0) {
+			c->n_drops++;
+			c->drops += (double)r->capture_drops;
+			c->n_dropped += r->capture_drops > 0;
+		}
+		if (r->stage_drops >= 0) {
+			c->n_sdrops++;
+			c->sdrops += (double)r->stage_drops;
+			c->n_sdropped += r->stage_drops > 0;
+		}
+		for (int s = 0; r->hist && s < RP_NSTAGES; s++) {
+			if (!r->hist->have[s])
+				continue;
+			c->hist.have[s] = true;
+			for (int b = 0; b <= RP_FPP_MAX; b++)
+				c->hist.fpp[s][b] += r->hist->fpp[s][b];
+			for (int b = 0; b <= RP_SPA_MAX; b++)
+				c->hist.spa[s][b] += r->hist->spa[s][b];
+		}
+	}
+}
+
+static int build_configs(struct rp_model *m, struct lk_err *e)
+{
+	if (group_runs(m, e) < 0)
+		return -1;
 	for (int k = 0; k < m->ncfgs; k++) {
 		struct rp_config *c = &m->cfgs[k];
-		double *v = calloc((size_t)c->n + 1, sizeof *v);
-		double *w = calloc((size_t)c->n + 1, sizeof *w);
-		if (!v || !w) {
-			free(v);
-			free(w);
-			return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
-		}
-		int n = 0;
-#define COLLECT(expr, cnt, mean, sd)                                                                \
-	do {                                                                                       \
-		n = 0;                                                                             \
-		for (int j = 0; j < c->n; j++) {                                                   \
-			const struct rp_run *r = &m->runs[c->runs[j]];                             \
-			double x = (expr);                                                         \
-			(void)r;                                                                   \
-			if (!isnan(x))                                                             \
-				v[n++] = x;                                                        \
-		}                                                                                  \
-		cnt = n;                                                                           \
-		double sd_;                                                                        \
-		mean_sd(v, n, &mean, &sd_);                                                        \
-		sd = sd_;                                                                          \
-	} while (0)
-		double dummy;
-		COLLECT(r->goodput_bps, c->n_gp, c->gp_mean, c->gp_sd);
-		/* representative run: median goodput (the first run without goodput) */
-		c->rep = c->runs[0];
-		if (c->n_gp > 0) {
-			memcpy(w, v, (size_t)n * sizeof *w);
-			qsort(w, (size_t)n, sizeof *w, cmp_dbl);
-			double med = w[(n - 1) / 2];
-			for (int j = 0; j < c->n; j++)
-				if (m->runs[c->runs[j]].goodput_bps == med) {
-					c->rep = c->runs[j];
-					break;
-				}
-		}
-		/* prefer a representative run that has a receiver capture */
-		if (m->runs[c->rep].rcv_cap < 0)
-			for (int j = 0; j < c->n; j++)
-				if (m->runs[c->runs[j]].rcv_cap >= 0) {
-					c->rep = c->runs[j];
-					break;
-				}
-		COLLECT(r->lro_rate, c->n_lro, c->lro_mean, c->lro_sd);
-		COLLECT(m->per_gb ? r->cpu_total_s : NAN, c->n_cpu, c->cpu_per_gb, dummy);
-		COLLECT(r->rcv_cap >= 0 && m->captures[r->rcv_cap].mss && m->captures[r->rcv_cap].data_bytes > 0
-			    ? 100.0 * m->captures[r->rcv_cap].ack_pkts /
-				      (m->captures[r->rcv_cap].data_bytes / m->captures[r->rcv_cap].mss)
-			    : NAN,
-			c->n_acks, c->acks_per100, dummy);
-		COLLECT(r->rcv_cap >= 0 ? m->captures[r->rcv_cap].sack_pkts : NAN, c->n_sack, c->sack, dummy);
-		COLLECT(r->snd_cap >= 0 ? m->captures[r->snd_cap].rexmt_pkts : NAN, c->n_rexmt, c->rexmt,
-			dummy);
-#undef COLLECT
-		(void)dummy;
-		for (int j = 0; j < c->n; j++) {
-			int64_t d = m->runs[c->runs[j]].capture_drops;
-			if (d < 0)
-				continue;
-			c->n_drops++;
-			c->drops += (double)d;
-			c->n_dropped += d > 0;
-		}
-		free(v);
-		free(w);
+		const char *sl = c->set >= 0 ? m->sets[c->set].label : "";
+		snprintf(c->label, sizeof c->label, *sl ? "%s [%s]" : "%s", c->name, sl);
+		struct rp_stat st = rp_cfg_stat(m, c, RP_M_GOODPUT);
+		c->n_gp = st.n, c->gp_mean = st.mean, c->gp_sd = st.sd;
+		st = rp_cfg_stat(m, c, RP_M_LRO_RUN);
+		c->n_lro = st.n, c->lro_mean = st.mean, c->lro_sd = st.sd;
+		st = rp_cfg_stat(m, c, RP_M_CPU_GB);
+		c->n_cpu = st.n, c->cpu_per_gb = st.mean;
+		st = rp_cfg_stat(m, c, RP_M_ACKS100);
+		c->n_acks = st.n, c->acks_per100 = st.mean;
+		st = rp_cfg_stat(m, c, RP_M_SACK);
+		c->n_sack = st.n, c->sack = st.mean;
+		st = rp_cfg_stat(m, c, RP_M_REXMT);
+		c->n_rexmt = st.n, c->rexmt = st.mean;
+		c->rep = representative(m, c);
+		count_drops(m, c);
 	}
 	return 0;
 }
@@ -772,7 +1088,7 @@ static int build_panels(struct rp_model *m, struct lk_err *e)
 						p->bcap = k;
 						break;
 					}
-			snprintf(p->label, sizeof p->label, "%s", c->name);
+			snprintf(p->label, sizeof p->label, "%s", c->label);
 			for (int j = 0; j < c->n; j++) {
 				const struct rp_run *rr = &m->runs[c->runs[j]];
 				if (rr->rcv_cap >= 0 && add_panel_acks(p, &m->captures[rr->rcv_cap], e) < 0)
@@ -795,6 +1111,7 @@ int rp_model_load(sqlite3 *db, const struct lk_report_opts *o, struct rp_model *
 	memset(m, 0, sizeof *m);
 	if (load_runs(db, o, m, e) < 0 || load_captures(db, m, e) < 0 ||
 	    load_counters(db, m, e) < 0 || load_lro_stats(db, m, e) < 0 ||
+	    load_model_hist(db, m, e) < 0 || build_sets(m, e) < 0 ||
 	    build_configs(m, e) < 0 || build_panels(m, e) < 0)
 		return -1;
 	return 0;
@@ -815,6 +1132,11 @@ void rp_model_free(struct rp_model *m)
 		free(r->offloads);
 		free(r->params);
 		free(r->error);
+		free(r->profile);
+		free(r->sweep_key);
+		free(r->hist);
+		rp_kvs_free(&r->model);
+		rp_kvs_free(&r->stagec);
 		rp_kvs_free(&r->cycles);
 		rp_kvs_free(&r->instr);
 		rp_kvs_free(&r->cpu_s);
@@ -828,6 +1150,9 @@ void rp_model_free(struct rp_model *m)
 	for (int i = 0; i < m->ncfgs; i++)
 		free(m->cfgs[i].runs);
 	free(m->cfgs);
+	for (int i = 0; i < m->nsets; i++)
+		free(m->sets[i].key);
+	free(m->sets);
 	for (int i = 0; i < m->npanels; i++) {
 		rp_kvs_free(&m->panels[i].acks);
 		free(m->panels[i].scan.data);

@@ -16,7 +16,31 @@ grep -q -- "--db $TMP/dry/lrokit.db --capture $TMP/dry/captures" "$TMP/plan"; ok
 # 4 runs x 1 GiB at <= 417 MB per GiB + 67 MB report = 1.7 GB
 grep -q '^disk: about 1\.7 GB (at most 417 MB per GiB moved' "$TMP/plan"; ok $? "--dry-run states the disk the plan needs"
 [ ! -e "$TMP/dry" ]; ok $? "--dry-run makes nothing"
-"$LK" bench --dry-run --profile paper | grep -q '^disk: about 75\.' ; ok $? "paper profile: 18 runs x 10 GiB need about 75 GB"
+# profiles, --model and --sweep in the plan (no root needed)
+"$LK" bench --dry-run --profile paper --out "$TMP/p" > "$TMP/paper" 2>&1
+ok $? "--dry-run --profile paper"
+# 18 base runs + 3 values x 3 configurations x 3 repeats, 1 GiB each: 45 x 417 MB + 67 MB
+grep -q '^disk: about 18\.8 GB' "$TMP/paper"; ok $? "paper profile: 45 runs x 1 GiB need about 18.8 GB"
+is "$(grep -c '^  run .* --profile paper ' "$TMP/paper")" 45 "  every run starts from the paper model (run --profile paper)"
+is "$(grep -c -- '--sweep nic.rx_usecs=' "$TMP/paper")" 27 "  the profile's sweep: nic.rx_usecs over xen, lro-phys, lro-virt"
+grep -q '^sweep nic.rx_usecs: 0 125 500 (us)$' "$TMP/paper"; ok $? "  the sweep and its values are stated"
+grep -q -- '--sweep nic.rx_usecs=500 .*lrokit run' "$TMP/paper"; is $? 1 "  one sweep point per run"
+"$LK" bench --dry-run --sweep-only --sweep guest.wake_us=0,100 --configs lro-virt,lro-phys \
+	--repeat 2 --model nic.rx_usecs=125 --model ring.slots=64 --out "$TMP/s" > "$TMP/sweep" 2>&1
+ok $? "--dry-run of a sweep with --model"
+is "$(grep -c '^  run ' "$TMP/sweep")" 8 "  2 values x 2 configurations x 2 repeats, no base runs"
+is "$(grep -c -- 'lrokit run lro-\(virt\|phys\) .*--profile quick --model nic.rx_usecs=125 --model ring.slots=64 --sweep guest.wake_us=\(0\|100\) ' "$TMP/sweep")" 8 \
+	"  every run: the profile, each --model, its sweep point"
+is "$("$LK" bench --dry-run --out "$TMP/q" | grep -c '^  run \|^sweep ')" 18 "quick profile: 18 base runs, no sweep"
+is "$("$LK" bench --dry-run --profile paper --sweep none --out "$TMP/q" | grep -c '^  run ')" 18 \
+	"--sweep none drops the profile's sweep"
+for bad in "--sweep nosuch.key=1,2" "--sweep nic.rx_usecs=1" "--sweep nic.rx_usecs=1,1" \
+	"--sweep nic.rx_usecs=-1,2" "--model nic.rx_usecs=5 --sweep nic.rx_usecs=1,2" \
+	"--sweep guest.load=0,0.5" "--model bogus=1" "--sweep-only"; do
+	# shellcheck disable=SC2086
+	"$LK" bench --dry-run $bad > "$TMP/bad.out" 2> "$TMP/bad.err"
+	is "$?:$(wc -l < "$TMP/bad.err"):$(wc -c < "$TMP/bad.out")" "2:1:0" "refused with one line, exit 2: $bad ($(cat "$TMP/bad.err"))"
+done
 "$LK" bench --dry-run | grep -q '^results results/[0-9]\{8\}-[0-9]\{6\}-[0-9]*: '; ok $? "default folder results/DATE-TIME-PID"
 "$LK" bench --configs bogus --dry-run >/dev/null 2>&1; is $? 2 "unknown configuration: usage error"
 if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
@@ -51,7 +75,9 @@ else
 	diag "cannot mount a tmpfs: the disk-space refusal is not checked"
 fi
 
-before=$(ip netns list | grep -c '^lkr' || true)
+# testbed namespaces (lkr<pid>-*) of other processes (tests run side by side)
+# come and go: what must not be left is one whose run has exited
+ip netns list | sed -n 's/^\(lkr[^ ]*\).*/\1/p' | sort > "$TMP/ns.before"
 "$LK" bench --repeat 1 --bytes 48M --out "$TMP/res" > "$TMP/out" 2> "$TMP/err"
 rc=$?
 is "$rc" 0 "bench: every configuration once, exit 0"
@@ -77,14 +103,14 @@ is "$(grep "  teardown " "$TMP/err" | grep -c ' Gbit/s (.* MB)  elapsed .*  ETA 
 	"progress: the current run's goodput and the ETA"
 grep -q '^bench: 6/6 runs done  report ' "$TMP/err"; ok $? "progress: the report phase"
 [ $rc -eq 0 ] || diag "$(cat "$TMP/err")"
-for f in 1 2 3 4 5 6; do
+for f in 1 2 3 4 5 6 7; do
 	csv=$(ls "$TMP"/res/report/fig$f-*.csv 2>/dev/null | head -1)
 	[ -n "$csv" ] && [ "$(grep -vc '^#' "$csv")" -gt 0 ]; ok $? "figure $f has data ($(basename "${csv:-none}"))"
 done
 if [ -n "$CHROMIUM" ]; then
 	# the report checks of t-report-html.sh: every figure loaded in Chromium,
 	# none blank, a screenshot, every plotted series has data
-	"$TOP/tests/t-report-html.sh" --check "$TMP/res/report" 6 "bench report" >"$TMP/check.tap" 2>&1
+	"$TOP/tests/t-report-html.sh" --check "$TMP/res/report" 7 "bench report" >"$TMP/check.tap" 2>&1
 	grep -E '^#|^not ok' "$TMP/check.tap" | sed 's/^# //' | while read -r l; do diag "$l"; done
 	is "$(grep -c '^ok' "$TMP/check.tap"):$(grep -c '^not ok' "$TMP/check.tap")" "4:0" \
 		"bench report in Chromium: figures loaded, not blank, screenshot, every series has data"
@@ -111,6 +137,28 @@ is "$rc" 130 "bench interrupted: exit 130"
 is "$(sqlite3 "$TMP/res2/lrokit.db" "SELECT config||':'||status FROM runs ORDER BY run_id" | tr '\n' ' ')" \
 	"native:ok xen:aborted " "finished run kept, interrupted run marked aborted"
 [ -s "$TMP/res2/report/report.html" ]; ok $? "report built from the finished runs"
+
+# a sweep: every run records its profile and sweep point, the report draws
+# the sweep's figure and judges the claims at each value
+"$LK" bench --sweep-only --sweep nic.rx_usecs=0,200 --configs lro-phys,lro-virt --repeat 1 \
+	--bytes 16M --model wire.rate_bps=1e9 --out "$TMP/sw" -q > "$TMP/sw.out" 2> "$TMP/sw.err"
+rc=$?
+[ $rc -eq 0 ] || diag "$(tail -5 "$TMP/sw.err")"
+is "$rc" 0 "bench --sweep-only: 2 values x 2 configurations, exit 0"
+SDB=$TMP/sw/lrokit.db
+is "$(sqlite3 "$SDB" "SELECT group_concat(config || '@' || sweep_key || '=' || sweep_value || ':' || profile, ' ') FROM (SELECT * FROM runs WHERE status = 'ok' ORDER BY run_id)")" \
+	"lro-phys@nic.rx_usecs=0.0:quick lro-virt@nic.rx_usecs=0.0:quick lro-phys@nic.rx_usecs=200.0:quick lro-virt@nic.rx_usecs=200.0:quick" \
+	"each run records its configuration, sweep point and profile"
+is "$(sqlite3 "$SDB" "SELECT count(*) FROM model_params WHERE key = 'nic.rx_usecs' AND origin = 'sweep'"):$(sqlite3 "$SDB" "SELECT count(*) FROM model_params WHERE key = 'wire.rate_bps' AND origin = 'cli' AND value = 1e9")" \
+	"4:4" "model_params: the swept value (origin sweep) and --model (origin cli) of every run"
+F8=$(ls "$TMP"/sw/report/fig8-sweep-nic.rx_usecs.png 2>/dev/null)
+[ -s "$F8" ] && [ "$(grep -vc '^#\|^$' "$TMP/sw/report/fig8-sweep-nic.rx_usecs.csv")" -eq 4 ]
+ok $? "the report draws the sweep's figure (a row per configuration and value)"
+grep -q 'id=sweeps' "$TMP/sw/report/report.html" && grep -q 'id="claim-lro_rate_phys_lt_virt"' "$TMP/sw/report/report.html"
+ok $? "report.html has the findings and the sweep's section"
 sleep 0.5
-is "$(ip netns list | grep -c '^lkr' || true)" "$before" "no testbed namespace left"
+ip netns list | sed -n 's/^\(lkr[^ ]*\).*/\1/p' | sort > "$TMP/ns.after"
+left=$(comm -13 "$TMP/ns.before" "$TMP/ns.after" | while read -r ns; do
+	pid=${ns#lkr}; pid=${pid%%-*}; [ -d "/proc/$pid" ] || printf '%s ' "$ns"; done)
+is "$left" "" "no testbed namespace left by a run that has exited"
 done_testing

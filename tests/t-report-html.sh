@@ -8,7 +8,7 @@
 # four captures go into a database with `lrokit analyze --db`.
 #
 # 1. analyze-only database: the report exits 0, draws the per-capture figures
-#    3-5, says on one stderr line and in the HTML that figures 1, 2, 6 need
+#    3-5, says on one stderr line and in the HTML that figures 1, 2, 6, 7 need
 #    runs.
 # 2. SYNTHETIC TEST DATA (clearly marked below): run rows for every
 #    configuration, counters without a PMU (cycles NULL + task-clock), and
@@ -104,7 +104,7 @@ done
 [ -n "$CHROMIUM" ] || skip_all "chromium not installed (make deps)"
 [ -x "$LK" ] || skip_all "$LK not built"
 
-plan 35
+plan 48
 
 A=${NSP}s B=${NSP}r
 lk_netns "$A" "$B"
@@ -153,8 +153,8 @@ ok $? "lrokit analyze --db stores the four captures"
 rc1=$?; [ $rc1 -eq 0 ] || diag "$(head -c 3000 "$TMP/r1.err")"; (exit $rc1)
 is "$?" 0 "report on an analyze-only database exits 0"
 is "$(grep -c 'need benchmark runs' "$TMP/r1.err")" 1 "one stderr line says which figures need runs"
-grep -q 'figures 1, 2, 6 need benchmark runs' "$TMP/r1.err"
-ok $? "the figures needing runs are 1, 2, 6"
+grep -q 'figures 1, 2, 6, 7 need benchmark runs' "$TMP/r1.err"
+ok $? "the figures needing runs are 1, 2, 6, 7"
 grep -q 'id=needs-runs' "$TMP/r1/report.html"
 ok $? "report.html says which figures need runs"
 for f in fig3-traffic fig4-bwe fig5-acks; do
@@ -229,9 +229,71 @@ sqlite3 "$TMP/v1.db" "ALTER TABLE runs DROP COLUMN capture_drops; PRAGMA user_ve
 	grep -q 'run 6 (lro-virt, 9 dropped)' "$TMP/rv1/report.html"
 ok $? "schema v1 database: capture drops from the pcap counters"
 
+# ---- 2b. SYNTHETIC TEST DATA: a sweep (schema v3) ----
+# Runs of xen, lro-phys and lro-virt at nic.rx_usecs = 0, 125, 500 (two
+# repeats each, profile paper) with model parameters, stage drops, LRO
+# rates per stage and per-poll histograms, all made up for the test: the
+# lro-phys nic rate (1.5, 2, 9) passes the lro-virt netfront rate (4.9,
+# 4.8, 4.7) between 125 and 500.
+cp "$TMP/runs.db" "$TMP/sweep.db"
+{
+	echo "-- SYNTHETIC TEST DATA (t-report-html.sh, sweep)"
+	id=100
+	for v in 0 125 500; do
+		for rep in 1 2; do
+			for cfg in xen lro-phys lro-virt; do
+				id=$((id + 1))
+				case $cfg in
+				xen) gp=0.80 d=19 ;; lro-phys) gp=0.85 d=14 ;; lro-virt) gp=0.90 d=9 ;;
+				esac
+				if [ $v = 500 ]; then d=$((d + rep)); else d=0; fi
+				echo "INSERT INTO runs (run_id, config, status, started_ns, finished_ns, bytes, goodput_bps, repeat, profile, sweep_key, sweep_value, stage_drops, capture_drops) VALUES ($id, '$cfg', 'ok', 1e9, 3e9, 25165824, ${gp}e9 + $rep * 1e7, $rep, 'paper', 'nic.rx_usecs', $v, $d, 0);"
+				echo "INSERT INTO model_params VALUES ($id, 'nic.rx_usecs', $v, 'us', 'sweep'), ($id, 'bridge.gso', 0, 'bool', 'profile');"
+				case $cfg in
+				lro-phys) r=$(case $v in 0) echo 1.5 ;; 125) echo 2.0 ;; *) echo 9.0 ;; esac)
+					echo "INSERT INTO lro_stats (run_id, stage, policy, key, value) VALUES ($id, 'nic', 'linux', 'lro_rate', $r + $rep * 0.05);"
+					echo "INSERT INTO stage_hist VALUES ($id, 'nic', 'rx', 'segs_per_aggr', ${r%.*}, 500), ($id, 'nic', 'rx', 'segs_per_aggr', 1, 100);" ;;
+				lro-virt) r=$(case $v in 0) echo 4.9 ;; 125) echo 4.8 ;; *) echo 4.7 ;; esac)
+					echo "INSERT INTO lro_stats (run_id, stage, policy, key, value) VALUES ($id, 'netfront', 'linux', 'lro_rate', $r + $rep * 0.05);"
+					echo "INSERT INTO stage_hist VALUES ($id, 'netfront', 'rx', 'segs_per_aggr', ${r%.*}, 300), ($id, 'netfront', 'rx', 'segs_per_aggr', 2, 50);" ;;
+				esac
+				echo "INSERT INTO stage_hist VALUES ($id, 'nic', 'rx', 'frames_per_poll', $((v / 12 + 1)), 800), ($id, 'nic', 'rx', 'frames_per_poll', 1, 200), ($id, 'netfront', 'rx', 'frames_per_poll', 20, 400), ($id, 'netfront', 'rx', 'frames_per_poll', 64, 40), ($id, 'netback', 'rx', 'frames_per_poll', 8, 300);"
+				echo "INSERT INTO counters VALUES ($id, 'nic', 'irqs', $((1000 + v)), NULL, 'stage', NULL), ($id, 'netback', 'queue_full_events', $d, NULL, 'stage', NULL), ($id, 'netback', 'drops_vif_queue', $d, NULL, 'stage', NULL);"
+			done
+		done
+	done
+} > "$TMP/sweep.sql"
+sqlite3 "$TMP/sweep.db" < "$TMP/sweep.sql"
+ok $? "synthetic sweep runs inserted (schema v3 tables of the analyze-made database)"
+R3=$TMP/r3s
+"$LK" report --db "$TMP/sweep.db" -o "$R3" >"$TMP/r3s.out" 2>"$TMP/r3s.err"
+rc=$?; [ $rc -eq 0 ] || diag "$(cat "$TMP/r3s.err")"
+is "$rc" 0 "report on a database with a sweep exits 0"
+SW=$R3/fig8-sweep-nic.rx_usecs
+[ -s "$SW.csv" ] && [ -s "$SW.gp" ] && [ -s "$SW.png" ] && [ -s "$SW.svg" ]
+ok $? "the sweep figure is written (fig8-sweep-nic.rx_usecs: csv, gp, png, svg)"
+is "$(grep -c '^# block' "$SW.csv"):$(grep -vc '^#\|^$' "$SW.csv")" "3:9" \
+	"  one block per configuration, a row per swept value"
+grep -q "set arrow from 312.5, graph 0 to 312.5, graph 1" "$SW.gp" && grep -q 'order flips' "$SW.gp"
+ok $? "  the lro-phys/lro-virt order flip is marked between 125 and 500"
+grep -q 'The lro-phys / lro-virt LRO-rate order flips between nic.rx_usecs = 125 and 500' "$R3/report.html"
+ok $? "  report.html says where the order flips"
+[ -s "$R3/fig7-evidence.png" ] && grep -q 'frames per poll' "$R3/fig7-evidence.gp" &&
+	grep -q '<table class=evidence>' "$R3/report.html"
+ok $? "per-poll evidence: figure 7 and its table of stage counters"
+grep -q '<th>stage drops per run</th><th>capture drops</th>' "$R3/report.html" &&
+	grep -q '<td>lro-virt \[profile paper, nic.rx_usecs = 500\]</td>.*<td class=n>10.5 &plusmn; 0.7</td><td class=n>0</td></tr>' "$R3/report.html"
+ok $? "summary: stage drops in their own column, per configuration and sweep point"
+# 7 claims: the full table of the first set, the matrix of the 4 sets (the
+# runs without profile and 3 sweep points), the sweep's table of 3 values
+[ "$(grep -o 'class="v [a-z_]*"' "$R3/report.html" | wc -l)" -eq $((7 + 7 * 4 + 7 * 3)) ] &&
+	grep -q 'id="claim-lro_rate_phys_lt_virt"' "$R3/report.html"
+ok $? "findings: the full table and a verdict for every claim of every set"
+
 # ---- 3. headless Chromium: every figure loaded, not blank, has data ----
 report_checks "$TMP/r1" 3 "analyze-only report"
 report_checks "$R" 6 "report with runs"
+report_checks "$R3" 8 "report with a sweep"
 grep -q 'relative throughput (paper)' "$R/report.html" && grep -q 'not given numerically' "$R/report.html"
 ok $? "paper table: relative throughput column, the paper's value not invented"
 grep -A6 'id=versions' "$R/report.html" | grep -q 'libpcap version' &&
@@ -240,7 +302,7 @@ grep -A6 'id=versions' "$R/report.html" | grep -q 'libpcap version' &&
 	grep -A8 'id=versions' "$R/report.html" | grep -q "$(uname -r)"
 ok $? "versions: lrokit, libpcap, SQLite, gnuplot, kernel"
 if [ -n "${LK_REPORT_KEEP:-}" ]; then
-	mkdir -p "$LK_REPORT_KEEP" && cp -r "$R" "$TMP/r1" "$TMP"/shot-*.png "$TMP/runs.db" "$LK_REPORT_KEEP"/
+	mkdir -p "$LK_REPORT_KEEP" && cp -r "$R" "$R3" "$TMP/r1" "$TMP"/shot-*.png "$TMP/runs.db" "$TMP/sweep.db" "$LK_REPORT_KEEP"/
 	diag "kept report and screenshot in $LK_REPORT_KEEP"
 fi
 
