@@ -374,14 +374,13 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 	const struct pcap_pkthdr *h;
 	const uint8_t *data;
 	struct lk_pkt p;
-	int dlt = res->dlt;
 	while ((rc = lk_pcap_next(r, &h, &data, e)) == 1) {
 		uint64_t ts = lk_pcap_ts_ns(r, h);
 		if (!res->records)
 			res->first_ns = ts;
 		res->last_ns = ts;
 		res->records++;
-		enum lk_dec_status ds = lk_decode(dlt, data, h->caplen, h->len, &p);
+		enum lk_dec_status ds = lk_decode(lk_pcap_rec_dlt(r), data, h->caplen, h->len, &p);
 		if (ds != LK_DEC_TCP) {
 			res->skipped[ds]++;
 			continue;

@@ -183,7 +183,7 @@ int main(void)
 	f[0] = 0x45;
 	ok(lk_decode_link(229, f, 1, &lk) == 0 && lk.ethertype == 0x0800, "raw: version 4 is IPv4");
 	is_int(lk_decode_link(DLT_RAW, f, 0, &lk), LK_DEC_SHORT, "raw: nothing captured is short");
-	is_int(lk_decode_link(DLT_PPP, f, 20, &lk), LK_DEC_BAD_L2, "unsupported link type");
+	is_int(lk_decode_link(147, f, 20, &lk), LK_DEC_LINKTYPE, "unsupported link type");
 
 	/* IPv6 with hop-by-hop + destination options */
 	uint8_t ext[16] = {60, 0, 1, 4, 0, 0, 0, 0, 6, 0, 1, 4, 0, 0, 0, 0};
