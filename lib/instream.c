@@ -207,12 +207,15 @@ static ssize_t zstd_read(struct lk_instream *s, unsigned char *out, size_t n)
 		size_t r = ZSTD_decompressStream(s->zd, &ob, &in);
 		if (ZSTD_isError(r))
 			return fail(s, "corrupt zstd data (%s)", ZSTD_getErrorName(r));
+		/* 0 once a frame is complete; a call without progress (no input
+		 * left) asks for the next frame's header instead */
+		if (in.pos != s->raw_off || ob.pos)
+			s->zstd_left = r;
 		s->raw_off = in.pos;
-		s->zstd_left = r;
 		if (ob.pos)
 			return (ssize_t)ob.pos;
 		if (s->raw_off == s->raw_len && s->raw_eof)
-			return r == 0 ? 0 : truncated(s);
+			return s->zstd_left == 0 ? 0 : truncated(s);
 	}
 }
 
@@ -228,14 +231,16 @@ static ssize_t xz_read(struct lk_instream *s, unsigned char *out, size_t n)
 		lzma_ret rc = lzma_code(&s->xs, s->raw_eof ? LZMA_FINISH : LZMA_RUN);
 		s->raw_off = s->raw_len - s->xs.avail_in;
 		size_t got = n - s->xs.avail_out;
-		if (got)
-			return (ssize_t)got;
 		switch (rc) {
 		case LZMA_STREAM_END:
-			return 0;
+			return (ssize_t)got;
 		case LZMA_OK:
+			if (got)
+				return (ssize_t)got;
 			break;
 		case LZMA_BUF_ERROR:
+			if (got)
+				return (ssize_t)got;
 			if (s->raw_eof)
 				return truncated(s);
 			break;

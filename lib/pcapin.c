@@ -127,6 +127,13 @@ int lk_pcap_next(struct lk_pcap *r, const struct pcap_pkthdr **h, const uint8_t 
 		}
 		return 1;
 	}
+	if (rc != PCAP_ERROR_BREAK && lk_instream_compression(r->in) != LK_Z_NONE) {
+		/* a bad record from a decompressor is most likely corrupt
+		 * compressed data whose checksum comes at the end: look there */
+		char sink[4096];
+		while (lk_instream_read(r->in, sink, sizeof sink) > 0)
+			;
+	}
 	const char *why = lk_instream_why(r->in);
 	if (why)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: %s (after record %llu)", r->path, why,
