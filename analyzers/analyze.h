@@ -51,7 +51,8 @@ struct lk_analyze_opts {
 	const struct lk_observer *observers;
 	unsigned n_observers;
 	struct lk_gate *gate;   /* NULL, or one ingest transaction at a time
-				 * among the threads sharing it (store.h) */
+				 * among the threads sharing it, in the order */
+	unsigned ticket;        /* ... of their tickets (store.h) */
 };
 
 /* What lk_analyze_file found in one capture file. */

@@ -35,7 +35,6 @@ struct lk_store {
 	const struct lk_analysis *res;   /* path, dlt, snaplen (read by the writer at the start) */
 	const struct lk_analyze_opts *o;
 	struct lk_gate *gate;
-	bool have_gate;                  /* this ingest holds the gate */
 	bool gate_abort;                 /* under gate->mu: stop waiting for it */
 	/* the writer's */
 	sqlite3_stmt *ins1, *insn;
@@ -53,49 +52,61 @@ struct lk_store {
 	unsigned cur;                    /* rows in batch `handed` (parser) */
 };
 
-int lk_gate_init(struct lk_gate *g)
+int lk_gate_init(struct lk_gate *g, unsigned n)
 {
-	g->busy = false;
-	if (pthread_mutex_init(&g->mu, NULL) != 0)
+	g->n = n;
+	g->turn = 0;
+	g->done = calloc(n ? n : 1, sizeof *g->done);
+	if (!g->done)
 		return -1;
+	if (pthread_mutex_init(&g->mu, NULL) != 0) {
+		free(g->done);
+		return -1;
+	}
 	if (pthread_cond_init(&g->cv, NULL) != 0) {
 		pthread_mutex_destroy(&g->mu);
+		free(g->done);
 		return -1;
 	}
 	return 0;
+}
+
+void lk_gate_done(struct lk_gate *g, unsigned ticket)
+{
+	pthread_mutex_lock(&g->mu);
+	if (ticket < g->n)
+		g->done[ticket] = true;
+	while (g->turn < g->n && g->done[g->turn])
+		g->turn++;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
 }
 
 void lk_gate_destroy(struct lk_gate *g)
 {
 	pthread_cond_destroy(&g->cv);
 	pthread_mutex_destroy(&g->mu);
+	free(g->done);
 }
 
-/* The writer waits for the gate; false: told to stop. */
+/* The writer waits for its turn; false: told to stop. */
 static bool gate_take(struct lk_store *s)
 {
 	if (!s->gate)
 		return true;
 	pthread_mutex_lock(&s->gate->mu);
-	while (s->gate->busy && !s->gate_abort)
+	while (s->gate->turn != s->o->ticket && !s->gate_abort)
 		pthread_cond_wait(&s->gate->cv, &s->gate->mu);
 	bool ok = !s->gate_abort;
-	if (ok)
-		s->gate->busy = s->have_gate = true;
 	pthread_mutex_unlock(&s->gate->mu);
 	return ok;
 }
 
+/* The ingest is over (committed, rolled back, or never begun). */
 static void gate_give(struct lk_store *s)
 {
-	if (!s->gate)
-		return;
-	pthread_mutex_lock(&s->gate->mu);
-	if (s->have_gate)
-		s->gate->busy = s->have_gate = false;
-	s->gate_abort = true; /* a writer still waiting gives up */
-	pthread_cond_broadcast(&s->gate->cv);
-	pthread_mutex_unlock(&s->gate->mu);
+	if (s->gate)
+		lk_gate_done(s->gate, s->o->ticket);
 }
 
 static int sqlerr(struct lk_err *e, sqlite3 *db, const char *path, const char *what)

@@ -21,7 +21,9 @@
  *
  * With a gate (struct lk_gate, shared by the threads of `analyze -j N`), the
  * writer first waits its turn: one ingest transaction at a time in this
- * process, while the others' parsers fill their queues.
+ * process, in ticket order (the order of the files: the database is then the
+ * same as when they are ingested one after the other), while the parsers of
+ * the later files fill their queues.
  */
 #ifndef LK_STORE_H
 #define LK_STORE_H
@@ -35,13 +37,18 @@
 #include "lib/decode.h"
 #include "lib/err.h"
 
-/* One ingest transaction at a time among the stores sharing it. */
+/* One ingest transaction at a time among the stores sharing it, in the
+ * order of their tickets 0..n-1 (lk_analyze_opts.ticket). Every ticket must
+ * be marked done, whether its ingest ran or not (it failed before, or never
+ * started): the next one waits for it. */
 struct lk_gate {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool busy;
+	bool *done;
+	unsigned n, turn;        /* the first ticket not done */
 };
-int lk_gate_init(struct lk_gate *g);
+int lk_gate_init(struct lk_gate *g, unsigned n);
+void lk_gate_done(struct lk_gate *g, unsigned ticket);
 void lk_gate_destroy(struct lk_gate *g);
 
 struct lk_store;
