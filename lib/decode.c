@@ -144,8 +144,8 @@ static enum lk_dec_status dec_tcp(const uint8_t *f, uint32_t caplen, uint32_t of
 	p->tcp_hlen = (uint16_t)doff;
 	p->payload_len = l4len - doff;
 	uint32_t capl4 = caplen - off;
-	p->hdr_cut = capl4 < doff;
-	if (p->hdr_cut) {
+	p->hdr_missing = (uint16_t)(capl4 < doff ? doff - capl4 : 0);
+	if (p->hdr_missing) {
 		parse_opts(t + 20, capl4 - 20, true, &p->opt);
 		p->cap_payload = 0;
 		return LK_DEC_TCP;

@@ -18,7 +18,7 @@
  * Payload option (Linux BIG TCP) take the frame's length; an IPv6 jumbogram
  * (RFC 2675) takes its Jumbo Payload option's.
  * A TCP header needs its 20 fixed bytes captured (tcptrace's rule); options
- * cut by the snaplen are parsed as far as they were captured (hdr_cut).
+ * cut by the snaplen are parsed as far as they were captured (hdr_missing).
  * No allocation, no I/O; the decoded packet points into the caller's frame.
  */
 #ifndef LK_DECODE_H
@@ -88,7 +88,8 @@ struct lk_pkt {
 	uint16_t win;         /* raw 16-bit window */
 	uint16_t urp;
 	uint16_t tcp_hlen;    /* 4 * data offset */
-	bool hdr_cut;         /* options cut by the snaplen (parsed as captured) */
+	uint16_t hdr_missing; /* TCP header bytes (options) cut by the snaplen; the
+			       * options are parsed as far as they were captured */
 	uint32_t payload_len; /* TCP payload bytes claimed by the IP header */
 	uint32_t cap_payload; /* of which captured */
 	struct lk_tcpopt opt;

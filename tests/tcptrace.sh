@@ -51,7 +51,7 @@ tt_lines() {
 # lrokit analyze --json FILE -> the same lines.
 lk_lines() {
 	"$LK" analyze --json -q "$1" 2>/dev/null |
-	grep -oE '"(a|b)":"[^"]*"|"(a2b|b2a)":\{|"[a-z_0-9]+":[0-9]+' | awk -v names="$COUNTERS" '
+	LC_ALL=C grep -oE '"(a|b)":"[^"]*"|"(a2b|b2a)":\{|"[a-z_0-9]+":[0-9]+' | awk -v names="$COUNTERS" '
 	BEGIN { n = split(names, nm, /[ \n]+/); for (i = 1; i <= n; i++) want[nm[i]] = 1; f = -1 }
 	/^"a":"/ { f++; d = -1; a = substr($0, 6, length($0) - 6); next }
 	/^"b":"/ { b = substr($0, 6, length($0) - 6); print f, "ep", a, b; next }
@@ -87,3 +87,14 @@ compare() {
 # total of counter NAME over all flows and directions of FILE (tcptrace's view)
 total() { tt_lines "$1" | awk -v k="$2" '$3 == k { s += $4 } END { print s + 0 }'; }
 
+
+# lk_keyed FILE...: lrokit's counters keyed by the endpoints instead of the
+# connection's index ("A B DIR NAME VALUE", sorted; a reused 4-tuple keeps
+# one line per connection): the same connections in another order (a merge
+# of two captures) give the same lines.
+lk_keyed() {
+	for f in "$@"; do
+		lk_lines "$f" | awk '$2 == "ep" { ep[$1] = $3 " " $4; next } { v[NR] = $0; c[NR] = $1 }
+			END { for (i in v) { sub(/^[0-9]+ /, "", v[i]); print ep[c[i]], v[i] } }'
+	done | sort
+}

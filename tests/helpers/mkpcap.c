@@ -521,6 +521,22 @@ static void corpus(void)
 		n = frame6(b, hbh, 8, 0, 100);
 		skip4("ip6-ext-cut", "TCP header not captured", b, 14 + 40 + 4);
 	}
+	/* packets captured before segmentation offload cut them (TSO, BIG TCP):
+	 * IPv4 total length 0 and IPv6 payload length 0 take the frame's length,
+	 * an IPv6 jumbogram (RFC 2675) its Jumbo Payload option's; 70000 bytes
+	 * of payload, 100 of them captured */
+	n = frame(b, 0, 1101, 5001, 0x18, NULL, 0, 100); put16(b + 14 + 2, 0); ip4_fix_csum(b + 14);
+	begin("ip4-totlen-zero", "ok", "4", "4", ""); file_hdr(1, 65535); good();
+	rec_full(3, 0, b, (uint32_t)n, 14 + 20 + 20 + 70000, (uint32_t)n); end();
+	{
+		uint8_t jumbo[8] = {6, 0, 0xc2, 4, 0, 0x01, 0x11, 0x8c}; /* 8 + 20 + 70000 */
+		n = frame6(b, jumbo, 8, 0, 100); put16(b + 14 + 4, 0);
+		begin("ip6-jumbo", "ok", "4", "4", ""); file_hdr(1, 65535); good();
+		rec_full(3, 0, b, (uint32_t)n, 14 + 40 + 8 + 20 + 70000, (uint32_t)n); end();
+	}
+	n = frame6(b, NULL, 0, 0, 100); put16(b + 14 + 4, 0);
+	begin("ip6-plen-zero", "ok", "4", "4", ""); file_hdr(1, 65535); good();
+	rec_full(3, 0, b, (uint32_t)n, 14 + 40 + 20 + 70000, (uint32_t)n); end();
 	n = frame6(b, NULL, 0, 0, 100); b[14 + 6] = 17; skip4("ip6-nh-udp", "not TCP", b, n);
 	n = frame6(b, NULL, 0, 0, 100); b[14 + 6] = 59; skip4("ip6-no-next-header", "not TCP", b, n);
 	n = frame6(b, NULL, 0, 0, 100); skip4("ip6-hdr-cut", "TCP header not captured", b, 14 + 30);
