@@ -369,6 +369,7 @@ const char *lk_instream_why(const struct lk_instream *s)
 }
 
 enum lk_zkind lk_instream_compression(const struct lk_instream *s) { return s->z; }
+bool lk_instream_regular(const struct lk_instream *s) { return s->regular; }
 const char *lk_instream_path(const struct lk_instream *s) { return s->path; }
 
 static void stop_thread(struct lk_instream *s)
