@@ -1,6 +1,7 @@
 /* analyzers/store.c - one capture's ingest transaction, packets rows written
  * by a second thread. See store.h. */
 #include "analyzers/store.h"
+#include "lib/handoff.h"
 #include "schema/db.h"
 
 #include <arpa/inet.h>
@@ -41,15 +42,13 @@ struct lk_store {
 	int64_t capture_id, flow_base;
 	bool began;                      /* the transaction is open */
 	struct lk_err werr;
-	/* the queue */
+	/* the queue: the parser fills batch `cur`, the writer takes them */
 	pthread_t th;
 	bool started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct lk_handoff ho;
 	struct batch *b;                 /* NBATCH */
-	uint64_t handed, written;        /* batches handed over / written */
-	bool last, abort, failed;
-	unsigned cur;                    /* rows in batch `handed` (parser) */
+	int cur;                         /* the parser's batch, -1: the writer stopped */
+	bool failed;
 };
 
 int lk_gate_init(struct lk_gate *g, unsigned n)
@@ -239,25 +238,13 @@ static int write_batch(struct lk_store *s, const struct batch *b, struct lk_err 
 static void *writer(void *c)
 {
 	struct lk_store *s = c;
-	int rc = gate_take(s) ? begin(s, &s->werr) : -1;
-	pthread_mutex_lock(&s->mu);
-	while (rc == 0) {
-		while (s->written == s->handed && !s->last && !s->abort)
-			pthread_cond_wait(&s->cv, &s->mu);
-		if (s->written == s->handed || s->abort)
-			break;
-		const struct batch *b = &s->b[s->written % NBATCH];
-		pthread_mutex_unlock(&s->mu);
-		rc = write_batch(s, b, &s->werr);
-		pthread_mutex_lock(&s->mu);
-		if (rc == 0)
-			s->written++;
-		pthread_cond_broadcast(&s->cv);
+	int rc = gate_take(s) ? begin(s, &s->werr) : -1, i;
+	while (rc == 0 && (i = lk_handoff_take(&s->ho)) >= 0)
+		rc = write_batch(s, &s->b[i], &s->werr);
+	if (rc < 0) {
+		s->failed = true; /* read by the parser after claim fails or the join */
+		lk_handoff_stop(&s->ho);
 	}
-	if (rc < 0)
-		s->failed = true;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
 
@@ -277,14 +264,15 @@ int lk_store_begin(const struct lk_analysis *res, const struct lk_analyze_opts *
 	s->res = res;
 	s->o = o;
 	s->gate = o->gate;
-	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+	if (lk_handoff_init(&s->ho, NBATCH) != 0) {
 		free(s->b);
 		free(s);
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: cannot start the database writer", res->path);
 	}
-	if (pthread_cond_init(&s->cv, NULL) != 0 ||
-	    pthread_create(&s->th, NULL, writer, s) != 0) {
-		pthread_mutex_destroy(&s->mu);
+	s->cur = lk_handoff_claim(&s->ho); /* slot 0: free */
+	s->b[s->cur].n = 0;
+	if (pthread_create(&s->th, NULL, writer, s) != 0) {
+		lk_handoff_destroy(&s->ho);
 		free(s->b);
 		free(s);
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: cannot start the database writer", res->path);
@@ -297,17 +285,11 @@ int lk_store_begin(const struct lk_analysis *res, const struct lk_analyze_opts *
 /* Hand the current batch to the writer and wait for a free one. */
 static int hand_over(struct lk_store *s, struct lk_err *e)
 {
-	pthread_mutex_lock(&s->mu);
-	s->b[s->handed % NBATCH].n = s->cur;
-	s->handed++;
-	s->cur = 0;
-	pthread_cond_broadcast(&s->cv);
-	while (s->handed - s->written >= NBATCH && !s->failed)
-		pthread_cond_wait(&s->cv, &s->mu);
-	bool failed = s->failed;
-	pthread_mutex_unlock(&s->mu);
-	if (failed)
+	lk_handoff_fill(&s->ho, false);
+	s->cur = lk_handoff_claim(&s->ho);
+	if (s->cur < 0) /* the writer stopped: it failed */
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s", s->werr.msg);
+	s->b[s->cur].n = 0;
 	return 0;
 }
 
@@ -316,7 +298,8 @@ int lk_store_packet(struct lk_store *s, const struct lk_flow *f, int dir, const 
 {
 	if (s->o->no_packets)
 		return 0;
-	struct prow *r = &s->b[s->handed % NBATCH].r[s->cur++];
+	struct batch *b = &s->b[s->cur];
+	struct prow *r = &b->r[b->n++];
 	r->ts = ts;
 	r->flow_idx = f->idx;
 	r->dir = (uint8_t)dir;
@@ -331,7 +314,7 @@ int lk_store_packet(struct lk_store *s, const struct lk_flow *f, int dir, const 
 	r->n_sack = p->opt.n_sack;
 	if (r->n_sack)
 		memcpy(r->sack, p->opt.sack, sizeof r->sack);
-	return s->cur == ROWS ? hand_over(s, e) : 0;
+	return b->n == ROWS ? hand_over(s, e) : 0;
 }
 
 /* Stop the writer (after the last batch, or at once) and reap it. */
@@ -339,26 +322,20 @@ static void stop_writer(struct lk_store *s, bool abort)
 {
 	if (!s->started)
 		return;
+	/* aborting: a writer still waiting for its turn gives up; one that
+	 * has begun writes the few batches queued, then all is rolled back */
 	if (abort && s->gate) {
 		pthread_mutex_lock(&s->gate->mu);
 		s->gate_abort = true;
 		pthread_cond_broadcast(&s->gate->cv);
 		pthread_mutex_unlock(&s->gate->mu);
 	}
-	pthread_mutex_lock(&s->mu);
-	if (abort)
-		s->abort = true;
-	else if (s->cur) { /* the last, partial batch */
-		s->b[s->handed % NBATCH].n = s->cur;
-		s->handed++;
-		s->cur = 0;
-	}
-	s->last = true;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	if (!abort && s->cur >= 0 && s->b[s->cur].n) /* the last, partial batch */
+		lk_handoff_fill(&s->ho, true);
+	else
+		lk_handoff_close(&s->ho);
 	pthread_join(s->th, NULL);
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->mu);
+	lk_handoff_destroy(&s->ho);
 	s->started = false;
 }
 

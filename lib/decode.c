@@ -272,6 +272,7 @@ static const struct {
 	{DLT_EN10MB, 14, 12},     /* destination, source, type */
 	{DLT_LINUX_SLL, 16, 14},  /* packet type, ARPHRD, address length, address, protocol */
 	{DLT_LINUX_SLL2, 20, 0},  /* protocol first */
+	{DLT_C_HDLC, 4, 2},       /* Cisco HDLC: address, control, type */
 };
 
 /* A PPP protocol number as an Ethernet type (0: not IP). */
@@ -422,12 +423,6 @@ int lk_decode_link(int dlt, const uint8_t *f, uint32_t caplen, struct lk_link *l
 		return llc(f, caplen, 0, l);
 	case DLT_PPP: case DLT_PPP_SERIAL:
 		return ppp(f, caplen, l);
-	case DLT_C_HDLC:
-		if (caplen < 4)
-			return LK_DEC_BAD_L2;
-		l->ethertype = rd16(f + 2);
-		l->hdr_len = 4;
-		return 0;
 	case DLT_PPP_ETHER: /* PPPoE session header, then the PPP protocol */
 		if (caplen < 8)
 			return LK_DEC_BAD_L2;

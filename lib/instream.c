@@ -1,6 +1,7 @@
 /* lib/instream.c - capture bytes: file or stdin, SHA-256, gzip/zstd/xz by
  * content, read-ahead thread. See instream.h. */
 #include "lib/instream.h"
+#include "lib/handoff.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,14 +48,10 @@ struct lk_instream {
 	/* read-ahead thread: fills blk[] with plain bytes by src_read */
 	bool threaded;
 	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct lk_handoff ho;
 	unsigned char *blk[NB];
 	size_t len[NB];
-	uint64_t filled, consumed;
-	bool t_end;              /* the thread has stopped: end of input or failure */
-	bool stop;               /* the reader wants the thread to stop */
-	bool have;               /* block `consumed` is being served */
+	int cur;                 /* the block being served, -1 none */
 	size_t off;              /* bytes of it served */
 	bool rd_failed;          /* lk_instream_read returned -1 (why is set) */
 };
@@ -285,71 +282,46 @@ static ssize_t src_read(struct lk_instream *s, unsigned char *out, size_t n)
 static void *reader(void *c)
 {
 	struct lk_instream *s = c;
-	pthread_mutex_lock(&s->mu);
-	for (;;) {
-		while (s->filled - s->consumed >= NB && !s->stop)
-			pthread_cond_wait(&s->cv, &s->mu);
-		if (s->stop)
-			break;
-		unsigned slot = (unsigned)(s->filled % NB);
-		pthread_mutex_unlock(&s->mu);
+	int slot;
+	while ((slot = lk_handoff_claim(&s->ho)) >= 0) {
 		size_t len = 0;
 		ssize_t got = 1;
 		while (len < BLK && (got = src_read(s, s->blk[slot] + len, BLK - len)) > 0)
 			len += (size_t)got;
-		pthread_mutex_lock(&s->mu);
-		if (len) {
-			s->len[slot] = len;
-			s->filled++;
-		}
-		if (got <= 0) {
-			s->t_end = true;
-			pthread_cond_broadcast(&s->cv);
+		s->len[slot] = len;
+		if (len)
+			lk_handoff_fill(&s->ho, got <= 0);
+		else
+			lk_handoff_close(&s->ho);
+		if (got <= 0)
 			break;
-		}
-		pthread_cond_broadcast(&s->cv);
 	}
-	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
 
-/* Reader side: make block `consumed` available, releasing the one served so
- * far. 1 = a block, 0 = end, -1 = failure. */
+/* Reader side: the next block (s->cur); 1, or 0 at the end, -1 failed. */
 static int ring_next(struct lk_instream *s)
 {
-	pthread_mutex_lock(&s->mu);
-	if (s->have) {
-		s->have = false;
-		s->consumed++;
-		pthread_cond_broadcast(&s->cv);
-	}
-	while (s->filled == s->consumed && !s->t_end)
-		pthread_cond_wait(&s->cv, &s->mu);
-	int rc = 1;
-	if (s->filled == s->consumed) {
-		rc = s->end_rc; /* written by the thread before t_end */
-		errno = rc < 0 ? EIO : 0;
-	} else {
-		s->have = true;
-		s->off = 0;
-	}
-	pthread_mutex_unlock(&s->mu);
-	return rc;
+	s->cur = lk_handoff_take(&s->ho);
+	s->off = 0;
+	if (s->cur >= 0)
+		return 1;
+	/* end_rc and why were written before the thread closed the handoff */
+	errno = s->end_rc < 0 ? EIO : 0;
+	return s->end_rc;
 }
 
 static ssize_t ring_read(struct lk_instream *s, unsigned char *out, size_t n)
 {
-	unsigned slot = (unsigned)(s->consumed % NB);
-	if (!s->have || s->off == s->len[slot]) {
+	if (s->cur < 0 || s->off == s->len[s->cur]) {
 		int rc = ring_next(s);
 		if (rc <= 0)
 			return rc;
-		slot = (unsigned)(s->consumed % NB);
 	}
-	size_t avail = s->len[slot] - s->off;
+	size_t avail = s->len[s->cur] - s->off;
 	if (n > avail)
 		n = avail;
-	memcpy(out, s->blk[slot] + s->off, n);
+	memcpy(out, s->blk[s->cur] + s->off, n);
 	s->off += n;
 	return (ssize_t)n;
 }
@@ -376,13 +348,9 @@ static void stop_thread(struct lk_instream *s)
 {
 	if (!s->threaded)
 		return;
-	pthread_mutex_lock(&s->mu);
-	s->stop = true;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	lk_handoff_stop(&s->ho);
 	pthread_join(s->th, NULL);
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->mu);
+	lk_handoff_destroy(&s->ho);
 	s->threaded = false;
 }
 
@@ -465,17 +433,12 @@ static void start_thread(struct lk_instream *s)
 	for (int i = 0; i < NB; i++)
 		if (!(s->blk[i] = malloc(BLK)))
 			return;
-	if (pthread_mutex_init(&s->mu, NULL) != 0)
+	if (lk_handoff_init(&s->ho, NB) != 0)
 		return;
-	if (pthread_cond_init(&s->cv, NULL) != 0) {
-		pthread_mutex_destroy(&s->mu);
-		return;
-	}
+	s->cur = -1;
 	s->threaded = pthread_create(&s->th, NULL, reader, s) == 0;
-	if (!s->threaded) {
-		pthread_cond_destroy(&s->cv);
-		pthread_mutex_destroy(&s->mu);
-	}
+	if (!s->threaded)
+		lk_handoff_destroy(&s->ho);
 }
 
 static int open_fd(struct lk_instream *s, const char *path, struct lk_err *e)

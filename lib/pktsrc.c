@@ -1,6 +1,7 @@
 /* lib/pktsrc.c - decoded TCP segments of a capture, decoded by a second
  * thread. See pktsrc.h. */
 #include "lib/pktsrc.h"
+#include "lib/handoff.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -27,12 +28,9 @@ struct lk_pktsrc {
 	struct batch *b;
 	bool threaded;
 	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	uint64_t filled, consumed;
-	bool stop;
+	struct lk_handoff ho;
 	/* the caller's */
-	bool have;              /* batch `consumed` is being read */
+	struct batch *cur;      /* being read, NULL before the first */
 	unsigned pos;
 };
 
@@ -72,22 +70,13 @@ static void fill(struct lk_pktsrc *s, struct batch *b)
 static void *reader(void *c)
 {
 	struct lk_pktsrc *s = c;
-	pthread_mutex_lock(&s->mu);
-	for (;;) {
-		while (s->filled - s->consumed >= NB && !s->stop)
-			pthread_cond_wait(&s->cv, &s->mu);
-		if (s->stop)
-			break;
-		struct batch *b = &s->b[s->filled % NB];
-		pthread_mutex_unlock(&s->mu);
-		fill(s, b);
-		pthread_mutex_lock(&s->mu);
-		s->filled++;
-		pthread_cond_broadcast(&s->cv);
-		if (b->end <= 0)
+	int i;
+	while ((i = lk_handoff_claim(&s->ho)) >= 0) {
+		fill(s, &s->b[i]);
+		lk_handoff_fill(&s->ho, s->b[i].end <= 0);
+		if (s->b[i].end <= 0)
 			break;
 	}
-	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
 
@@ -103,66 +92,46 @@ int lk_pktsrc_start(struct lk_pcap *r, struct lk_pktsrc **out, struct lk_err *e)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", lk_pcap_path(r));
 	}
 	s->pcap = r;
-	if (thread && pthread_mutex_init(&s->mu, NULL) == 0) {
-		if (pthread_cond_init(&s->cv, NULL) == 0) {
-			s->threaded = pthread_create(&s->th, NULL, reader, s) == 0;
-			if (!s->threaded)
-				pthread_cond_destroy(&s->cv);
-		}
+	if (thread && lk_handoff_init(&s->ho, NB) == 0) {
+		s->threaded = pthread_create(&s->th, NULL, reader, s) == 0;
 		if (!s->threaded)
-			pthread_mutex_destroy(&s->mu);
+			lk_handoff_destroy(&s->ho);
 	}
 	*out = s;
 	return 0; /* threaded, or read in the caller's thread */
 }
 
-/* The next batch to read from: 1, or 0/-1 when there is none. */
+/* The next batch to read from: 1, or the end of the capture (0) or its
+ * failure (-1, e filled) when the last one is done. */
 static int next_batch(struct lk_pktsrc *s, struct lk_err *e)
 {
+	if (s->cur && s->cur->end <= 0) {
+		if (s->cur->end < 0)
+			*e = s->err;
+		return s->cur->end;
+	}
 	if (!s->threaded) {
-		struct batch *b = &s->b[0];
-		if (s->have && b->end <= 0)
-			goto over;
-		fill(s, b);
-		s->have = true;
-		s->pos = 0;
-		return 1;
+		s->cur = &s->b[0];
+		fill(s, s->cur);
+	} else {
+		/* the last batch says the end: take does not run dry first */
+		int i = lk_handoff_take(&s->ho);
+		if (i < 0)
+			return 0;
+		s->cur = &s->b[i];
 	}
-	pthread_mutex_lock(&s->mu);
-	if (s->have) {
-		if (s->b[s->consumed % NB].end <= 0) {
-			pthread_mutex_unlock(&s->mu);
-			goto over;
-		}
-		s->have = false;
-		s->consumed++;
-		pthread_cond_broadcast(&s->cv);
-	}
-	while (s->filled == s->consumed)
-		pthread_cond_wait(&s->cv, &s->mu);
-	s->have = true;
 	s->pos = 0;
-	pthread_mutex_unlock(&s->mu);
 	return 1;
-over: {
-	int end = s->b[s->threaded ? s->consumed % NB : 0].end;
-	if (end < 0)
-		*e = s->err;
-	return end;
-}
 }
 
 int lk_pktsrc_next(struct lk_pktsrc *s, const struct lk_pkt **p, uint64_t *ts, struct lk_err *e)
 {
 	for (;;) {
-		if (s->have) {
-			struct batch *b = &s->b[s->threaded ? s->consumed % NB : 0];
-			if (s->pos < b->n) {
-				const struct rec *x = &b->r[s->pos++];
-				*p = &x->p;
-				*ts = x->ts;
-				return 1;
-			}
+		if (s->cur && s->pos < s->cur->n) {
+			const struct rec *x = &s->cur->r[s->pos++];
+			*p = &x->p;
+			*ts = x->ts;
+			return 1;
 		}
 		int rc = next_batch(s, e);
 		if (rc <= 0)
@@ -177,13 +146,9 @@ void lk_pktsrc_stop(struct lk_pktsrc *s)
 	if (!s)
 		return;
 	if (s->threaded) {
-		pthread_mutex_lock(&s->mu);
-		s->stop = true;
-		pthread_cond_broadcast(&s->cv);
-		pthread_mutex_unlock(&s->mu);
+		lk_handoff_stop(&s->ho);
 		pthread_join(s->th, NULL);
-		pthread_cond_destroy(&s->cv);
-		pthread_mutex_destroy(&s->mu);
+		lk_handoff_destroy(&s->ho);
 	}
 	free(s->b);
 	free(s);
