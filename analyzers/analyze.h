@@ -3,11 +3,13 @@
  * (optionally) store.
  *
  * With a database, one capture is ingested in ONE transaction with prepared
- * statements: a `captures` row, its `flows` (tcptrace counters of both
- * directions) and one `packets` row per TCP segment. The file's SHA-256 is
- * computed while it is read (single pass); a file whose SHA-256 is already
- * in the database is not ingested again (res->duplicate_of is set). Any
- * failure rolls the transaction back: nothing of a failed ingest remains.
+ * statements (analyzers/store.h: the packets rows are written by a second
+ * thread while the capture is parsed): a `captures` row, its `flows`
+ * (tcptrace counters of both directions) and one `packets` row per TCP
+ * segment. The file's SHA-256 is computed while it is read (single pass); a
+ * file whose SHA-256 is already in the database is not ingested again
+ * (res->duplicate_of is set). Any failure rolls the transaction back:
+ * nothing of a failed ingest remains.
  */
 #ifndef LK_ANALYZE_H
 #define LK_ANALYZE_H
@@ -34,6 +36,7 @@ struct lk_observer {
 };
 
 struct lk_ackset;
+struct lk_gate;
 /* Fill *ob so that `set` (analyzers/acks.h: ACK classes and the bandwidth
  * estimators of analyzers/bwe.h) sees every packet and, at the end, is
  * finished and its ack_classes/bwe rows stored in the ingest's transaction. */
@@ -47,6 +50,9 @@ struct lk_analyze_opts {
 	bool no_packets;        /* do not store per-packet rows */
 	const struct lk_observer *observers;
 	unsigned n_observers;
+	struct lk_gate *gate;   /* NULL, or one ingest transaction at a time
+				 * among the threads sharing it, in the order */
+	unsigned ticket;        /* ... of their tickets (store.h) */
 };
 
 /* What lk_analyze_file found in one capture file. */

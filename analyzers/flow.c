@@ -637,7 +637,8 @@ struct lk_flow *lk_flowtab_add(struct lk_flowtab *t, const struct lk_pkt *p, uin
 			ds->min_seg = len;
 		uint32_t saved = p->cap_payload < len ? p->cap_payload : len;
 		if (len > saved) {
-			ds->trunc_bytes += len - saved;
+			/* tcptrace counts the cut TCP options too */
+			ds->trunc_bytes += len - saved + p->hdr_missing;
 			ds->trunc_pkts++;
 		}
 	}

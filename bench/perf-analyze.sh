@@ -1,16 +1,24 @@
 #!/bin/sh
 # make perf-analyze: `lrokit analyze` (no DB, --db) against tcptrace -l -n and
 # tshark -q -z conv,tcp on two captures of a real bulk transfer:
-#   small.pcap  >= 1.5 M packets at snaplen 96
-#   full.pcap   >= 2 GB at full snaplen
+#   small.pcap  >= 1.5 M packets at snaplen 96 (pcapng, as editcap writes it)
+#   full.pcap   >= 2 GB at full snaplen (pcap)
 # Both are made once (namespaces + veth, TSO off, iperf3, tcpdump) and cached
-# in bench/cache/. Reports medians of RUNS runs (default 3), packets/s, MB/s,
-# peak RSS and the ratios lrokit/tcptrace and lrokit/tshark.
+# in bench/cache/. Reports medians of RUNS runs (default 5), packets/s, MB/s,
+# peak RSS and the ratios lrokit/tcptrace and lrokit/tshark, then the same
+# for lrokit and tcptrace on small.pcap while `yes` keeps one core busy
+# (pinned to the last CPU; lrokit and tcptrace may use any), and judges the
+# goals:
+#   no DB, small: >= 3x tcptrace     no DB, full: >= 8x tcptrace
+#   no DB, small, one core busy: >= 2x tcptrace
+#   --db, small: >= 2 M packets/s with peak RSS <= 64 MB
+# The machine's load average before and after is printed: the figures are
+# only as good as the machine was quiet.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 LK="$TOP/${LK_BUILD:-build}/lrokit"
 CACHE="$TOP/bench/cache"
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 mkdir -p "$CACHE"
 FULL="$CACHE/full.pcap"; SMALL="$CACHE/small.pcap"
 
@@ -45,33 +53,78 @@ pkts() { capinfos -c -M "$1" 2>/dev/null | awk -F: '/Number of packets/ {gsub(/ 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # run CMD...: prints "seconds maxrss_kB" of one run
 one() { /usr/bin/time -f "%e %M" -o "$CACHE/time.out" "$@" >/dev/null 2>&1 || { echo "perf-analyze: failed: $*" >&2; cat "$CACHE/time.out" >&2; exit 1; }; cat "$CACHE/time.out"; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-printf "%-10s %-22s %10s %10s %10s %9s %8s\n" file tool seconds Mpkt/s MB/s RSS_MB x_tool
+# measure FILE TOOL RUNS: sets T (median seconds) and M (median peak RSS, kB)
+measure() {
+	: > "$CACHE/t.list"; : > "$CACHE/m.list"
+	i=0
+	while [ $i -lt "$3" ]; do
+		case $2 in
+		lrokit) out=$(one "$LK" analyze -q "$1") ;;
+		lrokit--db) rm -f "$CACHE/perf.db"*; out=$(one "$LK" analyze -q --db "$CACHE/perf.db" "$1") ;;
+		tcptrace) out=$(one tcptrace -l -n "$1") ;;
+		tshark) out=$(one tshark -n -q -r "$1" --disable-heuristic thrift_tcp -o tcp.desegment_tcp_streams:FALSE -z conv,tcp) ;;
+		esac
+		echo "$out" | awk '{print $1}' >> "$CACHE/t.list"
+		echo "$out" | awk '{print $2}' >> "$CACHE/m.list"
+		i=$((i + 1))
+	done
+	T=$(median < "$CACHE/t.list"); M=$(median < "$CACHE/m.list")
+}
+row() { # FILE LABEL N SIZE
+	printf "%-10s %-26s %10s %10.2f %10.0f %9.1f\n" "$(basename "$1")" "$2" "$T" \
+		"$(echo "$3 $T" | awk '{print $1/($2>0?$2:1e-9)/1e6}')" \
+		"$(echo "$4 $T" | awk '{print $1/($2>0?$2:1e-9)/1e6}')" \
+		"$(echo "$M" | awk '{print $1/1024}')"
+}
+ratio() { echo "$1 $2" | awk '{printf "%.2f", $1/$2}'; }
+verdict() { # LABEL VALUE OP GOAL
+	if echo "$2 $4" | awk -v op="$3" '{exit !(op == ">=" ? $1 >= $2 : $1 <= $2)}'; then r=met; else r=MISSED; fi
+	printf "  %-48s %10s  (goal %s %s)  %s\n" "$1" "$2" "$3" "$4" "$r"
+}
+
+echo "load average before: $(load)   ($(nproc) CPUs)"
+printf "%-10s %-26s %10s %10s %10s %9s\n" file tool seconds Mpkt/s MB/s RSS_MB
 for f in "$SMALL" "$FULL"; do
 	n=$(pkts "$f"); sz=$(stat -c %s "$f")
 	cat "$f" > /dev/null   # warm page cache
 	for tool in lrokit lrokit--db tcptrace tshark; do
-		: > "$CACHE/t.list"; : > "$CACHE/m.list"
-		r=$RUNS; [ "$tool" = tshark ] && [ "$f" = "$FULL" ] && r=1
-		i=0
-		while [ $i -lt "$r" ]; do
-			case $tool in
-			lrokit) out=$(one "$LK" analyze -q "$f") ;;
-			lrokit--db) rm -f "$CACHE/perf.db"*; out=$(one "$LK" analyze -q --db "$CACHE/perf.db" "$f") ;;
-			tcptrace) out=$(one tcptrace -l -n "$f") ;;
-			tshark) out=$(one tshark -n -q -r "$f" --disable-heuristic thrift_tcp -o tcp.desegment_tcp_streams:FALSE -z conv,tcp) ;;
-			esac
-			echo "$out" | awk '{print $1}' >> "$CACHE/t.list"
-			echo "$out" | awk '{print $2}' >> "$CACHE/m.list"
-			i=$((i + 1))
-		done
-		t=$(median < "$CACHE/t.list"); m=$(median < "$CACHE/m.list")
-		case $tool in lrokit) t_lk=$t ;; tcptrace) t_tt=$t ;; tshark) t_ts=$t ;; esac
-		printf "%-10s %-22s %10s %10.2f %10.0f %9.1f\n" "$(basename "$f")" "$tool (n=$r)" "$t" \
-			"$(echo "$n $t" | awk '{print $1/($2>0?$2:1e-9)/1e6}')" \
-			"$(echo "$sz $t" | awk '{print $1/($2>0?$2:1e-9)/1e6}')" \
-			"$(echo "$m" | awk '{print $1/1024}')"
+		r=$RUNS; [ "$tool" = tshark ] && r=1
+		[ "$tool" = lrokit--db ] && [ "$f" = "$FULL" ] && r=1
+		measure "$f" $tool $r
+		row "$f" "$tool (n=$r)" "$n" "$sz"
+		case $tool in
+		lrokit) t_lk=$T ;;
+		lrokit--db) t_db=$T; m_db=$M ;;
+		tcptrace) t_tt=$T ;;
+		tshark) t_ts=$T ;;
+		esac
 	done
-	echo "$(basename "$f"): packets=$n bytes=$sz  lrokit speed vs tcptrace: $(echo "$t_tt $t_lk" | awk '{printf "%.2fx", $1/$2}')  vs tshark: $(echo "$t_ts $t_lk" | awk '{printf "%.1fx", $1/$2}')"
+	echo "$(basename "$f"): packets=$n bytes=$sz  lrokit vs tcptrace: $(ratio "$t_tt" "$t_lk")x  vs tshark: $(ratio "$t_ts" "$t_lk")x"
+	if [ "$f" = "$SMALL" ]; then
+		x_small=$(ratio "$t_tt" "$t_lk"); db_rate=$(echo "$n $t_db" | awk '{printf "%.2f", $1/$2/1e6}')
+		db_rss=$(echo "$m_db" | awk '{printf "%.1f", $1/1024}'); n_small=$n; sz_small=$sz
+	else
+		x_full=$(ratio "$t_tt" "$t_lk")
+	fi
 done
+
+# one core busy: `yes` pinned to the last CPU while lrokit and tcptrace run
+last=$(($(nproc) - 1))
+taskset -c "$last" yes > /dev/null &
+busy=$!
+trap 'kill $busy 2>/dev/null' EXIT INT TERM
+sleep 0.5
+measure "$SMALL" lrokit "$RUNS"; t_lk=$T; row "$SMALL" "lrokit, CPU $last busy (n=$RUNS)" "$n_small" "$sz_small"
+measure "$SMALL" tcptrace "$RUNS"; t_tt=$T; row "$SMALL" "tcptrace, CPU $last busy (n=$RUNS)" "$n_small" "$sz_small"
+kill $busy 2>/dev/null; wait $busy 2>/dev/null || true; trap - EXIT INT TERM
+x_busy=$(ratio "$t_tt" "$t_lk")
+echo "load average after: $(load)"
+echo "goals:"
+verdict "no DB, small.pcap, x tcptrace" "$x_small" ">=" 3
+verdict "no DB, full.pcap, x tcptrace" "$x_full" ">=" 8
+verdict "no DB, small.pcap, one core busy, x tcptrace" "$x_busy" ">=" 2
+verdict "--db, small.pcap, M packets/s" "$db_rate" ">=" 2
+verdict "--db, small.pcap, peak RSS MB" "$db_rss" "<=" 64
 rm -f "$CACHE/perf.db"* "$CACHE/t.list" "$CACHE/m.list" "$CACHE/time.out"

@@ -1,6 +1,8 @@
 /* fuzz/fuzz-ingest.c - libFuzzer target: whole-file ingest, i.e. what
  * `lrokit analyze [--db]` does with a file from anywhere: libpcap's pcap and
- * pcapng readers (lib/pcapin.c, with and without the one-pass SHA-256),
+ * pcapng readers (lib/pcapin.c, with and without the one-pass SHA-256;
+ * gzip/zstd/xz input through lib/instream.c, pcapng interfaces of several
+ * link types through lib/pcapng.c),
  * decoding, connection tracking and the single-transaction store
  * (analyzers/analyze.c, schema/).
  *

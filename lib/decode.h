@@ -1,13 +1,24 @@
 /* lib/decode.h - decode one captured frame down to its TCP header.
  *
- * Supports the link types Ethernet (DLT_EN10MB), Linux cooked v1/v2
- * (DLT_LINUX_SLL/SLL2), raw IP (DLT_RAW, LINKTYPE_IPV4/IPV6) and BSD loopback
- * (DLT_NULL, DLT_LOOP); 802.1Q/802.1ad VLAN tags (any depth); IPv4 with
- * options; IPv6 with extension headers; TCP with all options.
+ * Supports the link types Ethernet (DLT_EN10MB; 802.2 LLC/SNAP under an
+ * 802.3 length too), Linux cooked v1/v2 (DLT_LINUX_SLL/SLL2), raw IP
+ * (DLT_RAW, LINKTYPE_IPV4/IPV6), BSD loopback (DLT_NULL, DLT_LOOP) and the
+ * other link types tcptrace 6.6 reads: FDDI, Token Ring (DLT_IEEE802), ATM
+ * RFC 1483 LLC/SNAP, PPP (DLT_PPP, DLT_PPP_SERIAL: with or without HDLC-like
+ * framing), Cisco HDLC, PPPoE (DLT_PPP_ETHER), SLIP, 802.11 (plain, radiotap,
+ * Prism headers; unencrypted data frames); over Ethernet-typed links 802.1Q/
+ * 802.1ad VLAN tags (any depth), PPPoE sessions and MPLS label stacks; IPv4
+ * with options; IPv6 with extension headers; TCP with all options.
  *
  * Lengths come from the IP header (what the sender put on the wire), not from
  * the captured length: payload_len is what IP claims; cap_payload is how
- * much of it was captured (snaplen truncation is recorded, not fatal).
+ * much of it was captured (snaplen truncation is recorded, not fatal). Two
+ * exceptions, both packets captured before segmentation offload cut them: an
+ * IPv4 total length of 0 and an IPv6 payload length of 0 without a Jumbo
+ * Payload option (Linux BIG TCP) take the frame's length; an IPv6 jumbogram
+ * (RFC 2675) takes its Jumbo Payload option's.
+ * A TCP header needs its 20 fixed bytes captured (tcptrace's rule); options
+ * cut by the snaplen are parsed as far as they were captured (hdr_missing).
  * No allocation, no I/O; the decoded packet points into the caller's frame.
  */
 #ifndef LK_DECODE_H
@@ -48,6 +59,7 @@ enum lk_dec_status {
 	LK_DEC_BAD_IPLEN,     /* IP total/payload length shorter than its headers */
 	LK_DEC_BAD_DOFF,      /* TCP data offset < 5 words */
 	LK_DEC_BAD_TCPLEN,    /* TCP header runs past the IP payload */
+	LK_DEC_LINKTYPE,      /* a link type lk_decode does not know (pcapng interface) */
 	LK_DEC__COUNT
 };
 
@@ -76,6 +88,8 @@ struct lk_pkt {
 	uint16_t win;         /* raw 16-bit window */
 	uint16_t urp;
 	uint16_t tcp_hlen;    /* 4 * data offset */
+	uint16_t hdr_missing; /* TCP header bytes (options) cut by the snaplen; the
+			       * options are parsed as far as they were captured */
 	uint32_t payload_len; /* TCP payload bytes claimed by the IP header */
 	uint32_t cap_payload; /* of which captured */
 	struct lk_tcpopt opt;
@@ -92,11 +106,19 @@ struct lk_link {
 /* Decode the link-layer header of `caplen` captured bytes of a frame of link
  * type `dlt` (the one place that knows the link types; lk_decode starts here).
  * Returns 0 and fills *l, or why there is no network layer to decode:
- * LK_DEC_BAD_L2 (header not captured, or `dlt` unsupported), LK_DEC_NOT_IP
- * (a loopback address family that is not IP), LK_DEC_SHORT (raw IP, nothing
- * captured). Per link type:
- *   Ethernet: the type field (VLAN tags are left to the caller: lk_decode
- *     walks them); Linux cooked v1/v2: the protocol field;
+ * LK_DEC_BAD_L2 (header not captured), LK_DEC_LINKTYPE (`dlt` unsupported),
+ * LK_DEC_NOT_IP (a loopback address family, PPP protocol, LLC SAP/SNAP type
+ * or 802.11 frame that is not IP), LK_DEC_SHORT (raw IP, nothing captured).
+ * ethertype is an Ethernet type even where the link says it otherwise (a PPP
+ * protocol 0x21/0x57 becomes 0x0800/0x86dd). Per link type:
+ *   Ethernet: the type field (VLAN tags, PPPoE and MPLS are left to the
+ *     caller: lk_decode walks them), or for an 802.3 length the LLC header's;
+ *   Linux cooked v1/v2: the protocol field;
+ *   FDDI (LLC frames), Token Ring (with source routing), ATM RFC 1483,
+ *     802.11 data frames (after a radiotap or Prism header): LLC/SNAP or the
+ *     IP SAP; PPP: with HDLC-like framing (FF 03) or without, a compressed
+ *     protocol field, or Cisco HDLC; PPPoE: the session header; SLIP: IP
+ *     after the 16-byte pseudo-header;
  *   raw IP (DLT_RAW, LINKTYPE_RAW/IPV4/IPV6): 0x86dd if the version nibble
  *     is 6, else 0x0800 (lk_decode then checks the version);
  *   BSD loopback (DLT_NULL) and OpenBSD loopback (DLT_LOOP): a 4-byte address
@@ -117,6 +139,9 @@ enum lk_dec_status lk_decode(int dlt, const uint8_t *frame, uint32_t caplen,
 
 /* True if libpcap link type `dlt` is one lk_decode understands. */
 bool lk_dlt_supported(int dlt);
+
+/* Their names, for messages ("Ethernet (...), Linux cooked v1/v2, ..."). */
+const char *lk_dlt_list(void);
 
 /* Parse TCP options bytes [opt, opt+len) into *o (exposed for tests and
  * fuzzing). Unknown options are skipped by their length; a length of 0 or 1,

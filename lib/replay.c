@@ -40,7 +40,6 @@ int lk_replay_capture(struct lk_pcap *r, const struct lk_replay_cfg *cfg, const 
 	uint8_t *buf = malloc(EBUF_SIZE);
 	if (!buf)
 		return lk_errf(e, LK_EXIT_RUNTIME, "replay: out of memory");
-	int dlt = lk_pcap_dlt(r);
 	const struct pcap_pkthdr *h;
 	const uint8_t *d;
 	uint64_t last_ts = 0;
@@ -48,7 +47,7 @@ int lk_replay_capture(struct lk_pcap *r, const struct lk_replay_cfg *cfg, const 
 	int got;
 	while ((got = lk_pcap_next(r, &h, &d, e)) == 1) {
 		struct lk_replay_frame f;
-		if (!to_ether(dlt, d, h, buf, &f)) {
+		if (!to_ether(lk_pcap_rec_dlt(r), d, h, buf, &f)) {
 			st->skipped++;
 			continue;
 		}

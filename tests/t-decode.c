@@ -1,5 +1,7 @@
-/* Unit tests of lib/decode: link types, VLAN/QinQ, IPv4 options and
- * fragments, IPv6 extension headers, TCP options, malformed headers. */
+/* Unit tests of lib/decode: link types (each of tcptrace's, 802.11 variants,
+ * 802.3/LLC, PPPoE and MPLS over Ethernet), VLAN/QinQ, IPv4 options and
+ * fragments, IPv6 extension headers and jumbograms, zero IP lengths (TSO/BIG
+ * TCP), TCP options (cut by the snaplen too), malformed headers. */
 #include "lib/decode.h"
 #include "tests/tap.h"
 
@@ -48,6 +50,158 @@ static size_t put_ip6(uint8_t *ip, const uint8_t *ext, unsigned extlen, uint8_t 
 	unsigned pl = (unsigned)(extlen + tl);
 	ip[4] = (uint8_t)(pl >> 8); ip[5] = (uint8_t)pl;
 	return 40 + pl;
+}
+
+/* Link-layer header `h` (hn bytes) before an IPv4 (v6: IPv6) TCP packet with
+ * 5 payload bytes: lk_decode's status; *l3 = where it found IP. */
+static int linked(int dlt, const uint8_t *h, size_t hn, int v6, uint16_t *l3)
+{
+	static uint8_t f[4096];
+	struct lk_pkt p;
+	memcpy(f, h, hn);
+	size_t n = hn + (v6 ? put_ip6(f + hn, NULL, 0, 0, 5) : put_ip4(f + hn, 0, NULL, 0, 5));
+	int st = lk_decode(dlt, f, (uint32_t)n, (uint32_t)n, &p);
+	*l3 = st == LK_DEC_TCP && p.payload_len == 5 && p.af == (v6 ? 6 : 4) ? p.l3_off : 0;
+	return st;
+}
+
+static void link_types(void)
+{
+	static const uint8_t snap4[] = {0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00};
+	uint8_t h[300];
+	uint16_t l3;
+	/* FDDI: frame control (async LLC), addresses, LLC/SNAP */
+	memset(h, 0, sizeof h); h[0] = 0x50; memcpy(h + 13, snap4, 8);
+	ok(linked(DLT_FDDI, h, 21, 0, &l3) == LK_DEC_TCP && l3 == 21, "FDDI LLC/SNAP: IP at 21");
+	h[19] = 0x86; h[20] = 0xdd;
+	ok(linked(DLT_FDDI, h, 21, 1, &l3) == LK_DEC_TCP && l3 == 21, "FDDI LLC/SNAP IPv6");
+	h[0] = 0x41;
+	is_int(linked(DLT_FDDI, h, 21, 0, &l3), LK_DEC_NOT_IP, "FDDI SMT frame is not IP");
+	/* Token Ring, without and with source routing */
+	memset(h, 0, sizeof h); h[0] = 0x10; h[1] = 0x40; memcpy(h + 14, snap4, 8);
+	ok(linked(DLT_IEEE802, h, 22, 0, &l3) == LK_DEC_TCP && l3 == 22, "Token Ring: IP at 22");
+	h[8] = 0x80; h[14] = 0x06; h[15] = 0x30; memcpy(h + 20, snap4, 8);
+	ok(linked(DLT_IEEE802, h, 28, 0, &l3) == LK_DEC_TCP && l3 == 28,
+	   "Token Ring with 6 bytes of routing information: IP at 28");
+	h[14] = 0x01;
+	is_int(linked(DLT_IEEE802, h, 28, 0, &l3), LK_DEC_BAD_L2, "Token Ring routing length < 2");
+	/* ATM RFC 1483 (DLT 11, LINKTYPE 100) */
+	ok(linked(DLT_ATM_RFC1483, snap4, 8, 0, &l3) == LK_DEC_TCP && l3 == 8, "ATM LLC/SNAP: IP at 8");
+	ok(linked(100, snap4, 8, 0, &l3) == LK_DEC_TCP && l3 == 8, "ATM as LINKTYPE 100");
+	static const uint8_t llc_stp[] = {0x42, 0x42, 0x03, 0, 0, 0, 0, 0};
+	is_int(linked(DLT_ATM_RFC1483, llc_stp, 8, 0, &l3), LK_DEC_NOT_IP, "LLC spanning tree is not IP");
+	static const uint8_t snap_oui[] = {0xaa, 0xaa, 0x03, 0, 0, 0x0c, 0x20, 0x00};
+	is_int(linked(DLT_ATM_RFC1483, snap_oui, 8, 0, &l3), LK_DEC_NOT_IP, "SNAP with a vendor OUI is not IP");
+	/* PPP: HDLC-like framing, none, a compressed protocol, IPv6, LCP, Cisco HDLC */
+	static const struct { const uint8_t h[4]; size_t n; int v6, st; uint16_t l3; const char *what; } ppp[] = {
+		{{0xff, 0x03, 0x00, 0x21}, 4, 0, LK_DEC_TCP, 4, "PPP in HDLC-like framing"},
+		{{0x00, 0x21}, 2, 0, LK_DEC_TCP, 2, "PPP without framing"},
+		{{0x21}, 1, 0, LK_DEC_TCP, 1, "PPP with a compressed protocol field"},
+		{{0xff, 0x03, 0x00, 0x57}, 4, 1, LK_DEC_TCP, 4, "PPP IPv6"},
+		{{0xff, 0x03, 0xc0, 0x21}, 4, 0, LK_DEC_NOT_IP, 0, "PPP LCP is not IP"},
+		{{0x0f, 0x00, 0x08, 0x00}, 4, 0, LK_DEC_TCP, 4, "Cisco HDLC inside DLT_PPP"},
+	};
+	for (size_t i = 0; i < sizeof ppp / sizeof ppp[0]; i++) {
+		ok(linked(DLT_PPP, ppp[i].h, ppp[i].n, ppp[i].v6, &l3) == ppp[i].st && l3 == ppp[i].l3,
+		   "%s", ppp[i].what);
+		ok(linked(DLT_PPP_SERIAL, ppp[i].h, ppp[i].n, ppp[i].v6, &l3) == ppp[i].st && l3 == ppp[i].l3,
+		   "  ... as DLT_PPP_SERIAL");
+	}
+	static const uint8_t chdlc[] = {0x8f, 0x00, 0x86, 0xdd};
+	ok(linked(DLT_C_HDLC, chdlc, 4, 1, &l3) == LK_DEC_TCP && l3 == 4, "Cisco HDLC IPv6");
+	/* PPPoE: session data and discovery */
+	uint8_t pe[8] = {0x11, 0x00, 0x12, 0x34, 0, 0, 0x00, 0x21};
+	ok(linked(DLT_PPP_ETHER, pe, 8, 0, &l3) == LK_DEC_TCP && l3 == 8, "PPPoE session: IP at 8");
+	pe[1] = 0x09;
+	is_int(linked(DLT_PPP_ETHER, pe, 8, 0, &l3), LK_DEC_NOT_IP, "PPPoE discovery is not IP");
+	/* SLIP: 16-byte pseudo-header */
+	memset(h, 0, 16);
+	ok(linked(DLT_SLIP, h, 16, 0, &l3) == LK_DEC_TCP && l3 == 16, "SLIP: IP at 16");
+	ok(linked(DLT_SLIP, h, 16, 1, &l3) == LK_DEC_TCP && l3 == 16, "SLIP IPv6");
+	/* 802.11: data, QoS data, four addresses, HT control; not IP: protected,
+	 * null data, management */
+	static const struct { uint8_t fc0, fc1; size_t mac; int st; const char *what; } w[] = {
+		{0x08, 0x01, 24, LK_DEC_TCP, "802.11 data"},
+		{0x88, 0x01, 26, LK_DEC_TCP, "802.11 QoS data"},
+		{0x88, 0x03, 32, LK_DEC_TCP, "802.11 QoS data, four addresses"},
+		{0x88, 0x81, 30, LK_DEC_TCP, "802.11 QoS data with HT control"},
+		{0x08, 0x41, 24, LK_DEC_NOT_IP, "802.11 protected data is not IP to us"},
+		{0x48, 0x01, 24, LK_DEC_NOT_IP, "802.11 null data is not IP"},
+		{0x80, 0x00, 24, LK_DEC_NOT_IP, "802.11 beacon is not IP"},
+	};
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+		memset(h, 0, sizeof h);
+		h[0] = w[i].fc0; h[1] = w[i].fc1;
+		memcpy(h + w[i].mac, snap4, 8);
+		ok(linked(DLT_IEEE802_11, h, w[i].mac + 8, 0, &l3) == w[i].st &&
+		   l3 == (w[i].st ? 0 : w[i].mac + 8), "%s", w[i].what);
+	}
+	/* radiotap and Prism headers before 802.11 */
+	memset(h, 0, sizeof h); h[2] = 20; h[20] = 0x08; h[21] = 0x01; memcpy(h + 44, snap4, 8);
+	ok(linked(DLT_IEEE802_11_RADIO, h, 52, 0, &l3) == LK_DEC_TCP && l3 == 52,
+	   "radiotap (20 bytes) + 802.11: IP at 52");
+	h[0] = 1;
+	is_int(linked(DLT_IEEE802_11_RADIO, h, 52, 0, &l3), LK_DEC_BAD_L2, "radiotap version 1");
+	memset(h, 0, sizeof h); h[4] = 144; h[144] = 0x08; h[145] = 0x01; memcpy(h + 168, snap4, 8);
+	ok(linked(DLT_PRISM_HEADER, h, 176, 0, &l3) == LK_DEC_TCP && l3 == 176,
+	   "Prism (144 bytes) + 802.11: IP at 176");
+	/* over Ethernet: 802.3 length + LLC, PPPoE, MPLS, VLAN + MPLS */
+	memset(h, 0, sizeof h); h[12] = 0x00; h[13] = 0x40; memcpy(h + 14, snap4, 8);
+	ok(linked(DLT_EN10MB, h, 22, 0, &l3) == LK_DEC_TCP && l3 == 22, "802.3 + LLC/SNAP: IP at 22");
+	h[14] = 0x06; h[15] = 0x06; h[16] = 0x03;
+	ok(linked(DLT_EN10MB, h, 17, 0, &l3) == LK_DEC_TCP && l3 == 17, "802.3 + LLC IP SAP: IP at 17");
+	memset(h, 0, sizeof h); h[12] = 0x88; h[13] = 0x64; h[14] = 0x11; h[20] = 0x00; h[21] = 0x21;
+	ok(linked(DLT_EN10MB, h, 22, 0, &l3) == LK_DEC_TCP && l3 == 22, "Ethernet PPPoE session: IP at 22");
+	h[21] = 0x23;
+	is_int(linked(DLT_EN10MB, h, 22, 0, &l3), LK_DEC_NOT_IP, "Ethernet PPPoE, not IP inside");
+	memset(h, 0, sizeof h); h[12] = 0x88; h[13] = 0x47; h[16] = 0x00; h[20] = 0x01;
+	ok(linked(DLT_EN10MB, h, 22, 0, &l3) == LK_DEC_TCP && l3 == 22, "MPLS, two labels: IP at 22");
+	ok(linked(DLT_EN10MB, h, 22, 1, &l3) == LK_DEC_TCP && l3 == 22, "MPLS, two labels: IPv6");
+	memset(h, 0, sizeof h); h[12] = 0x81; h[13] = 0x00; h[14] = 0x00; h[15] = 0x07; h[16] = 0x88;
+	h[17] = 0x47; h[20] = 0x01;
+	ok(linked(DLT_EN10MB, h, 22, 0, &l3) == LK_DEC_TCP && l3 == 22, "VLAN + MPLS: IP at 22");
+	struct lk_pkt p;
+	memset(h, 0, sizeof h); h[12] = 0x88; h[13] = 0x47;
+	is_int(lk_decode(DLT_EN10MB, h, 20, 20, &p), LK_DEC_BAD_L2, "MPLS stack without a bottom");
+	is_int(lk_decode(147, h, 60, 60, &p), LK_DEC_LINKTYPE, "link type 147: unsupported");
+	ok(!strcmp(lk_dec_status_name(LK_DEC_LINKTYPE), "unsupported link type"), "  ... named");
+}
+
+/* TCP headers cut by the snaplen; lengths 0 from segmentation offload. */
+static void lengths(void)
+{
+	uint8_t f[4096];
+	struct lk_pkt p;
+	/* MSS, then 32 more option bytes (NOPs and a timestamp) */
+	uint8_t o36[36] = {2, 4, 0x05, 0xb4, 1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9};
+	for (int i = 16; i < 36; i++) o36[i] = 1;
+	memset(f, 0, 14); f[12] = 0x08;
+	size_t n = 14 + put_ip4(f + 14, 0, o36, 36, 100);
+	is_int(lk_decode(DLT_EN10MB, f, 14 + 20 + 20 + 6, (uint32_t)n, &p), LK_DEC_TCP,
+	       "TCP cut after its 20 fixed bytes and 6 option bytes: analyzed (tcptrace's rule)");
+	ok(p.hdr_missing == 30 && p.cap_payload == 0 && p.payload_len == 100, "  ... 30 header bytes missing");
+	ok(p.opt.has_mss && p.opt.mss == 1460 && !p.opt.has_ts && !p.opt.bad,
+	   "  ... the MSS parsed, the cut timestamp not, nothing malformed");
+	is_int(lk_decode(DLT_EN10MB, f, 14 + 20 + 19, (uint32_t)n, &p), LK_DEC_SHORT, "TCP cut at 19 bytes: short");
+	is_int(lk_decode(DLT_EN10MB, f, 14 + 20 + 14, (uint32_t)n, &p), LK_DEC_SHORT,
+	       "TCP cut right after the flags: short (as tcptrace)");
+	/* IPv4 total length 0: the frame's length (70000 bytes of payload) */
+	n = 14 + put_ip4(f + 14, 0, NULL, 0, 100);
+	f[16] = f[17] = 0;
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, 14 + 20 + 20 + 70000, &p), LK_DEC_TCP, "IPv4 total length 0");
+	ok(p.payload_len == 70000 && p.cap_payload == 100 && p.ip_len == 70040, "  ... length from the frame");
+	/* IPv6: jumbogram (padding before the option), payload length 0 */
+	uint8_t hbh[16] = {6, 1, 1, 0, 0xc2, 4, 0, 0x01, 0x11, 0x94, 0, 0, 0, 0, 0, 0};
+	memset(f, 0, 14); f[12] = 0x86; f[13] = 0xdd;
+	n = 14 + put_ip6(f + 14, hbh, 16, 0, 100);
+	f[18] = f[19] = 0;
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, (uint32_t)n, &p), LK_DEC_TCP, "IPv6 jumbogram");
+	ok(p.payload_len == 70000 && p.ip_len == 40 + 16 + 20 + 70000, "  ... length from the Jumbo Payload option");
+	n = 14 + put_ip6(f + 14, NULL, 0, 0, 100);
+	f[18] = f[19] = 0;
+	is_int(lk_decode(DLT_EN10MB, f, (uint32_t)n, 14 + 40 + 20 + 70000, &p), LK_DEC_TCP,
+	       "IPv6 payload length 0 without a jumbo option");
+	ok(p.payload_len == 70000, "  ... length from the frame");
 }
 
 int main(void)
@@ -183,7 +337,7 @@ int main(void)
 	f[0] = 0x45;
 	ok(lk_decode_link(229, f, 1, &lk) == 0 && lk.ethertype == 0x0800, "raw: version 4 is IPv4");
 	is_int(lk_decode_link(DLT_RAW, f, 0, &lk), LK_DEC_SHORT, "raw: nothing captured is short");
-	is_int(lk_decode_link(DLT_PPP, f, 20, &lk), LK_DEC_BAD_L2, "unsupported link type");
+	is_int(lk_decode_link(147, f, 20, &lk), LK_DEC_LINKTYPE, "unsupported link type");
 
 	/* IPv6 with hop-by-hop + destination options */
 	uint8_t ext[16] = {60, 0, 1, 4, 0, 0, 0, 0, 6, 0, 1, 4, 0, 0, 0, 0};
@@ -235,5 +389,7 @@ int main(void)
 	uint8_t b6[] = {99};
 	lk_parse_tcpopt(b6, 1, &o); ok(o.bad, "kind without length byte is malformed");
 	ok(lk_seq_lt(0xfffffff0u, 0x10), "seq compare across wrap");
+	link_types();
+	lengths();
 	return done_testing();
 }

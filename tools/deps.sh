@@ -9,13 +9,17 @@
 # Idempotent: with everything present it installs nothing and needs no root.
 set -eu
 mode=${1:-all}
-# build lrokit (pkg-config finds libpcap, sqlite3, libcrypto, xenstat), run the
-# testbed (ip, tc, ethtool), draw the report (gnuplot with cairo terminals)
+# build lrokit (pkg-config finds libpcap, sqlite3, libcrypto, xenstat, and
+# zlib/libzstd/liblzma to read compressed captures), run the testbed (ip, tc,
+# ethtool), draw the report (gnuplot with cairo terminals)
 BENCH="build-essential pkg-config libpcap-dev libsqlite3-dev libssl-dev libxen-dev
-gnuplot-nox iproute2 ethtool procps"
-# tests, fuzzing, peer tools compared against, the report's browser check
-TEST="clang sqlite3 tcpdump tshark tcptrace nftables iperf3 libfuzzer-14-dev
-libclang-rt-14-dev perl chromium psmisc time util-linux python3"
+zlib1g-dev libzstd-dev liblzma-dev gnuplot-nox iproute2 ethtool procps"
+# tests, fuzzing, peer tools compared against, the report's browser check;
+# zstd and xz-utils compress the test captures, wireshark-common has mergecap
+# and editcap
+TEST="clang sqlite3 tcpdump tshark wireshark-common tcptrace nftables iperf3
+libfuzzer-14-dev libclang-rt-14-dev perl chromium psmisc time util-linux python3
+gzip zstd xz-utils"
 case "$mode" in
 all) PKGS="$BENCH $TEST" ;;
 bench) PKGS="$BENCH" ;;

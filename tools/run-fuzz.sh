@@ -7,7 +7,8 @@
 # Seeds are generated, never committed: into build-fuzz/corpus/<target>/
 # (which also keeps what the fuzzer finds, across runs) from the test helpers
 #   tests/helpers/mkpcap.c  the malformed-capture corpus (pcap and pcapng files),
-#   tests/helpers/tcpgen.c  synthetic connections with tcptrace's rare cases;
+#   tests/helpers/tcpgen.c  synthetic connections with tcptrace's rare cases
+# (fuzz-ingest also gets a few of them gzip-, zstd- and xz-compressed);
 # fuzz-ingest gets the capture files as they are, the other targets the same
 # captures converted to the frame stream of fuzz/frames.h (mkpcap --frames),
 # unless fuzz/<target>-seeds.sh exists: then that script writes the seeds.
@@ -42,6 +43,13 @@ done
 for fam in 4 6; do
 	for seed in 1 2 3; do
 		"$OUT/helpers/tcpgen" $fam $seed $((40 * seed)) > "$S/pcap/tcpgen-$fam-$seed.pcap"
+	done
+done
+# compressed captures (fuzz-ingest reads gzip, zstd and xz by content)
+for z in "gzip -c" "zstd -q -c" "xz -c"; do
+	command -v ${z%% *} >/dev/null || continue
+	for f in tcpgen-4-1 tcpgen-6-2 pcapng-mixed-linktypes; do
+		[ -f "$S/pcap/$f.pcap" ] && $z "$S/pcap/$f.pcap" > "$S/pcap/$f.pcap.${z%% *}"
 	done
 done
 for f in "$S"/pcap/*.pcap; do

@@ -66,7 +66,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "flowdump: %s\n", e.msg);
 		return 1;
 	}
-	int dlt = lk_pcap_dlt(r);
 	struct lk_flowtab *t = lk_flowtab_new();
 	struct lk_pkt *pk = NULL;
 	uint64_t *ts = NULL;
@@ -78,7 +77,7 @@ int main(int argc, char **argv)
 		return 1;
 	while ((rc = lk_pcap_next(r, &h, &data, &e)) == 1) {
 		struct lk_pkt p;
-		if (lk_decode(dlt, data, h->caplen, h->len, &p) != LK_DEC_TCP)
+		if (lk_decode(lk_pcap_rec_dlt(r), data, h->caplen, h->len, &p) != LK_DEC_TCP)
 			continue;
 		uint64_t tns = lk_pcap_ts_ns(r, h);
 		if (bench) {

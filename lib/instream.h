@@ -1,0 +1,71 @@
+/* lib/instream.h - the bytes of one capture, uncompressed, in one pass.
+ *
+ * The input is a file or, for the name "-", standard input. Compressed input
+ * is recognised by its first bytes, not its name: gzip (zlib), zstd (libzstd)
+ * and xz (liblzma) streams are decompressed as they are read, with no
+ * temporary file; concatenated members/frames/streams are read as one.
+ * Optionally the SHA-256 of the input's bytes AS STORED (the compressed bytes
+ * of a compressed file: they identify the file) is computed on the way.
+ *
+ *   struct lk_instream *s; struct lk_err e;
+ *   if (lk_instream_open(path, true, &s, &e) < 0) ...;  // e.msg: "PATH: why"
+ *   while ((n = lk_instream_read(s, buf, sizeof buf)) > 0) ...;
+ *   if (n < 0) ... lk_instream_why(s) ...;               // "gzip data truncated ..."
+ *   lk_instream_sha256(s, hex, &e);
+ *   lk_instream_close(s);
+ *
+ * A regular file that is hashed or decompressed is read, hashed and
+ * decompressed by a second thread into a ring of blocks while the caller
+ * works on the previous ones; anything else is read in the calling thread
+ * (a pipe or terminal may block in read() for good, and a thread blocked
+ * there could not be stopped). No function prints or exits.
+ */
+#ifndef LK_INSTREAM_H
+#define LK_INSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lib/err.h"
+
+enum lk_zkind { LK_Z_NONE = 0, LK_Z_GZIP, LK_Z_ZSTD, LK_Z_XZ };
+
+/* "gzip", "zstd", "xz" (NULL for LK_Z_NONE). */
+const char *lk_zkind_name(enum lk_zkind z);
+
+/* The compression recognised from the first bytes of p[0..n) (n >= 6 for a
+ * sure answer), LK_Z_NONE when none. */
+enum lk_zkind lk_zkind_sniff(const unsigned char *p, size_t n);
+
+struct lk_instream;
+
+/* Open `path` ("-" = standard input, not closed by lk_instream_close) and
+ * read its first bytes. Fails (-1, e filled with "PATH: why", code
+ * LK_EXIT_RUNTIME) when it cannot be opened or read, is a directory, or holds
+ * no bytes at all ("empty file (no capture header)"). `hash`: compute the
+ * SHA-256 of the input's bytes. */
+int lk_instream_open(const char *path, bool hash, struct lk_instream **out, struct lk_err *e);
+
+/* Up to n uncompressed bytes into buf: > 0 bytes, 0 at the end of the input,
+ * -1 on failure (a read error, corrupt or truncated compressed data: see
+ * lk_instream_why; errno is EIO). After 0 or -1 every call returns the same. */
+ssize_t lk_instream_read(struct lk_instream *s, void *buf, size_t n);
+
+/* Why the input failed ("gzip data truncated: ..."), or NULL if it has not. */
+const char *lk_instream_why(const struct lk_instream *s);
+
+enum lk_zkind lk_instream_compression(const struct lk_instream *s);
+
+/* The input is a regular file (reading it never blocks for good). */
+bool lk_instream_regular(const struct lk_instream *s);
+
+/* Hex SHA-256 (65 bytes with the NUL) of the whole input as stored: the
+ * bytes not read yet are read (and hashed) first. Only for streams opened with
+ * hash. Fails when the input fails; e.msg then starts with the path. */
+int lk_instream_sha256(struct lk_instream *s, char hex[65], struct lk_err *e);
+
+const char *lk_instream_path(const struct lk_instream *s);
+void lk_instream_close(struct lk_instream *s);
+
+#endif
