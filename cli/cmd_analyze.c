@@ -27,7 +27,7 @@ static void usage(FILE *f)
 		"                one per line\n"
 		"  --no-packets  with --db, do not store one row per TCP segment\n"
 		"  --side S      where the capture was taken: sender | receiver | auto (default:\n"
-		"                decided per connection from the data, then the handshake)\n"
+		"                decided per connection from independent evidence, or unknown)\n"
 		"  --hz N        kernel HZ for the Westwood+ replay (default 1000)\n"
 		"  --details     text output: also the ACK breakdown and bandwidth estimates\n"
 		"  -q            no warnings about skipped records\n"
@@ -88,6 +88,12 @@ static void print_json(const struct lk_analysis *c, const struct lk_ackset *set)
 				fputs("null", o);
 			fputs("}", o);
 		}
+		const struct lk_acks *sk = lk_ackset_acks(set, f->idx);
+		fputs(",\"side\":", o);
+		if (sk)
+			lk_side_json(lk_acks_side(sk), o);
+		else
+			fputs("null", o);
 		fputs("}", o);
 	}
 	fputs("]}\n", o);
@@ -123,6 +129,8 @@ static void print_text(const struct lk_analysis *c, const struct lk_ackset *set,
 			continue;
 		const struct lk_acks *ak = lk_ackset_acks(set, f->idx);
 		const struct lk_bwe *bw = lk_ackset_bwe(set, f->idx);
+		if (ak)
+			lk_side_text(lk_acks_side(ak), "    ", o);
 		for (int d = 0; d < 2; d++) {
 			fprintf(o, "    %s ACKs:\n", d ? "b2a" : "a2b");
 			if (ak)
