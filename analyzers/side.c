@@ -469,19 +469,20 @@ static void ev_ack_delay(const struct lk_side_state *s, struct lk_side_decision 
 			 "data -> covering ACK, %llu ACKs: q10 %.1f us, q25 %.1f us, median %.1f us",
 			 (unsigned long long)r->seen, q10 / 1e3, q25 / 1e3, q50 / 1e3);
 	if (!hs_gaps(s, &c, &g1, &g2)) {
-		snprintf(e->detail + k, sizeof e->detail - (size_t)k, "; no handshake RTT to compare");
+		snprintf(e->detail + k, sizeof e->detail - (size_t)k, "; no handshake to compare");
 		return;
 	}
-	double rtt = (double)(g1 > g2 ? g1 : g2);
-	if (rtt < 1000)
-		rtt = 1000;
-	double rho = q25 / rtt;
-	snprintf(e->detail + k, sizeof e->detail - (size_t)k, "; handshake RTT %.1f us (q25/RTT %.2f)",
-		 rtt / 1e3, rho);
-	if (rho <= 0.25)
-		ev_near(d, e, ad, ratio_strength(0.25 / (rho > 1e-6 ? rho : 1e-6), 1, 10));
-	else if (rho >= 2.0 / 3)
-		ev_near(d, e, d->data_dir, ratio_strength(rho, 2.0 / 3, 3));
+	/* the yardstick: the handshake's local processing gap (the smaller;
+	 * the larger, a round trip, is often stretched by address resolution) */
+	double lo = (double)(g1 < g2 ? g1 : g2);
+	lo = lo > 1000 ? lo : 1000;
+	double rho = (q25 > 1000 ? q25 : 1000) / lo;
+	snprintf(e->detail + k, sizeof e->detail - (size_t)k,
+		 "; handshake processing gap %.1f us (q25 / gap %.2f)", lo / 1e3, rho);
+	if (rho <= 1)
+		ev_near(d, e, ad, ratio_strength(1 / rho, 1, 10));
+	else if (rho >= 6)
+		ev_near(d, e, d->data_dir, ratio_strength(rho, 6, 10));
 }
 
 static void ev_ts_echo(const struct lk_side_state *s, struct lk_side_decision *d)
@@ -508,15 +509,11 @@ static void ev_seq_holes(const struct lk_side_state *s, struct lk_side_decision 
 	const struct sdir *D = &s->d[d->data_dir];
 	struct lk_side_ev *e = ev_add(d, "seq_holes", 0.9);
 	snprintf(e->detail, sizeof e->detail,
-		 "data %s: %llu holes (%llu bytes never seen), %llu retransmissions of seen data",
+		 "data %s: %llu holes (%llu bytes never seen), %llu segments below the highest seen",
 		 dn(d->data_dir), (unsigned long long)D->holes, (unsigned long long)D->hole_bytes,
 		 (unsigned long long)D->rexmit);
-	if (D->holes >= 2) {
+	if (D->holes >= 2)
 		ev_near(d, e, 1 - d->data_dir, 0.5 + (double)D->holes / 16);
-	} else if (!D->holes && D->rexmit >= 4) {
-		e->weight = 0.6;
-		ev_near(d, e, d->data_dir, 0.5 + (double)D->rexmit / 32);
-	}
 }
 
 static void ev_ip_id(const struct lk_side_state *s, struct lk_side_decision *d)
@@ -583,7 +580,7 @@ void lk_side_combine(struct lk_side_decision *d)
 		d->why = "no evidence";
 	else if (d->logodds[0] >= LK_SIDE_AGAINST && d->logodds[1] >= LK_SIDE_AGAINST)
 		d->why = "evidence disagrees";
-	else if (d->confidence < LK_SIDE_DECIDE)
+	else if (fabs(l) < log(LK_SIDE_DECIDE / (1 - LK_SIDE_DECIDE)) - 1e-9)
 		d->why = "evidence too weak";
 	else {
 		d->side = l > 0 ? LK_SV_SENDER : LK_SV_RECEIVER;

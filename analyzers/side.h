@@ -43,8 +43,10 @@
  *               newest data segment it covers was captured. At the receiver
  *               that is its processing time (microseconds; delayed ACKs
  *               aside), at the sender at least one round trip. Its 25th
- *               percentile is compared with the round trip of the handshake
- *               (the larger gap): <= 1/4 of it -> receiver, >= 2/3 -> sender.
+ *               percentile is compared with the handshake's processing gap
+ *               (the smaller of the two gaps; the larger, a round trip, is
+ *               often stretched by address resolution): <= 1x -> receiver,
+ *               >= 6x -> sender.
  *   ts_echo     response times from the timestamps option: for each TSval
  *               value a host sends, the time from the first packet carrying
  *               it to the first packet of the other host echoing it
@@ -53,12 +55,12 @@
  *               percentiles of the two hosts' response times must differ
  *               >= 4x -> near = the faster one.
  *   seq_holes   data that starts beyond the highest sequence number seen: a
- *               host never skips sequence space in what it sends, so holes
- *               mean the data was lost (or reordered) between its sender
- *               and the capture -> receiver. Retransmissions of data seen
- *               before, with no hole at all, are what a sender capture of a
- *               lossy transfer shows -> sender (weaker: a tail-loss probe
- *               repeats seen data at a receiver too, so >= 4 are needed).
+ *               host never skips sequence space in what it sends, so >= 2
+ *               holes mean the data was lost (or reordered) between its
+ *               sender and the capture -> receiver. (No holes says nothing:
+ *               retransmissions of data seen before are what a sender
+ *               capture of a lossy transfer shows, but a receiver sees them
+ *               too after a spurious timeout or a tail-loss probe.)
  *   ip_id       IPv4 IDs: Linux numbers each socket's packets consecutively
  *               (a TSO/GRO packet of n segments advances the ID by n). The
  *               near host's sequence has no gaps; the far host's has gaps
