@@ -520,8 +520,46 @@ static int row(sqlite3_stmt *st, int64_t flow_id, int dir, const char *cls, uint
 	return 0;
 }
 
+/* The flow's capture-side decision into its flows row (schema v3). */
+static int store_side(const struct lk_acks *a, sqlite3 *db, int64_t flow_id, struct lk_err *e)
+{
+	char *js = NULL;
+	size_t jn = 0;
+	FILE *m = open_memstream(&js, &jn);
+	if (!m)
+		return lk_errf(e, LK_EXIT_RUNTIME, "storing the capture side: out of memory");
+	lk_side_json(&a->dec, m);
+	if (fclose(m) != 0) {
+		free(js);
+		return lk_errf(e, LK_EXIT_RUNTIME, "storing the capture side: out of memory");
+	}
+	sqlite3_stmt *st;
+	int rc = -1;
+	if (sqlite3_prepare_v2(db,
+			       "UPDATE flows SET capture_side=?, side_confidence=?, side_rule=?, "
+			       "side_evidence=? WHERE flow_id=?",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1,
+				  a->dec.side == LK_SV_NONE ? "unknown" : lk_side_verdict_name(a->dec.side),
+				  -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 2, a->dec.confidence);
+		sqlite3_bind_text(st, 3, a->dec.rule ? a->dec.rule : "unknown", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, js, (int)jn, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, flow_id);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			rc = 0;
+		sqlite3_finalize(st);
+	}
+	free(js);
+	if (rc < 0)
+		return lk_errf(e, LK_EXIT_RUNTIME, "storing the capture side: %s", sqlite3_errmsg(db));
+	return 0;
+}
+
 int lk_acks_store(const struct lk_acks *a, sqlite3 *db, int64_t flow_id, struct lk_err *e)
 {
+	if (store_side(a, db, flow_id, e) < 0)
+		return -1;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT OR REPLACE INTO ack_classes(flow_id,dir,class,count) "

@@ -173,8 +173,9 @@ const struct lk_side_decision *lk_acks_side(const struct lk_acks *a);
 void lk_acks_json(const struct lk_acks *a, int dir, FILE *f);
 /* Human-readable block (several lines, each prefixed by `indent`). */
 void lk_acks_text(const struct lk_acks *a, int dir, const char *indent, FILE *f);
-/* Insert the rows of both directions into ack_classes (inside the caller's
- * transaction). */
+/* Insert the rows of both directions into ack_classes and the capture-side
+ * decision into the flows row (capture_side, side_confidence, side_rule,
+ * side_evidence), inside the caller's transaction. */
 int lk_acks_store(const struct lk_acks *a, sqlite3 *db, int64_t flow_id, struct lk_err *e);
 
 /* ---- many connections: one object per capture, indexed by lk_flow.idx ---- */

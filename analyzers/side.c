@@ -390,7 +390,7 @@ static void ev_tx_csum(const struct lk_side_state *s, struct lk_side_decision *d
 	uint32_t na = a->partial + a->complete, nb = b->partial + b->complete;
 	if (!na || !nb)
 		return;
-	struct lk_side_ev *e = ev_add(d, "tx_csum", 0.95);
+	struct lk_side_ev *e = ev_add(d, "tx_csum", 0.75);
 	int k = snprintf(e->detail, sizeof e->detail, "up to the MSS: ");
 	k += csum_detail(e->detail + k, sizeof e->detail - (size_t)k, "a->b", a);
 	k += snprintf(e->detail + k, sizeof e->detail - (size_t)k, "; ");
@@ -546,13 +546,13 @@ static void ev_inflight(const struct lk_side_state *s, struct lk_side_decision *
 	const struct sdir *K = &s->d[1 - d->data_dir];
 	if (K->n_adv < 8)
 		return;
-	struct lk_side_ev *e = ev_add(d, "inflight", 0.7);
+	struct lk_side_ev *e = ev_add(d, "inflight", 0.6);
 	double f = (double)K->n_inflight / (double)K->n_adv;
 	snprintf(e->detail, sizeof e->detail,
 		 "%llu of %llu advancing ACKs saw > 2 MSS of data beyond them (%.0f%%)",
 		 (unsigned long long)K->n_inflight, (unsigned long long)K->n_adv, 100 * f);
-	if (f >= 0.75)
-		ev_near(d, e, d->data_dir, 0.5 + 0.5 * clamp01((f - 0.75) / 0.2));
+	if (f >= 0.9)
+		ev_near(d, e, d->data_dir, 0.5 + 0.5 * clamp01((f - 0.9) / 0.09));
 }
 
 /* ---- combination ---- */

@@ -68,10 +68,12 @@
  *               >= 2 gaps and the other with none (>= 50 packets each, both
  *               >= 90% consecutive) -> near = the gap-free one.
  *   inflight    data in flight when an ACK is seen: at the sender an ACK
- *               arrives while later data is already out, so for most ACKs
- *               (>= 75%, of >= 8) more than 2 MSS were seen beyond the ACK ->
- *               sender. The converse says nothing (a CPU-bound sender at a
- *               small round trip has nothing in flight either).
+ *               arrives while later data is already out, so for nearly all
+ *               ACKs (>= 90%, of >= 8) more than 2 MSS were seen beyond the
+ *               ACK -> sender. Weak (a receiver whose application holds the
+ *               socket sees up to 3/4 of its ACKs leave behind queued data),
+ *               and the converse says nothing (a CPU-bound sender at a small
+ *               round trip has nothing in flight either).
  *
  * Combination: each piece with a verdict has a probability of being right,
  * p = 0.5 + 0.5 * weight * strength; the log-odds ln(p / (1 - p)) of the

@@ -147,6 +147,16 @@ D("a2b_") D("b2a_")
 "UPDATE runs SET capture_drops = (SELECT CASE WHEN count(*) > 0 AND count(value) = count(*)\n"
 "  THEN CAST(sum(value) AS INTEGER) END FROM counters c WHERE c.run_id = runs.run_id\n"
 "  AND c.event = 'capture_kernel_drops' AND c.source = 'pcap');\n",
+/* v3: the capture-side decision of each flow (analyzers/side.h): where the
+ * capture was taken - at the data sender, at the data receiver, or unknown -
+ * with its confidence, how it was decided (forced | evidence | unknown) and
+ * the evidence as JSON (the "side" object of `lrokit analyze --json`). NULL
+ * for flows ingested before v3. */
+"ALTER TABLE flows ADD COLUMN capture_side TEXT\n"
+"  CHECK (capture_side IN ('sender','receiver','unknown'));\n"
+"ALTER TABLE flows ADD COLUMN side_confidence REAL;\n"
+"ALTER TABLE flows ADD COLUMN side_rule TEXT;\n"
+"ALTER TABLE flows ADD COLUMN side_evidence TEXT;\n",
 };
 
 const int lk_n_migrations = (int)(sizeof lk_migrations / sizeof lk_migrations[0]);
