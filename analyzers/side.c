@@ -378,10 +378,11 @@ static double frac_partial(const struct csum_count *c)
 	return n ? (double)c->partial / n : NAN;
 }
 
+/* "[DIR ]P/N partial (verified V valid, B bad)" */
 static int csum_detail(char *b, size_t n, const char *dirn, const struct csum_count *c)
 {
-	return snprintf(b, n, "%s %u/%u partial (verified %u valid, %u bad)", dirn, c->partial,
-			c->partial + c->complete, c->valid, c->bad);
+	return snprintf(b, n, "%s%s%u/%u partial (verified %u valid, %u bad)", dirn, *dirn ? " " : "",
+			c->partial, c->partial + c->complete, c->valid, c->bad);
 }
 
 static void ev_tx_csum(const struct lk_side_state *s, struct lk_side_decision *d)
