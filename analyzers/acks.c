@@ -253,13 +253,14 @@ static inline void ack_advanced(struct dstate *S, uint32_t adv, uint32_t mss)
 	}
 }
 
-static inline void ack_seg(const struct lk_acks *a, struct dstate *S, struct dstate *O,
-			   const struct lk_pkt *p, uint8_t fl, uint32_t plen, uint64_t ts, int d)
+/* -1 when out of memory (in the capture-side evidence), else 0. */
+static inline int ack_seg(const struct lk_acks *a, struct dstate *S, struct dstate *O,
+			  const struct lk_pkt *p, uint8_t fl, uint32_t plen, uint64_t ts, int d)
 {
 	struct lk_acks_dir *o = &S->out;
 	o->ack_pkts++;
 	if (fl & LK_TH_RST)
-		return;
+		return 0;
 	const uint32_t ack = p->ack;
 	const uint16_t win = p->win;
 	const bool sack = p->opt.n_sack >= 1;
@@ -275,7 +276,7 @@ static inline void ack_seg(const struct lk_acks *a, struct dstate *S, struct dst
 		S->ack_valid = true;
 		S->last_win = win;
 		S->win_valid = true;
-		return;
+		return 0;
 	}
 	o->classified++;
 	if (plen > 0)
@@ -311,17 +312,20 @@ static inline void ack_seg(const struct lk_acks *a, struct dstate *S, struct dst
 	}
 	uint64_t newest = UINT64_MAX;
 	o->timing[classify_timing(a, S, ack, sack, adv, mss, ts, &newest)]++;
+	int rc = 0;
 	if (adv && O->hi_valid)
 		/* evidence of the capture side: the ACK's delay after the data it
 		 * covers, and the data seen beyond it */
-		lk_side_ack(a->side, d, newest != UINT64_MAX && ts >= newest ? ts - newest : UINT64_MAX,
-			    lk_seq_lt(ack, O->hi_end) ? O->hi_end - ack : 0, mss);
+		rc = lk_side_ack(a->side, d,
+				 newest != UINT64_MAX && ts >= newest ? ts - newest : UINT64_MAX,
+				 lk_seq_lt(ack, O->hi_end) ? O->hi_end - ack : 0, mss);
 	if (!ack_valid || adv) {
 		S->last_ack = ack;
 		S->ack_valid = true;
 	}
 	S->last_win = win;
 	S->win_valid = true;
+	return rc;
 }
 
 static __attribute__((noinline)) void syn_fields(struct lk_acks *a, struct dstate *S,
@@ -364,8 +368,8 @@ int lk_acks_feed(struct lk_acks *a, int d, const struct lk_pkt *p, uint64_t ts)
 				rc = -1;
 		}
 	}
-	if (fl & LK_TH_ACK)
-		ack_seg(a, S, O, p, fl, plen, ts, d);
+	if ((fl & LK_TH_ACK) && ack_seg(a, S, O, p, fl, plen, ts, d) < 0)
+		rc = -1;
 	return rc;
 }
 

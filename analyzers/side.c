@@ -62,9 +62,9 @@ struct sdir {
 	uint64_t tq_forgotten;
 	bool ts_valid, ecr_valid;
 	uint32_t ts_last, ecr_last;
-	struct resv resp;  /* this source's response times (its echoes) */
+	struct resv *resp; /* this source's response times (its echoes); NULL until the first */
 	/* ACKs sent by this source */
-	struct resv ackd;  /* data -> ACK delays */
+	struct resv *ackd; /* data -> ACK delays; NULL until the first */
 	uint64_t n_adv, n_inflight;
 };
 
@@ -85,17 +85,25 @@ void lk_side_free(struct lk_side_state *s)
 {
 	if (!s)
 		return;
-	free(s->d[0].tq);
-	free(s->d[1].tq);
+	for (int i = 0; i < 2; i++) {
+		free(s->d[i].tq);
+		free(s->d[i].resp);
+		free(s->d[i].ackd);
+	}
 	free(s);
 }
 
-static void resv_add(struct lk_side_state *s, struct resv *r, uint64_t ns)
+/* Add a sample to *rp, allocated on the first (most connections of a
+ * capture never have one). -1 when out of memory. */
+static int resv_add(struct lk_side_state *s, struct resv **rp, uint64_t ns)
 {
+	if (!*rp && !(*rp = calloc(1, sizeof **rp)))
+		return -1;
+	struct resv *r = *rp;
 	uint32_t v = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
 	if (r->seen < RES) {
 		r->v[r->seen++] = v;
-		return;
+		return 0;
 	}
 	r->seen++;
 	s->rng ^= s->rng << 13;
@@ -104,7 +112,10 @@ static void resv_add(struct lk_side_state *s, struct resv *r, uint64_t ns)
 	uint64_t k = s->rng % r->seen;
 	if (k < RES)
 		r->v[k] = v;
+	return 0;
 }
+
+static uint64_t resv_n(const struct resv *r) { return r ? r->seen : 0; }
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -251,8 +262,8 @@ static int note_ts(struct lk_side_state *s, struct sdir *D, struct sdir *O, cons
 	while (O->tqh < O->tqn && lk_seq_lt(O->tq[O->tqh].tsval, e))
 		O->tqh++;
 	if (O->tqh < O->tqn && O->tq[O->tqh].tsval == e) {
-		if (ts >= O->tq[O->tqh].ts)
-			resv_add(s, &D->resp, ts - O->tq[O->tqh].ts);
+		if (ts >= O->tq[O->tqh].ts && resv_add(s, &D->resp, ts - O->tq[O->tqh].ts) < 0)
+			rc = -1;
 		O->tqh++;
 	}
 	if (O->tqh == O->tqn)
@@ -291,16 +302,15 @@ int lk_side_packet(struct lk_side_state *s, int dir, const struct lk_pkt *p, uin
 	return note_ts(s, D, O, p, ts);
 }
 
-void lk_side_ack(struct lk_side_state *s, int dir, uint64_t delay_ns, uint32_t beyond, uint32_t mss)
+int lk_side_ack(struct lk_side_state *s, int dir, uint64_t delay_ns, uint32_t beyond, uint32_t mss)
 {
 	if (dir != 0 && dir != 1)
-		return;
+		return 0;
 	struct sdir *D = &s->d[dir];
-	if (delay_ns != UINT64_MAX)
-		resv_add(s, &D->ackd, delay_ns);
 	D->n_adv++;
 	if (beyond > 2 * (mss ? mss : 1))
 		D->n_inflight++;
+	return delay_ns != UINT64_MAX ? resv_add(s, &D->ackd, delay_ns) : 0;
 }
 
 /* ---- evidence ---- */
@@ -459,8 +469,8 @@ static void ev_ack_delay(const struct lk_side_state *s, struct lk_side_decision 
 	if (d->data_dir < 0)
 		return;
 	int ad = 1 - d->data_dir;
-	const struct resv *r = &s->d[ad].ackd;
-	if (r->seen < 8)
+	const struct resv *r = s->d[ad].ackd;
+	if (resv_n(r) < 8)
 		return;
 	struct lk_side_ev *e = ev_add(d, "ack_delay", 0.85);
 	double q10 = resv_q(r, 0.1), q25 = resv_q(r, 0.25), q50 = resv_q(r, 0.5);
@@ -488,8 +498,8 @@ static void ev_ack_delay(const struct lk_side_state *s, struct lk_side_decision 
 
 static void ev_ts_echo(const struct lk_side_state *s, struct lk_side_decision *d)
 {
-	const struct resv *ra = &s->d[0].resp, *rb = &s->d[1].resp;
-	if (ra->seen < 8 || rb->seen < 8)
+	const struct resv *ra = s->d[0].resp, *rb = s->d[1].resp;
+	if (resv_n(ra) < 8 || resv_n(rb) < 8)
 		return;
 	struct lk_side_ev *e = ev_add(d, "ts_echo", 0.9);
 	double qa = resv_q(ra, 0.25), qb = resv_q(rb, 0.25);

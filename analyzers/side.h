@@ -145,8 +145,8 @@ int lk_side_packet(struct lk_side_state *s, int dir, const struct lk_pkt *p, uin
 /* An ACK of direction dir that advanced. delay_ns: time since the capture of
  * the newest data segment it newly covers (UINT64_MAX: none known); beyond:
  * bytes of the other direction's data seen beyond its ack; mss of that data
- * (0 unknown). */
-void lk_side_ack(struct lk_side_state *s, int dir, uint64_t delay_ns, uint32_t beyond, uint32_t mss);
+ * (0 unknown). -1 when out of memory (the delay is then not kept), else 0. */
+int lk_side_ack(struct lk_side_state *s, int dir, uint64_t delay_ns, uint32_t beyond, uint32_t mss);
 /* Gather the evidence and decide. data_dir: the direction of the data (-1:
  * none: unknown). force: LK_SIDE_AUTO to decide, else the forced side. */
 void lk_side_decide(const struct lk_side_state *s, int data_dir, enum lk_side force,

@@ -35,7 +35,7 @@ done
 grep -qw bbr /proc/sys/net/ipv4/tcp_available_congestion_control 2>/dev/null ||
 	skip_all "bbr congestion control not available"
 BYTES=${SIDE_BYTES:-2M}
-plan 4
+plan 7
 
 # setup_group G ROUTER DELAY_US LOSS_PER_MILLE: set up the namespaces of
 # group G (${NSP}G{s,w,r,c}, made by the caller) and start the wire helper in
@@ -322,6 +322,24 @@ diag "captures: $tot; right $right, unknown $unknown, wrong $wrong"
 awk -v r="$right" -v t="$tot" 'BEGIN {exit !(t > 0 && r >= 0.95 * t)}'
 ok $? "at least 95% decided right ($right of $tot)"
 is "$wrong" 0 "no capture decided on the wrong side"
+
+# The report's bandwidth-estimate figure needs a capture decided to be at the
+# data sender: group 1's captures (round trip under 1 ms, no router, no loss),
+# ingested without --side, must give it.
+DB=$TMP/side.db
+"$LK" analyze -q --db "$DB" "$TMP/g1.snd.pcap" "$TMP/g1.rcv.pcap" >/dev/null 2>"$TMP/db.err"
+ok $? "group 1's captures stored without --side ($(head -c 200 "$TMP/db.err"))"
+side_counts() { # PCAP: "side=count ..." of the bulk flows of that capture
+	sqlite3 "$DB" "SELECT group_concat(capture_side || '=' || n, ' ') FROM (SELECT
+		f.capture_side, count(*) AS n FROM flows f JOIN captures c USING (capture_id)
+		WHERE c.path = '$1' AND f.a2b_data_bytes + f.b2a_data_bytes > 1000000
+		GROUP BY 1 ORDER BY 1)" 2>&1
+}
+got="$(side_counts "$TMP/g1.snd.pcap") / $(side_counts "$TMP/g1.rcv.pcap")"
+is "$got" "sender=24 / receiver=24" "flows.capture_side of the 48 bulk flows stored"
+"$LK" report --db "$DB" -o "$TMP/report" >/dev/null 2>"$TMP/report.err"
+[ -s "$TMP/report/fig4-bwe.csv" ] && [ -s "$TMP/report/fig4-bwe.png" ]
+ok $? "lrokit report draws the bandwidth estimates (figure 4) from the sender-side capture"
 if [ -n "${LK_SIDE_KEEP:-}" ]; then
 	mkdir -p "$LK_SIDE_KEEP" && cp "$TMP"/g*.pcap "$TMP"/g*.done "$TMP"/g*.drops "$TMP/cases" "$TMP/table" "$LK_SIDE_KEEP"/
 fi
