@@ -14,32 +14,36 @@
  * with a strength in [0, 1] (how clear its own numbers are) and a weight
  * (how far that kind of evidence is trusted). A capture is taken next to the
  * host whose packets are seen when they leave it: before any router, queue,
- * loss or segmentation on the path.
+ * loss or segmentation on the path. Weights in brackets; a strength is 0.5
+ * where a ratio just passes its threshold and 1 from 10x beyond it, or
+ * grows with the counts behind it.
  *
- *   ttl         IPv4 TTL / IPv6 hop limit of each direction (most frequent
+ *   ttl [0.95]  IPv4 TTL / IPv6 hop limit of each direction (most frequent
  *               value). The near host's packets carry an initial value (32,
  *               64, 128 or 255) exactly; the far host's are lower by the
  *               routers between. Both initial (no router) or neither: none.
- *   tx_csum     TCP checksums left to the NIC (checksum offload): the field
- *               holds only the pseudo-header sum ("partial"). Seen on the
- *               packets a host sends, captured before its NIC: >= 90% of one
- *               direction's packets up to the MSS partial, <= 10% of the
- *               other's -> near = the source of the partial ones. (On a
- *               virtual path that never completes checksums both directions
- *               are partial: none.)
- *   gro         receive aggregation at the capture host: data segments
+ *   tx_csum [0.75] TCP checksums left to the NIC (checksum offload): the
+ *               field holds only the pseudo-header sum ("partial"). Seen on
+ *               the packets a host sends, captured before its NIC: >= 90% of
+ *               one direction's packets up to the MSS partial, <= 10% of the
+ *               other's -> near = the source of the partial ones. Only 0.75:
+ *               a virtual path (veth, virtio, Xen netfront) delivers the far
+ *               host's partial checksums as they are, so there a host
+ *               without offload sees the other's partial packets; when both
+ *               hosts offload, both directions are partial: none.
+ *   gro [0.9]   receive aggregation at the capture host: data segments
  *               longer than the MSS with partial checksums (Linux GRO sets
  *               the aggregate's field to the pseudo-header sum) while that
  *               direction's segments up to the MSS carry complete checksums
  *               (as sent on a wire) -> near = the data's destination. (TSO
  *               at a sender shows long segments too, but then its short
  *               ones are partial as well.)
- *   handshake   SYN -> SYN/ACK -> ACK gaps. Next to the client the SYN/ACK
+ *   handshake [0.8] SYN -> SYN/ACK -> ACK gaps. Next to the client the SYN/ACK
  *               comes one round trip after the SYN and the ACK follows at
  *               once; next to the server the SYN/ACK follows the SYN at
  *               once and the ACK comes a round trip later. The larger gap
  *               must be >= 3x the smaller one.
- *   ack_delay   for every ACK that newly covers data: the time since the
+ *   ack_delay [0.85] for every ACK that newly covers data: the time since the
  *               newest data segment it covers was captured. At the receiver
  *               that is its processing time (microseconds; delayed ACKs
  *               aside), at the sender at least one round trip. Its 25th
@@ -47,27 +51,27 @@
  *               (the smaller of the two gaps; the larger, a round trip, is
  *               often stretched by address resolution): <= 1x -> receiver,
  *               >= 6x -> sender.
- *   ts_echo     response times from the timestamps option: for each TSval
+ *   ts_echo [0.9] response times from the timestamps option: for each TSval
  *               value a host sends, the time from the first packet carrying
  *               it to the first packet of the other host echoing it
  *               (TSecr). The near host answers within its processing time,
  *               the far host's answers arrive a round trip later; the 25th
  *               percentiles of the two hosts' response times must differ
  *               >= 4x -> near = the faster one.
- *   seq_holes   data that starts beyond the highest sequence number seen: a
+ *   seq_holes [0.9] data that starts beyond the highest sequence number seen: a
  *               host never skips sequence space in what it sends, so >= 2
  *               holes mean the data was lost (or reordered) between its
  *               sender and the capture -> receiver. (No holes says nothing:
  *               retransmissions of data seen before are what a sender
  *               capture of a lossy transfer shows, but a receiver sees them
  *               too after a spurious timeout or a tail-loss probe.)
- *   ip_id       IPv4 IDs: Linux numbers each socket's packets consecutively
+ *   ip_id [0.85] IPv4 IDs: Linux numbers each socket's packets consecutively
  *               (a TSO/GRO packet of n segments advances the ID by n). The
  *               near host's sequence has no gaps; the far host's has gaps
  *               where its packets were lost on the way. One direction with
  *               >= 2 gaps and the other with none (>= 50 packets each, both
  *               >= 90% consecutive) -> near = the gap-free one.
- *   inflight    data in flight when an ACK is seen: at the sender an ACK
+ *   inflight [0.6] data in flight when an ACK is seen: at the sender an ACK
  *               arrives while later data is already out, so for nearly all
  *               ACKs (>= 90%, of >= 8) more than 2 MSS were seen beyond the
  *               ACK -> sender. Weak (a receiver whose application holds the

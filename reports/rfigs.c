@@ -368,7 +368,8 @@ static int fig4(sqlite3 *db, const struct rp_model *m, struct out *w, unsigned m
 			idx[n++] = i;
 	if (!n) {
 		snprintf(why, nwhy, "no bandwidth estimates (table bwe is empty for these captures: "
-				    "they need a capture at the data sender and the bwe analyzer)");
+				    "they need a capture at the data sender, flows.capture_side = "
+				    "'sender': decided by lrokit analyze, or its --side sender)");
 		return 0;
 	}
 	int rows, cols;
