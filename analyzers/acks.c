@@ -467,10 +467,7 @@ void lk_acks_json(const struct lk_acks *a, int dir, FILE *f)
 	fputs(",\"mss_source\":", f);
 	lk_json_str(f, o->mss_source ? o->mss_source : "none");
 	fputs(",\"capture_near\":", f);
-	if (a->near < 0)
-		fputs("null", f);
-	else
-		lk_json_str(f, a->near ? "b" : "a");
+	lk_json_str_or_null(f, a->near < 0 ? NULL : a->near ? "b" : "a");
 	fputs(",\"side_rule\":", f);
 	lk_json_str(f, a->rule);
 	fputs(",\"timing\":", f);

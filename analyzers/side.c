@@ -634,15 +634,9 @@ void lk_side_json(const struct lk_side_decision *d, FILE *f)
 	fputs("{\"capture\":", f);
 	lk_json_str(f, d->side == LK_SV_NONE ? "unknown" : lk_side_verdict_name(d->side));
 	fputs(",\"near\":", f);
-	if (d->near < 0)
-		fputs("null", f);
-	else
-		lk_json_str(f, d->near ? "b" : "a");
+	lk_json_str_or_null(f, d->near < 0 ? NULL : d->near ? "b" : "a");
 	fputs(",\"data\":", f);
-	if (d->data_dir < 0)
-		fputs("null", f);
-	else
-		lk_json_str(f, d->data_dir ? "b2a" : "a2b");
+	lk_json_str_or_null(f, d->data_dir < 0 ? NULL : d->data_dir ? "b2a" : "a2b");
 	fputs(",\"confidence\":", f);
 	lk_json_num(f, d->confidence);
 	fputs(",\"rule\":", f);
