@@ -13,7 +13,7 @@
 #define CSUM_BUDGET 1024  /* packets per direction and size class whose checksum is looked at */
 #define VERIFY_BUDGET 256 /* of which fully verified (payload summed) */
 #define TTL_BUDGET 4096   /* packets per direction whose TTL is counted */
-#define TSQ_MAX 4096      /* TSvals per direction waiting for their echo */
+#define TSQ_MAX 1024      /* TSvals per direction waiting for their echo (1 s at 1 ms ticks) */
 
 const char *lk_side_verdict_name(enum lk_side_verdict v)
 {
@@ -490,7 +490,7 @@ static void ev_ack_delay(const struct lk_side_state *s, struct lk_side_decision 
 	double rho = (q25 > 1000 ? q25 : 1000) / lo;
 	snprintf(e->detail + k, sizeof e->detail - (size_t)k,
 		 "; handshake processing gap %.1f us (q25 / gap %.2f)", lo / 1e3, rho);
-	if (rho <= 1)
+	if (rho < 1) /* strictly: equal (e.g. both 0 at a coarse clock) says nothing */
 		ev_near(d, e, ad, ratio_strength(1 / rho, 1, 10));
 	else if (rho >= 6)
 		ev_near(d, e, d->data_dir, ratio_strength(rho, 6, 10));

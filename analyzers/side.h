@@ -49,7 +49,7 @@
  *               aside), at the sender at least one round trip. Its 25th
  *               percentile is compared with the handshake's processing gap
  *               (the smaller of the two gaps; the larger, a round trip, is
- *               often stretched by address resolution): <= 1x -> receiver,
+ *               often stretched by address resolution): < 1x -> receiver,
  *               >= 6x -> sender.
  *   ts_echo [0.9] response times from the timestamps option: for each TSval
  *               value a host sends, the time from the first packet carrying
