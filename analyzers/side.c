@@ -13,6 +13,7 @@
 #define CSUM_BUDGET 1024  /* packets per direction and size class whose checksum is looked at */
 #define VERIFY_BUDGET 256 /* of which fully verified (payload summed) */
 #define TTL_BUDGET 4096   /* packets per direction whose TTL is counted */
+#define MIN_RTT_NS 30000   /* round trips shorter than this cannot be told from processing */
 #define TSQ_MAX 1024      /* TSvals per direction waiting for their echo (1 s at 1 ms ticks) */
 
 const char *lk_side_verdict_name(enum lk_side_verdict v)
@@ -447,6 +448,26 @@ static bool hs_gaps(const struct lk_side_state *s, int *client, uint64_t *g1, ui
 	return false;
 }
 
+/* A handshake whose round trip (the larger gap) is under MIN_RTT_NS: the
+ * two ends are so close (namespaces or VMs on one machine) that each sees
+ * the other's packets as soon as they were sent, and timing cannot tell the
+ * ends apart. Appends the reason to e's detail. */
+static bool rtt_too_short(const struct lk_side_state *s, struct lk_side_ev *e)
+{
+	int c;
+	uint64_t g1, g2;
+	if (!hs_gaps(s, &c, &g1, &g2))
+		return false;
+	uint64_t hi = g1 > g2 ? g1 : g2;
+	if (hi >= MIN_RTT_NS)
+		return false;
+	size_t k = strlen(e->detail);
+	snprintf(e->detail + k, sizeof e->detail - k,
+		 "; handshake round trip %.1f us < %d us: timing cannot tell the ends apart",
+		 (double)hi / 1e3, MIN_RTT_NS / 1000);
+	return true;
+}
+
 static void ev_handshake(const struct lk_side_state *s, struct lk_side_decision *d)
 {
 	int c;
@@ -457,6 +478,8 @@ static void ev_handshake(const struct lk_side_state *s, struct lk_side_decision 
 	snprintf(e->detail, sizeof e->detail,
 		 "client %s; SYN -> SYN/ACK %.1f us, SYN/ACK -> ACK %.1f us", c ? "b" : "a",
 		 (double)g1 / 1e3, (double)g2 / 1e3);
+	if (rtt_too_short(s, e))
+		return;
 	double x = g1 > 1000 ? (double)g1 : 1000, y = g2 > 1000 ? (double)g2 : 1000;
 	if (x >= 3 * y)
 		ev_near(d, e, c, ratio_strength(x / y, 3, 10));
@@ -490,6 +513,8 @@ static void ev_ack_delay(const struct lk_side_state *s, struct lk_side_decision 
 	double rho = (q25 > 1000 ? q25 : 1000) / lo;
 	snprintf(e->detail + k, sizeof e->detail - (size_t)k,
 		 "; handshake processing gap %.1f us (q25 / gap %.2f)", lo / 1e3, rho);
+	if (rtt_too_short(s, e))
+		return;
 	if (rho < 1) /* strictly: equal (e.g. both 0 at a coarse clock) says nothing */
 		ev_near(d, e, ad, ratio_strength(1 / rho, 1, 10));
 	else if (rho >= 6)
@@ -506,6 +531,8 @@ static void ev_ts_echo(const struct lk_side_state *s, struct lk_side_decision *d
 	snprintf(e->detail, sizeof e->detail,
 		 "response times (q25): a %.1f us (%llu echoes), b %.1f us (%llu echoes)", qa / 1e3,
 		 (unsigned long long)ra->seen, qb / 1e3, (unsigned long long)rb->seen);
+	if (rtt_too_short(s, e))
+		return;
 	double x = qa > 1000 ? qa : 1000, y = qb > 1000 ? qb : 1000;
 	if (y >= 4 * x)
 		ev_near(d, e, 0, ratio_strength(y / x, 4, 10));
@@ -562,6 +589,8 @@ static void ev_inflight(const struct lk_side_state *s, struct lk_side_decision *
 	snprintf(e->detail, sizeof e->detail,
 		 "%llu of %llu advancing ACKs saw > 2 MSS of data beyond them (%.0f%%)",
 		 (unsigned long long)K->n_inflight, (unsigned long long)K->n_adv, 100 * f);
+	if (rtt_too_short(s, e))
+		return;
 	if (f >= 0.9)
 		ev_near(d, e, d->data_dir, 0.5 + 0.5 * clamp01((f - 0.9) / 0.09));
 }

@@ -79,6 +79,13 @@
  *               and the converse says nothing (a CPU-bound sender at a small
  *               round trip has nothing in flight either).
  *
+ * The timing pieces (handshake, ack_delay, ts_echo, inflight) say nothing
+ * when the handshake's round trip (its larger gap) is under 30 us: the ends
+ * are then so close (namespaces or VMs on one machine, a veth between them)
+ * that each sees the other's packets as soon as they were sent, both
+ * captures show the same timing, and any timing rule would name the same
+ * host at both ends.
+ *
  * Combination: each piece with a verdict has a probability of being right,
  * p = 0.5 + 0.5 * weight * strength; the log-odds ln(p / (1 - p)) of the
  * pieces for each side are summed (independent evidence). If both sides

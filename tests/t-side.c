@@ -334,11 +334,11 @@ static void receiver_capture_gro(void)
 }
 
 /* Timing at the receiver b, no offloads, no router: the handshake (SYN at 0,
- * SYN/ACK 20 us later, the third ACK 1 ms later: b is the server), ACKs 3 us
+ * SYN/ACK 20 us later, the third ACK hs_rtt later: b is the server), ACKs 3 us
  * after the data they cover (lk_side_ack), and timestamps: b echoes a's new
  * TSval 3 us after it arrives; a's data echoes b's TSval 1 ms after b sent
  * it. */
-static void receiver_capture_timing(void)
+static struct lk_side_state *timing_trace(uint64_t hs_rtt)
 {
 	struct lk_side_state *x = lk_side_new();
 	struct seg s = {.af = 4, .dir = 0, .ttl = 64, .flags = LK_TH_SYN, .seq = 0, .cs = CS_VALID,
@@ -349,7 +349,7 @@ static void receiver_capture_timing(void)
 	feed(x, &s, 20 * US, 0);
 	s = (struct seg){.af = 4, .dir = 0, .ttl = 64, .flags = LK_TH_ACK, .seq = 1, .ack = 1,
 			 .cs = CS_VALID, .ts = true, .tsval = 1001, .tsecr = 5000};
-	feed(x, &s, 1020 * US, 0);
+	feed(x, &s, 20 * US + hs_rtt, 0);
 	uint64_t t = 2 * MS;
 	uint32_t seq = 1;
 	for (uint32_t i = 0; i < 20; i++) {
@@ -366,6 +366,12 @@ static void receiver_capture_timing(void)
 		lk_side_ack(x, 1, 3 * US, 0, 1000);
 		t += 1 * MS;
 	}
+	return x;
+}
+
+static void receiver_capture_timing(void)
+{
+	struct lk_side_state *x = timing_trace(1000 * US);
 	struct lk_side_decision d;
 	lk_side_decide(x, 0, LK_SIDE_AUTO, &d);
 	const struct lk_side_ev *e = find(&d, "handshake");
@@ -388,6 +394,20 @@ static void receiver_capture_timing(void)
 	 * the data sender */
 	lk_side_decide(x, 1, LK_SIDE_AUTO, &d);
 	ok(d.side == LK_SV_SENDER && d.near == 1, "data b->a: the same host is the sender");
+	lk_side_free(x);
+
+	/* the same trace with a handshake round trip of 25 us (< 30 us: a veth
+	 * between namespaces): no timing piece has a verdict */
+	x = timing_trace(25 * US);
+	lk_side_decide(x, 0, LK_SIDE_AUTO, &d);
+	const char *names[] = {"handshake", "ack_delay", "ts_echo"};
+	int muted = 0;
+	for (int i = 0; i < 3; i++) {
+		e = find(&d, names[i]);
+		muted += e && e->verdict == LK_SV_NONE && strstr(e->detail, "round trip 25.0 us < 30 us");
+	}
+	ok(muted == 3 && d.side == LK_SV_NONE,
+	   "round trip 25 us: handshake, ack_delay, ts_echo say nothing; side unknown");
 	lk_side_free(x);
 }
 
