@@ -34,8 +34,6 @@ struct rxseg {
 struct dstate {
 	/* handshake */
 	struct lk_syn syn;
-	bool synack_seen, synonly_seen, hs_ack_seen;
-	uint64_t syn_ns, synack_ns, hs_ack_ns;
 	/* as data sender */
 	uint64_t data_bytes, data_pkts;
 	bool hi_valid;
@@ -46,7 +44,6 @@ struct dstate {
 	bool ack_valid, win_valid;
 	uint32_t last_ack;
 	uint16_t last_win;
-	uint64_t n_adv, n_match, n_edge;
 	/* receiver model (data of the other direction arriving here) */
 	bool rcv_valid, ooo_pending, old_pending;
 	uint32_t rcv_nxt;
@@ -63,6 +60,8 @@ struct lk_acks {
 	int near, data_dir;
 	const char *rule;
 	bool finished;
+	struct lk_side_state *side;          /* the capture-side evidence (side.h) */
+	struct lk_side_decision dec;   /* its decision, after finish */
 };
 
 struct lk_acks *lk_acks_new(const struct lk_acks_params *p)
@@ -70,6 +69,10 @@ struct lk_acks *lk_acks_new(const struct lk_acks_params *p)
 	struct lk_acks *a = calloc(1, sizeof *a);
 	if (!a)
 		return NULL;
+	if (!(a->side = lk_side_new())) {
+		free(a);
+		return NULL;
+	}
 	if (p)
 		a->prm = *p;
 	else
@@ -90,6 +93,7 @@ void lk_acks_free(struct lk_acks *a)
 		return;
 	free(a->st[0].q);
 	free(a->st[1].q);
+	lk_side_free(a->side);
 	free(a);
 }
 
@@ -190,8 +194,11 @@ static inline int rx_data(const struct lk_acks *a, struct dstate *S, struct dsta
 	return q_push(R, end, ts, mss && plen > mss);
 }
 
+/* *newest: capture time of the newest segment this ACK newly covers (kept
+ * when none). */
 static inline enum lk_timing classify_timing(const struct lk_acks *a, struct dstate *S, uint32_t ack,
-					     bool sack, uint32_t adv, uint32_t mss, uint64_t ts)
+					     bool sack, uint32_t adv, uint32_t mss, uint64_t ts,
+					     uint64_t *newest)
 {
 	bool ooo = sack || S->ooo_pending || S->old_pending;
 	if (S->rcv_valid && lk_seq_lt(S->rcv_nxt, ack)) {
@@ -209,6 +216,7 @@ static inline enum lk_timing classify_timing(const struct lk_acks *a, struct dst
 			n++;
 			qh++;
 		} while (qh < qn && lk_seq_le(S->q[qh].end, ack));
+		*newest = S->q[qh - 1].ts;
 	}
 	if (qh == qn)
 		qh = qn = 0;
@@ -227,8 +235,7 @@ static inline enum lk_timing classify_timing(const struct lk_acks *a, struct dst
 }
 
 /* An ACK that advanced by adv > 0 (previous ack known). */
-static inline void ack_advanced(struct dstate *S, const struct dstate *O, uint32_t ack, uint32_t adv,
-				uint32_t mss)
+static inline void ack_advanced(struct dstate *S, uint32_t adv, uint32_t mss)
 {
 	struct lk_acks_dir *o = &S->out;
 	if (!mss) {
@@ -244,25 +251,16 @@ static inline void ack_advanced(struct dstate *S, const struct dstate *O, uint32
 		else
 			o->adv_stretch++;
 	}
-	if (O->hi_valid) {
-		/* data seen beyond this ACK, in MSS (see decide_side) */
-		uint32_t beyond = lk_seq_lt(ack, O->hi_end) ? O->hi_end - ack : 0;
-		uint32_t m = mss ? mss : 1;
-		S->n_adv++;
-		if (beyond <= 2 * m)
-			S->n_match++;
-		if (beyond == 0)
-			S->n_edge++;
-	}
 }
 
-static inline void ack_seg(const struct lk_acks *a, struct dstate *S, struct dstate *O,
-			   const struct lk_pkt *p, uint8_t fl, uint32_t plen, uint64_t ts)
+/* -1 when out of memory (in the capture-side evidence), else 0. */
+static inline int ack_seg(const struct lk_acks *a, struct dstate *S, struct dstate *O,
+			  const struct lk_pkt *p, uint8_t fl, uint32_t plen, uint64_t ts, int d)
 {
 	struct lk_acks_dir *o = &S->out;
 	o->ack_pkts++;
 	if (fl & LK_TH_RST)
-		return;
+		return 0;
 	const uint32_t ack = p->ack;
 	const uint16_t win = p->win;
 	const bool sack = p->opt.n_sack >= 1;
@@ -278,11 +276,7 @@ static inline void ack_seg(const struct lk_acks *a, struct dstate *S, struct dst
 		S->ack_valid = true;
 		S->last_win = win;
 		S->win_valid = true;
-		return;
-	}
-	if (UNLIKELY(!S->hs_ack_seen) && S->synonly_seen && !S->synack_seen && O->synack_seen) {
-		S->hs_ack_ns = ts;
-		S->hs_ack_seen = true;
+		return 0;
 	}
 	o->classified++;
 	if (plen > 0)
@@ -313,28 +307,30 @@ static inline void ack_seg(const struct lk_acks *a, struct dstate *S, struct dst
 				o->adv0_other++;
 			}
 		} else {
-			ack_advanced(S, O, ack, adv, mss);
+			ack_advanced(S, adv, mss);
 		}
 	}
-	o->timing[classify_timing(a, S, ack, sack, adv, mss, ts)]++;
+	uint64_t newest = UINT64_MAX;
+	o->timing[classify_timing(a, S, ack, sack, adv, mss, ts, &newest)]++;
+	int rc = 0;
+	if (adv && O->hi_valid)
+		/* evidence of the capture side: the ACK's delay after the data it
+		 * covers, and the data seen beyond it */
+		rc = lk_side_ack(a->side, d,
+				 newest != UINT64_MAX && ts >= newest ? ts - newest : UINT64_MAX,
+				 lk_seq_lt(ack, O->hi_end) ? O->hi_end - ack : 0, mss);
 	if (!ack_valid || adv) {
 		S->last_ack = ack;
 		S->ack_valid = true;
 	}
 	S->last_win = win;
 	S->win_valid = true;
+	return rc;
 }
 
 static __attribute__((noinline)) void syn_fields(struct lk_acks *a, struct dstate *S,
-						 const struct lk_pkt *p, uint64_t ts)
+						 const struct lk_pkt *p)
 {
-	if (!(p->flags & LK_TH_ACK) && !S->synonly_seen) {
-		S->syn_ns = ts;
-		S->synonly_seen = true;
-	} else if ((p->flags & LK_TH_ACK) && !S->synack_seen) {
-		S->synack_seen = true;
-		S->synack_ns = ts;
-	}
 	if (lk_syn_note(&S->syn, p))
 		a->hs_mss = hs_mss(a);
 }
@@ -351,8 +347,8 @@ int lk_acks_feed(struct lk_acks *a, int d, const struct lk_pkt *p, uint64_t ts)
 	const uint32_t plen = p->payload_len;
 	a->finished = false;
 	if (UNLIKELY(fl & LK_TH_SYN))
-		syn_fields(a, S, p, ts);
-	int rc = 0;
+		syn_fields(a, S, p);
+	int rc = lk_side_packet(a->side, d, p, ts, mss_of(a, S));
 	if (!(fl & LK_TH_RST)) {
 		uint32_t fin = (fl & LK_TH_FIN) ? 1 : 0, syn = (fl & LK_TH_SYN) ? 1 : 0;
 		if (plen > 0) {
@@ -368,12 +364,12 @@ int lk_acks_feed(struct lk_acks *a, int d, const struct lk_pkt *p, uint64_t ts)
 				S->hi_end = end;
 				S->hi_valid = true;
 			}
-			if (plen > 0 || fin)
-				rc = rx_data(a, S, O, pseq, plen, syn, fin, ts);
+			if ((plen > 0 || fin) && rx_data(a, S, O, pseq, plen, syn, fin, ts) < 0)
+				rc = -1;
 		}
 	}
-	if (fl & LK_TH_ACK)
-		ack_seg(a, S, O, p, fl, plen, ts);
+	if ((fl & LK_TH_ACK) && ack_seg(a, S, O, p, fl, plen, ts, d) < 0)
+		rc = -1;
 	return rc;
 }
 
@@ -383,46 +379,9 @@ static void decide_side(struct lk_acks *a)
 	a->data_dir = -1;
 	if (x->data_bytes || y->data_bytes)
 		a->data_dir = x->data_bytes >= y->data_bytes ? 0 : 1;
-	a->near = -1;
-	a->rule = "unknown";
-	if (a->prm.side != LK_SIDE_AUTO && a->data_dir >= 0) {
-		a->near = a->prm.side == LK_SIDE_SENDER ? a->data_dir : 1 - a->data_dir;
-		a->rule = "forced";
-		return;
-	}
-	if (a->data_dir >= 0) {
-		int d = 1 - a->data_dir;
-		struct dstate *s = &a->st[d];
-		if (s->n_adv >= 8) {
-			double f = (double)s->n_match / (double)s->n_adv;
-			if (f >= 0.5) {
-				a->near = d;
-				a->rule = "data";
-				return;
-			}
-			if (f <= 0.25) {
-				a->near = a->data_dir;
-				a->rule = "data";
-				return;
-			}
-		}
-	}
-	for (int c = 0; c < 2; c++) {
-		struct dstate *C = &a->st[c], *Sv = &a->st[1 - c];
-		if (!C->synonly_seen || !Sv->synack_seen || !C->hs_ack_seen)
-			continue;
-		if (Sv->synack_ns < C->syn_ns || C->hs_ack_ns < Sv->synack_ns)
-			continue;
-		uint64_t g1 = Sv->synack_ns - C->syn_ns, g2 = C->hs_ack_ns - Sv->synack_ns;
-		if (g1 > 0 && g1 >= 2 * g2) {
-			a->near = c;
-			a->rule = "handshake";
-		} else if (g2 > 0 && g2 >= 2 * g1) {
-			a->near = 1 - c;
-			a->rule = "handshake";
-		}
-		return;
-	}
+	lk_side_decide(a->side, a->data_dir, a->prm.side, &a->dec);
+	a->near = a->dec.near;
+	a->rule = a->dec.rule;
 }
 
 void lk_acks_finish(struct lk_acks *a)
@@ -452,14 +411,7 @@ int lk_acks_capture_near(const struct lk_acks *a) { return a->near; }
 const char *lk_acks_side_rule(const struct lk_acks *a) { return a->rule; }
 int lk_acks_data_dir(const struct lk_acks *a) { return a->data_dir; }
 
-void lk_acks_side_evidence(const struct lk_acks *a, uint64_t *n_adv, uint64_t *n_near,
-			   uint64_t *n_edge)
-{
-	int d = a->data_dir >= 0 ? 1 - a->data_dir : 1;
-	*n_adv = a->st[d].n_adv;
-	*n_near = a->st[d].n_match;
-	*n_edge = a->st[d].n_edge;
-}
+const struct lk_side_decision *lk_acks_side(const struct lk_acks *a) { return &a->dec; }
 
 /* Data segments of the other direction per ACK that advanced. */
 static double segs_per_ack(const struct lk_acks *a, int dir)
@@ -515,10 +467,7 @@ void lk_acks_json(const struct lk_acks *a, int dir, FILE *f)
 	fputs(",\"mss_source\":", f);
 	lk_json_str(f, o->mss_source ? o->mss_source : "none");
 	fputs(",\"capture_near\":", f);
-	if (a->near < 0)
-		fputs("null", f);
-	else
-		lk_json_str(f, a->near ? "b" : "a");
+	lk_json_str_or_null(f, a->near < 0 ? NULL : a->near ? "b" : "a");
 	fputs(",\"side_rule\":", f);
 	lk_json_str(f, a->rule);
 	fputs(",\"timing\":", f);
@@ -572,8 +521,46 @@ static int row(sqlite3_stmt *st, int64_t flow_id, int dir, const char *cls, uint
 	return 0;
 }
 
+/* The flow's capture-side decision into its flows row (schema v3). */
+static int store_side(const struct lk_acks *a, sqlite3 *db, int64_t flow_id, struct lk_err *e)
+{
+	char *js = NULL;
+	size_t jn = 0;
+	FILE *m = open_memstream(&js, &jn);
+	if (!m)
+		return lk_errf(e, LK_EXIT_RUNTIME, "storing the capture side: out of memory");
+	lk_side_json(&a->dec, m);
+	if (fclose(m) != 0) {
+		free(js);
+		return lk_errf(e, LK_EXIT_RUNTIME, "storing the capture side: out of memory");
+	}
+	sqlite3_stmt *st;
+	int rc = -1;
+	if (sqlite3_prepare_v2(db,
+			       "UPDATE flows SET capture_side=?, side_confidence=?, side_rule=?, "
+			       "side_evidence=? WHERE flow_id=?",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1,
+				  a->dec.side == LK_SV_NONE ? "unknown" : lk_side_verdict_name(a->dec.side),
+				  -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 2, a->dec.confidence);
+		sqlite3_bind_text(st, 3, a->dec.rule ? a->dec.rule : "unknown", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, js, (int)jn, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, flow_id);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			rc = 0;
+		sqlite3_finalize(st);
+	}
+	free(js);
+	if (rc < 0)
+		return lk_errf(e, LK_EXIT_RUNTIME, "storing the capture side: %s", sqlite3_errmsg(db));
+	return 0;
+}
+
 int lk_acks_store(const struct lk_acks *a, sqlite3 *db, int64_t flow_id, struct lk_err *e)
 {
+	if (store_side(a, db, flow_id, e) < 0)
+		return -1;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT OR REPLACE INTO ack_classes(flow_id,dir,class,count) "

@@ -80,23 +80,12 @@
  *              the application read (tcp_cleanup_rbuf), keep-alive answers,
  *              data-only segments of the receiver.
  *
- * Which host the capture was taken at (`capture_near`), per connection:
- *   1. `--side sender|receiver` (lk_acks_params.side) forces it: the data
- *      sender is the direction that carried more payload bytes.
- *   2. Otherwise, the data rule (needs >= 8 ACKs that advance): at the data
- *      receiver an ACK leaves right after the data it acknowledges is seen, so
- *      its ack equals the end of the highest data seen so far; at the sender,
- *      an ACK arrives while later data is already in flight, so it is below.
- *      Fraction of advancing ACKs with ack == highest data end seen >= 0.5 ->
- *      receiver side; <= 0.25 -> sender side.
- *   3. Otherwise the handshake rule: near the client, SYN -> SYN/ACK spans a
- *      round trip and SYN/ACK -> ACK is local processing; near the server the
- *      reverse. The larger gap must be >= 2x the smaller one.
- *   4. Otherwise unknown: the timing classes (and the sender estimators of
- *      analyzers/bwe.h) are reported as null with the reason.
- *   The timing classes of direction d are given only if the capture is near
- *   the source of d; the bandwidth estimators of direction d only if it is
- *   near the source of d and d carried data.
+ * Which host the capture was taken at (`capture_near`), per connection: the
+ * capture-side decision of analyzers/side.h (`--side sender|receiver`,
+ * lk_acks_params.side, forces it). The timing classes of direction d are
+ * given only if the capture is near the source of d; the bandwidth
+ * estimators of direction d only if it is near the source of d and d
+ * carried data.
  *
  * Memory: the data segments received and not yet acknowledged (24 bytes
  * each) are kept for the timing classes, at most LK_ACKS_MAX_PENDING per
@@ -121,6 +110,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "analyzers/side.h"
 #include "lib/decode.h"
 #include "lib/err.h"
 
@@ -128,8 +118,6 @@ struct lk_flow;
 struct lk_flowtab;
 struct lk_bwe;
 struct lk_bwe_params;
-
-enum lk_side { LK_SIDE_AUTO = 0, LK_SIDE_SENDER, LK_SIDE_RECEIVER };
 
 struct lk_acks_params {
 	enum lk_side side;       /* where the capture was taken (AUTO: decide) */
@@ -174,21 +162,20 @@ void lk_acks_finish(struct lk_acks *a);
 const struct lk_acks_dir *lk_acks_dir(const struct lk_acks *a, int dir);
 /* After finish: 0 = capture near host a, 1 = near host b, -1 unknown. */
 int lk_acks_capture_near(const struct lk_acks *a);
-/* How the side was decided: "forced", "data", "handshake", "unknown". */
+/* How the side was decided: "forced", "evidence", "unknown". */
 const char *lk_acks_side_rule(const struct lk_acks *a);
 /* Data direction (more payload bytes), -1 if no data at all. */
 int lk_acks_data_dir(const struct lk_acks *a);
-/* After finish, the data rule's evidence for the ACK direction: ACKs that
- * advanced, those with <= 2 MSS of data seen beyond them, and with none. */
-void lk_acks_side_evidence(const struct lk_acks *a, uint64_t *n_adv, uint64_t *n_near,
-			   uint64_t *n_edge);
+/* After finish: the capture-side decision with its evidence (side.h). */
+const struct lk_side_decision *lk_acks_side(const struct lk_acks *a);
 
 /* JSON object of direction dir (the value of "acks"), no trailing newline. */
 void lk_acks_json(const struct lk_acks *a, int dir, FILE *f);
 /* Human-readable block (several lines, each prefixed by `indent`). */
 void lk_acks_text(const struct lk_acks *a, int dir, const char *indent, FILE *f);
-/* Insert the rows of both directions into ack_classes (inside the caller's
- * transaction). */
+/* Insert the rows of both directions into ack_classes and the capture-side
+ * decision into the flows row (capture_side, side_confidence, side_rule,
+ * side_evidence), inside the caller's transaction. */
 int lk_acks_store(const struct lk_acks *a, sqlite3 *db, int64_t flow_id, struct lk_err *e);
 
 /* ---- many connections: one object per capture, indexed by lk_flow.idx ---- */

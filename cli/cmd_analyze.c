@@ -36,7 +36,7 @@ static void usage(FILE *f)
 		"                one transaction per file, one file at a time); output in the\n"
 		"                order of the files\n"
 		"  --side S      where the capture was taken: sender | receiver | auto (default:\n"
-		"                decided per connection from the data, then the handshake)\n"
+		"                decided per connection from independent evidence, or unknown)\n"
 		"  --hz N        kernel HZ for the Westwood+ replay (default 1000)\n"
 		"  --details     text output: also the ACK breakdown and bandwidth estimates\n"
 		"  -q            no warnings about skipped records\n"
@@ -97,6 +97,12 @@ static void print_json(const struct lk_analysis *c, const struct lk_ackset *set)
 				fputs("null", o);
 			fputs("}", o);
 		}
+		const struct lk_acks *sk = lk_ackset_acks(set, f->idx);
+		fputs(",\"side\":", o);
+		if (sk)
+			lk_side_json(lk_acks_side(sk), o);
+		else
+			fputs("null", o);
 		fputs("}", o);
 	}
 	fputs("]}\n", o);
@@ -132,6 +138,8 @@ static void print_text(const struct lk_analysis *c, const struct lk_ackset *set,
 			continue;
 		const struct lk_acks *ak = lk_ackset_acks(set, f->idx);
 		const struct lk_bwe *bw = lk_ackset_bwe(set, f->idx);
+		if (ak)
+			lk_side_text(lk_acks_side(ak), "    ", o);
 		for (int d = 0; d < 2; d++) {
 			fprintf(o, "    %s ACKs:\n", d ? "b2a" : "a2b");
 			if (ak)

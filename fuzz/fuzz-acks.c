@@ -127,11 +127,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(near >= -1 && near <= 1);
 		FZ_CHECK(dd >= -1 && dd <= 1);
 		const char *rule = lk_acks_side_rule(ak);
-		FZ_CHECK(rule && (!strcmp(rule, "forced") || !strcmp(rule, "data") ||
-				  !strcmp(rule, "handshake") || !strcmp(rule, "unknown")));
-		uint64_t n_adv, n_near, n_edge;
-		lk_acks_side_evidence(ak, &n_adv, &n_near, &n_edge);
-		FZ_CHECK(n_edge <= n_near && n_near <= n_adv);
+		FZ_CHECK(rule && (!strcmp(rule, "forced") || !strcmp(rule, "evidence") ||
+				  !strcmp(rule, "unknown")));
+		const struct lk_side_decision *sd = lk_acks_side(ak);
+		FZ_CHECK(sd->near == near && sd->n_ev <= LK_SIDE_MAX_EV);
+		FZ_CHECK(sd->confidence >= 0.5 && sd->confidence <= 1);
+		FZ_CHECK((sd->side == LK_SV_NONE) == (near < 0));
+		for (unsigned k = 0; k < sd->n_ev; k++)
+			FZ_CHECK(sd->ev[k].strength >= 0 && sd->ev[k].strength <= 1 &&
+				 (sd->ev[k].verdict == LK_SV_NONE || sd->ev[k].strength > 0));
 		for (int d = 0; d < 2; d++) {
 			check_dir(ak, d, fl);
 			check_json(acks_json, ak, d, "lk_acks_json");

@@ -22,6 +22,14 @@ void lk_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+void lk_json_str_or_null(FILE *f, const char *s)
+{
+	if (s)
+		lk_json_str(f, s);
+	else
+		fputs("null", f);
+}
+
 void lk_json_num(FILE *f, double v)
 {
 	if (!isfinite(v))

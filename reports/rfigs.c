@@ -414,7 +414,8 @@ static int fig4(sqlite3 *db, const struct rp_model *m, struct rp_out *w, unsigne
 			idx[n++] = i;
 	if (!n) {
 		snprintf(why, nwhy, "no bandwidth estimates (table bwe is empty for these captures: "
-				    "they need a capture at the data sender and the bwe analyzer)");
+				    "they need a capture at the data sender, flows.capture_side = "
+				    "'sender': decided by lrokit analyze, or its --side sender)");
 		return 0;
 	}
 	int rows, cols;

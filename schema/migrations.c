@@ -179,6 +179,16 @@ D("a2b_") D("b2a_")
 "  count INTEGER NOT NULL\n"
 ") STRICT;\n"
 "CREATE INDEX stage_hist_run ON stage_hist(run_id, stage, dir, hist);\n",
+/* v4: the capture-side decision of each flow (analyzers/side.h): where the
+ * capture was taken - at the data sender, at the data receiver, or unknown -
+ * with its confidence, how it was decided (forced | evidence | unknown) and
+ * the evidence as JSON (the "side" object of `lrokit analyze --json`). NULL
+ * for flows ingested before v4. */
+"ALTER TABLE flows ADD COLUMN capture_side TEXT\n"
+"  CHECK (capture_side IN ('sender','receiver','unknown'));\n"
+"ALTER TABLE flows ADD COLUMN side_confidence REAL;\n"
+"ALTER TABLE flows ADD COLUMN side_rule TEXT;\n"
+"ALTER TABLE flows ADD COLUMN side_evidence TEXT;\n",
 };
 
 const int lk_n_migrations = (int)(sizeof lk_migrations / sizeof lk_migrations[0]);

@@ -47,12 +47,15 @@ static void receiver_side(void)
 {
 	struct lk_acks_params prm;
 	lk_acks_params_default(&prm);
+	prm.side = LK_SIDE_RECEIVER;
 	struct lk_acks *a = lk_acks_new(&prm);
 	uint32_t s1 = 1001; /* a's first data byte: ISN 1000 + 1 */
 	struct lk_pkt p;
 	/* handshake seen at b: SYN arrives t=0, SYN/ACK leaves 10 us later (local),
-	 * the third ACK arrives 1 ms later (a round trip) -> near b by the
-	 * handshake rule (g2 = 990 us >= 2 * g1 = 20 us). */
+	 * the third ACK arrives 1 ms later (a round trip) -> the handshake
+	 * evidence says near b (analyzers/side.h; g2 = 990 us >= 3 * g1 = 30 us),
+	 * but alone it is too weak to decide, so the side is forced (as the
+	 * testbed does) to see the receiver timing classes. */
 	p = SYN(LK_TH_SYN, 1000, 0);            lk_acks_feed(a, A, &p, 0);
 	p = SYN(LK_TH_SYN | LK_TH_ACK, 5000, 1001); lk_acks_feed(a, B, &p, 10 * US);
 	p = P(LK_TH_ACK, 1001, 5001, 0, 500);   lk_acks_feed(a, A, &p, 1000 * US);
@@ -100,7 +103,13 @@ static void receiver_side(void)
 
 	/* b's 6 advancing ACKs (1,2,3,4,6,10) are < 8: the data rule abstains */
 	is_int(lk_acks_capture_near(a), B, "capture near b (the receiver)");
-	is_str(lk_acks_side_rule(a), "handshake", "decided by the handshake rule");
+	const struct lk_side_decision *sd = lk_acks_side(a);
+	const struct lk_side_ev *hs = NULL;
+	for (unsigned k = 0; k < sd->n_ev; k++)
+		if (!strcmp(sd->ev[k].name, "handshake"))
+			hs = &sd->ev[k];
+	ok(hs && hs->verdict == LK_SV_RECEIVER && !strcmp(sd->rule, "forced"),
+	   "side forced; the handshake evidence says receiver (%s)", hs ? hs->detail : "none");
 	is_int(lk_acks_data_dir(a), A, "a->b carries the data");
 	const struct lk_acks_dir *o = lk_acks_dir(a, B);
 	is_int(o->mss, 1448, "mss = 1460 - 12 (timestamps)");
@@ -156,11 +165,13 @@ static void receiver_side(void)
 
 /* Sender-side capture at a, no handshake: 30 segments of 1000 bytes leave
  * back to back, then 15 ACKs arrive, each for 2 segments. At each ACK the
- * highest data end seen is 30001, so only the last ACK (30001) equals it:
- * 1/15 <= 0.25 -> capture near the sender (a). MSS: most frequent length
- * 1000 ("observed"). */
+ * highest data end seen is 30001, so 13 of the 15 ACKs that advance had more
+ * than 2 MSS of data beyond them (ack <= 26001). 87% is below the 90% the
+ * inflight evidence needs (analyzers/side.h), and nothing else tells: the
+ * side is unknown. MSS: most frequent length 1000 ("observed"). */
 static void sender_side(void)
 {
+	const struct lk_side_decision *sd;
 	struct lk_acks *a = lk_acks_new(NULL);
 	struct lk_pkt p;
 	for (int i = 0; i < 30; i++) {
@@ -174,14 +185,24 @@ static void sender_side(void)
 		lk_acks_feed(a, B, &p, 1 * MS + (uint64_t)i * 20 * US);
 	}
 	lk_acks_finish(a);
-	is_int(lk_acks_capture_near(a), A, "sender side: capture near a");
-	is_str(lk_acks_side_rule(a), "data", "decided by the data rule (1 of 15 at the edge)");
+	is_int(lk_acks_capture_near(a), -1, "side unknown");
+	is_str(lk_acks_side_rule(a), "unknown", "rule unknown");
+	sd = lk_acks_side(a);
+	unsigned voting = 0;
+	const struct lk_side_ev *inf = NULL;
+	for (unsigned k = 0; k < sd->n_ev; k++) {
+		voting += sd->ev[k].verdict != LK_SV_NONE;
+		if (!strcmp(sd->ev[k].name, "inflight"))
+			inf = &sd->ev[k];
+	}
+	ok(voting == 0 && inf && strstr(inf->detail, "13 of 15"),
+	   "no evidence has a verdict; inflight: %s", inf ? inf->detail : "none");
 	const struct lk_acks_dir *o = lk_acks_dir(a, B);
 	is_int(o->mss, 1000, "observed mss 1000");
 	is_str(o->mss_source, "observed", "mss source observed");
 	is_int(o->adv_2, 15, "15 ACKs of 2 MSS");
 	is_int(o->adv_unknown, 1, "first ACK: advance unknown");
-	ok(!o->timing_valid, "no receiver timing on a sender-side capture");
+	ok(!o->timing_valid, "no receiver timing when the side is unknown");
 	lk_acks_free(a);
 
 	/* the same trace with --side receiver forces the other verdict */

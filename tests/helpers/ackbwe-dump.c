@@ -56,10 +56,10 @@ static void kv(const struct lk_flow *f, int d, const struct lk_acks *a, const st
 		kvn(fl, d, c[i].k, (double)c[i].v);
 	printf("%" PRIu64 " %s acks.capture_near %d\n", fl, dn[d], lk_acks_capture_near(a));
 	printf("%" PRIu64 " %s acks.side_rule %s\n", fl, dn[d], lk_acks_side_rule(a));
-	uint64_t na, nn, ne;
-	lk_acks_side_evidence(a, &na, &nn, &ne);
-	printf("%" PRIu64 " %s acks.side_evidence %" PRIu64 "/%" PRIu64 "/%" PRIu64 "\n", fl, dn[d],
-	       na, nn, ne);
+	const struct lk_side_decision *sd = lk_acks_side(a);
+	printf("%" PRIu64 " %s acks.side %s\n", fl, dn[d],
+	       sd->side == LK_SV_NONE ? "unknown" : lk_side_verdict_name(sd->side));
+	kvn(fl, d, "acks.side_confidence", sd->confidence);
 	for (int i = 0; i < LK_T__COUNT; i++) {
 		char k[64];
 		snprintf(k, sizeof k, "acks.timing.%s", lk_timing_names[i]);
