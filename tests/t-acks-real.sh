@@ -50,7 +50,9 @@ xfer() {
 	kill -INT $tp; wait $tp
 	grep -q '^0 packets dropped by kernel' "$TMP/$name.tcpdump" ||
 		diag "$name: tcpdump: $(grep dropped "$TMP/$name.tcpdump")"
-	"$DUMP" "$TMP/$name.pcap" >"$TMP/$name.kv" 2>"$TMP/$name.err" ||
+	# captured at the receiver: the side is known, not guessed (the automatic
+	# decision may rightly say "unknown" on a sub-30 us veth path)
+	"$DUMP" --side receiver "$TMP/$name.pcap" >"$TMP/$name.kv" 2>"$TMP/$name.err" ||
 		diag "$name: ackbwe-dump failed: $(cat "$TMP/$name.err")"
 	return $rc
 }
