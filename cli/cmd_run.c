@@ -2,14 +2,11 @@
  * (testbed/run.h does the work; this file parses and prints). */
 #include "cli/commands.h"
 #include "lib/err.h"
-#include "lib/json.h"
-#include "lib/record.h"
 #include "testbed/configs.h"
 #include "testbed/progress.h"
 #include "testbed/run.h"
 
 #include <getopt.h>
-#include <math.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
@@ -57,58 +54,6 @@ static void on_message(void *ctx, enum lk_run_msg level, const char *msg)
 		cli_warn("%s", msg);
 	else if (!cli_quiet && (level == LK_RUN_NOTE || isatty(2)))
 		fprintf(stderr, "lrokit: %s\n", msg);
-}
-
-static void print_json(const struct lk_run_opts *o, const struct lk_run_result *r)
-{
-	printf("{\"run_id\":%" PRId64 ",\"config\":", r->run_id);
-	lk_json_str(stdout, o->cfg->name);
-	printf(",\"status\":\"%s\",\"bytes\":%" PRIu64 ",\"verified\":%s,\"goodput_bps\":", r->status,
-	       r->bytes, r->verified ? "true" : "false");
-	printf(r->goodput_bps == r->goodput_bps ? "%.0f" : "null", r->goodput_bps);
-	printf(",\"lro_rate\":");
-	printf(r->lro_rate == r->lro_rate ? "%.4f" : "null", r->lro_rate);
-	printf(",\"drops\":");
-	lk_json_num(stdout, r->drops);
-	printf(",\"retrans_segs\":%" PRIu64 ",\"receiver_out_segs\":%" PRIu64
-	       ",\"sender_out_segs\":%" PRIu64 ",\"receiver_cpu_ns\":%" PRIu64 ",",
-	       r->retrans_segs, r->receiver_out_segs, r->sender_out_segs, r->receiver_cpu_ns);
-	printf("\"recv_cpu_share\":");
-	lk_json_num(stdout, r->recv_cpu_share);
-	printf(",\"stages\":{");
-	const char *sep = "";
-	for (int i = 0; i < LK_TB_NSTAGES; i++) {
-		if (!r->have_stage[i])
-			continue;
-		const struct lk_stage_dir_stats *rx = &r->stage[i].rx, *tx = &r->stage[i].tx;
-		double lr = rx->lro ? lro_rate(&rx->lro_stats) : NAN;
-		printf("%s\"%s\":{\"rx_frames_in\":%" PRIu64 ",\"rx_frames_out\":%" PRIu64
-		       ",\"rx_polls\":%" PRIu64 ",\"tx_frames_in\":%" PRIu64 ",\"tx_frames_out\":%" PRIu64
-		       ",\"tx_polls\":%" PRIu64 ",\"rx_drops\":%" PRIu64 ",\"tx_drops\":%" PRIu64
-		       ",\"rx_last_error\":", sep, lk_stage_name(i), rx->frames_in, rx->frames_out,
-		       rx->polls, tx->frames_in, tx->frames_out, tx->polls, rx->drops, tx->drops);
-		lk_json_str(stdout, rx->last_error);
-		printf(lr == lr ? ",\"lro_rate\":%.4f" : ",\"lro_rate\":null", lr);
-		const struct lk_stage_stats *st = &r->stage[i];
-		printf(",\"rx_fpp_median\":%d,\"rx_spa_median\":%d,\"cpu_ns\":%" PRIu64
-		       ",\"ctx_switches\":%" PRIu64 ",\"model\":",
-		       lk_stage_hist_median(rx->fpp, LK_HIST_FPP),
-		       lk_stage_hist_median(rx->spa, LK_HIST_SPA), st->cpu_user_ns + st->cpu_sys_ns,
-		       st->ctx_voluntary + st->ctx_involuntary);
-		lk_rec_json(stdout, lk_stage_model_fields, &r->stage[i].m);
-		printf("}");
-		sep = ",";
-	}
-	printf("},\"captures\":{\"sender\":");
-	lk_json_str(stdout, r->capture_sender);
-	printf(",\"receiver\":");
-	lk_json_str(stdout, r->capture_receiver);
-	printf("}");
-	if (r->error[0]) {
-		printf(",\"error\":");
-		lk_json_str(stdout, r->error);
-	}
-	printf("}\n");
 }
 
 /* --sweep KEY=VALUE: set with origin "sweep", remembered for the run row. */
@@ -226,7 +171,7 @@ int cmd_run(int argc, char **argv)
 		return e.code ? e.code : LK_EXIT_RUNTIME;
 	}
 	if (json)
-		print_json(&o, &r);
+		lk_run_result_json(stdout, &o, &r);
 	else if (!strcmp(r.status, "ok"))
 		printf("run %" PRId64 " %s: %" PRIu64 " bytes verified, %.3f Gbit/s, LRO rate %.2f, "
 		       "stage drops %.0f\n",

@@ -803,3 +803,56 @@ uint64_t lk_run_disk_estimate(uint64_t bytes)
 	double database = 2 * 1.5 * n * row;
 	return (uint64_t)(captures + database);
 }
+
+/* The run summary of `lrokit run --json` (one line). */
+void lk_run_result_json(FILE *f, const struct lk_run_opts *o, const struct lk_run_result *r)
+{
+	fprintf(f, "{\"run_id\":%" PRId64 ",\"config\":", r->run_id);
+	lk_json_str(f, o->cfg->name);
+	fprintf(f, ",\"status\":\"%s\",\"bytes\":%" PRIu64 ",\"verified\":%s,\"goodput_bps\":", r->status,
+	       r->bytes, r->verified ? "true" : "false");
+	fprintf(f, r->goodput_bps == r->goodput_bps ? "%.0f" : "null", r->goodput_bps);
+	fprintf(f, ",\"lro_rate\":");
+	fprintf(f, r->lro_rate == r->lro_rate ? "%.4f" : "null", r->lro_rate);
+	fprintf(f, ",\"drops\":");
+	lk_json_num(f, r->drops);
+	fprintf(f, ",\"retrans_segs\":%" PRIu64 ",\"receiver_out_segs\":%" PRIu64
+	       ",\"sender_out_segs\":%" PRIu64 ",\"receiver_cpu_ns\":%" PRIu64 ",",
+	       r->retrans_segs, r->receiver_out_segs, r->sender_out_segs, r->receiver_cpu_ns);
+	fprintf(f, "\"recv_cpu_share\":");
+	lk_json_num(f, r->recv_cpu_share);
+	fprintf(f, ",\"stages\":{");
+	const char *sep = "";
+	for (int i = 0; i < LK_TB_NSTAGES; i++) {
+		if (!r->have_stage[i])
+			continue;
+		const struct lk_stage_dir_stats *rx = &r->stage[i].rx, *tx = &r->stage[i].tx;
+		double lr = rx->lro ? lro_rate(&rx->lro_stats) : NAN;
+		fprintf(f, "%s\"%s\":{\"rx_frames_in\":%" PRIu64 ",\"rx_frames_out\":%" PRIu64
+		       ",\"rx_polls\":%" PRIu64 ",\"tx_frames_in\":%" PRIu64 ",\"tx_frames_out\":%" PRIu64
+		       ",\"tx_polls\":%" PRIu64 ",\"rx_drops\":%" PRIu64 ",\"tx_drops\":%" PRIu64
+		       ",\"rx_last_error\":", sep, lk_stage_name(i), rx->frames_in, rx->frames_out,
+		       rx->polls, tx->frames_in, tx->frames_out, tx->polls, rx->drops, tx->drops);
+		lk_json_str(f, rx->last_error);
+		fprintf(f, lr == lr ? ",\"lro_rate\":%.4f" : ",\"lro_rate\":null", lr);
+		const struct lk_stage_stats *st = &r->stage[i];
+		fprintf(f, ",\"rx_fpp_median\":%d,\"rx_spa_median\":%d,\"cpu_ns\":%" PRIu64
+		       ",\"ctx_switches\":%" PRIu64 ",\"model\":",
+		       lk_stage_hist_median(rx->fpp, LK_HIST_FPP),
+		       lk_stage_hist_median(rx->spa, LK_HIST_SPA), st->cpu_user_ns + st->cpu_sys_ns,
+		       st->ctx_voluntary + st->ctx_involuntary);
+		lk_rec_json(f, lk_stage_model_fields, &r->stage[i].m);
+		fprintf(f, "}");
+		sep = ",";
+	}
+	fprintf(f, "},\"captures\":{\"sender\":");
+	lk_json_str(f, r->capture_sender);
+	fprintf(f, ",\"receiver\":");
+	lk_json_str(f, r->capture_receiver);
+	fprintf(f, "}");
+	if (r->error[0]) {
+		fprintf(f, ",\"error\":");
+		lk_json_str(f, r->error);
+	}
+	fprintf(f, "}\n");
+}

@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The snaplen of a run's captures (collectors and --no-collect tcpdump). */
 #define LK_RUN_SNAPLEN 128
@@ -93,6 +94,9 @@ int lk_run(const struct lk_run_opts *o, struct lk_run_result *r, struct lk_err *
 
 /* Disk space one run of `bytes` leaves behind (its two captures and its
  * database rows), an upper bound; see run.c for the model. */
+/* Write the result as the one-line JSON object of `lrokit run --json` to f
+ * (a serialiser for the caller's stream; lk_run itself never prints). */
+void lk_run_result_json(FILE *f, const struct lk_run_opts *o, const struct lk_run_result *r);
 uint64_t lk_run_disk_estimate(uint64_t bytes);
 
 #endif
