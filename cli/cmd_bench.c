@@ -104,6 +104,7 @@ struct bench {
 	char id[64];                 /* runs.bench_id: DATE-TIME-PID */
 	char out[2048];              /* the results folder */
 	char db[2100], captures[2100], report[2100];
+	const char *db_opt, *report_opt; /* --db, --report: instead of the folder's */
 };
 
 static volatile sig_atomic_t stop_sig;
@@ -123,6 +124,7 @@ static void usage(FILE *f)
 		"usage: lrokit bench [--profile quick|paper] [--configs LIST] [--repeat N]\n"
 		"                    [--bytes SIZE] [--rate RATE|none] [--model KEY=VALUE]...\n"
 		"                    [--sweep KEY=V1,V2,...|none]... [--sweep-only] [--out DIR]\n"
+		"                    [--db FILE] [--report DIR]\n"
 		"                    [--dry-run] [-q]\n"
 		"\n"
 		"Runs every configuration (%s)\n"
@@ -141,6 +143,9 @@ static void usage(FILE *f)
 		"                   profile's sweep; --sweep none: no sweep\n"
 		"  --sweep-only     only the sweeps, no base runs\n"
 		"  --out DIR        the results folder\n"
+		"  --db FILE        the database instead of the folder's lrokit.db (kept from\n"
+		"                   before results folders: scripts that pass it still work)\n"
+		"  --report DIR     the report's folder instead of the folder's report/\n"
 		"  --dry-run        print the plan (with the disk it needs) and exit\n"
 		"\n"
 		"Checks first, one line per missing piece (exit 3): root, network namespaces,\n"
@@ -294,7 +299,7 @@ static int make_plan(struct bench *b)
 	return rc;
 }
 
-enum { O_MODEL = 256, O_SWEEP, O_SWEEP_ONLY };
+enum { O_MODEL = 256, O_SWEEP, O_SWEEP_ONLY, O_DB, O_REPORT };
 
 /* The options as given; the defaults and the plan come after. */
 static int parse_opts(int argc, char **argv, struct bench *b, const char **out)
@@ -305,6 +310,7 @@ static int parse_opts(int argc, char **argv, struct bench *b, const char **out)
 		{"rate", required_argument, NULL, 'R'}, {"out", required_argument, NULL, 'o'},
 		{"model", required_argument, NULL, O_MODEL}, {"sweep", required_argument, NULL, O_SWEEP},
 		{"sweep-only", no_argument, NULL, O_SWEEP_ONLY},
+		{"db", required_argument, NULL, O_DB}, {"report", required_argument, NULL, O_REPORT},
 		{"dry-run", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
 		{"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
 	uint64_t bps;
@@ -338,6 +344,8 @@ static int parse_opts(int argc, char **argv, struct bench *b, const char **out)
 				return cli_usage_err("bench: bad --rate '%s' (e.g. 1gbit, 500M, none)", optarg);
 			b->rate = optarg;
 			break;
+		case O_DB: b->db_opt = optarg; break;
+		case O_REPORT: b->report_opt = optarg; break;
 		case O_MODEL:
 			if (b->nmodel == MAX_MODEL_ARGS)
 				return cli_usage_err("bench: at most %d --model options", MAX_MODEL_ARGS);
@@ -389,6 +397,10 @@ static int parse_args(int argc, char **argv, struct bench *b)
 	snprintf(b->db, sizeof b->db, "%s/lrokit.db", b->out);
 	snprintf(b->captures, sizeof b->captures, "%s/captures", b->out);
 	snprintf(b->report, sizeof b->report, "%s/report", b->out);
+	if (b->db_opt)
+		snprintf(b->db, sizeof b->db, "%s", b->db_opt);
+	if (b->report_opt)
+		snprintf(b->report, sizeof b->report, "%s", b->report_opt);
 	return 0;
 }
 
