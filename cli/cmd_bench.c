@@ -855,6 +855,52 @@ static long bench_all(const struct bench *b, struct progress_line *pr)
 	return failed;
 }
 
+/* The bench's captures, once ingested and reported, are kept
+ * zstd-compressed (about 4x smaller; `lrokit analyze` reads .pcap.zst by its
+ * content): `zstd --rm` on each, and captures.path follows the file. */
+static void compress_captures(const struct bench *b)
+{
+	char zstd[256];
+	if (lk_which("zstd", zstd, sizeof zstd) < 0) {
+		cli_warn("bench: zstd not found: captures kept uncompressed in %s", b->captures);
+		return;
+	}
+	struct lk_err e = {0};
+	sqlite3 *db;
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	if (lk_db_open(b->db, &db, &e) < 0) {
+		cli_warn("bench: captures kept uncompressed: %s", e.msg);
+		return;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT c.capture_id, c.path FROM captures c JOIN runs r USING (run_id) "
+			       "WHERE r.bench_id = ? AND c.path NOT LIKE '%.zst'", -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "UPDATE captures SET path = ? WHERE capture_id = ?", -1, &upd,
+			       NULL) != SQLITE_OK) {
+		cli_warn("bench: captures kept uncompressed: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_text(sel, 1, b->id, -1, SQLITE_STATIC);
+	while (sqlite3_step(sel) == SQLITE_ROW) {
+		char path[4096], zpath[4100];
+		snprintf(path, sizeof path, "%s", (const char *)sqlite3_column_text(sel, 1));
+		snprintf(zpath, sizeof zpath, "%s.zst", path);
+		const char *av[] = {"zstd", "-q", "-f", "--rm", "-T0", path, NULL};
+		if (lk_cmd(&e, av) < 0) {
+			cli_warn("bench: %s kept uncompressed: %s", path, e.msg);
+			continue;
+		}
+		sqlite3_bind_text(upd, 1, zpath, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
+		if (sqlite3_step(upd) != SQLITE_DONE)
+			cli_warn("bench: %s: captures.path not updated: %s", zpath, sqlite3_errmsg(db));
+		sqlite3_reset(upd);
+	}
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	lk_db_close(db);
+}
+
 /* Runs the plan, then the report. */
 static int bench_main(const struct bench *b)
 {
@@ -884,6 +930,7 @@ static int bench_main(const struct bench *b)
 		cli_err("bench: report failed (exit %d); the runs are in %s", rst, b->db);
 		return LK_EXIT_RUNTIME;
 	}
+	compress_captures(b);
 	printf("bench %s: %zu runs ok, %ld failed or aborted; results in %s (report %s/report.html)\n",
 	       b->id, done - (size_t)failed, failed, b->out, b->report);
 	if (stop_sig > 0)
