@@ -46,7 +46,7 @@ struct lk_store {
 	pthread_t th;
 	bool started;
 	struct lk_handoff ho;
-	struct batch *b;                 /* NBATCH */
+	struct batch *b[NBATCH];         /* allocated when first used */
 	int cur;                         /* the parser's batch, -1: the writer stopped */
 	bool failed;
 };
@@ -121,8 +121,11 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static int prepare(struct lk_store *s, int rows, sqlite3_stmt **st, struct lk_err *e);
+
 /* BEGIN, the provisional captures row (sha256 and totals come at the end),
- * the first free flow_id, the packets statements. On the writer thread. */
+ * the first free flow_id, the one-row packets statement. On the writer
+ * thread. */
 static int begin(struct lk_store *s, struct lk_err *e)
 {
 	sqlite3 *db = s->db;
@@ -161,24 +164,27 @@ static int begin(struct lk_store *s, struct lk_err *e)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
 		return sqlerr(e, db, path, "reading the flow ids");
-	char head[300];
-	snprintf(head, sizeof head, "INSERT INTO packets(capture_id, flow_id, ts_ns, dir, seq, ack,"
-		 " len, flags, win, tsval, tsecr, sack) VALUES ");
+	return prepare(s, 1, &s->ins1, e);
+}
+
+/* The packets INSERT of `rows` rows (capture_id in the SQL text). */
+static int prepare(struct lk_store *s, int rows, sqlite3_stmt **st, struct lk_err *e)
+{
+	static const char head[] = "INSERT INTO packets(capture_id, flow_id, ts_ns, dir, seq, ack,"
+				    " len, flags, win, tsval, tsecr, sack) VALUES ";
 	char one[64];
 	snprintf(one, sizeof one, "(%lld,?,?,?,?,?,?,?,?,?,?,?)", (long long)s->capture_id);
-	size_t cap = sizeof head + ROWS * (strlen(one) + 1);
+	size_t cap = sizeof head + (size_t)rows * (strlen(one) + 1);
 	char *sql = malloc(cap);
 	if (!sql)
-		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", path);
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", s->res->path);
 	size_t n = (size_t)snprintf(sql, cap, "%s%s", head, one);
-	rc = sqlite3_prepare_v2(db, sql, (int)n, &s->ins1, NULL);
-	for (int i = 1; rc == SQLITE_OK && i < ROWS; i++)
+	for (int i = 1; i < rows; i++)
 		n += (size_t)snprintf(sql + n, cap - n, ",%s", one);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(db, sql, (int)n, &s->insn, NULL);
+	int rc = sqlite3_prepare_v2(s->db, sql, (int)n, st, NULL);
 	free(sql);
 	if (rc != SQLITE_OK)
-		return sqlerr(e, db, path, "preparing the packet insert");
+		return sqlerr(e, s->db, s->res->path, "preparing the packet insert");
 	return 0;
 }
 
@@ -218,6 +224,9 @@ static void bind_row(const struct lk_store *s, sqlite3_stmt *st, int k, const st
 static int write_batch(struct lk_store *s, const struct batch *b, struct lk_err *e)
 {
 	int rc = SQLITE_DONE;
+	/* the 256-row statement when first needed: small captures never are */
+	if (b->n == ROWS && !s->insn && prepare(s, ROWS, &s->insn, e) < 0)
+		return -1;
 	if (b->n == ROWS) {
 		for (unsigned k = 0; k < ROWS; k++)
 			bind_row(s, s->insn, (int)k, &b->r[k]);
@@ -240,7 +249,7 @@ static void *writer(void *c)
 	struct lk_store *s = c;
 	int rc = gate_take(s) ? begin(s, &s->werr) : -1, i;
 	while (rc == 0 && (i = lk_handoff_take(&s->ho)) >= 0)
-		rc = write_batch(s, &s->b[i], &s->werr);
+		rc = write_batch(s, s->b[i], &s->werr);
 	if (rc < 0) {
 		s->failed = true; /* read by the parser after claim fails or the join */
 		lk_handoff_stop(&s->ho);
@@ -254,10 +263,9 @@ int lk_store_begin(const struct lk_analysis *res, const struct lk_analyze_opts *
 	*out = NULL;
 	struct lk_store *s = calloc(1, sizeof *s);
 	if (s)
-		s->b = malloc(NBATCH * sizeof *s->b);
-	if (!s || !s->b) {
-		if (s)
-			free(s);
+		s->b[0] = malloc(sizeof *s->b[0]);
+	if (!s || !s->b[0]) {
+		free(s);
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", res->path);
 	}
 	s->db = o->db;
@@ -265,15 +273,15 @@ int lk_store_begin(const struct lk_analysis *res, const struct lk_analyze_opts *
 	s->o = o;
 	s->gate = o->gate;
 	if (lk_handoff_init(&s->ho, NBATCH) != 0) {
-		free(s->b);
+		free(s->b[0]);
 		free(s);
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: cannot start the database writer", res->path);
 	}
 	s->cur = lk_handoff_claim(&s->ho); /* slot 0: free */
-	s->b[s->cur].n = 0;
+	s->b[0]->n = 0;
 	if (pthread_create(&s->th, NULL, writer, s) != 0) {
 		lk_handoff_destroy(&s->ho);
-		free(s->b);
+		free(s->b[0]);
 		free(s);
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: cannot start the database writer", res->path);
 	}
@@ -289,7 +297,12 @@ static int hand_over(struct lk_store *s, struct lk_err *e)
 	s->cur = lk_handoff_claim(&s->ho);
 	if (s->cur < 0) /* the writer stopped: it failed */
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s", s->werr.msg);
-	s->b[s->cur].n = 0;
+	if (!s->b[s->cur] && !(s->b[s->cur] = malloc(sizeof *s->b[s->cur]))) {
+		lk_handoff_close(&s->ho);
+		s->cur = -1;
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", s->res->path);
+	}
+	s->b[s->cur]->n = 0;
 	return 0;
 }
 
@@ -298,7 +311,7 @@ int lk_store_packet(struct lk_store *s, const struct lk_flow *f, int dir, const 
 {
 	if (s->o->no_packets)
 		return 0;
-	struct batch *b = &s->b[s->cur];
+	struct batch *b = s->b[s->cur];
 	struct prow *r = &b->r[b->n++];
 	r->ts = ts;
 	r->flow_idx = f->idx;
@@ -330,7 +343,7 @@ static void stop_writer(struct lk_store *s, bool abort)
 		pthread_cond_broadcast(&s->gate->cv);
 		pthread_mutex_unlock(&s->gate->mu);
 	}
-	if (!abort && s->cur >= 0 && s->b[s->cur].n) /* the last, partial batch */
+	if (!abort && s->cur >= 0 && s->b[s->cur]->n) /* the last, partial batch */
 		lk_handoff_fill(&s->ho, true);
 	else
 		lk_handoff_close(&s->ho);
@@ -344,7 +357,8 @@ static void store_free(struct lk_store *s)
 	sqlite3_finalize(s->ins1);
 	sqlite3_finalize(s->insn);
 	gate_give(s);
-	free(s->b);
+	for (int i = 0; i < NBATCH; i++)
+		free(s->b[i]);
 	free(s);
 }
 

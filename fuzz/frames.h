@@ -22,7 +22,8 @@
 
 /* The link types lk_decode supports (lk_dlt_supported), in selector order;
  * selector 0 is Ethernet (mkpcap --frames writes the pcap's own type). */
-static const int fz_dlts[] = {1, 113, 276, 12, 14, 101, 228, 229, 0, 108};
+static const int fz_dlts[] = {1, 113, 276, 12, 14, 101, 228, 229, 0, 108,
+			      10, 6, 11, 100, 9, 50, 104, 51, 8, 105, 127, 119};
 #define FZ_NDLTS (sizeof fz_dlts / sizeof fz_dlts[0])
 
 struct fz_reader {

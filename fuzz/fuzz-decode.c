@@ -26,9 +26,12 @@ static void check_pkt(const struct lk_pkt *p, uint32_t caplen)
 	FZ_CHECK(p->af == 4 || p->af == 6);
 	FZ_CHECK(p->tcp_hlen >= 20 && p->tcp_hlen <= 60 && p->tcp_hlen % 4 == 0);
 	FZ_CHECK(p->l3_off < p->l4_off);
-	FZ_CHECK((uint32_t)p->l4_off + p->tcp_hlen <= caplen);
+	/* the 20 fixed bytes captured; options maybe cut (hdr_missing) */
+	FZ_CHECK((uint32_t)p->l4_off + 20 <= caplen);
+	FZ_CHECK((uint32_t)p->l4_off + p->tcp_hlen == caplen + p->hdr_missing ||
+		 (!p->hdr_missing && (uint32_t)p->l4_off + p->tcp_hlen <= caplen));
 	FZ_CHECK(p->ip_len == (uint32_t)(p->l4_off - p->l3_off) + p->tcp_hlen + p->payload_len);
-	uint32_t after = caplen - p->l4_off - p->tcp_hlen;
+	uint32_t after = p->hdr_missing ? 0 : caplen - p->l4_off - p->tcp_hlen;
 	FZ_CHECK(p->cap_payload == (after < p->payload_len ? after : p->payload_len));
 	FZ_CHECK(p->opt.n_sack <= LK_MAX_SACK);
 	FZ_CHECK(p->af == 4 || p->ip_id == 0);
@@ -50,7 +53,8 @@ static void check_dir(const struct lk_dirstat *d)
 	FZ_CHECK(d->syn_pkts <= d->total_packets && d->fin_pkts <= d->total_packets &&
 		 d->rst_pkts <= d->total_packets);
 	FZ_CHECK(d->trunc_pkts <= d->data_pkts);
-	FZ_CHECK(d->trunc_bytes <= d->data_bytes);
+	/* truncated bytes count cut TCP options too (tcptrace's rule) */
+	FZ_CHECK(d->trunc_bytes <= d->data_bytes + 40 * d->trunc_pkts);
 	FZ_CHECK(d->zwnd_probe_pkts <= d->total_packets);
 	FZ_CHECK(d->min_seg <= d->max_seg);
 	FZ_CHECK(!d->total_packets || d->first_ns <= d->last_ns);

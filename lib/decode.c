@@ -121,7 +121,7 @@ static bool v6_is_ext(uint8_t nh)
 static enum lk_dec_status dec_tcp(const uint8_t *f, uint32_t caplen, uint32_t off,
 				  uint32_t l4len, struct lk_pkt *p)
 {
-	p->l4_off = (uint16_t)off;
+	p->l4_off = off;
 	if (l4len < 20)
 		return LK_DEC_BAD_IPLEN;
 	/* tcptrace's rule: the 20 bytes of the fixed header must be captured;
@@ -177,7 +177,7 @@ static uint32_t v6_jumbo(const uint8_t *h, uint32_t hl)
 static enum lk_dec_status dec_ip(const uint8_t *f, uint32_t caplen, uint32_t off,
 				 struct lk_pkt *p)
 {
-	p->l3_off = (uint16_t)off;
+	p->l3_off = off;
 	if (caplen < off + 1)
 		return LK_DEC_SHORT;
 	const uint8_t *ip = f + off;

@@ -78,8 +78,8 @@ struct lk_pkt {
 	bool df;
 	uint16_t ip_id;       /* IPv4 only */
 	uint8_t saddr[16], daddr[16]; /* IPv4 in the first 4 bytes */
-	uint16_t l3_off;      /* offset of the IP header in the frame */
-	uint16_t l4_off;      /* offset of the TCP header in the frame */
+	uint32_t l3_off;      /* offset of the IP header in the frame */
+	uint32_t l4_off;      /* offset of the TCP header in the frame */
 	uint32_t ip_len;      /* L3 length claimed by IP (header + payload) */
 	/* transport */
 	uint16_t sport, dport;

@@ -27,6 +27,7 @@ struct lk_instream {
 	int fd;
 	bool close_fd;
 	bool regular;
+	bool large;              /* a regular file of 1 MiB or more */
 	EVP_MD_CTX *md;          /* SHA-256 of the raw bytes, or NULL */
 	bool md_failed;
 	enum lk_zkind z;
@@ -341,7 +342,7 @@ const char *lk_instream_why(const struct lk_instream *s)
 }
 
 enum lk_zkind lk_instream_compression(const struct lk_instream *s) { return s->z; }
-bool lk_instream_regular(const struct lk_instream *s) { return s->regular; }
+bool lk_instream_large(const struct lk_instream *s) { return s->large; }
 const char *lk_instream_path(const struct lk_instream *s) { return s->path; }
 
 static void stop_thread(struct lk_instream *s)
@@ -457,6 +458,7 @@ static int open_fd(struct lk_instream *s, const char *path, struct lk_err *e)
 	if (S_ISDIR(st.st_mode))
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: is a directory, not a capture file", path);
 	s->regular = S_ISREG(st.st_mode);
+	s->large = s->regular && st.st_size >= (1 << 20);
 	return 0;
 }
 
@@ -499,7 +501,7 @@ int lk_instream_open(const char *path, bool want_hash, struct lk_instream **out,
 			lk_zkind_name(s->z));
 		goto fail;
 	}
-	if (s->regular && (s->md || s->z != LK_Z_NONE))
+	if (s->large && (s->md || s->z != LK_Z_NONE))
 		start_thread(s);
 	*out = s;
 	return 0;

@@ -14,11 +14,12 @@
  *   lk_instream_sha256(s, hex, &e);
  *   lk_instream_close(s);
  *
- * A regular file that is hashed or decompressed is read, hashed and
- * decompressed by a second thread into a ring of blocks while the caller
- * works on the previous ones; anything else is read in the calling thread
- * (a pipe or terminal may block in read() for good, and a thread blocked
- * there could not be stopped). No function prints or exits.
+ * A regular file of 1 MiB or more that is hashed or decompressed is read,
+ * hashed and decompressed by a second thread into a ring of blocks while the
+ * caller works on the previous ones; anything else is read in the calling
+ * thread (a pipe or terminal may block in read() for good, and a thread
+ * blocked there could not be stopped; for a small file a thread costs more
+ * than it saves). No function prints or exits.
  */
 #ifndef LK_INSTREAM_H
 #define LK_INSTREAM_H
@@ -57,8 +58,9 @@ const char *lk_instream_why(const struct lk_instream *s);
 
 enum lk_zkind lk_instream_compression(const struct lk_instream *s);
 
-/* The input is a regular file (reading it never blocks for good). */
-bool lk_instream_regular(const struct lk_instream *s);
+/* The input is a regular file (reading it never blocks for good) of at
+ * least 1 MiB: worth reading ahead, or decoding, in another thread. */
+bool lk_instream_large(const struct lk_instream *s);
 
 /* Hex SHA-256 (65 bytes with the NUL) of the whole input as stored: the
  * bytes not read yet are read (and hashed) first. Only for streams opened with

@@ -84,7 +84,7 @@ int lk_pktsrc_start(struct lk_pcap *r, struct lk_pktsrc **out, struct lk_err *e)
 {
 	*out = NULL;
 	struct lk_pktsrc *s = calloc(1, sizeof *s);
-	bool thread = lk_pcap_regular(r);
+	bool thread = lk_pcap_large(r);
 	if (s)
 		s->b = malloc((thread ? NB : 1) * sizeof *s->b);
 	if (!s || !s->b) {

@@ -8,7 +8,8 @@
  *   lk_pktsrc_counts(s, &c);                 // records, skipped by reason ...
  *   lk_pktsrc_stop(s);                       // the lk_pcap stays the caller's
  *
- * For a regular file a second thread reads the records (lk_pcap_next) and
+ * For a regular file (of 1 MiB or more: for less a thread costs more than it
+ * saves) a second thread reads the records (lk_pcap_next) and
  * decodes them (lk_decode) into batches while the caller works on the
  * previous batch: reading a capture through libpcap and decoding it costs
  * about as much as tracking the connections, so the two halves run side by

@@ -54,7 +54,7 @@ static size_t put_ip6(uint8_t *ip, const uint8_t *ext, unsigned extlen, uint8_t 
 
 /* Link-layer header `h` (hn bytes) before an IPv4 (v6: IPv6) TCP packet with
  * 5 payload bytes: lk_decode's status; *l3 = where it found IP. */
-static int linked(int dlt, const uint8_t *h, size_t hn, int v6, uint16_t *l3)
+static int linked(int dlt, const uint8_t *h, size_t hn, int v6, uint32_t *l3)
 {
 	static uint8_t f[4096];
 	struct lk_pkt p;
@@ -69,7 +69,7 @@ static void link_types(void)
 {
 	static const uint8_t snap4[] = {0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00};
 	uint8_t h[300];
-	uint16_t l3;
+	uint32_t l3;
 	/* FDDI: frame control (async LLC), addresses, LLC/SNAP */
 	memset(h, 0, sizeof h); h[0] = 0x50; memcpy(h + 13, snap4, 8);
 	ok(linked(DLT_FDDI, h, 21, 0, &l3) == LK_DEC_TCP && l3 == 21, "FDDI LLC/SNAP: IP at 21");

@@ -72,7 +72,7 @@ for bin in "$@"; do
 		"$TOP/fuzz/$t-seeds.sh" "$corpus" "$S/pcap"
 	else
 		case "$t" in
-		fuzz-ingest) cp "$S"/pcap/* "$corpus/" ;;
+		fuzz-ingest|fuzz-pcapng) cp "$S"/pcap/* "$corpus/" ;;
 		*) cp "$S"/frames/* "$corpus/" ;;
 		esac
 	fi
