@@ -85,9 +85,14 @@ is "$rc" 0 "bench: every configuration once, exit 0"
 DB="$TMP/res/lrokit.db"
 is "$(sqlite3 "$DB" "SELECT count(*) FROM runs WHERE status='ok' AND bench_id IS NOT NULL")" 6 "6 ok runs tagged with the bench id"
 is "$(sqlite3 "$DB" "SELECT count(DISTINCT run_id) FROM captures WHERE run_id IS NOT NULL")" 6 "captures of every run ingested"
-is "$(sqlite3 "$DB" "SELECT count(*) FROM captures WHERE path LIKE '$TMP/res/captures/run%.pcap'")" 12 \
-	"the captures are in the folder's captures/"
-is "$(ls "$TMP/res/captures" | grep -c '\.pcap$')" 12 "  two per run"
+is "$(sqlite3 "$DB" "SELECT count(*) FROM captures WHERE path LIKE '$TMP/res/captures/run%.pcap.zst'")" 12 \
+	"the captures are in the folder's captures/, zstd-compressed, and captures.path names them"
+is "$(ls "$TMP/res/captures" | grep -c '\.pcap\.zst$')" 12 "  two per run, none left uncompressed ($(ls "$TMP/res/captures" | grep -c '\.pcap$') .pcap)"
+z=$(sqlite3 "$DB" "SELECT path FROM captures WHERE run_id IS NOT NULL ORDER BY capture_id LIMIT 1")
+zp=$(sqlite3 "$DB" "SELECT packets FROM captures WHERE run_id IS NOT NULL ORDER BY capture_id LIMIT 1")
+"$LK" analyze --json "$z" > "$TMP/z.json" 2>/dev/null &&
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if sum(f["a2b"]["total_packets"]+f["b2a"]["total_packets"] for f in j["flows"]) > 0 else 1)' "$TMP/z.json"
+ok $? "  a compressed capture reads back with lrokit analyze ($zp records when ingested)"
 is "$(sqlite3 "$DB" "SELECT count(DISTINCT run_id) FROM counters")" 6 "counters for every run"
 is "$(sqlite3 "$DB" "SELECT count(*) FROM runs WHERE capture_drops >= 0")" 6 \
 	"runs.capture_drops recorded for every run"
