@@ -19,6 +19,9 @@
  * frames, LRO flushed at the end of each; with nic.repoll the polls go on
  * until one finds nothing (2.6.18 e1000_clean), else until one is below the
  * budget. Frames whose modelled arrival is still ahead are not there yet.
+ * When the model times the NIC (a wire rate or moderation) the polls run in
+ * modelled time: a poll sees what had arrived by the interrupt's time plus
+ * what the polls before it took, however late the host woke the stage.
  *
  * tx (ACKs to the wire): read from the TAP and sent at once (a NIC transmits
  * as the driver queues), checksums completed in software. */
@@ -59,6 +62,7 @@ struct nic_wire {
 	uint64_t gap_ns;           /* nic.rx_usecs */
 	uint32_t rx_frames, budget, ring;
 	bool repoll;
+	bool timed;                    /* the model times the NIC: polls in modelled time */
 	uint8_t *txbufs[LK_IO_BATCH];  /* frames read from the TAP (ACKs) */
 	unsigned tx_want;              /* reads per tx poll, adapted */
 };
@@ -97,6 +101,7 @@ int lk_stage_nic_open(struct stage *s, struct lk_err *e)
 	w->rx_frames = (uint32_t)lk_model_int(m, LK_M_NIC_RX_FRAMES);
 	w->ring = (uint32_t)lk_model_int(m, LK_M_NIC_RING);
 	w->repoll = lk_model_on(m, LK_M_NIC_REPOLL);
+	w->timed = w->ns_per_byte > 0 || w->gap_ns > 0;
 
 	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ALL));
 	if (fd < 0)
@@ -304,11 +309,18 @@ int lk_stage_nic_loop(struct stage *s, struct lk_err *e)
 			s->ms.irqs++;
 			s->ms.late_ns += now - t_irq;
 			w->last_irq = t_irq;
+			/* when the model times the NIC, each poll sees the frames that
+			   had arrived by its modelled time: the interrupt's, then
+			   advanced by what each poll took. A host too busy to wake
+			   the stage on time then delays the polls, not what they find
+			   (nor the NIC ring's drops), as long as it catches up. */
+			uint64_t tm = t_irq;
 			for (;;) {
-				now = lk_mono_ns();
+				uint64_t t0 = lk_mono_ns();
 				observe(s, w);
-				unsigned n = rx_poll(s, w, now);
+				unsigned n = rx_poll(s, w, w->timed ? tm : t0);
 				unsigned t = tx_poll(s, w);
+				tm += lk_mono_ns() - t0;
 				if (lk_stage_stop || !(w->repoll ? n > 0 || t > 0 : n >= w->budget))
 					break;
 			}
