@@ -129,9 +129,10 @@ int lk_pcap_next(struct lk_pcap *r, const struct pcap_pkthdr **h, const uint8_t 
 	}
 	if (rc != PCAP_ERROR_BREAK && lk_instream_compression(r->in) != LK_Z_NONE) {
 		/* a bad record from a decompressor is most likely corrupt
-		 * compressed data whose checksum comes at the end: look there */
-		char sink[4096];
-		while (lk_instream_read(r->in, sink, sizeof sink) > 0)
+		 * compressed data whose checksum comes at the end of the member
+		 * or block: look there (up to 256 MiB on) */
+		char sink[65536];
+		for (int i = 0; i < 4096 && lk_instream_read(r->in, sink, sizeof sink) > 0; i++)
 			;
 	}
 	const char *why = lk_instream_why(r->in);
