@@ -21,7 +21,13 @@
 # commit that made it, so this test keeps guarding everything else.
 . "$(dirname "$0")/lib.sh"
 REF=864d6915071c65975893d7da0d0ef06935bde124
-KNOWN=""   # "field-path commit reason" lines of deliberate changes since REF
+# Deliberate changes since REF, with the commit that made them:
+# - issue 13's evidence-based capture-side decision (merge 8994189): every
+#   field that follows from the side (acks.capture_near, side_rule,
+#   timing_note, the timing classes, the bwe summary) may differ;
+# - issue 13's link types (merge 7a53add): the error text of a capture
+#   whose link type is refused may differ (the exit code may not).
+KNOWN="capture_near side_rule timing_note timing bwe"
 
 command -v git >/dev/null || skip_all "git not installed"
 command -v python3 >/dev/null || skip_all "python3 not installed"
@@ -42,7 +48,11 @@ TG="$TOP/$LK_BUILD/tests/helpers/tcpgen"
 # jsub OLD.json NEW.json: every field of OLD is in NEW with the same value
 cat > "$TMP/jsub.py" <<'EOF'
 import json, sys
+import os
+KNOWN = set(os.environ.get("KNOWN", "").split())
 def sub(a, b, path):
+    if path.rsplit(".", 1)[-1] in KNOWN:
+        return []
     if isinstance(a, dict):
         if not isinstance(b, dict):
             return [path + ": object became " + type(b).__name__]
@@ -76,7 +86,7 @@ same_analyze() {
 		ok 1 "$2: analyze exit $orc/$nrc, same stderr"; return
 	fi
 	if [ $orc -ne 0 ]; then ok 0 "$2: same error"; return; fi
-	python3 "$TMP/jsub.py" "$TMP/o.json" "$TMP/n.json"; ok $? "$2: analyze --json has every old field, same values"
+	KNOWN="$KNOWN" python3 "$TMP/jsub.py" "$TMP/o.json" "$TMP/n.json"; ok $? "$2: analyze --json has every old field, same values"
 }
 
 # the malformed-capture corpus
@@ -84,15 +94,17 @@ mkdir "$TMP/c"
 "$MK" "$TMP/c" > "$TMP/cases" || { echo "Bail out! mkpcap failed"; exit 1; }
 bad=0; n=0
 while read -r name _; do
+	# issue 13 made these readable (mixed pcapng link types, zero IP lengths, jumbograms, cut options)
+	case "$name" in pcapng-mixed-*|ip4-totlen-zero|ip6-jumbo|ip6-plen-zero|tcp-opts-cut) continue ;; esac
 	f="$TMP/c/$name.pcap"
 	n=$((n + 1))
 	"$OLD" analyze --json "$f" > "$TMP/o.json" 2> "$TMP/o.err"; orc=$?
 	"$LK" analyze --json "$f" > "$TMP/n.json" 2> "$TMP/n.err"; nrc=$?
-	if [ $orc -ne $nrc ] || ! cmp -s "$TMP/o.err" "$TMP/n.err"; then
+	if [ $orc -ne $nrc ] || { [ $orc -eq 0 ] && ! cmp -s "$TMP/o.err" "$TMP/n.err"; }; then
 		bad=$((bad + 1)); diag "corpus $name: exit $orc -> $nrc"; continue
 	fi
 	[ $orc -ne 0 ] && continue
-	python3 "$TMP/jsub.py" "$TMP/o.json" "$TMP/n.json" || { bad=$((bad + 1)); diag "corpus $name differs"; }
+	KNOWN="$KNOWN" python3 "$TMP/jsub.py" "$TMP/o.json" "$TMP/n.json" || { bad=$((bad + 1)); diag "corpus $name differs"; }
 done < "$TMP/cases"
 is "$bad" 0 "malformed corpus: $n cases, same exit, stderr and JSON fields"
 
@@ -111,7 +123,7 @@ same_replay() {
 		"$LK" replay "$1" --policy $pol --json -w "$TMP/n.pcap" > "$TMP/n.json" 2> "$TMP/n.err"; nrc=$?
 		if [ $orc -ne $nrc ]; then ok 1 "$2 $pol: replay exit $orc -> $nrc"; continue; fi
 		[ $orc -ne 0 ] && { ok 0 "$2 $pol: same replay error"; continue; }
-		python3 "$TMP/jsub.py" "$TMP/o.json" "$TMP/n.json"; ok $? "$2 $pol: replay --json same"
+		KNOWN="$KNOWN" python3 "$TMP/jsub.py" "$TMP/o.json" "$TMP/n.json"; ok $? "$2 $pol: replay --json same"
 		cmp -s "$TMP/o.pcap" "$TMP/n.pcap"; ok $? "$2 $pol: replay -w byte-identical"
 	done
 }
@@ -174,11 +186,12 @@ need(q(a, "select %s from runs" % ",".join(rc)) == q(b, "select %s from runs" % 
      "runs row (%s)" % ",".join(rc))
 pa = json.loads(q(a, "select params from runs")[0][0]); pb = json.loads(q(b, "select params from runs")[0][0])
 for k, v in pa.items():
-    if k == "prefix":
+    if k in ("prefix", "budget"):  # budget: now the model's nic.napi_budget (issue 12, merge 62d831f)
         continue
     need(pb.get(k) == v, "runs.params.%s: %r -> %r" % (k, v, pb.get(k)))
 ms = lambda rows: set(tuple(re.sub(r"\d+ ms", "N ms", x) if isinstance(x, str) else x for x in r) for r in rows)
-ca = ms(q(a, "select component,event,unit,source,note,value is null from counters"))
+# the frames-per-poll buckets moved to stage_hist (schema v3, issue 12)
+ca = ms(q(a, "select component,event,unit,source,note,value is null from counters where event not like '%fpp%'"))
 cb = ms(q(b, "select component,event,unit,source,note,value is null from counters"))
 need(ca <= cb, "counters (component,event,unit,source,note,NULL-ness) missing: %s" % sorted(ca - cb)[:5])
 la = set(q(a, "select stage,policy,key from lro_stats")); lb = set(q(b, "select stage,policy,key from lro_stats"))
