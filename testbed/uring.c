@@ -28,7 +28,28 @@ struct lk_uring {
 	/* results by submission index: completions may be posted out of order */
 	int *res;
 	uint64_t *tags;
+	/* without io_uring (fd < 0: not in this kernel, or forbidden, e.g. by a
+	   container's seccomp filter) the same operations, one system call each */
+	struct plain_op { uint8_t op; int fd; const void *addr; unsigned len; } *plain;
 };
+
+/* The fallback ring: operations kept and run with read/writev. */
+static struct lk_uring *plain_new(unsigned n)
+{
+	struct lk_uring *u = calloc(1, sizeof *u);
+	if (!u)
+		return NULL;
+	u->fd = -1;
+	u->entries = n;
+	u->res = calloc(n, sizeof *u->res);
+	u->tags = calloc(n, sizeof *u->tags);
+	u->plain = calloc(n, sizeof *u->plain);
+	if (!u->res || !u->tags || !u->plain) {
+		lk_uring_free(u);
+		return NULL;
+	}
+	return u;
+}
 
 struct lk_uring *lk_uring_new(unsigned entries, struct lk_err *e)
 {
@@ -39,10 +60,13 @@ struct lk_uring *lk_uring_new(unsigned entries, struct lk_err *e)
 	memset(&p, 0, sizeof p);
 	p.flags = IORING_SETUP_CQSIZE;
 	p.cq_entries = 2 * n;
-	int fd = (int)syscall(__NR_io_uring_setup, n, &p);
+	const char *force = getenv("LK_URING_PLAIN");
+	int fd = force && *force == '1' ? -1 : (int)syscall(__NR_io_uring_setup, n, &p);
 	if (fd < 0) {
-		lk_errf(e, LK_EXIT_MISSING, "io_uring_setup: %s", strerror(errno));
-		return NULL;
+		struct lk_uring *u = plain_new(n);
+		if (!u)
+			lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+		return u;
 	}
 	struct lk_uring *u = calloc(1, sizeof *u);
 	if (!u) {
@@ -104,9 +128,11 @@ void lk_uring_free(struct lk_uring *u)
 		munmap(u->cq_map, u->cq_len);
 	if (u->sq_map)
 		munmap(u->sq_map, u->sq_len);
-	close(u->fd);
+	if (u->fd >= 0)
+		close(u->fd);
 	free(u->res);
 	free(u->tags);
+	free(u->plain);
 	free(u);
 }
 
@@ -129,6 +155,13 @@ static struct io_uring_sqe *next_sqe(struct lk_uring *u, uint64_t tag)
 /* One read or writev of a stream (no file position), never waiting. */
 static int queue(struct lk_uring *u, uint8_t op, int fd, const void *addr, unsigned len, uint64_t tag)
 {
+	if (u->plain) {
+		if (u->queued >= u->entries)
+			return -1;
+		u->plain[u->queued] = (struct plain_op){op, fd, addr, len};
+		u->tags[u->queued++] = tag;
+		return 0;
+	}
 	struct io_uring_sqe *s = next_sqe(u, tag);
 	if (!s)
 		return -1;
@@ -161,6 +194,21 @@ int lk_uring_run(struct lk_uring *u, void (*cb)(void *ctx, uint64_t tag, int res
 	unsigned n = u->queued, got = 0;
 	if (!n)
 		return 0;
+	if (u->plain) {
+		for (unsigned i = 0; i < n; i++) {
+			const struct plain_op *o = &u->plain[i];
+			ssize_t r;
+			do
+				r = o->op == IORING_OP_READ ? read(o->fd, (void *)(uintptr_t)o->addr, o->len)
+							    : writev(o->fd, o->addr, (int)o->len);
+			while (r < 0 && errno == EINTR);
+			u->res[i] = r < 0 ? -errno : (int)r;
+		}
+		u->queued = 0;
+		for (unsigned i = 0; i < n; i++)
+			cb(ctx, u->tags[i], u->res[i]);
+		return (int)n;
+	}
 	unsigned submit = n;
 	int rc = (int)n;
 	for (unsigned i = 0; i < n; i++)

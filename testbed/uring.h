@@ -16,7 +16,10 @@
  *   lk_uring_run(u, cb, ctx);               // submit all, wait, cb per op
  *
  * The buffers and iovecs handed in must stay valid until lk_uring_run
- * returns. */
+ * returns. Where io_uring is missing or forbidden (io_uring_setup fails:
+ * an old kernel, kernel.io_uring_disabled, a container's seccomp filter)
+ * lk_uring_run does the same operations with read/writev, one system call
+ * each, on the fds as they are (the stages' are non-blocking). */
 #ifndef LK_TESTBED_URING_H
 #define LK_TESTBED_URING_H
 
@@ -27,7 +30,8 @@
 
 struct lk_uring;
 
-/* A ring for up to `entries` operations per batch (a power of two is used). */
+/* A ring for up to `entries` operations per batch (a power of two is used).
+ * LK_URING_PLAIN=1 in the environment uses the fallback (for tests). */
 struct lk_uring *lk_uring_new(unsigned entries, struct lk_err *e);
 void lk_uring_free(struct lk_uring *u);
 
