@@ -50,14 +50,14 @@ void lk_ngwalk_free(struct lk_ngwalk *w)
 	free(w);
 }
 
-static uint32_t rd32(const struct lk_ngwalk *w, const uint8_t *p)
+static inline uint32_t rd32(const struct lk_ngwalk *w, const uint8_t *p)
 {
 	if (w->be)
 		return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
-static uint16_t rd16(const struct lk_ngwalk *w, const uint8_t *p)
+static inline uint16_t rd16(const struct lk_ngwalk *w, const uint8_t *p)
 {
 	return w->be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
 }
