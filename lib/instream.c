@@ -501,7 +501,7 @@ int lk_instream_open(const char *path, bool want_hash, struct lk_instream **out,
 			lk_zkind_name(s->z));
 		goto fail;
 	}
-	if (s->large && (s->md || s->z != LK_Z_NONE))
+	if (s->large)
 		start_thread(s);
 	*out = s;
 	return 0;

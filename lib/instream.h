@@ -14,12 +14,13 @@
  *   lk_instream_sha256(s, hex, &e);
  *   lk_instream_close(s);
  *
- * A regular file of 1 MiB or more that is hashed or decompressed is read,
- * hashed and decompressed by a second thread into a ring of blocks while the
- * caller works on the previous ones; anything else is read in the calling
- * thread (a pipe or terminal may block in read() for good, and a thread
- * blocked there could not be stopped; for a small file a thread costs more
- * than it saves). No function prints or exits.
+ * A regular file of 1 MiB or more is read (the page-cache copy of read() is
+ * most of the cost of a large capture with full frames), hashed and
+ * decompressed by a second thread into a ring of blocks while the caller
+ * works on the previous ones; anything else is read in the calling thread (a
+ * pipe or terminal may block in read() for good, and a thread blocked there
+ * could not be stopped; for a small file a thread costs more than it saves).
+ * No function prints or exits.
  */
 #ifndef LK_INSTREAM_H
 #define LK_INSTREAM_H
