@@ -23,19 +23,35 @@ struct lk_pcap {
 	int first_lt;             /* the first interface's link type as stored, pcapng */
 	int rec_dlt;              /* of the last record */
 	bool ng_on;
+	uint8_t carry[16];        /* a block header held back for the next read */
+	size_t ncarry;
 	bool truncated;
 	uint64_t records;
 };
 
 /* libpcap reads the capture through this: the input's plain bytes, walked
- * (and its interface blocks edited) by lib/pcapng on the way. */
+ * (and its interface blocks edited) by lib/pcapng on the way; a block
+ * header cut at the end of a read is held back for the next one. */
 static ssize_t cookie_read(void *c, char *buf, size_t n)
 {
 	struct lk_pcap *r = c;
-	ssize_t got = lk_instream_read(r->in, buf, n);
-	if (got > 0)
-		lk_ngwalk_feed(r->ng, (uint8_t *)buf, (size_t)got);
-	return got;
+	if (n <= sizeof r->carry) /* stdio's buffer is larger: not reached */
+		return lk_instream_read(r->in, buf, n);
+	size_t have = r->ncarry;
+	memcpy(buf, r->carry, have);
+	r->ncarry = 0;
+	for (;;) {
+		ssize_t got = lk_instream_read(r->in, buf + have, n - have);
+		if (got < 0)
+			return -1;
+		have += (size_t)got;
+		size_t done = lk_ngwalk_feed(r->ng, (uint8_t *)buf, have, got == 0);
+		if (done || got == 0) {
+			r->ncarry = have - done;
+			memcpy(r->carry, buf + done, r->ncarry);
+			return (ssize_t)done;
+		}
+	}
 }
 
 static int cookie_close(void *c)
@@ -122,8 +138,11 @@ int lk_pcap_next(struct lk_pcap *r, const struct pcap_pkthdr **h, const uint8_t 
 		*data = d;
 		r->records++;
 		if (r->ng_on) {
-			int lt = lk_ngwalk_take(r->ng);
+			uint32_t len;
+			int lt = lk_ngwalk_take(r->ng, &len);
 			r->rec_dlt = lt < 0 || lt == r->first_lt ? r->dlt : lt;
+			if (len)
+				hh->len = len;
 		}
 		return 1;
 	}
