@@ -23,9 +23,7 @@
 #include "lib/err.h"
 
 /* A per-packet observer (e.g. the ACK classifier): called for every decoded
- * TCP segment after flow tracking, in capture order. The segment was decoded
- * in another thread (lib/pktsrc.h): every field is there but `frame`, which
- * is NULL. */
+ * TCP segment after flow tracking, in capture order. */
 struct lk_observer {
 	void *ctx;
 	void (*packet)(void *ctx, struct lk_flow *f, int dir, const struct lk_pkt *p,

@@ -342,7 +342,6 @@ const char *lk_instream_why(const struct lk_instream *s)
 }
 
 enum lk_zkind lk_instream_compression(const struct lk_instream *s) { return s->z; }
-bool lk_instream_large(const struct lk_instream *s) { return s->large; }
 const char *lk_instream_path(const struct lk_instream *s) { return s->path; }
 
 static void stop_thread(struct lk_instream *s)

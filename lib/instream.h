@@ -59,9 +59,6 @@ const char *lk_instream_why(const struct lk_instream *s);
 
 enum lk_zkind lk_instream_compression(const struct lk_instream *s);
 
-/* The input is a regular file (reading it never blocks for good) of at
- * least 1 MiB: worth reading ahead, or decoding, in another thread. */
-bool lk_instream_large(const struct lk_instream *s);
 
 /* Hex SHA-256 (65 bytes with the NUL) of the whole input as stored: the
  * bytes not read yet are read (and hashed) first. Only for streams opened with

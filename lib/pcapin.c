@@ -205,7 +205,6 @@ uint32_t lk_pcap_snaplen(const struct lk_pcap *r)
 int lk_pcap_dlt(const struct lk_pcap *r) { return r->dlt; }
 int lk_pcap_rec_dlt(const struct lk_pcap *r) { return r->rec_dlt; }
 enum lk_zkind lk_pcap_compression(const struct lk_pcap *r) { return lk_instream_compression(r->in); }
-bool lk_pcap_large(const struct lk_pcap *r) { return lk_instream_large(r->in); }
 bool lk_pcap_mixed_links(const struct lk_pcap *r) { return lk_ngwalk_mixed(r->ng); }
 const char *lk_pcap_path(const struct lk_pcap *r) { return r->path; }
 bool lk_pcap_truncated(const struct lk_pcap *r) { return r->truncated; }

@@ -8,15 +8,10 @@
  *   lk_pktsrc_counts(s, &c);                 // records, skipped by reason ...
  *   lk_pktsrc_stop(s);                       // the lk_pcap stays the caller's
  *
- * For a regular file (of 1 MiB or more: for less a thread costs more than it
- * saves) a second thread reads the records (lk_pcap_next) and
- * decodes them (lk_decode) into batches while the caller works on the
- * previous batch: reading a capture through libpcap and decoding it costs
- * about as much as tracking the connections, so the two halves run side by
- * side. Anything else (a pipe: a thread blocked in read() for good could not
- * be stopped) is read and decoded in the calling thread. Either way the
- * caller sees the same segments in the same order. The decoded packet's
- * `frame` is NULL: the record it came from is gone by then.
+ * Records are read (lk_pcap_next) and decoded (lk_decode) in the calling
+ * thread: handing decoded segments to another thread was measured to cost
+ * more (the segments crossing between cores, and the handoffs) than the
+ * decoding it would take off the caller (make perf-analyze).
  */
 #ifndef LK_PKTSRC_H
 #define LK_PKTSRC_H
@@ -40,15 +35,15 @@ struct lk_pktcounts {
 
 int lk_pktsrc_start(struct lk_pcap *r, struct lk_pktsrc **out, struct lk_err *e);
 
-/* The next TCP segment: 1 (*p and *ts valid until the next call), 0 at the
- * end of the capture, -1 when the capture failed (e filled). */
+/* The next TCP segment: 1 (*p and *ts valid until the next call; p->frame
+ * is the record), 0 at the end of the capture, -1 when the capture failed
+ * (e filled). */
 int lk_pktsrc_next(struct lk_pktsrc *s, const struct lk_pkt **p, uint64_t *ts,
 		   struct lk_err *e);
 
 /* The counts so far (complete after lk_pktsrc_next returned 0). */
 void lk_pktsrc_counts(const struct lk_pktsrc *s, struct lk_pktcounts *c);
 
-/* Stop reading (at once, if the end was not reached) and free s. */
 void lk_pktsrc_stop(struct lk_pktsrc *s);
 
 #endif
