@@ -14,13 +14,13 @@
  *   lk_instream_sha256(s, hex, &e);
  *   lk_instream_close(s);
  *
- * A regular file of 1 MiB or more is read (the page-cache copy of read() is
- * most of the cost of a large capture with full frames), hashed and
- * decompressed by a second thread into a ring of blocks while the caller
- * works on the previous ones; anything else is read in the calling thread (a
- * pipe or terminal may block in read() for good, and a thread blocked there
- * could not be stopped; for a small file a thread costs more than it saves).
- * No function prints or exits.
+ * A regular file of 1 MiB or more that is hashed or decompressed is read,
+ * hashed and decompressed by a second thread into a ring of blocks while the
+ * caller works on the previous ones (lk_instream_readahead starts that
+ * thread later for any such file); anything else is read in the calling
+ * thread (a pipe or terminal may block in read() for good, and a thread
+ * blocked there could not be stopped; for a small file a thread costs more
+ * than it saves). No function prints or exits.
  */
 #ifndef LK_INSTREAM_H
 #define LK_INSTREAM_H
@@ -53,6 +53,11 @@ int lk_instream_open(const char *path, bool hash, struct lk_instream **out, stru
  * -1 on failure (a read error, corrupt or truncated compressed data: see
  * lk_instream_why; errno is EIO). After 0 or -1 every call returns the same. */
 ssize_t lk_instream_read(struct lk_instream *s, void *buf, size_t n);
+
+/* From now on, read ahead in a second thread if the input is a regular file
+ * of 1 MiB or more (and it is not read ahead yet). Worth it when copying the
+ * bytes out of the page cache is a large part of the work: full frames. */
+void lk_instream_readahead(struct lk_instream *s);
 
 /* Why the input failed ("gzip data truncated: ..."), or NULL if it has not. */
 const char *lk_instream_why(const struct lk_instream *s);

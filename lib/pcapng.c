@@ -206,6 +206,17 @@ size_t lk_ngwalk_feed(struct lk_ngwalk *w, uint8_t *b, size_t n, bool eof)
 			continue;
 		}
 		size_t have = n - i;
+		if (have >= 12 && w->mode == NG_ON && !w->queuing && rd32(w, b + i) == BT_EPB) {
+			/* the common block, nothing to note: just its length */
+			uint32_t len = rd32(w, b + i + 4);
+			if (len < 16 || len % 4) {
+				w->mode = NG_OFF;
+				break;
+			}
+			w->left = len;
+			w->pkts++;
+			continue;
+		}
 		if (w->mode == NG_SNIFF && memcmp(b + i, shb, have < 4 ? have : 4)) {
 			w->mode = NG_OFF; /* not pcapng */
 			break;
