@@ -4,7 +4,6 @@
 #include "analyzers/store.h"
 #include "lib/clock.h"
 #include "lib/pcapin.h"
-#include "lib/pktsrc.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -75,36 +74,40 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", path);
 	}
 	struct lk_store *s = NULL;
-	struct lk_pktsrc *src = NULL;
-	if ((o->db && lk_store_begin(res, o, &s, e) < 0) || lk_pktsrc_start(r, &src, e) < 0)
+	if (o->db && lk_store_begin(res, o, &s, e) < 0)
 		goto fail;
-	const struct lk_pkt *p;
-	uint64_t ts;
-	while ((rc = lk_pktsrc_next(src, &p, &ts, e)) == 1) {
+
+	const struct pcap_pkthdr *h;
+	const uint8_t *data;
+	struct lk_pkt p;
+	while ((rc = lk_pcap_next(r, &h, &data, e)) == 1) {
+		uint64_t ts = lk_pcap_ts_ns(r, h);
+		if (!res->records)
+			res->first_ns = ts;
+		res->last_ns = ts;
+		res->records++;
+		enum lk_dec_status ds = lk_decode(lk_pcap_rec_dlt(r), data, h->caplen, h->len, &p);
+		if (ds != LK_DEC_TCP) {
+			res->skipped[ds]++;
+			continue;
+		}
+		res->tcp_packets++;
+		if (p.opt.bad)
+			res->bad_tcpopt++;
 		int dir;
 		bool is_new;
-		struct lk_flow *f = lk_flowtab_add(res->flows, p, ts, &dir, &is_new);
+		struct lk_flow *f = lk_flowtab_add(res->flows, &p, ts, &dir, &is_new);
 		if (!f) {
 			lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory tracking connections", path);
 			goto fail;
 		}
-		if (s && lk_store_packet(s, f, dir, p, ts, e) < 0)
+		if (s && lk_store_packet(s, f, dir, &p, ts, e) < 0)
 			goto fail;
 		for (unsigned i = 0; i < o->n_observers; i++)
-			o->observers[i].packet(o->observers[i].ctx, f, dir, p, ts);
+			o->observers[i].packet(o->observers[i].ctx, f, dir, &p, ts);
 	}
 	if (rc < 0)
 		goto fail;
-	struct lk_pktcounts c;
-	lk_pktsrc_counts(src, &c);
-	lk_pktsrc_stop(src);
-	src = NULL;
-	res->records = c.records;
-	res->tcp_packets = c.tcp_packets;
-	res->bad_tcpopt = c.bad_tcpopt;
-	memcpy(res->skipped, c.skipped, sizeof res->skipped);
-	res->first_ns = c.first_ns;
-	res->last_ns = c.last_ns;
 	res->truncated_tail = lk_pcap_truncated(r);
 	if (s) {
 		if (lk_pcap_sha256(r, res->sha256, e) < 0)
@@ -122,7 +125,6 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 	lk_pcap_close(r);
 	return 0;
 fail:
-	lk_pktsrc_stop(src);
 	lk_store_abort(s);
 	lk_pcap_close(r);
 	lk_analysis_free(res);

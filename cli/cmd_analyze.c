@@ -41,8 +41,23 @@ static void usage(FILE *f)
 		"  --details     text output: also the ACK breakdown and bandwidth estimates\n"
 		"  -q            no warnings about skipped records\n"
 		"\n"
-		"Link types: %s.\n"
-		"Exit: 0 ok, 1 a file could not be analyzed, 2 usage.\n", lk_dlt_list());
+		"Exit: 0 ok, 1 a file could not be analyzed, 2 usage.\n"
+		"\nLink types:");
+	/* the list, word-wrapped at 78 columns */
+	const char *w = lk_dlt_list();
+	int col = 11;
+	while (*w) {
+		int n = (int)strcspn(w, " ");
+		if (col + 1 + n > 78) {
+			fputs("\n ", f);
+			col = 1;
+		}
+		fprintf(f, " %.*s", n, w);
+		col += 1 + n;
+		w += n;
+		w += strspn(w, " ");
+	}
+	fputs(".\n", f);
 }
 
 static void print_json(const struct lk_analysis *c, const struct lk_ackset *set)

@@ -134,6 +134,8 @@ static int raw_more(struct lk_instream *s)
 	return 0;
 }
 
+static void start_thread(struct lk_instream *s);
+
 static ssize_t truncated(struct lk_instream *s)
 {
 	return fail(s, "%s data truncated (the compressed stream ends before its end marker: "
@@ -335,6 +337,12 @@ ssize_t lk_instream_read(struct lk_instream *s, void *buf, size_t n)
 	return got;
 }
 
+void lk_instream_readahead(struct lk_instream *s)
+{
+	if (s->large && !s->threaded && !s->ended)
+		start_thread(s);
+}
+
 const char *lk_instream_why(const struct lk_instream *s)
 {
 	/* why is the thread's until a read has returned -1 */
@@ -342,7 +350,6 @@ const char *lk_instream_why(const struct lk_instream *s)
 }
 
 enum lk_zkind lk_instream_compression(const struct lk_instream *s) { return s->z; }
-bool lk_instream_large(const struct lk_instream *s) { return s->large; }
 const char *lk_instream_path(const struct lk_instream *s) { return s->path; }
 
 static void stop_thread(struct lk_instream *s)

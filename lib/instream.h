@@ -16,7 +16,8 @@
  *
  * A regular file of 1 MiB or more that is hashed or decompressed is read,
  * hashed and decompressed by a second thread into a ring of blocks while the
- * caller works on the previous ones; anything else is read in the calling
+ * caller works on the previous ones (lk_instream_readahead starts that
+ * thread later for any such file); anything else is read in the calling
  * thread (a pipe or terminal may block in read() for good, and a thread
  * blocked there could not be stopped; for a small file a thread costs more
  * than it saves). No function prints or exits.
@@ -53,14 +54,16 @@ int lk_instream_open(const char *path, bool hash, struct lk_instream **out, stru
  * lk_instream_why; errno is EIO). After 0 or -1 every call returns the same. */
 ssize_t lk_instream_read(struct lk_instream *s, void *buf, size_t n);
 
+/* From now on, read ahead in a second thread if the input is a regular file
+ * of 1 MiB or more (and it is not read ahead yet). Worth it when copying the
+ * bytes out of the page cache is a large part of the work: full frames. */
+void lk_instream_readahead(struct lk_instream *s);
+
 /* Why the input failed ("gzip data truncated: ..."), or NULL if it has not. */
 const char *lk_instream_why(const struct lk_instream *s);
 
 enum lk_zkind lk_instream_compression(const struct lk_instream *s);
 
-/* The input is a regular file (reading it never blocks for good) of at
- * least 1 MiB: worth reading ahead, or decoding, in another thread. */
-bool lk_instream_large(const struct lk_instream *s);
 
 /* Hex SHA-256 (65 bytes with the NUL) of the whole input as stored: the
  * bytes not read yet are read (and hashed) first. Only for streams opened with

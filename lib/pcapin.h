@@ -59,7 +59,6 @@ int lk_pcap_dlt(const struct lk_pcap *r);
 int lk_pcap_rec_dlt(const struct lk_pcap *r);
 uint32_t lk_pcap_snaplen(const struct lk_pcap *r);
 enum lk_zkind lk_pcap_compression(const struct lk_pcap *r);
-bool lk_pcap_large(const struct lk_pcap *r); /* a regular file of >= 1 MiB */
 bool lk_pcap_mixed_links(const struct lk_pcap *r); /* interfaces of several link types */
 const char *lk_pcap_path(const struct lk_pcap *r);
 bool lk_pcap_truncated(const struct lk_pcap *r); /* last record cut short */

@@ -13,60 +13,74 @@
 
 enum { NG_SNIFF, NG_ON, NG_OFF };
 
+struct iface {
+	uint16_t lt;
+	uint32_t snap;            /* as stored (0: no limit) */
+};
+
+struct qent {
+	uint16_t lt;
+	uint32_t len;             /* the original length libpcap cannot know, or 0 */
+};
+
 struct lk_ngwalk {
 	int mode;
-	uint8_t hdr[16];          /* the first bytes of the current block, as stored */
-	unsigned hn, need;        /* collected, needed before the block is understood */
-	uint32_t type;
-	uint32_t left;            /* bytes of the current block after those */
-	bool be, be_set;          /* byte order of the current section */
-	bool be_first, order_changed;
-	uint16_t *ift;            /* link type of each interface of the section */
+	uint32_t left;            /* bytes of the current block still to pass */
+	bool be, be_first, order_changed;
+	struct iface *ifs;        /* the interfaces of the section */
 	uint32_t nif, capif;
 	bool have_first, mixed;
 	uint16_t first_lt;
 	uint32_t first_snap;
 	uint64_t pkts;            /* packet blocks walked */
 	uint64_t taken;           /* packets taken */
-	uint64_t mixed_from;      /* packets from here on are queued */
-	uint16_t *q;              /* link types of queued packets (a ring) */
+	bool queuing;             /* packets from queue_from on are queued */
+	uint64_t queue_from;
+	struct qent *q;           /* a ring */
 	size_t qcap, qhead, qlen;
 };
 
-struct lk_ngwalk *lk_ngwalk_new(void)
-{
-	struct lk_ngwalk *w = calloc(1, sizeof *w);
-	if (w)
-		w->need = 4;
-	return w;
-}
+struct lk_ngwalk *lk_ngwalk_new(void) { return calloc(1, sizeof(struct lk_ngwalk)); }
 
 void lk_ngwalk_free(struct lk_ngwalk *w)
 {
 	if (!w)
 		return;
-	free(w->ift);
+	free(w->ifs);
 	free(w->q);
 	free(w);
 }
 
-static uint32_t rd32(const struct lk_ngwalk *w, const uint8_t *p)
+static inline uint32_t rd32(const struct lk_ngwalk *w, const uint8_t *p)
 {
 	if (w->be)
 		return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
-static uint16_t rd16(const struct lk_ngwalk *w, const uint8_t *p)
+static inline uint16_t rd16(const struct lk_ngwalk *w, const uint8_t *p)
 {
 	return w->be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
 }
 
-static bool push(struct lk_ngwalk *w, uint16_t lt)
+static void wr32(const struct lk_ngwalk *w, uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[w->be ? i : 3 - i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void wr16(const struct lk_ngwalk *w, uint8_t *p, uint16_t v)
+{
+	p[w->be ? 0 : 1] = (uint8_t)(v >> 8);
+	p[w->be ? 1 : 0] = (uint8_t)v;
+}
+
+/* Queue the current packet (from the first one that needs it on). */
+static bool push(struct lk_ngwalk *w, uint16_t lt, uint32_t len)
 {
 	if (w->qlen == w->qcap) {
 		size_t ncap = w->qcap ? 2 * w->qcap : 1024;
-		uint16_t *q = malloc(ncap * sizeof *q);
+		struct qent *q = malloc(ncap * sizeof *q);
 		if (!q)
 			return false;
 		for (size_t i = 0; i < w->qlen; i++)
@@ -76,8 +90,16 @@ static bool push(struct lk_ngwalk *w, uint16_t lt)
 		w->qcap = ncap;
 		w->qhead = 0;
 	}
-	w->q[(w->qhead + w->qlen++) % w->qcap] = lt;
+	w->q[(w->qhead + w->qlen++) % w->qcap] = (struct qent){lt, len};
 	return true;
+}
+
+static void start_queue(struct lk_ngwalk *w)
+{
+	if (!w->queuing) {
+		w->queuing = true;
+		w->queue_from = w->pkts;
+	}
 }
 
 /* Header bytes needed to understand a block of this type. */
@@ -87,151 +109,154 @@ static unsigned need_of(uint32_t type)
 	case BT_SHB: return 12; /* byte-order magic */
 	case BT_IDB: return 16; /* link type, reserved, snapshot length */
 	case BT_EPB: return 12; /* interface ID */
+	case BT_SPB: return 12; /* original length */
 	case BT_PB: return 10;  /* 16-bit interface ID */
 	default: return 8;
 	}
 }
 
-/* The header of the current block is complete: what it says. false = stop
- * walking (a length libpcap rejects too, or no memory). */
-static bool block(struct lk_ngwalk *w, uint32_t len)
+static bool idb(struct lk_ngwalk *w, uint8_t *h)
 {
-	if (len < w->need + 4 || len % 4)
-		return false;
-	w->left = len - w->need;
-	switch (w->type) {
-	case BT_SHB:
+	uint16_t lt = rd16(w, h + 8);
+	uint32_t snap = rd32(w, h + 12);
+	if (w->nif == w->capif) {
+		uint32_t ncap = w->capif ? 2 * w->capif : 8;
+		struct iface *p = realloc(w->ifs, ncap * sizeof *p);
+		if (!p)
+			return false;
+		w->ifs = p;
+		w->capif = ncap;
+	}
+	w->ifs[w->nif++] = (struct iface){lt, snap};
+	if (!w->have_first) {
+		w->have_first = true;
+		w->first_lt = lt;
+		w->first_snap = snap;
+	} else if (lt != w->first_lt && !w->mixed) {
+		w->mixed = true;
+		start_queue(w);
+	}
+	/* what libpcap sees: the first interface's link type, no snapshot
+	 * limit (it checks every packet against the first interface's) */
+	wr16(w, h + 8, w->first_lt);
+	wr32(w, h + 12, 0);
+	return true;
+}
+
+/* A packet block. An SPB's captured length is the smaller of its original
+ * length and interface 0's snapshot length, which libpcap no longer sees:
+ * it is given the captured length as the original one, and the real one is
+ * queued for lk_ngwalk_take. */
+static bool packet(struct lk_ngwalk *w, uint32_t type, uint8_t *h)
+{
+	uint32_t id = type == BT_EPB ? rd32(w, h + 8) : type == BT_PB ? rd16(w, h + 8) : 0;
+	/* an unknown interface: libpcap refuses the packet anyway */
+	uint16_t lt = id < w->nif ? w->ifs[id].lt : w->first_lt;
+	uint32_t fix = 0;
+	if (type == BT_SPB && w->nif && w->ifs[0].snap && rd32(w, h + 8) > w->ifs[0].snap) {
+		fix = rd32(w, h + 8);
+		wr32(w, h + 8, w->ifs[0].snap);
+		start_queue(w);
+	}
+	bool ok = !w->queuing || push(w, lt, fix);
+	w->pkts++;
+	return ok;
+}
+
+/* The header of a block at h (need bytes): what it says. false = stop
+ * walking (a length libpcap rejects too, no memory). */
+static bool block(struct lk_ngwalk *w, uint32_t type, uint8_t *h, unsigned need)
+{
+	if (type == BT_SHB) {
+		static const uint8_t bom_be[4] = {0x1A, 0x2B, 0x3C, 0x4D};
+		static const uint8_t bom_le[4] = {0x4D, 0x3C, 0x2B, 0x1A};
+		bool be = !memcmp(h + 8, bom_be, 4);
+		if (!be && memcmp(h + 8, bom_le, 4))
+			return false;
+		if (w->mode == NG_SNIFF)
+			w->be_first = be;
+		else if (be != w->be_first)
+			w->order_changed = true;
+		w->be = be;
 		w->nif = 0;
-		return true;
-	case BT_IDB: {
-		uint16_t lt = rd16(w, w->hdr + 8);
-		if (w->nif == w->capif) {
-			uint32_t ncap = w->capif ? 2 * w->capif : 8;
-			uint16_t *p = realloc(w->ift, ncap * sizeof *p);
-			if (!p)
-				return false;
-			w->ift = p;
-			w->capif = ncap;
-		}
-		w->ift[w->nif++] = lt;
-		if (!w->have_first) {
-			w->have_first = true;
-			w->first_lt = lt;
-			w->first_snap = rd32(w, w->hdr + 12);
-		} else if (lt != w->first_lt && !w->mixed) {
-			w->mixed = true;
-			w->mixed_from = w->pkts;
-		}
-		return true;
 	}
-	case BT_EPB: case BT_PB: case BT_SPB: {
-		uint32_t id = w->type == BT_EPB ? rd32(w, w->hdr + 8)
-			    : w->type == BT_PB ? rd16(w, w->hdr + 8) : 0;
-		w->pkts++;
-		/* an unknown interface: libpcap refuses the packet anyway */
-		return !w->mixed || push(w, id < w->nif ? w->ift[id] : w->first_lt);
-	}
+	uint32_t len = rd32(w, h + 4);
+	if (len < need + 4 || len % 4)
+		return false;
+	w->left = len;
+	switch (type) {
+	case BT_IDB:
+		return idb(w, h);
+	case BT_EPB: case BT_PB: case BT_SPB:
+		return packet(w, type, h);
 	default:
 		return true;
 	}
 }
 
-/* Byte k of the current block header arrives in *b. */
-static void header_byte(struct lk_ngwalk *w, uint8_t *b)
-{
-	unsigned k = w->hn;
-	w->hdr[w->hn++] = *b;
-	if (w->type != BT_IDB || k < 8)
-		return;
-	if (k >= 12) { /* the snapshot length */
-		*b = 0;
-	} else if (k < 10 && w->have_first) { /* the link type: the first interface's */
-		unsigned hi = w->be ? k == 8 : k == 9;
-		*b = (uint8_t)(hi ? w->first_lt >> 8 : w->first_lt);
-	}
-}
-
-void lk_ngwalk_feed(struct lk_ngwalk *w, uint8_t *b, size_t n)
+size_t lk_ngwalk_feed(struct lk_ngwalk *w, uint8_t *b, size_t n, bool eof)
 {
 	static const uint8_t shb[4] = {0x0A, 0x0D, 0x0D, 0x0A};
 	size_t i = 0;
 	while (i < n && w->mode != NG_OFF) {
-		if (!w->left && !w->hn && w->be_set && n - i >= 16) {
-			/* fast path: a whole packet block header in the piece */
-			uint32_t type = rd32(w, b + i);
-			if (type != BT_SHB && type != BT_IDB) {
-				w->type = type;
-				w->need = need_of(type);
-				memcpy(w->hdr, b + i, w->need);
-				w->hn = w->need;
-				i += w->need;
-				if (!block(w, rd32(w, w->hdr + 4)))
-					w->mode = NG_OFF;
-				continue;
-			}
-		}
 		if (w->left) { /* the rest of a block: nothing to look at */
 			size_t k = n - i < w->left ? n - i : w->left;
 			i += k;
 			w->left -= (uint32_t)k;
-			if (!w->left) {
-				w->hn = 0;
-				w->need = 8;
-			}
 			continue;
 		}
-		header_byte(w, &b[i++]);
-		if (w->mode == NG_SNIFF) {
-			if (w->hdr[w->hn - 1] != shb[w->hn - 1])
+		size_t have = n - i;
+		if (have >= 12 && w->mode == NG_ON && !w->queuing && rd32(w, b + i) == BT_EPB) {
+			/* the common block, nothing to note: just its length */
+			uint32_t len = rd32(w, b + i + 4);
+			if (len < 16 || len % 4) {
 				w->mode = NG_OFF;
-			else if (w->hn == 4)
-				w->mode = NG_ON;
+				break;
+			}
+			w->left = len;
+			w->pkts++;
 			continue;
 		}
-		if (w->hn == 8) {
-			/* the SHB's type reads the same in both byte orders */
-			w->type = w->be_set ? rd32(w, w->hdr) : BT_SHB;
-			if (w->type != BT_SHB && !w->be_set) {
-				w->mode = NG_OFF;
-				continue;
-			}
-			w->need = need_of(w->type);
+		if (w->mode == NG_SNIFF && memcmp(b + i, shb, have < 4 ? have : 4)) {
+			w->mode = NG_OFF; /* not pcapng */
+			break;
 		}
-		if (w->type == BT_SHB && w->hn == 12) {
-			static const uint8_t bom_be[4] = {0x1A, 0x2B, 0x3C, 0x4D};
-			static const uint8_t bom_le[4] = {0x4D, 0x3C, 0x2B, 0x1A};
-			bool be = !memcmp(w->hdr + 8, bom_be, 4);
-			if (!be && memcmp(w->hdr + 8, bom_le, 4)) {
-				w->mode = NG_OFF;
-				continue;
-			}
-			if (!w->be_set)
-				w->be_first = be;
-			else if (be != w->be_first)
-				w->order_changed = true;
-			w->be = be;
-			w->be_set = true;
-		}
-		if (w->hn >= 8 && w->hn == w->need && !block(w, rd32(w, w->hdr + 4)))
+		/* the SHB's type reads the same in both byte orders */
+		uint32_t type = have < 4 ? 0 : w->mode == NG_SNIFF ? BT_SHB : rd32(w, b + i);
+		unsigned need = have < 4 ? 8 : need_of(type);
+		if (have < need) {
+			if (!eof)
+				return i; /* the rest of the header comes with the next bytes */
 			w->mode = NG_OFF;
+			break;
+		}
+		if (!block(w, type, b + i, need)) {
+			w->mode = NG_OFF;
+			break;
+		}
+		if (w->mode == NG_SNIFF)
+			w->mode = NG_ON;
 	}
+	return n;
 }
 
 bool lk_ngwalk_active(const struct lk_ngwalk *w) { return w->mode == NG_ON; }
 
-int lk_ngwalk_take(struct lk_ngwalk *w)
+int lk_ngwalk_take(struct lk_ngwalk *w, uint32_t *len)
 {
 	uint64_t k = w->taken++;
+	*len = 0;
 	if (!w->have_first)
 		return -1;
-	if (!w->mixed || k < w->mixed_from)
+	if (!w->queuing || k < w->queue_from)
 		return w->first_lt;
 	if (!w->qlen)
 		return -1;
-	uint16_t lt = w->q[w->qhead];
+	struct qent e = w->q[w->qhead];
 	w->qhead = (w->qhead + 1) % w->qcap;
 	w->qlen--;
-	return lt;
+	*len = e.len;
+	return e.lt;
 }
 
 int lk_ngwalk_first_linktype(const struct lk_ngwalk *w)

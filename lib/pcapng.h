@@ -11,17 +11,24 @@
  * Interface Description Block in place: link type := the first interface's,
  * snapshot length := 0 ("not limited"). It remembers each interface's real
  * link type and snapshot length; libpcap returns packets in block order, so
- * lk_ngwalk_take gives the real link type of each packet in turn. Nothing else
- * is changed, and libpcap still parses and checks every block itself.
+ * lk_ngwalk_take gives the real link type of each packet in turn. A Simple
+ * Packet Block's captured length is the smaller of its original length and
+ * interface 0's snapshot length, which libpcap then no longer knows: where it
+ * matters, the block's original length is set to the captured one and the
+ * real one comes with lk_ngwalk_take. Nothing else is changed, and libpcap
+ * still parses and checks every block itself.
  *
- * The bytes may arrive in pieces of any size. A stream that does not start
- * with a Section Header Block, or a block the walker cannot follow (a length
- * libpcap rejects too), turns the walker off; libpcap then reads (or refuses)
- * the rest as it would without it.
+ * The bytes may arrive in pieces of any size; a block header cut between
+ * two pieces is held back (feed says how much it has done) and must come
+ * again with the next piece. A stream that does not start with a Section
+ * Header Block, or a block the walker cannot follow (a length libpcap
+ * rejects too), turns the walker off; libpcap then reads (or refuses) the
+ * rest as it would without it.
  *
  *   struct lk_ngwalk *w = lk_ngwalk_new();
- *   ... lk_ngwalk_feed(w, buf, n) on every piece before libpcap reads it ...
- *   ... per packet libpcap returns: lt = lk_ngwalk_take(w) ...
+ *   ... done = lk_ngwalk_feed(w, buf, n, eof): hand buf[0..done) to libpcap,
+ *       feed buf[done..n) again before the next bytes ...
+ *   ... per packet libpcap returns: lt = lk_ngwalk_take(w, &len) ...
  *   lk_ngwalk_free(w);
  */
 #ifndef LK_PCAPNG_H
@@ -36,15 +43,19 @@ struct lk_ngwalk;
 struct lk_ngwalk *lk_ngwalk_new(void); /* NULL: out of memory */
 void lk_ngwalk_free(struct lk_ngwalk *w);
 
-/* Walk (and edit) the next n bytes of the stream. */
-void lk_ngwalk_feed(struct lk_ngwalk *w, uint8_t *buf, size_t n);
+/* Walk (and edit) the next n bytes of the stream. Returns how many of them
+ * are done (n, or fewer when they end in the middle of a block header: at
+ * most 15 are left). eof: no more bytes will come (all are then done). */
+size_t lk_ngwalk_feed(struct lk_ngwalk *w, uint8_t *buf, size_t n, bool eof);
 
 /* The stream is pcapng and the walker follows it. */
 bool lk_ngwalk_active(const struct lk_ngwalk *w);
 
 /* The link type (LINKTYPE_ value as stored in the file) of the next packet
- * block, in file order; -1 when unknown (the walker is off or behind). */
-int lk_ngwalk_take(struct lk_ngwalk *w);
+ * block, in file order; -1 when unknown (the walker is off or behind).
+ * *len: the packet's original length when libpcap reports a wrong one (an
+ * SPB cut by the snapshot length), else 0. */
+int lk_ngwalk_take(struct lk_ngwalk *w, uint32_t *len);
 
 /* The first interface's link type and snapshot length as stored (-1 before
  * it was seen). */

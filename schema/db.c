@@ -3,6 +3,7 @@
 #include "schema/migrations.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -84,8 +85,18 @@ fail:
 	return -1;
 }
 
+/* Before SQLite's first use in the process: no memory statistics (they cost
+ * a global mutex on every allocation; lrokit never reads them). Later it is
+ * too late, and harmless. */
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int open_common(const char *path, sqlite3 **db, int flags, struct lk_err *e)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sqlite_setup);
 	*db = NULL;
 	sqlite3 *d = NULL;
 	if (sqlite3_open_v2(path, &d, flags, NULL) != SQLITE_OK) {

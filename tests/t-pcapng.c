@@ -70,6 +70,16 @@ static void epb(uint32_t ifid, uint16_t lt)
 	while (n & 3) { w8(0); n++; }
 	w32(bl);
 }
+static void spb_cut(uint16_t lt, size_t cut)
+{
+	uint8_t f[64];
+	size_t orig = frame(lt, f), n = cut < orig ? cut : orig;
+	uint32_t bl = 16 + (uint32_t)((n + 3) & ~3u);
+	w32(3); w32(bl); w32((uint32_t)orig);
+	for (size_t i = 0; i < n; i++) w8(f[i]);
+	while (n & 3) { w8(0); n++; }
+	w32(bl);
+}
 static void spb(uint16_t lt)
 {
 	uint8_t f[64];
@@ -81,22 +91,25 @@ static void spb(uint16_t lt)
 	w32(bl);
 }
 
-/* Walk buf[0..len) in pieces of `step` bytes (0: pieces of sizes 1, 2, 3...),
- * a copy into out; the link types taken for `npk` packets into lts. */
-static struct lk_ngwalk *walk(size_t step, uint8_t *out, int *lts, int npk)
+/* Walk a copy (out) of buf[0..len) arriving in pieces of `step` bytes (0:
+ * pieces of sizes 1, 2, 3...), bytes the walker holds back coming again with
+ * the next piece; the link types (and length fixes) of `npk` packets. */
+static struct lk_ngwalk *walk(size_t step, uint8_t *out, int *lts, uint32_t *lens, int npk)
 {
 	struct lk_ngwalk *w = lk_ngwalk_new();
 	memcpy(out, buf, len);
-	size_t k = 1;
-	for (size_t i = 0; i < len;) {
+	size_t k = 1, pos = 0, end = 0;
+	while (pos < len) {
 		size_t n = step ? step : k++;
-		if (n > len - i)
-			n = len - i;
-		lk_ngwalk_feed(w, out + i, n);
-		i += n;
+		end = end + n > len ? len : end + n;
+		pos += lk_ngwalk_feed(w, out + pos, end - pos, end == len);
 	}
-	for (int i = 0; i < npk; i++)
-		lts[i] = lk_ngwalk_take(w);
+	for (int i = 0; i < npk; i++) {
+		uint32_t l;
+		lts[i] = lk_ngwalk_take(w, &l);
+		if (lens)
+			lens[i] = l;
+	}
 	return w;
 }
 
@@ -156,11 +169,12 @@ int main(void)
 		const char *ord = be ? "big-endian" : "little-endian";
 		static uint8_t ref[8192], out[8192];
 		int lts[6];
-		struct lk_ngwalk *w = walk(len, ref, lts, 6);
+		struct lk_ngwalk *w = walk(len, ref, lts, NULL, 6);
 		ok(lk_ngwalk_active(w) && lk_ngwalk_mixed(w) && !lk_ngwalk_order_changed(w),
 		   "%s: pcapng, mixed link types", ord);
 		ok(!memcmp(lts, want, sizeof want), "%s: link types of the 6 packets in order", ord);
-		is_int(lk_ngwalk_take(w), -1, "%s: no 7th packet", ord);
+		uint32_t l7;
+		is_int(lk_ngwalk_take(w, &l7), -1, "%s: no 7th packet", ord);
 		ok(lk_ngwalk_first_linktype(w) == 1 && lk_ngwalk_first_snaplen(w) == 96,
 		   "%s: the first interface: Ethernet, snaplen 96", ord);
 		lk_ngwalk_free(w);
@@ -176,7 +190,7 @@ int main(void)
 		/* pieces of every size: the same */
 		bool same = true;
 		for (size_t step = 0; step <= 40 && same; step++) {
-			w = walk(step, out, lts, 6);
+			w = walk(step, out, lts, NULL, 6);
 			same = !memcmp(out, ref, len) && !memcmp(lts, want, sizeof want);
 			lk_ngwalk_free(w);
 		}
@@ -199,22 +213,51 @@ int main(void)
 	shb(); idb(1, 65535); epb(0, 1);
 	static uint8_t out[8192];
 	int lts[2];
-	struct lk_ngwalk *w = walk(7, out, lts, 2);
+	struct lk_ngwalk *w = walk(7, out, lts, NULL, 2);
 	ok(lk_ngwalk_order_changed(w) && lts[0] == 1 && lts[1] == 1, "a section in the other byte order is noticed");
 	lk_ngwalk_free(w);
 	int dlts[4];
 	uint32_t snap;
 	bool mixed;
 	is_int(read_file(path, dlts, 4, &snap, &mixed), -1, "  ... and refused by lk_pcap_next");
+	/* SPBs cut by interface 0's snapshot length (40 of 54 bytes) */
+	len = 0;
+	shb(); idb(1, 40); idb(113, 65535); spb_cut(1, 40); epb(1, 113); spb_cut(1, 40);
+	uint32_t lens[3];
+	int lt3[3];
+	w = walk(9, out, lt3, lens, 3);
+	ok(lt3[0] == 1 && lt3[1] == 113 && lt3[2] == 1 && lens[0] == 54 && lens[1] == 0 && lens[2] == 54,
+	   "SPB cut by the snapshot length: its original length comes with the packet");
+	lk_ngwalk_free(w);
+	{
+		FILE *f = fopen(path, "wb");
+		fwrite(buf, 1, len, f);
+		fclose(f);
+		struct lk_pcap *r;
+		struct lk_err e;
+		int n = 0, good = 0;
+		if (lk_pcap_open(path, &r, &e) == 0) {
+			const struct pcap_pkthdr *h;
+			const uint8_t *d;
+			/* the EPB: a Linux cooked frame of 56 bytes */
+			static const uint32_t cl[3] = {40, 56, 40}, wl[3] = {54, 56, 54};
+			while (lk_pcap_next(r, &h, &d, &e) == 1) {
+				good += n < 3 && h->caplen == cl[n] && h->len == wl[n];
+				n++;
+			}
+			lk_pcap_close(r);
+		}
+		ok(n == 3 && good == 3, "  ... through libpcap: 40 of 54 bytes, 56 of 56, 40 of 54");
+	}
 	/* left alone: classic pcap, a block length libpcap rejects */
 	len = 0;
 	w32(0xa1b2c3d4); w16(2); w16(4); w32(0); w32(0); w32(65535); w32(1);
-	w = walk(3, out, lts, 1);
+	w = walk(3, out, lts, NULL, 1);
 	ok(!lk_ngwalk_active(w) && !memcmp(out, buf, len) && lts[0] == -1, "classic pcap: left alone");
 	lk_ngwalk_free(w);
 	len = 0;
 	shb(); idb(1, 65535); w32(6); w32(13); w32(0); idb(113, 65535);
-	w = walk(5, out, lts, 1);
+	w = walk(5, out, lts, NULL, 1);
 	ok(!lk_ngwalk_active(w) && rd16(out + 28 + 8) == 1 && rd16(out + 60 + 8) == 113,
 	   "a block length not a multiple of 4: the walker stops, later interfaces unedited");
 	lk_ngwalk_free(w);

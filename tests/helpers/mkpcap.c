@@ -352,6 +352,20 @@ static void corpus(void)
 		}
 	}
 	end();
+	/* SPBs of a capture with snaplen 80: the data frame (154 bytes) cut */
+	begin("pcapng-spb-snaplen", "ok", "3", "3", ""); shb(); idb(1, 80, 0);
+	{
+		uint8_t g[3][200];
+		size_t gn[3] = {frame(g[0], 0, 1000, 0, 0x02, NULL, 0, 0),
+				frame(g[1], 1, 5000, 1001, 0x12, NULL, 0, 0),
+				frame(g[2], 0, 1001, 5001, 0x18, NULL, 0, 100)};
+		for (int i = 0; i < 3; i++) {
+			uint32_t cl = gn[i] < 80 ? (uint32_t)gn[i] : 80;
+			uint32_t bl = 16 + ((cl + 3) & ~3u);
+			w32(3); w32(bl); w32((uint32_t)gn[i]); wbytes(g[i], cl); wpad(cl); w32(bl);
+		}
+	}
+	end();
 	/* a second section, and an interface described after packets */
 	begin("pcapng-two-sections", "ok", "6", "6", ""); shb(); idb(1, 65535, 0); ng_good();
 	shb(); idb(1, 65535, 0); ng_good(); end();
