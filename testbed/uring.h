@@ -1,6 +1,6 @@
 /* testbed/uring.h - batched frame I/O for the stages: many TAP reads, TAP
- * writes or packet-socket sends in one system call (io_uring, driven with
- * raw system calls; no liburing).
+ * writes or packet-socket sends in one system call (io_uring, through
+ * liburing).
  *
  * Why: a stage moves every frame through a TAP or socket, and a system call
  * costs more than the work it does on some hosts (1.7 us on the PVM guest

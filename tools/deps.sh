@@ -10,10 +10,11 @@
 set -eu
 mode=${1:-all}
 # build lrokit (pkg-config finds libpcap, sqlite3, libcrypto, xenstat, and
-# zlib/libzstd/liblzma to read compressed captures), run the testbed (ip, tc,
+# zlib/libzstd/liblzma to read compressed captures, liburing for the stages'
+# batched I/O), run the testbed (ip, tc,
 # ethtool), draw the report (gnuplot with cairo terminals)
 BENCH="build-essential pkg-config libpcap-dev libsqlite3-dev libssl-dev libxen-dev
-zlib1g-dev libzstd-dev liblzma-dev gnuplot-nox iproute2 ethtool procps zstd"
+zlib1g-dev libzstd-dev liblzma-dev liburing-dev gnuplot-nox iproute2 ethtool procps zstd"
 # tests, fuzzing, peer tools compared against, the report's browser check;
 # zstd and xz-utils compress the test captures, wireshark-common has mergecap
 # and editcap
