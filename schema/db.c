@@ -234,6 +234,16 @@ static int check_ours(sqlite3 *db, const char *path, int v, struct lk_err *e)
 	return 0;
 }
 
+/* A database of schema version v that this lrokit may use: ours (or empty)
+ * and not newer. */
+static int check_version(sqlite3 *db, const char *path, int v, struct lk_err *e)
+{
+	if (v > lk_n_migrations)
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s: database schema v%d is newer than this lrokit (v%d)", path,
+			       v, lk_n_migrations);
+	return check_ours(db, path, v, e);
+}
+
 static int migrate(sqlite3 *db, const char *path, struct lk_err *e)
 {
 	for (;;) {
@@ -244,15 +254,10 @@ static int migrate(sqlite3 *db, const char *path, struct lk_err *e)
 			lk_db_fail(e, db, path, NULL);
 			goto fail;
 		}
-		if (v > lk_n_migrations) {
-			lk_errf(e, LK_EXIT_RUNTIME, "%s: database schema v%d is newer than this lrokit (v%d)",
-				path, v, lk_n_migrations);
+		if (check_version(db, path, v, e) < 0)
 			goto fail;
-		}
 		if (v == lk_n_migrations)
 			return lk_db_exec(db, "COMMIT", path, e);
-		if (check_ours(db, path, v, e) < 0)
-			goto fail;
 		char what[600];
 		snprintf(what, sizeof what, "%s: migration to schema v%d", path, v + 1);
 		if (lk_db_exec(db, lk_migrations[v], what, e) < 0)
@@ -307,6 +312,18 @@ int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
 		char why[8192];
 		readonly_why(path, why, sizeof why);
 		lk_errf(e, LK_EXIT_RUNTIME, "%s: %s", path, why);
+		sqlite3_close(d);
+		return -1;
+	}
+	/* refuse a file that is not ours or is newer before changing anything
+	 * in it (the journal mode and page size below); one read transaction:
+	 * another lrokit may be creating the same database */
+	int v = 0, ok = sqlite3_exec(d, "BEGIN", NULL, NULL, NULL) == SQLITE_OK && user_version(d, &v) == 0;
+	if (!ok)
+		lk_db_fail(e, d, path, NULL);
+	ok = ok && check_version(d, path, v, e) == 0;
+	sqlite3_exec(d, "COMMIT", NULL, NULL, NULL);
+	if (!ok) {
 		sqlite3_close(d);
 		return -1;
 	}
