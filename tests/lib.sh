@@ -34,17 +34,19 @@ NFT=nft
 [ "${LK_TEST_BREAK_NFT:-}" = 1 ] && NFT="$TOP/tests/helpers/fail-tool"
 _lk_test=$(basename "$0")
 
-plan() { echo "1..$1"; _planned=1; }
+plan() { echo "1..$1"; _planned=$1; }
 diag() { echo "# $*"; }
-skip_all() { # skip_all REASON: the whole test (before any check)
+skip_all() { # skip_all REASON: the whole test, or (after a plan or a check) the rest of it
 	if "$TOP/tests/skip-check" "$_lk_test" "$*"; then
 		if [ $_tap_n -eq 0 ] && [ $_planned -eq 0 ]; then echo "1..0 # SKIP $*"; exit 0; fi
-		echo "ok $((_tap_n + 1)) # skip $*"; _tap_n=$((_tap_n + 1))
+		_lk_res="ok" _lk_desc="# skip $*"
 	else
-		echo "not ok $((_tap_n + 1)) - skipped, and the skip is not allowed here: $*"
-		_tap_n=$((_tap_n + 1)); _tap_fail=$((_tap_fail + 1))
+		_lk_res="not ok" _lk_desc="- skipped, and the skip is not allowed here: $*"
+		_tap_fail=$((_tap_fail + 1))
 	fi
-	[ $_planned -eq 1 ] || echo "1..$_tap_n"
+	_tap_n=$((_tap_n + 1)); echo "$_lk_res $_tap_n $_lk_desc"
+	while [ $_tap_n -lt $_planned ]; do _tap_n=$((_tap_n + 1)); echo "$_lk_res $_tap_n $_lk_desc"; done
+	[ $_planned -ne 0 ] || echo "1..$_tap_n"
 	exit $([ $_tap_fail -eq 0 ]; echo $?)
 }
 skip() { # skip REASON: one check not made (counts as a test)
@@ -62,7 +64,7 @@ is() { # is GOT WANT DESC
 	if [ "$1" = "$2" ]; then echo "ok $_tap_n - $3"
 	else echo "not ok $_tap_n - $3"; echo "#   got: '$1'"; echo "#  want: '$2'"; _tap_fail=$((_tap_fail + 1)); fi
 }
-done_testing() { [ $_planned -eq 1 ] || echo "1..$_tap_n"; [ $_tap_fail -eq 0 ]; }
+done_testing() { [ $_planned -ne 0 ] || echo "1..$_tap_n"; [ $_tap_fail -eq 0 ]; }
 require_root() {
 	[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, capture)"
 	ip netns add "${NSP}probe" 2>/dev/null || skip_all "cannot create network namespaces here"
