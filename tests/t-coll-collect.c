@@ -364,6 +364,9 @@ int main(void)
 	diag("goodput %.2f Gbit/s, %d counters, %d samples, %d captures; notes: %s", ro.goodput / 1e9,
 	     ro.sum.counters, ro.sum.samples, ro.sum.captures, ro.sum.notes);
 	bool nul;
+	/* which branch is decided by the machine, not by the result */
+	bool pmu = access("/sys/bus/event_source/devices/cpu", F_OK) == 0 ||
+		   access("/sys/bus/event_source/devices/cpu_core", F_OK) == 0;
 	const char *comps[] = {"sender", "domU/receiver"};
 	for (int i = 0; i < 2; i++) {
 		const char *cp = comps[i];
@@ -376,12 +379,12 @@ int main(void)
 		qs(db, note, sizeof note, sql);
 		double cyc = q(db, &nul, "SELECT value FROM counters WHERE run_id=%lld AND component='%s' "
 			       "AND event='cycles'", (long long)id, cp);
-		if (nul) {
-			ok(note[0] && strstr(note, "fallback: task-clock"),
+		if (!pmu) {
+			ok(nul && note[0] && strstr(note, "fallback: task-clock"),
 			   "%s: cycles NULL with the reason and the fallback: %s", cp, note);
 			skip("hardware PMU present: %s: cycles counted (cycles NULL here: %s)", cp, note);
 		} else {
-			ok(cyc > 0, "%s: cycles counted (hardware PMU present)", cp);
+			ok(!nul && cyc > 0, "%s: cycles counted (hardware PMU present)", cp);
 			skip("no hardware PMU: %s: cycles NULL with the reason (this machine counts cycles)", cp);
 		}
 		double tc = q(db, &nul, "SELECT value FROM counters WHERE run_id=%lld AND component='%s' "
