@@ -39,6 +39,7 @@ struct lk_store {
 	bool gate_abort;                 /* under gate->mu: stop waiting for it */
 	/* the writer's */
 	sqlite3_stmt *ins1, *insn;
+	struct bound *bound;             /* [ROWS]: insn's rows, allocated with it */
 	int64_t capture_id, flow_base;
 	bool began;                      /* the transaction is open */
 	struct lk_err werr;
@@ -197,24 +198,59 @@ static int prepare(struct lk_store *s, int rows, sqlite3_stmt **st, struct lk_er
 	return 0;
 }
 
-/* Bind row r as the k-th row of st. */
-static void bind_row(const struct lk_store *s, sqlite3_stmt *st, int k, const struct prow *r)
+/* What a row of the ROWS-row statement has bound now. sqlite3_reset keeps
+ * the bindings, and from one batch to the next many columns of a row hold
+ * the same value (the flow, the direction, the flags, the length, the
+ * sender's ack or the receiver's seq in a bulk transfer...): only the
+ * columns that changed are bound again. */
+enum { B_UNSET = 0, B_INT, B_NULL, B_TEXT };
+struct bound {
+	int64_t v[PCOLS];
+	uint8_t kind[PCOLS];
+};
+
+/* Column i (0-based) of the row whose first parameter is c + 1. */
+static inline void bind_i(sqlite3_stmt *st, int c, struct bound *bd, int i, int64_t v)
+{
+	if (bd) {
+		if (bd->kind[i] == B_INT && bd->v[i] == v)
+			return;
+		bd->kind[i] = B_INT;
+		bd->v[i] = v;
+	}
+	sqlite3_bind_int64(st, c + i + 1, v);
+}
+
+static inline void bind_n(sqlite3_stmt *st, int c, struct bound *bd, int i)
+{
+	if (bd) {
+		if (bd->kind[i] == B_NULL)
+			return;
+		bd->kind[i] = B_NULL;
+	}
+	sqlite3_bind_null(st, c + i + 1);
+}
+
+/* Bind row r as the k-th row of st; bd: what that row has bound (NULL: not
+ * tracked, bind every column). */
+static void bind_row(const struct lk_store *s, sqlite3_stmt *st, int k, const struct prow *r,
+		     struct bound *bd)
 {
 	int c = k * PCOLS;
-	sqlite3_bind_int64(st, c + 1, s->flow_base + (int64_t)r->flow_idx);
-	sqlite3_bind_int64(st, c + 2, (sqlite3_int64)r->ts);
-	sqlite3_bind_int(st, c + 3, r->dir);
-	sqlite3_bind_int64(st, c + 4, r->seq);
-	sqlite3_bind_int64(st, c + 5, r->ack);
-	sqlite3_bind_int64(st, c + 6, r->len);
-	sqlite3_bind_int(st, c + 7, r->flags);
-	sqlite3_bind_int(st, c + 8, r->win);
+	bind_i(st, c, bd, 0, s->flow_base + (int64_t)r->flow_idx);
+	bind_i(st, c, bd, 1, (sqlite3_int64)r->ts);
+	bind_i(st, c, bd, 2, r->dir);
+	bind_i(st, c, bd, 3, r->seq);
+	bind_i(st, c, bd, 4, r->ack);
+	bind_i(st, c, bd, 5, r->len);
+	bind_i(st, c, bd, 6, r->flags);
+	bind_i(st, c, bd, 7, r->win);
 	if (r->has_ts) {
-		sqlite3_bind_int64(st, c + 9, r->tsval);
-		sqlite3_bind_int64(st, c + 10, r->tsecr);
+		bind_i(st, c, bd, 8, r->tsval);
+		bind_i(st, c, bd, 9, r->tsecr);
 	} else {
-		sqlite3_bind_null(st, c + 9);
-		sqlite3_bind_null(st, c + 10);
+		bind_n(st, c, bd, 8);
+		bind_n(st, c, bd, 9);
 	}
 	if (r->n_sack) {
 		/* "left-right ..." (raw sequence numbers) */
@@ -223,9 +259,11 @@ static void bind_row(const struct lk_store *s, sqlite3_stmt *st, int k, const st
 		for (unsigned i = 0; i < r->n_sack; i++)
 			o += (size_t)snprintf(t + o, sizeof t - o, "%s%u-%u", i ? " " : "", r->sack[i][0],
 					      r->sack[i][1]);
+		if (bd)
+			bd->kind[10] = B_TEXT;
 		sqlite3_bind_text(st, c + 11, t, (int)o, SQLITE_TRANSIENT);
 	} else {
-		sqlite3_bind_null(st, c + 11);
+		bind_n(st, c, bd, 10);
 	}
 }
 
@@ -234,16 +272,22 @@ static int write_batch(struct lk_store *s, const struct batch *b, struct lk_err 
 {
 	int rc = SQLITE_DONE;
 	/* the 256-row statement when first needed: small captures never are */
-	if (b->n == ROWS && !s->insn && prepare(s, ROWS, &s->insn, e) < 0)
-		return -1;
+	if (b->n == ROWS && !s->insn) {
+		if (!s->bound)
+			s->bound = calloc(ROWS, sizeof *s->bound); /* all B_UNSET */
+		if (!s->bound)
+			return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", s->res->path);
+		if (prepare(s, ROWS, &s->insn, e) < 0)
+			return -1;
+	}
 	if (b->n == ROWS) {
 		for (unsigned k = 0; k < ROWS; k++)
-			bind_row(s, s->insn, (int)k, &b->r[k]);
+			bind_row(s, s->insn, (int)k, &b->r[k], &s->bound[k]);
 		rc = sqlite3_step(s->insn);
 		sqlite3_reset(s->insn);
 	} else {
 		for (unsigned k = 0; k < b->n && rc == SQLITE_DONE; k++) {
-			bind_row(s, s->ins1, 0, &b->r[k]);
+			bind_row(s, s->ins1, 0, &b->r[k], NULL);
 			rc = sqlite3_step(s->ins1);
 			sqlite3_reset(s->ins1);
 		}
@@ -365,6 +409,7 @@ static void store_free(struct lk_store *s)
 {
 	sqlite3_finalize(s->ins1);
 	sqlite3_finalize(s->insn);
+	free(s->bound);
 	gate_give(s);
 	for (int i = 0; i < NBATCH; i++)
 		free(s->b[i]);
