@@ -177,10 +177,18 @@ static int begin(struct lk_store *s, struct lk_err *e)
 	return prepare(s, 1, &s->ins1, e);
 }
 
-/* The packets INSERT of `rows` rows (capture_id in the SQL text). */
+/* The packets INSERT of `rows` rows (capture_id in the SQL text).
+ *
+ * OR FAIL: a multi-row INSERT whose NOT NULL checks abort the statement
+ * needs a statement journal, into which SQLite copies every page the
+ * statement touches first (a 64 KiB page each, spilled to a temporary
+ * file): about as many bytes again as the rows themselves. With FAIL no
+ * statement is undone on its own; nothing is lost by that, since every
+ * column checked is always bound and any failed statement makes the whole
+ * capture's transaction roll back (lk_store_end, lk_store_abort). */
 static int prepare(struct lk_store *s, int rows, sqlite3_stmt **st, struct lk_err *e)
 {
-	static const char head[] = "INSERT INTO packets(capture_id, flow_id, ts_ns, dir, seq, ack,"
+	static const char head[] = "INSERT OR FAIL INTO packets(capture_id, flow_id, ts_ns, dir, seq, ack,"
 				    " len, flags, win, tsval, tsecr, sack) VALUES ";
 	char one[64];
 	snprintf(one, sizeof one, "(%lld,?,?,?,?,?,?,?,?,?,?,?)", (long long)s->capture_id);
