@@ -11,6 +11,8 @@
 
 int cmd_analyze(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_bench_hosts(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
