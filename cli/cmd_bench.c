@@ -126,6 +126,7 @@ static void usage(FILE *f)
 		"                    [--sweep KEY=V1,V2,...|none]... [--sweep-only] [--out DIR]\n"
 		"                    [--db FILE] [--report DIR]\n"
 		"                    [--dry-run] [-q]\n"
+		"       lrokit bench --hosts FILE ...   (real machines over ssh; --hosts --help)\n"
 		"\n"
 		"Runs every configuration (%s)\n"
 		"REPEAT times with `lrokit run` and writes one results folder (default\n"
@@ -940,6 +941,10 @@ static int bench_main(const struct bench *b)
 
 int cmd_bench(int argc, char **argv)
 {
+	/* on real machines over ssh: cli/cmd_bench_hosts.c */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--hosts") || !strncmp(argv[i], "--hosts=", 8))
+			return cmd_bench_hosts(argc, argv);
 	struct bench b;
 	memset(&b, 0, sizeof b);
 	int rc = parse_args(argc, argv, &b);

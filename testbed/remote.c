@@ -31,14 +31,11 @@ static bool stopped(const struct lk_remote *r)
 
 int lk_remote_log_begin(struct lk_remote *r, struct lk_err *e)
 {
-	if (r->logf)
-		fclose(r->logf);
-	free(r->log);
-	r->log = NULL;
-	r->log_len = 0;
+	lk_remote_free(r);
 	r->nlog = 0;
 	r->logf = open_memstream(&r->log, &r->log_len);
-	if (!r->logf)
+	r->textf = open_memstream(&r->text, &r->text_len);
+	if (!r->logf || !r->textf)
 		return lk_errf(e, LK_EXIT_RUNTIME, "remote command log: %s", strerror(errno));
 	fputc('[', r->logf);
 	return 0;
@@ -46,20 +43,25 @@ int lk_remote_log_begin(struct lk_remote *r, struct lk_err *e)
 
 void lk_remote_log_end(struct lk_remote *r)
 {
-	if (!r->logf)
-		return;
-	fputc(']', r->logf);
-	fclose(r->logf);
-	r->logf = NULL;
+	if (r->logf) {
+		fputc(']', r->logf);
+		fclose(r->logf);
+	}
+	if (r->textf)
+		fclose(r->textf);
+	r->logf = r->textf = NULL;
 }
 
 void lk_remote_free(struct lk_remote *r)
 {
 	if (r->logf)
 		fclose(r->logf);
-	r->logf = NULL;
+	if (r->textf)
+		fclose(r->textf);
+	r->logf = r->textf = NULL;
 	free(r->log);
-	r->log = NULL;
+	free(r->text);
+	r->log = r->text = NULL;
 }
 
 /* One entry of the log: the status is filled in later for started
@@ -68,6 +70,10 @@ void lk_remote_free(struct lk_remote *r)
 static void log_cmd(struct lk_remote *r, const struct lk_host *h, enum lk_role role,
 		    const char *cmd, uint64_t t_ns, int status)
 {
+	if (r->textf) {
+		fprintf(r->textf, "%s (%s): %s\n", lk_role_name(role), h->dest, cmd);
+		fflush(r->textf);
+	}
 	if (!r->logf)
 		return;
 	fprintf(r->logf, "%s{\"host\":", r->nlog++ ? "," : "");
@@ -130,8 +136,12 @@ static pid_t spawn_ssh(struct lk_remote *r, enum lk_role role, const char *cmd, 
 {
 	const char *argv[LK_HOST_SSH_ARGV];
 	lk_host_ssh_argv(host_of(r, role), cmd, argv);
+	/* its own session: a Ctrl-C at the terminal reaches us, not ssh (we stop
+	   the remote commands ourselves and put the offloads back); and it dies
+	   with us, so a killed lrokit leaves no remote command running */
 	struct lk_spawn_opts so = {.cpu = -1, .stdin_null = in_fd < 0, .stdin_fd = in_fd,
-				   .stdout_path = out, .stderr_path = err};
+				   .stdout_path = out, .stderr_path = err, .new_session = true,
+				   .die_with_parent = true};
 	return lk_spawn((char *const *)argv, &so, e);
 }
 
@@ -216,7 +226,7 @@ int lk_remote_start(struct lk_remote *r, enum lk_role role, const char *name,
 	   stdin on fd 3); a watcher reads the session's stdin and kills it at
 	   EOF: when we close our end, or the connection drops. */
 	snprintf(wrapped, sizeof wrapped,
-		 "exec 3<&0 </dev/null; %s 3<&- & p=$!; { read x <&3; kill $p 2>/dev/null; } & "
+		 "exec 3<&0 </dev/null; %s 3<&- 4>&1 & p=$!; { read x <&3; kill $p 2>/dev/null; } & "
 		 "w=$!; wait $p; rc=$?; kill $w 2>/dev/null; exit $rc", cmd);
 	out_paths(r, role, name, c->out, c->err, sizeof c->out);
 	if (stdout_path)
@@ -265,16 +275,16 @@ int lk_remote_wait(struct lk_remote *r, struct lk_rcmd *c, int timeout_ms)
 	return 0;
 }
 
-int lk_remote_wait_stderr(struct lk_remote *r, struct lk_rcmd *c, const char *needle,
-			  int timeout_ms, struct lk_err *e)
+int lk_remote_wait_ready(struct lk_remote *r, struct lk_rcmd *c, bool in_stdout,
+			 const char *needle, int timeout_ms, struct lk_err *e)
 {
 	if (r->dry)
 		return 0;
 	uint64_t deadline = lk_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {
 		size_t len;
-		char *t = lk_file_read(c->err, 1 << 20, &len, NULL);
-		bool found = t && strstr(t, needle);
+		char *t = lk_file_read(in_stdout ? c->out : c->err, 1 << 20, &len, NULL);
+		bool found = t && (in_stdout ? !strncmp(t, needle, strlen(needle)) : !!strstr(t, needle));
 		free(t);
 		if (found)
 			return 0;

@@ -9,7 +9,8 @@
  * Long-running commands (captures, collectors, recv, send) are started
  * wrapped: the remote shell runs CMD in the background and a watcher that
  * reads the ssh session's stdin; when we close our end of that pipe, or
- * the connection drops, the watcher kills CMD. So a stopped run, a Ctrl-C
+ * the connection drops, the watcher kills CMD. CMD's fd 4 is its stdout
+ * (for `lrokit recv --ready-fd 4`: the readiness byte 'L' comes first). So a stopped run, a Ctrl-C
  * or a lost connection leaves nothing running on the remote host.
  *
  * ssh's own failures (exit 255: cannot connect, connection lost) set
@@ -58,6 +59,9 @@ struct lk_remote {
 	FILE *logf;             /* the JSON array being written */
 	char *log;              /* its text (after lk_remote_log_end) */
 	size_t log_len;
+	FILE *textf;            /* the same as lines "ROLE (DEST): CMD" */
+	char *text;
+	size_t text_len;
 	int nlog;
 	struct lk_change changes[LK_REMOTE_MAXCHANGES];
 	int nchanges;
@@ -75,7 +79,8 @@ struct lk_rcmd {
 
 /* Start a new log (resets nlog; a previous one is freed). */
 int lk_remote_log_begin(struct lk_remote *r, struct lk_err *e);
-/* Close the JSON array; r->log holds it (free with lk_remote_free). */
+/* Close the JSON array; r->log holds it, r->text the same commands one a
+ * line (free with lk_remote_free). */
 void lk_remote_log_end(struct lk_remote *r);
 void lk_remote_free(struct lk_remote *r);
 
@@ -98,11 +103,12 @@ bool lk_remote_poll(struct lk_remote *r, struct lk_rcmd *c);
 /* Wait until c is done, at most timeout_ms, or until r->stop / r->lost.
  * 0 when done. */
 int lk_remote_wait(struct lk_remote *r, struct lk_rcmd *c, int timeout_ms);
-/* Wait until c's stderr file holds `needle` (e.g. "listening on"), at
- * most timeout_ms; -1 (e filled) when c ended first, on timeout, on stop
- * or when a connection was lost. */
-int lk_remote_wait_stderr(struct lk_remote *r, struct lk_rcmd *c, const char *needle,
-			  int timeout_ms, struct lk_err *e);
+/* Wait until c is ready: its stdout file starts with `needle` (in_stdout)
+ * or its stderr file holds it (e.g. tcpdump's "listening on"), at most
+ * timeout_ms; -1 (e filled) when c ended first, on timeout, on stop or
+ * when a connection was lost. */
+int lk_remote_wait_ready(struct lk_remote *r, struct lk_rcmd *c, bool in_stdout,
+			 const char *needle, int timeout_ms, struct lk_err *e);
 /* Stop c: close its stdin (the remote command is killed), wait up to
  * grace_ms for ssh to end, then kill ssh. */
 void lk_remote_stop(struct lk_remote *r, struct lk_rcmd *c, int grace_ms);
