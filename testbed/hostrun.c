@@ -292,9 +292,10 @@ static int start_captures(struct hr *x)
 		const struct lk_host *h = &x->r->hosts->role[i];
 		snprintf(x->cap_path[i], sizeof x->cap_path[i], "%s/run%" PRId64 "-%s.pcap",
 			 x->o->capture_dir, x->rec.run_id, point_of(i));
-		/* -U: each packet written at once (a stopped tcpdump loses nothing);
-		   the pcap comes back on ssh's stdout */
-		const char *av[] = {"tcpdump", "-n", "-U", "-i", h->iface, "-s", snap, "-w", "-", filt,
+		/* --immediate-mode and -U: each packet handed over and written at
+		   once (a stopped tcpdump loses nothing still in the kernel's ring
+		   or its buffer); the pcap comes back on ssh's stdout */
+		const char *av[] = {"tcpdump", "-n", "--immediate-mode", "-U", "-i", h->iface, "-s", snap, "-w", "-", filt,
 				    NULL};
 		struct lk_err e = {0};
 		if (lk_remote_start(x->r, i, "tcpdump", av, x->cap_path[i], &x->cap[i], &e) < 0 ||
