@@ -69,7 +69,12 @@ Host *
   StrictHostKeyChecking no
   UserKnownHostsFile $TMP/known
   LogLevel ERROR
-  ConnectTimeout 5
+  ConnectTimeout 10
+  # one connection per host, its sessions multiplexed (what a user's config
+  # would do for the ~20 short commands of a run)
+  ControlMaster auto
+  ControlPath $TMP/cm-%C
+  ControlPersist 60
 EOF
 cat >"$TMP/hosts" <<EOF
 # the test's two machines
@@ -188,5 +193,5 @@ grep -q "^  dom0 ($RM): ethtool -K vr gro on$" "$TMP/dry.out" &&
 	grep -q "^  sender ($SM): $LK send $RD --json" "$TMP/dry.out" &&
 	grep -q "^lro-virt" "$TMP/dry.out"
 ok $(( r + $? )) "--dry-run prints each host's exact commands"
-rm -rf /tmp/i16/keep; cp -r "$TMP" /tmp/i16/keep
+rm -rf /tmp/i16/keep; cp -a "$TMP" /tmp/i16/keep
 done_testing
