@@ -70,7 +70,7 @@ struct hb {
 	uint64_t bytes;
 	int timeout_s;
 	bool dry;
-	char id[64], out[2048], db[2100], captures[2100], report[2100], remote_dir[2100],
+	char id[64], out[2048], db[2100], captures[2100], report[2100], remote_dir[2200],
 	     journal[2100];
 	struct lk_hosts hosts;
 };
@@ -170,7 +170,7 @@ static int parse_args(int argc, char **argv, struct hb *b)
 	if (!b->db_opt)
 		snprintf(b->db, sizeof b->db, "%s/lrokit.db", b->out);
 	snprintf(b->captures, sizeof b->captures, "%s/captures", b->out);
-	snprintf(b->remote_dir, sizeof b->remote_dir, "%s/remote", b->out);
+	snprintf(b->remote_dir, sizeof b->remote_dir, "%s/remote/%s", b->out, b->id);
 	if (b->report_opt)
 		snprintf(b->report, sizeof b->report, "%s", b->report_opt);
 	else

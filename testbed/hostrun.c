@@ -119,24 +119,45 @@ int lk_hosts_check(struct lk_remote *r, struct lk_host_facts facts[LK_NROLES], c
 		if (!r->dry && rc != 0)
 			add_line(problems, n, &count, "%s (%s): no interface '%s' there", who, h->dest,
 				 h->iface);
-		const char *un[] = {"uname", "-r", NULL}, *hn[] = {"uname", "-n", NULL};
-		lk_remote_run(r, i, un, f->kernel, sizeof f->kernel, 30, &e);
-		lk_remote_run(r, i, hn, f->hostname, sizeof f->hostname, 30, &e);
-		const char *cpu[] = {"grep", "-m1", "^model name", "/proc/cpuinfo", NULL};
-		lk_remote_run(r, i, cpu, f->cpu, sizeof f->cpu, 30, &e);
+		/* the facts in one session (each costs a login): sections split by @@ */
+		char script[1024], *all = malloc(65536);
+		if (!all) {
+			add_line(problems, n, &count, "out of memory");
+			continue;
+		}
+		char qi[200];
+		lk_sh_quote(h->iface, qi, sizeof qi);
+		snprintf(script, sizeof script, "uname -r; echo @@; uname -n; echo @@; grep -m1 "
+			 "'^model name' /proc/cpuinfo; echo @@; ethtool -i %s; echo @@; ethtool -k %s && "
+			 "echo @@ok; echo @@; ethtool -c %s; echo @@; ethtool -g %s", qi, qi, qi, qi);
+		const char *facts_cmd[] = {"sh", "-c", script, NULL};
+		lk_remote_run(r, i, facts_cmd, all, 65536, 30, &e);
+		char *sec[7] = {0};
+		int ns = 0;
+		for (char *p = all; p && ns < 7; ns++) {
+			sec[ns] = p;
+			char *d = strstr(p, "@@\n");
+			if (d)
+				*d = 0;
+			p = d ? d + 3 : NULL;
+		}
+		char *dst[7] = {f->kernel, f->hostname, f->cpu, f->ethtool_i, f->ethtool_k, f->ethtool_c,
+				f->ethtool_g};
+		size_t dn[7] = {sizeof f->kernel, sizeof f->hostname, sizeof f->cpu, sizeof f->ethtool_i,
+				sizeof f->ethtool_k, sizeof f->ethtool_c, sizeof f->ethtool_g};
+		for (int k = 0; k < 7; k++)
+			snprintf(dst[k], dn[k], "%s", sec[k] ? sec[k] : "");
+		free(all);
+		char *okm = strstr(f->ethtool_k, "@@ok");
+		rc = okm ? 0 : 1;
+		if (okm)
+			*okm = 0;
 		chomp(f->kernel);
 		chomp(f->hostname);
 		chomp(f->cpu);
 		char *colon = strchr(f->cpu, ':');
 		if (colon)
-			memmove(f->cpu, colon + 2 <= f->cpu + strlen(f->cpu) ? colon + 2 : colon + 1,
-				strlen(colon + 1) + 1);
-		const char *ei[] = {"ethtool", "-i", h->iface, NULL}, *ek[] = {"ethtool", "-k", h->iface, NULL},
-			   *ec[] = {"ethtool", "-c", h->iface, NULL}, *eg[] = {"ethtool", "-g", h->iface, NULL};
-		lk_remote_run(r, i, ei, f->ethtool_i, sizeof f->ethtool_i, 30, &e);
-		rc = lk_remote_run(r, i, ek, f->ethtool_k, sizeof f->ethtool_k, 30, &e);
-		lk_remote_run(r, i, ec, f->ethtool_c, sizeof f->ethtool_c, 30, &e);
-		lk_remote_run(r, i, eg, f->ethtool_g, sizeof f->ethtool_g, 30, &e);
+			memmove(f->cpu, colon[1] == ' ' ? colon + 2 : colon + 1, strlen(colon) + 1 - (colon[1] == ' ' ? 2 : 1));
 		f->have_off = rc == 0 && lk_offloads_parse(f->ethtool_k, &f->off, &e) == 0;
 		if (!r->dry && i != LK_ROLE_SENDER && !f->have_off)
 			add_line(problems, n, &count, "%s (%s): 'ethtool -k %s' shows no receive offloads "

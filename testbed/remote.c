@@ -363,10 +363,11 @@ int lk_offloads_parse(const char *text, struct lk_offloads *o, struct lk_err *e)
 
 /* ---- the journal of pending restores ---- */
 
-/* "IFACE\tFEATURE\tVALUE\tDEST\tOPT..." */
+/* "ROLE\tIFACE\tFEATURE\tVALUE\tDEST\tOPT..." */
 static void journal_line(const struct lk_host *h, const struct lk_change *c, char *out, size_t n)
 {
-	size_t o = (size_t)snprintf(out, n, "%s\t%s\t%s\t%s", c->iface, c->feature, c->value, h->dest);
+	size_t o = (size_t)snprintf(out, n, "%s\t%s\t%s\t%s\t%s", lk_role_name(c->role), c->iface,
+				    c->feature, c->value, h->dest);
 	for (int i = 0; i < h->nopts && o < n; i++)
 		o += (size_t)snprintf(out + o, n - o, "\t%s", h->opts[i]);
 }
@@ -491,32 +492,38 @@ int lk_remote_restore_pending(struct lk_remote *r, int *done, struct lk_err *e)
 	int left = 0;
 	const struct lk_hosts *saved = r->hosts;
 	for (char *s = NULL, *l = strtok_r(t, "\n", &s); l; l = strtok_r(NULL, "\n", &s)) {
-		char copy[4600], *f[4 + LK_HOST_MAXOPTS];
+		char copy[4600], *f[5 + LK_HOST_MAXOPTS];
 		int nf = 0;
 		snprintf(copy, sizeof copy, "%s", l);
-		for (char *s2 = NULL, *w = strtok_r(copy, "\t", &s2); w && nf < 4 + LK_HOST_MAXOPTS;
+		for (char *s2 = NULL, *w = strtok_r(copy, "\t", &s2); w && nf < 5 + LK_HOST_MAXOPTS;
 		     w = strtok_r(NULL, "\t", &s2))
 			f[nf++] = w;
-		if (nf < 4) {
+		int role = -1;
+		for (int i = 0; nf >= 5 && i < LK_NROLES; i++)
+			if (!strcmp(f[0], lk_role_name(i)))
+				role = i;
+		if (role < 0) {
+			if (!left && e)
+				lk_errf(e, LK_EXIT_RUNTIME, "%s: unreadable line '%s'", r->journal, l);
 			left++;
 			continue;
 		}
 		/* the host as the journal names it, in a context of its own */
 		struct lk_hosts one;
 		memset(&one, 0, sizeof one);
-		struct lk_host *h = &one.role[LK_ROLE_RECEIVER];
+		struct lk_host *h = &one.role[role];
 		h->present = true;
-		snprintf(h->dest, sizeof h->dest, "%s", f[3]);
-		for (int i = 4; i < nf; i++)
+		snprintf(h->dest, sizeof h->dest, "%s", f[4]);
+		for (int i = 5; i < nf; i++)
 			snprintf(h->opts[h->nopts++], sizeof h->opts[0], "%s", f[i]);
-		struct lk_change c = {.role = LK_ROLE_RECEIVER};
-		snprintf(c.iface, sizeof c.iface, "%s", f[0]);
-		snprintf(c.feature, sizeof c.feature, "%s", f[1]);
-		snprintf(c.value, sizeof c.value, "%s", f[2]);
+		struct lk_change c = {.role = role};
+		snprintf(c.iface, sizeof c.iface, "%s", f[1]);
+		snprintf(c.feature, sizeof c.feature, "%s", f[2]);
+		snprintf(c.value, sizeof c.value, "%s", f[3]);
 		r->hosts = &one;
 		struct lk_err ie = {0};
 		bool lost = r->lost;
-		int rc = restore_one(r, LK_ROLE_RECEIVER, &c, &ie);
+		int rc = restore_one(r, c.role, &c, &ie);
 		r->lost = lost;
 		r->hosts = saved;
 		if (rc < 0) {

@@ -1,5 +1,7 @@
 /* testbed/hosts: the host description file and the ssh command lines. */
+#include "collectors/sampleline.h"
 #include "testbed/hosts.h"
+#include "testbed/remote.h"
 #include "tests/tap.h"
 
 static int parse(const char *text, struct lk_hosts *h, struct lk_err *e)
@@ -83,5 +85,43 @@ int main(void)
 	const char *words[] = {"ethtool", "-K", "eth 0", "gro", "off", NULL};
 	ok(lk_sh_join(words, q, sizeof q) == 0 && !strcmp(q, "ethtool -K 'eth 0' gro off"),
 	   "joined: %s", q);
+
+	/* ethtool -k as a NIC with LRO and a veth show it */
+	struct lk_offloads off;
+	const char *nic = "Features for eth1:\nrx-checksumming: on\n"
+			  "generic-receive-offload: on\nlarge-receive-offload: off\n"
+			  "rx-vlan-offload: on [fixed]\n";
+	ok(lk_offloads_parse(nic, &off, &e) == 0 && off.have_gro && off.gro && !off.gro_fixed &&
+	   off.have_lro && !off.lro && !off.lro_fixed, "ethtool -k of a NIC with LRO");
+	const char *veth = "Features for vr:\ngeneric-receive-offload: off\n"
+			   "large-receive-offload: off [fixed]\n";
+	ok(lk_offloads_parse(veth, &off, &e) == 0 && !off.gro && off.lro_fixed && !off.lro,
+	   "ethtool -k of a veth: LRO [fixed] off");
+	ok(lk_offloads_parse("Features for x:\nrx-checksumming: on\n", &off, &e) < 0,
+	   "no receive offloads: refused (%s)", e.msg);
+
+	/* collector lines: written and read back, anything else refused */
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *mf = open_memstream(&buf, &blen);
+	lk_sampleline_write(mf, 1733270400123456789ull, "iface", "eth1.rx_bytes", 123456);
+	lk_sampleline_write(mf, 5, "procstat", "cpu0.busy_ns", 0.5);
+	lk_sampleline_write(mf, 5, "bad source", "k", 1); /* not a word: not written */
+	fclose(mf);
+	struct lk_sampleline sl;
+	char *nl = strchr(buf, '\n'), first[256];
+	snprintf(first, sizeof first, "%.*s", nl ? (int)(nl - buf + 1) : 0, buf);
+	ok(nl && lk_sampleline_parse(first, &sl) == 0 && sl.t_ns == 1733270400123456789ull &&
+	   !strcmp(sl.source, "iface") && !strcmp(sl.key, "eth1.rx_bytes") && sl.value == 123456,
+	   "a sample line reads back: %.*s", nl ? (int)(nl - buf) : 0, buf);
+	ok(nl && lk_sampleline_parse(nl + 1, &sl) == 0 && sl.value == 0.5, "a fraction reads back");
+	ok(nl && !strchr(strchr(nl + 1, '\n') + 1, '\n'), "a bad source is not written");
+	free(buf);
+	const char *badl[] = {"", "{}", "{\"t_ns\":1,\"source\":\"a\",\"key\":\"b\",\"value\":x}",
+			      "{\"t_ns\":-1,\"source\":\"a\",\"key\":\"b\",\"value\":1}",
+			      "{\"t_ns\":1,\"source\":\"a b\",\"key\":\"b\",\"value\":1}",
+			      "{\"t_ns\":1,\"source\":\"a\",\"key\":\"b\",\"value\":1} x"};
+	for (size_t i = 0; i < sizeof badl / sizeof badl[0]; i++)
+		ok(lk_sampleline_parse(badl[i], &sl) < 0, "refused line %zu: %s", i, badl[i]);
 	done_testing();
 }
