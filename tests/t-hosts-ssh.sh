@@ -15,7 +15,7 @@ for t in ssh ssh-keygen tcpdump ethtool sqlite3; do
 	command -v $t >/dev/null || skip_all "$t missing"
 done
 [ -x "$LK" ] || skip_all "no $LK (run make first)"
-plan 26
+plan 29
 
 S=${NSP}s R=${NSP}r
 N=$(( $$ % 200 + 20 ))
@@ -130,17 +130,32 @@ is "$(q "SELECT count(DISTINCT key) > 10 FROM samples WHERE key LIKE 'receiver:c
 is "$(q "SELECT value > 4194304 FROM counters WHERE component = 'receiver:vr' AND event = 'rx_bytes' LIMIT 1")" 1 \
 	"the receiver interface's byte counter covers the transfer"
 
-# --- a dropped connection: every sshd of the receiver killed mid-run ---
+# --- Ctrl-C mid-run: the run aborted, the offloads put back at once ---
 ip netns exec "$S" tc qdisc add dev vs root tbf rate 20mbit burst 32k latency 400ms
+recv_started() {
+	i=0
+	until ip netns pids "$R" | xargs -r -I{} cat /proc/{}/cmdline 2>/dev/null | tr '\0' ' ' | grep -q ' recv '; do
+		i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.1
+	done
+	sleep 1
+}
+diag "$(date +%T.%N) Ctrl-C"
+"$LK" bench --hosts "$TMP/hosts" --configs native-gro --repeat 1 --bytes 64M --out "$OUT" \
+	--journal "$J" >"$TMP/c.out" 2>"$TMP/c.err" &
+bp=$!
+recv_started
+kill -INT $bp
+wait $bp
+is $? 130 "Ctrl-C: bench exits 130"
+is "$(q "SELECT status FROM runs ORDER BY run_id DESC LIMIT 1")" aborted "... the run is marked aborted"
+is "$(feat)" "$before" "... and the receiver's offloads are back as they were"
+
+# --- a dropped connection: every sshd of the receiver killed mid-run ---
 diag "$(date +%T.%N) $LK bench --hosts TMP/hosts"
 "$LK" bench --hosts "$TMP/hosts" --configs native-gro --repeat 1 --bytes 64M --out "$OUT" \
 	--journal "$J" >"$TMP/d.out" 2>"$TMP/d.err" &
 bp=$!
-i=0
-until ip netns pids "$R" | xargs -r -I{} cat /proc/{}/cmdline 2>/dev/null | tr '\0' ' ' | grep -q ' recv '; do
-	i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.1
-done
-sleep 1
+recv_started
 diag "$(date +%T.%N) kill_sshd R"
 kill_sshd "$R"
 wait $bp
