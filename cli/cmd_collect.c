@@ -7,12 +7,17 @@
  * the interfaces' /proc/net/dev counters (iface IF.rx_bytes ..., cumulative)
  * and each --pid's CPU time (pid PID.utime_ns/stime_ns). At the start and
  * the end: the host's TCP/IP counters (snmp Tcp.OutSegs, Tcp.RetransSegs,
- * Ip.InReceives), the differences of which give the run's LRO rate. Runs
+ * Ip.InReceives), the differences of which give the run's LRO rate; the
+ * CPUs' cycles and instructions (perf cpuN.EVENT, system-wide through
+ * collectors/perf.h, where allowed); with --xenstat every domain's CPU time
+ * and vif counters (xenstat, collectors/xenstat.h). Runs
  * until --duration has passed or SIGTERM/SIGINT/SIGHUP arrive, then takes
  * the final readings and exits 0. */
 #include "cli/commands.h"
+#include "collectors/perf.h"
 #include "collectors/procstat.h"
 #include "collectors/sampleline.h"
+#include "collectors/xenstat.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "testbed/testbed.h"
@@ -30,6 +35,7 @@
 
 static const char collect_usage[] =
 	"usage: lrokit collect [--iface IF]... [--pid PID]... [--interval MS] [--duration SEC]\n"
+	"                      [--no-perf] [--xenstat]\n"
 	"Sample /proc/stat (every CPU), the interfaces' counters, the processes' CPU time\n"
 	"and the TCP/IP counters; write one JSON line per value on stdout:\n"
 	"  {\"t_ns\":...,\"source\":\"iface\",\"key\":\"eth1.rx_bytes\",\"value\":...}\n"
@@ -39,7 +45,12 @@ static const char collect_usage[] =
 	"  --iface IF      an interface of this network namespace (repeatable)\n"
 	"  --pid PID       a process to follow (repeatable)\n"
 	"  --interval MS   sampling period (default 100)\n"
-	"  --duration SEC  stop after SEC seconds (default 0: until a signal)\n";
+	"  --duration SEC  stop after SEC seconds (default 0: until a signal)\n"
+	"  --no-perf       no CPU counters (default: cycles and instructions per CPU,\n"
+	"                  system-wide, where the PMU and perf_event_paranoid allow;\n"
+	"                  otherwise one note on stderr and their software stand-ins)\n"
+	"  --xenstat       on a Xen dom0: per-domain CPU time and vif counters through\n"
+	"                  libxenstat (exit 3 when not on Xen)\n";
 
 static volatile sig_atomic_t stop;
 
@@ -106,6 +117,68 @@ static void sample_pids(uint64_t t, const int *pids, int npid, double tick_ns)
 	}
 }
 
+/* Per-CPU system-wide counters; NULL entries where nothing could be opened. */
+static struct lk_perf_evlist **perf_open(int ncpu)
+{
+	struct lk_perf_evlist **el = calloc((size_t)ncpu, sizeof *el);
+	bool said = false;
+	for (int c = 0; el && c < ncpu; c++) {
+		struct lk_err e = {0};
+		el[c] = lk_perf_evlist_new();
+		struct lk_perf_target t = {.pid = -1, .cpu = c};
+		if (!el[c] || lk_perf_evlist_add(el[c], "cycles", true, &e) < 0 ||
+		    lk_perf_evlist_add(el[c], "instructions", false, &e) < 0 ||
+		    lk_perf_evlist_open(el[c], &t, &e) <= 0) {
+			if (!said)
+				cli_warn("collect: perf on cpu%d: %s", c, e.msg[0] ? e.msg : "nothing opened");
+			said = true;
+			lk_perf_evlist_free(el[c]);
+			el[c] = NULL;
+			continue;
+		}
+		for (size_t i = 0; !said && i < lk_perf_evlist_nr(el[c]); i++) {
+			const struct lk_perf_evsel *ev = lk_perf_evlist_evsel(el[c], i);
+			if (ev->reason[0]) {
+				cli_warn("collect: perf %s: %s", ev->name, ev->reason);
+				said = true;
+			}
+		}
+		lk_perf_evlist_enable(el[c]);
+	}
+	return el;
+}
+
+static void sample_perf(uint64_t t, struct lk_perf_evlist **el, int ncpu)
+{
+	for (int c = 0; el && c < ncpu; c++) {
+		if (!el[c] || lk_perf_evlist_read(el[c], NULL) < 0)
+			continue;
+		for (size_t i = 0; i < lk_perf_evlist_nr(el[c]); i++) {
+			const struct lk_perf_evsel *ev = lk_perf_evlist_evsel(el[c], i);
+			if (ev->state != LK_PERF_OPEN || !ev->counts.counted)
+				continue;
+			char key[64];
+			snprintf(key, sizeof key, "cpu%d.%s", c, ev->name);
+			lk_sampleline_write(stdout, t, "perf", key, ev->counts.scaled);
+		}
+	}
+}
+
+static void xs_sample(void *ctx, uint64_t t_ns, const char *key, double value)
+{
+	(void)ctx;
+	lk_sampleline_write(stdout, t_ns, "xenstat", key, value);
+}
+
+static void sample_xenstat(uint64_t t, struct lk_xs *xs)
+{
+	static struct lk_xs_snap snap;
+	if (!xs || lk_xs_take(xs, &snap, NULL) < 0)
+		return;
+	snap.t_ns = t; /* the lines' clock: CLOCK_REALTIME */
+	lk_xs_map_samples(&snap, xs_sample, NULL);
+}
+
 static void sample_snmp(uint64_t t)
 {
 	static const char *const f[][2] = {{"Tcp", "OutSegs"}, {"Tcp", "RetransSegs"},
@@ -127,9 +200,11 @@ int cmd_collect(int argc, char **argv)
 	int pids[MAX_PID], nif = 0, npid = 0;
 	long interval_ms = 100;
 	double duration = 0;
+	bool perf = true, xen = false;
 	static const struct option lo[] = {
 		{"iface", required_argument, 0, 'i'}, {"pid", required_argument, 0, 'p'},
 		{"interval", required_argument, 0, 'I'}, {"duration", required_argument, 0, 'd'},
+		{"no-perf", no_argument, 0, 'P'}, {"xenstat", no_argument, 0, 'X'},
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	char *end;
@@ -158,6 +233,8 @@ int cmd_collect(int argc, char **argv)
 			if (*end || !(duration >= 0) || duration > 86400)
 				return cli_usage_err("collect: bad --duration '%s'", optarg);
 			break;
+		case 'P': perf = false; break;
+		case 'X': xen = true; break;
 		case 'h': fputs(collect_usage, stdout); return 0;
 		default: fputs(collect_usage, stderr); return LK_EXIT_USAGE;
 		}
@@ -179,6 +256,15 @@ int cmd_collect(int argc, char **argv)
 			close(fd);
 			return LK_EXIT_RUNTIME;
 		}
+	struct lk_xs *xs = NULL;
+	if (xen && !(xs = lk_xs_open(&e))) {
+		cli_err("collect: --xenstat: %s", e.msg);
+		if (fd >= 0)
+			close(fd);
+		return LK_EXIT_MISSING;
+	}
+	int ncpu = (int)sysconf(_SC_NPROCESSORS_CONF);
+	struct lk_perf_evlist **el = perf && ncpu > 0 ? perf_open(ncpu) : NULL;
 	struct sigaction sa = {.sa_handler = on_stop};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -193,6 +279,8 @@ int cmd_collect(int argc, char **argv)
 		sample_cpus(t, tick_ns);
 		sample_ifaces(t, fd, ifs, nif);
 		sample_pids(t, pids, npid, tick_ns);
+		sample_perf(t, el, ncpu);
+		sample_xenstat(t, xs);
 		if (last)
 			break;
 		if (fflush(stdout) != 0 || ferror(stdout))
@@ -204,5 +292,9 @@ int cmd_collect(int argc, char **argv)
 	sample_snmp(lk_real_ns());
 	if (fd >= 0)
 		close(fd);
+	for (int i = 0; el && i < ncpu; i++)
+		lk_perf_evlist_free(el[i]);
+	free(el);
+	lk_xs_close(xs);
 	return fflush(stdout) == 0 ? 0 : LK_EXIT_RUNTIME;
 }

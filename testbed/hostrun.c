@@ -334,7 +334,9 @@ static int start_collectors(struct hr *x)
 		if (!in_run(x, i))
 			continue;
 		const struct lk_host *h = &x->r->hosts->role[i];
-		const char *av[] = {h->lrokit, "collect", "--iface", h->iface, "--interval", "100", NULL};
+		/* dom0 also reads every domain's CPU and vif counters (libxenstat) */
+		const char *av[] = {h->lrokit, "collect", "--iface", h->iface, "--interval", "100",
+				    i == LK_ROLE_DOM0 ? "--xenstat" : NULL, NULL};
 		struct lk_err e = {0};
 		if (lk_remote_start(x->r, i, "collect", av, NULL, &x->coll[i], &e) < 0) {
 			fail(x, "collectors on %s: %s", lk_role_name(i), e.msg);
@@ -464,14 +466,15 @@ static void store_samples(struct hr *x, int role, double *snmp_out, double *snmp
 	for (size_t j = 0; j < ns; j++) {
 		char comp[200];
 		const char *dot = strchr(s[j].key, '.');
-		if (!dot || (strcmp(s[j].source, "iface") && strcmp(s[j].source, "snmp")))
+		if (!dot || !strcmp(s[j].source, "procstat") || !strcmp(s[j].source, "pid"))
 			continue;
 		double d = s[j].last - s[j].first;
-		if (!strcmp(s[j].source, "iface")) {
+		if (strcmp(s[j].source, "snmp")) { /* iface, perf, xenstat: per interface/CPU/domain */
 			snprintf(comp, sizeof comp, "%s:%.*s", lk_role_name(role), (int)(dot - s[j].key),
 				 s[j].key);
-			lk_runrec_counter(&x->rec, comp, dot + 1, d,
-					  strstr(dot, "bytes") ? "bytes" : "packets", "iface", NULL);
+			const char *unit = strstr(dot, "bytes") ? "bytes" : strstr(dot, "_ns") ? "ns"
+					   : !strcmp(s[j].source, "iface") ? "packets" : "count";
+			lk_runrec_counter(&x->rec, comp, dot + 1, d, unit, s[j].source, NULL);
 		} else {
 			lk_runrec_counter(&x->rec, lk_role_name(role), s[j].key, d, "packets", "snmp",
 					  "this host's whole TCP/IP traffic during the run, ssh included");

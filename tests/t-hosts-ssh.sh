@@ -15,7 +15,7 @@ for t in ssh ssh-keygen tcpdump ethtool sqlite3; do
 	command -v $t >/dev/null || skip_all "$t missing"
 done
 [ -x "$LK" ] || skip_all "no $LK (run make first)"
-plan 29
+plan 30
 
 S=${NSP}s R=${NSP}r
 N=$(( $$ % 200 + 20 ))
@@ -127,6 +127,8 @@ case "$gro" in *'"sender":{"dest":"'$SM'"'*'"ethtool_k":"Features for vs'*) r=0 
 ok $r "each host's ethtool -k is recorded"
 is "$(q "SELECT count(DISTINCT key) > 10 FROM samples WHERE key LIKE 'receiver:cpu%' OR key LIKE 'sender:vs.%'")" 1 \
 	"lrokit collect's samples of both hosts stored"
+is "$(q "SELECT count(DISTINCT key) >= 2 FROM samples WHERE source = 'perf'")" 1 \
+	"CPU counters (or their software stand-ins) from lrokit collect stored"
 is "$(q "SELECT value > 4194304 FROM counters WHERE component = 'receiver:vr' AND event = 'rx_bytes' LIMIT 1")" 1 \
 	"the receiver interface's byte counter covers the transfer"
 
