@@ -5,6 +5,7 @@
  * database and report as `lrokit bench`. */
 #include "cli/commands.h"
 #include "lib/err.h"
+#include "lib/file.h"
 #include "lib/proc.h"
 #include "testbed/hostrun.h"
 #include "testbed/hosts.h"
@@ -104,7 +105,7 @@ static int parse_args(int argc, char **argv, struct hb *b)
 		{"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
 	const char *configs = NULL, *out = NULL;
 	char *end;
-	int c;
+	int c, rc;
 	b->repeat = 3;
 	b->bytes = 1ull << 30;
 	b->timeout_s = 600;
@@ -114,13 +115,12 @@ static int parse_args(int argc, char **argv, struct hb *b)
 		case O_HOSTS: b->hosts_file = optarg; break;
 		case 'c': configs = optarg; break;
 		case 'r':
-			b->repeat = strtol(optarg, &end, 10);
-			if (*end || b->repeat < 1 || b->repeat > 1000)
-				return cli_usage_err("bench: --repeat wants a number 1..1000, not '%s'", optarg);
+			if ((rc = cli_parse_repeat(optarg, &b->repeat)))
+				return rc;
 			break;
 		case 'b':
-			if (cli_parse_size(optarg, &b->bytes) < 0 || b->bytes == 0)
-				return cli_usage_err("bench: bad --bytes '%s' (e.g. 64M, 1G)", optarg);
+			if ((rc = cli_parse_bytes(optarg, &b->bytes)))
+				return rc;
 			break;
 		case 'o': out = optarg; break;
 		case O_DB: b->db_opt = optarg; break;
@@ -147,7 +147,6 @@ static int parse_args(int argc, char **argv, struct hb *b)
 		cli_err("bench: %s", e.msg);
 		return e.code == LK_EXIT_USAGE ? LK_EXIT_USAGE : LK_EXIT_RUNTIME;
 	}
-	int rc;
 	if (configs && (rc = parse_configs(b, configs)))
 		return rc;
 	if (!configs)
@@ -159,12 +158,10 @@ static int parse_args(int argc, char **argv, struct hb *b)
 			return cli_usage_err("bench: configuration %s needs %s, and %s describes %s",
 					     b->cfg[i]->name, b->cfg[i]->xen ? "a Xen host" : "plain hosts",
 					     b->hosts_file, b->hosts.xen ? "a Xen host" : "plain hosts");
-	time_t now = time(NULL);
-	char when[32];
-	strftime(when, sizeof when, "%Y%m%d-%H%M%S", localtime(&now));
-	snprintf(b->id, sizeof b->id, "%s-%d", when, (int)getpid());
-	snprintf(b->out, sizeof b->out, "%s", out ? out : "results/");
-	if (!out)
+	cli_bench_id(b->id, sizeof b->id);
+	if (out)
+		snprintf(b->out, sizeof b->out, "%s", out);
+	else
 		snprintf(b->out, sizeof b->out, "results/%s", b->id);
 	snprintf(b->db, sizeof b->db, "%s", b->db_opt ? b->db_opt : "");
 	if (!b->db_opt)
@@ -186,19 +183,6 @@ static int parse_args(int argc, char **argv, struct hb *b)
 	return 0;
 }
 
-static int mkdirs(const char *path)
-{
-	char p[2100];
-	snprintf(p, sizeof p, "%s", path);
-	for (char *s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = 0;
-			mkdir(p, 0755);
-			*s = '/';
-		}
-	return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* The journal's folder (made if missing). */
 static int journal_dir(const char *journal)
 {
@@ -208,7 +192,7 @@ static int journal_dir(const char *journal)
 	if (!slash || slash == d)
 		return 0;
 	*slash = 0;
-	return mkdirs(d);
+	return lk_mkdirs(d, NULL);
 }
 
 static void print_dry(struct hb *b, struct lk_remote *r, struct lk_host_facts *facts)
@@ -288,7 +272,8 @@ static int bench_hosts(struct hb *b, struct lk_remote *r, struct lk_host_facts *
 		cli_err("bench: cannot make the folder of %s: %s", b->journal, strerror(errno));
 		return LK_EXIT_RUNTIME;
 	}
-	if (mkdirs(b->out) < 0 || mkdirs(b->captures) < 0 || mkdirs(b->remote_dir) < 0) {
+	if (lk_mkdirs(b->out, NULL) < 0 || lk_mkdirs(b->captures, NULL) < 0 ||
+	    lk_mkdirs(b->remote_dir, NULL) < 0) {
 		cli_err("bench: cannot make %s: %s", b->remote_dir, strerror(errno));
 		return LK_EXIT_RUNTIME;
 	}
