@@ -155,9 +155,11 @@ int lk_hosts_check(struct lk_remote *r, struct lk_host_facts facts[LK_NROLES], c
 		chomp(f->kernel);
 		chomp(f->hostname);
 		chomp(f->cpu);
-		char *colon = strchr(f->cpu, ':');
-		if (colon)
-			memmove(f->cpu, colon[1] == ' ' ? colon + 2 : colon + 1, strlen(colon) + 1 - (colon[1] == ' ' ? 2 : 1));
+		char *colon = strchr(f->cpu, ':'); /* "model name\t: NAME" */
+		if (colon) {
+			const char *v = colon + 1 + (colon[1] == ' ');
+			memmove(f->cpu, v, strlen(v) + 1);
+		}
 		f->have_off = rc == 0 && lk_offloads_parse(f->ethtool_k, &f->off, &e) == 0;
 		if (!r->dry && i != LK_ROLE_SENDER && !f->have_off)
 			add_line(problems, n, &count, "%s (%s): 'ethtool -k %s' shows no receive offloads "
@@ -316,8 +318,8 @@ static int start_captures(struct hr *x)
 		/* --immediate-mode and -U: each packet handed over and written at
 		   once (a stopped tcpdump loses nothing still in the kernel's ring
 		   or its buffer); the pcap comes back on ssh's stdout */
-		const char *av[] = {"tcpdump", "-n", "--immediate-mode", "-U", "-i", h->iface, "-s", snap, "-w", "-", filt,
-				    NULL};
+		const char *av[] = {"tcpdump", "-n", "--immediate-mode", "-U", "-i", h->iface, "-s", snap,
+				    "-w", "-", filt, NULL};
 		struct lk_err e = {0};
 		if (lk_remote_start(x->r, i, "tcpdump", av, x->cap_path[i], &x->cap[i], &e) < 0 ||
 		    lk_remote_wait_ready(x->r, &x->cap[i], false, "listening on", 20000, &e) < 0) {
