@@ -215,9 +215,9 @@ static void print_dry(struct hb *b, struct lk_remote *r, struct lk_host_facts *f
 		struct lk_hostrun_result res;
 		struct lk_err e = {0};
 		lk_hostrun(&o, &res, &e);
-		printf("%s (%s), each repeat; <saved> is the value ethtool -k showed before,\n"
-		       "long-running commands are stopped by closing their ssh session's stdin:\n",
-		       b->cfg[i]->name, b->cfg[i]->desc);
+		printf("%s (%s), each repeat; an ethtool -K runs only where the value differs\n"
+		       "from what ethtool -k showed (<saved>); long-running commands are stopped by\n"
+		       "closing their ssh session's stdin:\n", b->cfg[i]->name, b->cfg[i]->desc);
 		for (char *s = NULL, *l = strtok_r(r->text, "\n", &s); l; l = strtok_r(NULL, "\n", &s))
 			printf("  %s\n", l);
 	}
