@@ -88,6 +88,22 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBA)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_BINS:=.d) $(HELPER_BINS:=.d) $(BENCH_BINS:=.d)
 
+# The lro_ref engine broken on purpose (-DLRO_TEST_BREAK_CSUM: it merges
+# without verifying checksums) linked into copies of the engine tests in
+# $(BUILD)/broken/, for tests/t-lro-checker.sh, which proves the checker
+# (tests/helpers/lro-check.h) catches it. Never in liblrokit.a or a shipped
+# binary: the broken object comes first, so the library's lro.o is not linked.
+BROKEN_BINS := $(BUILD)/broken/t-lro-engine $(BUILD)/broken/t-lro-selftest
+all: $(BROKEN_BINS)
+$(BUILD)/broken/lro.o: lro_ref/lro.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DLRO_TEST_BREAK_CSUM $(ALLCFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/broken/t-lro-engine: $(BUILD)/tests/t-lro-engine.o $(BUILD)/broken/lro.o $(LIBA)
+	$(CC) $(ALLCFLAGS) -o $@ $(BUILD)/broken/lro.o $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+$(BUILD)/broken/t-lro-selftest: $(BUILD)/tests/t-lro-selftest.o $(BUILD)/broken/lro.o $(LIBA)
+	$(CC) $(ALLCFLAGS) -o $@ $(BUILD)/broken/lro.o $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+-include $(BUILD)/broken/lro.d
+
 # Installs missing Debian packages (idempotent; does nothing when all are there).
 # `make deps` installs everything (build, tests, fuzzing); `make bench` only
 # what the benchmark needs (tools/deps.sh bench).
@@ -95,12 +111,22 @@ deps:
 	@./tools/deps.sh all
 
 # The test suite: TAP under prove. Root-only tests skip with a reason elsewhere.
+# Every skip goes through tests/skip-check: under CI (CI=true, as root) a skip
+# not listed in tests/allowed-skips fails its test. The suite ends with the
+# list of skips ($(BUILD)/skips.log); the exit status is prove's.
 check: deps
 	@$(MAKE) --no-print-directory all
-	LK_BUILD=$(BUILD) prove $(PROVE_FLAGS) $(TEST_BINS) $(wildcard tests/t-*.sh)
+	@$(RUN_TESTS)
 
 test: all
-	LK_BUILD=$(BUILD) prove $(TEST_BINS) $(wildcard tests/t-*.sh)
+	@$(RUN_TESTS)
+
+define RUN_TESTS
+rm -f $(BUILD)/skips.log; \
+echo "LK_BUILD=$(BUILD) prove $(PROVE_FLAGS) $(TEST_BINS) $(wildcard tests/t-*.sh)"; \
+LK_BUILD=$(BUILD) LK_SKIP_LOG=$(CURDIR)/$(BUILD)/skips.log prove $(PROVE_FLAGS) $(TEST_BINS) $(wildcard tests/t-*.sh); \
+rc=$$?; ./tests/skip-check --summary $(BUILD)/skips.log; exit $$rc
+endef
 
 # libFuzzer targets: clang with ASan+UBSan; FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60

@@ -108,10 +108,19 @@ static void gate_give(struct lk_store *s)
 		lk_gate_done(s->gate, s->o->ticket);
 }
 
+/* A failed SQLite call of the ingest of capture path: the database file and
+ * what is wrong with it (lk_db_fail: full disk, read-only, locked...), and
+ * that nothing of the capture was kept (the one transaction rolls back). */
 static int sqlerr(struct lk_err *e, sqlite3 *db, const char *path, const char *what)
 {
-	return lk_errf(e, LK_EXIT_RUNTIME, "%s: database error while %s: %s", path, what,
-		       sqlite3_errmsg(db));
+	char ctx[4200];
+	snprintf(ctx, sizeof ctx, "%s not stored (while %s; nothing of it kept)", path, what);
+	return lk_db_fail(e, db, NULL, ctx);
+}
+
+static int exec(sqlite3 *db, const char *sql, const char *path, const char *what, struct lk_err *e)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : sqlerr(e, db, path, what);
 }
 
 static uint64_t now_ns(void)
@@ -131,7 +140,7 @@ static int begin(struct lk_store *s, struct lk_err *e)
 	sqlite3 *db = s->db;
 	const char *path = s->res->path;
 	const struct lk_analyze_opts *o = s->o;
-	if (lk_db_exec(db, "BEGIN IMMEDIATE", path, e) < 0)
+	if (exec(db, "BEGIN IMMEDIATE", path, "taking the write lock", e) < 0)
 		return -1;
 	s->began = true;
 	sqlite3_stmt *st;
@@ -516,7 +525,7 @@ int lk_store_end(struct lk_store *s, struct lk_analysis *res, const struct lk_an
 		return finish_observers(o, res->flows, NULL, e);
 	}
 	if (store_flows(s, res, e) < 0 || finish_observers(o, res->flows, s->db, e) < 0 ||
-	    store_totals(s, res, e) < 0 || lk_db_exec(s->db, "COMMIT", res->path, e) < 0)
+	    store_totals(s, res, e) < 0 || exec(s->db, "COMMIT", res->path, "committing", e) < 0)
 		goto fail;
 	s->began = false;
 	res->capture_id = s->capture_id;

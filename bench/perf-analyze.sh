@@ -12,6 +12,7 @@
 #   no DB, small: >= 3x tcptrace     no DB, full: >= 8x tcptrace
 #   no DB, small, one core busy: >= 2x tcptrace
 #   --db, small: >= 2 M packets/s with peak RSS <= 64 MB
+#   (exit status 1 when any goal is MISSED; the goal lines say which)
 # The machine's load average before and after is printed: the figures are
 # only as good as the machine was quiet.
 set -eu
@@ -79,8 +80,9 @@ row() { # FILE LABEL N SIZE
 		"$(echo "$M" | awk '{print $1/1024}')"
 }
 ratio() { echo "$1 $2" | awk '{printf "%.2f", $1/$2}'; }
+missed=0 # verdicts MISSED: the exit status (1 if any)
 verdict() { # LABEL VALUE OP GOAL
-	if echo "$2 $4" | awk -v op="$3" '{exit !(op == ">=" ? $1 >= $2 : $1 <= $2)}'; then r=met; else r=MISSED; fi
+	if echo "$2 $4" | awk -v op="$3" '{exit !(op == ">=" ? $1 >= $2 : $1 <= $2)}'; then r=met; else r=MISSED; missed=$((missed + 1)); fi
 	printf "  %-48s %10s  (goal %s %s)  %s\n" "$1" "$2" "$3" "$4" "$r"
 }
 
@@ -128,3 +130,4 @@ verdict "no DB, small.pcap, one core busy, x tcptrace" "$x_busy" ">=" 2
 verdict "--db, small.pcap, M packets/s" "$db_rate" ">=" 2
 verdict "--db, small.pcap, peak RSS MB" "$db_rss" "<=" 64
 rm -f "$CACHE/perf.db"* "$CACHE/t.list" "$CACHE/m.list" "$CACHE/time.out"
+[ "$missed" -eq 0 ] || { echo "perf-analyze: $missed goal(s) MISSED" >&2; exit 1; }

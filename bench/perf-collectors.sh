@@ -8,6 +8,7 @@
 # Runs alternate on/off so machine noise hits both alike.
 # Verdicts at the end: the goal (collectors cost <= 5% of goodput at 1 Gbit/s,
 # medians) and zero capture drops at 1 Gbit/s (median of the "on" runs).
+# Exit status 1 when a verdict says FAIL.
 #   REPEAT=3 BYTES=1G CONFIGS="native xen lro-phys lro-virt" RATES="1G none" LK=path/to/lrokit
 set -eu
 LK_BUILD=${LK_BUILD:-build}
@@ -68,4 +69,6 @@ awk -v rep="$REPEAT" '$1 == "1G" {
 		       $2, pass ? "PASS" : "FAIL", cost, $4 / 1e9, $3 / 1e9, $6, $7, rep
 		printf "capture drops at 1G:   %-9s %s (median %s)\n", $2, drop ? "PASS" : "FAIL", $5
 		n++ }
-	END { if (n) printf "goal (<= 5%% at 1G) %s; zero capture drops at 1G %s\n", bad ? "FAIL" : "PASS", dbad ? "FAIL" : "PASS" }' "$W/summary"
+	END { if (n) printf "goal (<= 5%% at 1G) %s; zero capture drops at 1G %s\n", bad ? "FAIL" : "PASS", dbad ? "FAIL" : "PASS"
+	      exit (bad || dbad) ? 1 : 0 }' "$W/summary" ||
+	{ echo "perf-collectors: a verdict FAILED" >&2; exit 1; }

@@ -29,6 +29,7 @@
 #   each LRO configuration against xen);
 #   model machinery: xen at 1G with every parameter at its no-effect value
 #   loses at most 10% goodput against native at 1G.
+#   Exit status 1 when any verdict says FAIL (the verdict lines say which).
 #   REPEAT=3 BYTES=1G CONFIGS="native ..." RATES="none 1G" PROFILE=quick
 #   PAPER=1 (the paper-profile row) COLLECT=0 LK=path/to/lrokit
 set -eu
@@ -119,7 +120,7 @@ awk -v rep="$REPEAT" -v prof="$PROFILE" '
 		for (i = 1; i <= n; i++) {
 			k = "1G " cf[i]
 			pass = ok[k] == rep && d[k] == 0 && g[k] >= 0.97 * ceil
-			if (!pass) all = 0
+			if (!pass) { all = 0; fails++ }
 			printf "line rate at 1G: %-10s %s (median %.3f Gbit/s = %.1f%% of %.3f, %d/%d runs ok, max stage drops %s)\n",
 			       cf[i], pass ? "PASS" : "FAIL", g[k], 100 * g[k] / ceil, ceil, ok[k], rep, d[k]
 		}
@@ -132,10 +133,12 @@ awk -v rep="$REPEAT" -v prof="$PROFILE" '
 				v = "PASS"
 			else if (line && own[k] <= 60)
 				v = "PASS (own processes; cpu1 is shared)"
+			if (v == "FAIL") fails++
 			printf "xen at 1G: %s (%.3f Gbit/s, stage drops %s, cpu1 %.0f%%, own processes %.0f%% of the receiving CPU; goal <= 60%%)\n", v, g[k], d[k], cpu[k], own[k]
 		}
 		if (("none xen") in g) {
 			v = g["none xen"] >= 2 ? "PASS" : "FAIL"
+			if (v == "FAIL") fails++
 			printf "ceiling without limit: xen %.3f Gbit/s: %s (goal >= 2)\n", g["none xen"], v
 		}
 		if (("none native") in g && ("none xen") in g)
@@ -143,6 +146,7 @@ awk -v rep="$REPEAT" -v prof="$PROFILE" '
 			       g["none xen"], g["none xen"] / g["none native"], g["none native"]
 		if (("1G native") in g && ("1G xen") in g) {
 			v = g["1G xen"] >= 0.9 * g["1G native"] ? "PASS" : "FAIL"
+			if (v == "FAIL") fails++
 			printf "model machinery at no effect (%s): xen at 1G = %.1f%% of native at 1G: %s (goal: at most 10%% lost)\n", prof, 100 * g["1G xen"] / g["1G native"], v
 		}
 		# each aggregating configuration against the plain one of its path
@@ -154,5 +158,7 @@ awk -v rep="$REPEAT" -v prof="$PROFILE" '
 				printf "ceiling without limit: %-8s %.3f Gbit/s = %.2f x %s\n", f[1], g["none " f[1]],
 				       g["none " f[1]] / g["none " ref], ref
 		}
-	}' agg="$W/configs" "$W/summary"
+		exit fails ? 1 : 0
+	}' agg="$W/configs" "$W/summary" || failed=1
 awk '$3 == "paper" { printf "paper profile: %s at %s: %.3f Gbit/s, stage drops %s, cpu1 %.0f%%, own processes %.0f%%\n", $2, $1, $5, $6, $7, $8 }' "$W/summary"
+[ "${failed:-0}" -eq 0 ] || { echo "perf-testbed: a verdict FAILED" >&2; exit 1; }

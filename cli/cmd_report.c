@@ -35,6 +35,9 @@ static void usage(FILE *f)
 		"Only runs with status ok go into figures; others are listed in the HTML.\n"
 		"A database filled only by `lrokit analyze` gives figures 3-5 per capture.\n"
 		"Needs gnuplot with the pngcairo, svg and pdfcairo terminals (gnuplot-nox).\n"
+		"A database whose runs all failed or were aborted gives a report that lists\n"
+		"them with their errors (exit 0); one with neither runs nor captures is an\n"
+		"error (exit 1).\n"
 		"Exit: 0 ok (figures without data are noted, not errors), 1 runtime error,\n"
 		"2 usage, 3 gnuplot missing.\n");
 }
@@ -151,7 +154,11 @@ int cmd_report(int argc, char **argv)
 				os += (size_t)snprintf(skip + os, sizeof skip - os, "%s%d (%s)",
 						       os ? "; " : "", i + 1, r.name[i]);
 		}
-		if (on)
+		if (on && r.other_runs)
+			fprintf(stderr, "lrokit: report: figures %s need runs that finished ok; none did "
+					"(%u failed or aborted, listed with their errors in report.html)%s\n",
+				need, r.other_runs, r.captures ? "; drew the per-capture figures" : "");
+		else if (on)
 			fprintf(stderr, "lrokit: report: figures %s need benchmark runs (the database has "
 					"only captures from `lrokit analyze`); drew the per-capture "
 					"figures\n", need);

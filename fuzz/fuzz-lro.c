@@ -155,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c.max_age_ns = 5000;
 	static struct fz z;
 	memset(&z, 0, sizeof z);
-	z.k = lchk_new(c.policy == LRO_POLICY_LINUX);
+	z.k = lchk_new(c.policy == LRO_POLICY_LINUX, c.verify_csum);
 	struct lro_config cz = c;
 	cz.zero_copy = true;
 	struct lro *l = lro_new(&c, emit, &z), *lz = lro_new(&cz, emit_zc, &z);

@@ -1128,6 +1128,13 @@ struct lro *lro_new(const struct lro_config *c, lro_emit_fn emit, void *ctx)
 	if (!l)
 		return NULL;
 	l->c = *c;
+#ifdef LRO_TEST_BREAK_CSUM
+	/* A test build only (tests/t-lro-checker.sh; never in the library): the
+	 * engine broken on purpose - it merges without verifying IPv4 header and
+	 * TCP checksums while its caller believes it verifies them. The checker
+	 * (tests/helpers/lro-check.h) must catch the bad segments it merges. */
+	l->c.verify_csum = false;
+#endif
 	l->emit = emit;
 	l->ctx = ctx;
 	uint32_t nb = 1;

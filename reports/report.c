@@ -56,10 +56,15 @@ int lk_report_open_db(const char *path, sqlite3 **db, struct lk_err *e)
 		v = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
 	if (v <= 0 || v > lk_db_schema_version()) {
-		lk_errf(e, LK_EXIT_RUNTIME, "%s: %s", path,
-			v == 0 ? "not an lrokit database"
-			: v > 0 ? "database schema is newer than this lrokit"
-				: (d ? sqlite3_errmsg(d) : "cannot open database"));
+		if (v < 0 && d)
+			lk_db_fail(e, d, path, NULL);
+		else if (v < 0)
+			lk_errf(e, LK_EXIT_RUNTIME, "%s: cannot open database: out of memory", path);
+		else if (v == 0)
+			lk_errf(e, LK_EXIT_RUNTIME, "%s: not an lrokit database", path);
+		else
+			lk_errf(e, LK_EXIT_RUNTIME, "%s: database schema v%d is newer than this lrokit (v%d)", path,
+				v, lk_db_schema_version());
 		sqlite3_close(d);
 		return -1;
 	}

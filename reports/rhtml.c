@@ -475,7 +475,14 @@ int rp_html_write(sqlite3 *db, const struct rp_model *m, const struct lk_report_
 	int nskip = 0;
 	for (int i = 0; i < r->nfig; i++)
 		nskip += !r->drawn[i];
-	if (!m->runs_mode)
+	if (!m->runs_mode && m->nruns > 0)
+		fprintf(f, "<p class=note id=needs-runs><b>No run in this database finished ok</b> "
+			"(%d failed or aborted, listed below with their errors), so figures 1 (throughput "
+			"and LRO rate), 2 (CPU cost per domain), 6 (aggregate size per configuration) and 7 "
+			"(per-poll evidence) and the findings have nothing to show%s.</p>\n",
+			m->nruns, m->n_captures ? "; the per-capture figures 3&ndash;5 are drawn per capture"
+						: "");
+	else if (!m->runs_mode)
 		fputs("<p class=note id=needs-runs><b>This database holds no benchmark runs</b> "
 		      "(filled by <code>lrokit analyze</code> only), so figures 1 (throughput and LRO "
 		      "rate), 2 (CPU cost per domain), 6 (aggregate size per configuration) and 7 "

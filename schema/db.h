@@ -5,7 +5,9 @@
  * version). lk_db_open applies the missing ones, each in its own IMMEDIATE
  * transaction, so a database is never left half-migrated. Tables are STRICT.
  * WAL journal, foreign keys on, busy timeout 30 s (several lrokit processes
- * may write one database at once).
+ * may write one database at once; LROKIT_BUSY_TIMEOUT_MS changes it). A file
+ * lrokit may not write is refused by lk_db_open at once (SQLite would open it
+ * read-only and fail at the first write).
  *
  * Tables (docs/design.md, "Database"; see schema/migrations.c for every column):
  *   meta, runs, captures, flows, packets, counters, samples, ack_classes,
@@ -34,8 +36,30 @@ int lk_db_open_ro(const char *path, sqlite3 **db, struct lk_err *e);
 
 void lk_db_close(sqlite3 *db);
 
-/* Run one or more SQL statements; on error fill e with "what: sqlite msg". */
+/* Run one or more SQL statements; on error fill e with "what: sqlite msg",
+ * or lk_db_fail's line when the error is about the database's storage. */
 int lk_db_exec(sqlite3 *db, const char *sql, const char *what, struct lk_err *e);
+
+/* After a failed SQLite call on db: fill e (LK_EXIT_RUNTIME) with one line
+ * "DBFILE: PROBLEM[; what]", DBFILE = path (NULL: the file db has open) and
+ * PROBLEM in plain words for the storage faults:
+ *   the disk is full (SQLite: ...)
+ *   the database is read-only (cannot open it for writing: ERRNO) / ...: its
+ *     directory DIR is not writable (ERRNO), and SQLite must create the -wal
+ *     and -shm files there / ...: FILE-wal cannot be opened for writing (ERRNO)
+ *   the database is locked: pid N (COMM) holds its write lock (still held
+ *     after waiting the busy timeout, T) - the holder from /proc/locks,
+ *     "another process" when it is not visible (another PID namespace)
+ *   not a SQLite database / the database is corrupt (SQLite: ...) /
+ *   I/O error (SQLite: ...) / cannot open the database: ERRNO
+ * else SQLite's message. Returns -1. */
+int lk_db_fail(struct lk_err *e, sqlite3 *db, const char *path, const char *what);
+
+/* The busy timeout of every connection lk_db_open/lk_db_open_ro make, in
+ * ms: how long a writer waits for another process's write lock. 30000, or
+ * the environment variable LROKIT_BUSY_TIMEOUT_MS (0..3600000) read once. */
+#define LK_DB_BUSY_ENV "LROKIT_BUSY_TIMEOUT_MS"
+int lk_db_busy_timeout_ms(void);
 
 /* Mark runs left in status 'running' by a process that no longer exists
  * (killed) as 'aborted'. Returns the number of runs marked, or -1. */

@@ -23,9 +23,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Average lateness of the NIC's modelled interrupts above which a run says
- * its model timing was not kept (a third of the paper's 125 us ITR gap). */
-#define LATE_WARN_NS 40000ull
 
 struct snmp_snap {
 	unsigned long long snd_out, snd_tcp_out, rcv_in, rcv_tcp_out, snd_retrans;
@@ -695,7 +692,7 @@ static void store(struct run *x)
 	if (lk_runrec_stage_drops(&x->rec, x->tb.cfg->full_path ? r->drops : NAN, &e) < 0)
 		say(x, LK_RUN_WARN, "run: %s", e.msg);
 	const struct lk_stage_model_stats *nm = &r->stage[LK_STAGE_NIC].m;
-	if (r->have_stage[LK_STAGE_NIC] && nm->irqs && nm->late_ns / nm->irqs > LATE_WARN_NS &&
+	if (r->have_stage[LK_STAGE_NIC] && nm->irqs && nm->late_ns / nm->irqs > LK_MODEL_LATE_WARN_NS &&
 	    (x->o->model.v[LK_M_NIC_RX_USECS] > 0 || x->o->model.v[LK_M_WIRE_RATE] > 0))
 		say(x, LK_RUN_WARN, "run %" PRId64 ": the NIC stage took its interrupts %.0f us late on "
 		    "average: the host was too busy to keep the model's time (counters late_ns, irqs)",

@@ -1,6 +1,11 @@
 # tests/lib.sh - TAP helpers for shell tests (source it).
-#   plan N | skip_all REASON | ok COND-EXIT-STATUS DESC | is GOT WANT DESC
+#   plan N | skip_all REASON | skip REASON | ok COND-EXIT-STATUS DESC | is GOT WANT DESC
 #   require_root  (skips the whole test when not root)
+#   Every skip goes through tests/skip-check: under CI (CI=true, as root) a
+#   skip not listed in tests/allowed-skips is a failure; make check lists
+#   every skip at the end. An `ok` whose DESC starts with "# SKIP" is a skip.
+#   NFT = the nft command; LK_TEST_BREAK_NFT=1 makes it one that fails (to
+#   see that CI fails, not skips, when the environment is broken).
 #   LK = path of the lrokit binary under test; TMP = private temp dir (removed)
 #   lk_netns NAME... creates namespaces with a per-test unique prefix and
 #   registers them for teardown on exit, failure and Ctrl-C.
@@ -25,10 +30,32 @@ _lk_teardown() {
 trap '_lk_teardown' EXIT
 trap '_lk_teardown; exit 130' INT TERM
 
-plan() { echo "1..$1"; _planned=1; }
-skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+NFT=nft
+[ "${LK_TEST_BREAK_NFT:-}" = 1 ] && NFT="$TOP/tests/helpers/fail-tool"
+_lk_test=$(basename "$0")
+
+plan() { echo "1..$1"; _planned=$1; }
 diag() { echo "# $*"; }
+skip_all() { # skip_all REASON: the whole test, or (after a plan or a check) the rest of it
+	if "$TOP/tests/skip-check" "$_lk_test" "$*"; then
+		if [ $_tap_n -eq 0 ] && [ $_planned -eq 0 ]; then echo "1..0 # SKIP $*"; exit 0; fi
+		_lk_res="ok" _lk_desc="# skip $*"
+	else
+		_lk_res="not ok" _lk_desc="- skipped, and the skip is not allowed here: $*"
+		_tap_fail=$((_tap_fail + 1))
+	fi
+	_tap_n=$((_tap_n + 1)); echo "$_lk_res $_tap_n $_lk_desc"
+	while [ $_tap_n -lt $_planned ]; do _tap_n=$((_tap_n + 1)); echo "$_lk_res $_tap_n $_lk_desc"; done
+	[ $_planned -ne 0 ] || echo "1..$_tap_n"
+	exit $([ $_tap_fail -eq 0 ]; echo $?)
+}
+skip() { # skip REASON: one check not made (counts as a test)
+	_tap_n=$((_tap_n + 1))
+	if "$TOP/tests/skip-check" "$_lk_test" "$*"; then echo "ok $_tap_n # skip $*"
+	else echo "not ok $_tap_n - skipped, and the skip is not allowed here: $*"; _tap_fail=$((_tap_fail + 1)); fi
+}
 ok() { # ok STATUS DESC
+	case $2 in '# SKIP '* | '# skip '*) skip "${2#\# [Ss][Kk][Ii][Pp] }"; return ;; esac
 	_tap_n=$((_tap_n + 1))
 	if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"; else echo "not ok $_tap_n - $2"; _tap_fail=$((_tap_fail + 1)); fi
 }
@@ -37,7 +64,7 @@ is() { # is GOT WANT DESC
 	if [ "$1" = "$2" ]; then echo "ok $_tap_n - $3"
 	else echo "not ok $_tap_n - $3"; echo "#   got: '$1'"; echo "#  want: '$2'"; _tap_fail=$((_tap_fail + 1)); fi
 }
-done_testing() { [ $_planned -eq 1 ] || echo "1..$_tap_n"; [ $_tap_fail -eq 0 ]; }
+done_testing() { [ $_planned -ne 0 ] || echo "1..$_tap_n"; [ $_tap_fail -eq 0 ]; }
 require_root() {
 	[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, capture)"
 	ip netns add "${NSP}probe" 2>/dev/null || skip_all "cannot create network namespaces here"

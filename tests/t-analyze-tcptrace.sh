@@ -32,7 +32,7 @@ ip -n "$A" link set lkv0 up
 ip -n "$B" link set lkv1 up
 ip netns exec "$A" ethtool -K lkv0 tso off gso off tx off >/dev/null 2>&1
 ip netns exec "$B" ethtool -K lkv1 tso off gso off tx off gro off >/dev/null 2>&1
-ip netns exec "$B" nft -f - <<'EOF' || skip_all "nftables numgen rule not accepted"
+ip netns exec "$B" $NFT -f - <<'EOF' || skip_all "nftables refused the numgen drop rule"
 table inet lktt {
 	chain in {
 		type filter hook input priority 0;
@@ -42,7 +42,7 @@ table inet lktt {
 EOF
 # and 1% of them duplicated on the sender (each duplicate makes the
 # receiver send a D-SACK; spurious retransmissions alone are too rare)
-ip netns exec "$A" nft -f - <<'EOF' || skip_all "nftables dup statement not accepted"
+ip netns exec "$A" $NFT -f - <<'EOF' || skip_all "nftables refused the dup rule"
 table ip lkdup {
 	chain out {
 		type filter hook output priority 0;

@@ -1,8 +1,9 @@
 #!/bin/sh
 # `lrokit bench` end to end (root): every configuration once, a small
 # transfer, one results folder (database, captures, report); every figure
-# loads in headless Chromium, is not blank and has data (t-report-html.sh
-# --check); a screenshot is taken; the progress lines (phase, configuration,
+# has every series of every configuration that ran, each with data, and
+# loads in headless Chromium, is not blank (t-report-html.sh --check); a
+# screenshot is taken; the progress lines (phase, configuration,
 # repeat, goodput, ETA); the runs' capture drops recorded; --dry-run with the
 # disk the plan needs; preflight names a missing capture permission and
 # refuses a file system without room; Ctrl-C keeps finished runs, marks the
@@ -48,6 +49,8 @@ if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
 	rc=$?
 	is "$rc" 3 "bench as an unprivileged user: exit 3"
 	grep -q "needs root" "$TMP/np.err"; ok $? "says it needs root"
+else
+	skip "needs root and setpriv: bench as an unprivileged user refused"
 fi
 require_root
 CHROMIUM=$(command -v chromium || true)
@@ -60,6 +63,8 @@ if setpriv --bounding-set=-net_raw --inh-caps=-net_raw true 2>/dev/null; then
 	is "$rc:$(grep -c 'live packet capture' "$TMP/nr.err"):$(wc -l <"$TMP/nr.err")" "3:1:1" \
 		"preflight without CAP_NET_RAW: one line about the capture, exit 3"
 	[ -e "$TMP/nr" ]; is $? 1 "  and no results folder made"
+else
+	skip "setpriv cannot drop CAP_NET_RAW here: bench preflight without CAP_NET_RAW"
 fi
 
 # preflight: a file system without room for the plan: one line, exit 1, nothing made
@@ -72,7 +77,7 @@ if mount -t tmpfs -o size=64m lkbench-small "$TMP/small" 2>/dev/null; then
 	[ -e "$TMP/small/r" ]; is $? 1 "  and no results folder made"
 	umount "$TMP/small"
 else
-	diag "cannot mount a tmpfs: the disk-space refusal is not checked"
+	skip "cannot mount a tmpfs: the disk-space refusal"
 fi
 
 # testbed namespaces (lkr<pid>-*) of other processes (tests run side by side)
@@ -108,9 +113,39 @@ is "$(grep "  teardown " "$TMP/err" | grep -c ' Gbit/s (.* MB)  elapsed .*  ETA 
 	"progress: the current run's goodput and the ETA"
 grep -q '^bench: 6/6 runs done  report ' "$TMP/err"; ok $? "progress: the report phase"
 [ $rc -eq 0 ] || diag "$(cat "$TMP/err")"
+# every figure has every series of every configuration that ran, each with
+# data: "CONFIG|SERIES|ROWS" per series, ROWS = data rows with a value > 0.
+# A block header "# block N: CONFIG: what" is one series of CONFIG; in a
+# block without a configuration (one row per configuration: figures 1, 2,
+# 5) each row is the series of the configuration in its first field.
+series() {
+	awk -F, '
+	/^# block [0-9]+:/ { blk = $0; sub(/^# block [0-9]+: /, "", blk); cfg = ""
+		if (match(blk, /^[a-z0-9-]+: /)) { cfg = substr(blk, 1, RLENGTH - 2); blk = substr(blk, RLENGTH + 1) }
+		next }
+	/^#/ || /^$/ { next }
+	{ c = cfg == "" ? $1 : cfg; k = c "|" blk; if (!(k in n)) { n[k] = 0; order[++m] = k }
+	  for (i = 2; i <= NF; i++) if ($i ~ /^[0-9.eE+-]+$/ && $i + 0 > 0) { n[k]++; break } }
+	END { for (i = 1; i <= m; i++) print order[i] "|" n[order[i]] }' "$1"
+}
+ran=$(sqlite3 "$DB" "SELECT DISTINCT config FROM runs WHERE status='ok' ORDER BY config")
+# series per configuration: 3 estimators in figure 4 (plus SACK arrivals
+# when there were SACKs), 2 bars in figure 5, 3 stages x 2 histograms in
+# figure 7, which only the configurations with stages (not native*) have
 for f in 1 2 3 4 5 6 7; do
 	csv=$(ls "$TMP"/res/report/fig$f-*.csv 2>/dev/null | head -1)
-	[ -n "$csv" ] && [ "$(grep -vc '^#' "$csv")" -gt 0 ]; ok $? "figure $f has data ($(basename "${csv:-none}"))"
+	want=1; case $f in 4) want=3 ;; 5) want=2 ;; 7) want=6 ;; esac
+	series "${csv:-/dev/null}" > "$TMP/series$f"
+	bad=""; nc=0
+	for c in $ran; do
+		[ $f = 7 ] && case $c in native*) continue ;; esac
+		nc=$((nc + 1))
+		n=$(grep -c "^$c|.*|[1-9][0-9]*\$" "$TMP/series$f")
+		[ "$n" -ge $want ] || bad="$bad $c($n of $want)"
+	done
+	empty=$(grep '|0$' "$TMP/series$f" | cut -d'|' -f1,2 | tr '\n' ';')
+	[ -n "$csv" ] && [ -z "$bad$empty" ] && [ $nc -gt 0 ]
+	ok $? "figure $f ($(basename "${csv:-none}")): every series of each of the $nc configurations that ran, none empty ($(wc -l < "$TMP/series$f") series)${bad:+; missing:$bad}${empty:+; empty: $empty}"
 done
 if [ -n "$CHROMIUM" ]; then
 	# the report checks of t-report-html.sh: every figure loaded in Chromium,
@@ -120,7 +155,7 @@ if [ -n "$CHROMIUM" ]; then
 	is "$(grep -c '^ok' "$TMP/check.tap"):$(grep -c '^not ok' "$TMP/check.tap")" "4:0" \
 		"bench report in Chromium: figures loaded, not blank, screenshot, every series has data"
 else
-	diag "chromium not installed: figure loading not checked"
+	skip "chromium not installed (make deps): the bench report in Chromium"
 fi
 
 # Ctrl-C during the second run: the first is kept ok, the second aborted,

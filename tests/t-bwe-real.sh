@@ -81,14 +81,19 @@ measure() {
 # the payload rate) is measured again; when the machine cannot fill 1 Gbit/s
 # at all (a sanitizer build's sender and receiver are 2-3x slower, or the
 # host is busy), the link is slowed to 500 and then 250 Mbit/s, so that the
-# link, not the sender's CPU, is the bottleneck the estimators measure. The
-# last attempt is judged, and the rate it ran at is printed.
+# link, not the sender's CPU, is the bottleneck the estimators measure. A
+# transfer that filled its link is judged. When none did, the estimators
+# cannot be judged against a link (the host was too busy even for 250
+# Mbit/s): the transfer's own checks run, and the estimator checks are
+# skipped with that reason (listed by make check; tests/allowed-skips
+# names it, since only the host's load decides it).
+filled=0
 for rate in 1000 1000 500 250; do
 	ip netns exec "$S" tc qdisc replace dev se root tbf rate ${rate}mbit burst 16kb \
 		latency $((60 * 1000 / rate))ms # 7.5 MB at every rate
 	measure
 	gp=$(sed -n 's/.*"goodput_bps":\([0-9.e+]*\).*/\1/p' "$TMP/recv.json")
-	awk -v g="${gp:-0}" -v r=$rate 'BEGIN {exit !(g >= 0.97 * r * 1e6 * 1448 / 1514)}' && break
+	awk -v g="${gp:-0}" -v r=$rate 'BEGIN {exit !(g >= 0.97 * r * 1e6 * 1448 / 1514)}' && { filled=1; break; }
 	diag "link ${rate} Mbit/s: goodput ${gp:-?} bit/s, below 97% of its payload rate: measured again"
 done
 diag "judged: the transfer over the ${rate} Mbit/s link"
@@ -112,9 +117,15 @@ gw=$(get bwe.goodput.median_bps); tc=$(get bwe.tcpi_median_bps)
 is "$(get bwe.valid)" 1 "estimators valid on the sender-side capture (--side sender)"
 diag "receiver goodput $gp bit/s; steady medians: westwood+ $ww, delivery rate $dr," \
 	"goodput/RTT $gw; min RTT $(get bwe.min_rtt_us) us; $(get bwe.sack_acks) SACK ACKs"
-within "$ww" "$gp" 10; ok $? "Westwood+ within 10% of goodput ($(pct "$ww" "$gp")%)"
-within "$dr" "$gp" 10; ok $? "delivery rate within 10% of goodput ($(pct "$dr" "$gp")%)"
-within "$gw" "$gp" 10; ok $? "goodput per RTT window within 10% of goodput ($(pct "$gw" "$gp")%)"
+if [ $filled -eq 1 ]; then
+	within "$ww" "$gp" 10; ok $? "Westwood+ within 10% of goodput ($(pct "$ww" "$gp")%)"
+	within "$dr" "$gp" 10; ok $? "delivery rate within 10% of goodput ($(pct "$dr" "$gp")%)"
+	within "$gw" "$gp" 10; ok $? "goodput per RTT window within 10% of goodput ($(pct "$gw" "$gp")%)"
+else
+	for est in Westwood+ "delivery rate" "goodput per RTT window"; do
+		skip "host too busy: no transfer filled its link, even at 250 Mbit/s ($est not judged against the link)"
+	done
+fi
 kmed=$(awk -F, 'NR > 1 && $11 > 0 {print $11 * 8}' "$TMP/ti.csv" | sort -g |
 	awk '{v[NR] = $1} END {if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}')
 diag "kernel tcpi_delivery_rate median $kmed bit/s ($(awk -F, 'NR > 1 && $11 > 0' "$TMP/ti.csv" | wc -l)" \

@@ -98,11 +98,11 @@ static void test_task_chain(void)
 	if (cy->state == LK_PERF_OPEN) {
 		diag("this machine has a hardware PMU: cycles opened");
 		ok(cy->nchain == 1 && cy->chain[0].err == 0, "chain is one successful attempt");
-		ok(1, "(no refused cycles to check)");
-		ok(1, "(no refused cycles to check)");
-		ok(1, "(no refused cycles to check)");
+		for (int i = 0; i < 3; i++)
+			skip("no hardware PMU: refused cycles, their chain, fallback and reason (cycles opened here)");
 	} else {
 		diag("cycles refused: %s", cy->reason);
+		skip("hardware PMU present: cycles open in one attempt (refused here)");
 		is_int(cy->state, LK_PERF_UNSUPPORTED, "refused cycles is UNSUPPORTED (value NULL)");
 		ok(cy->nchain >= 1 && refused_err(cy->chain[cy->nchain - 1].err) &&
 		   !strcmp(cy->chain[0].event, "cycles"),
@@ -116,7 +116,7 @@ static void test_task_chain(void)
 		   strstr(in->reason, lk_perf_errname(in->chain[0].err)),
 		   "instructions (member of the refused group) retried alone, own reason: %s", in->reason);
 	} else {
-		ok(1, "instructions opened");
+		ok(cy->state == LK_PERF_OPEN, "instructions opened (and so did cycles, their group leader)");
 	}
 	is_int(tc->state, LK_PERF_OPEN, "task-clock open");
 	is_int(lk_perf_evlist_nr(el), 5, "no extra event added when the fallback is already listed");
@@ -163,7 +163,7 @@ static void test_bogus(void)
 	ok(b->fallback[0] == 0 && !strstr(b->reason, "fallback"), "no fallback for a non-cycle event");
 	const struct lk_perf_evsel *r = lk_perf_evlist_evsel(el, 1);
 	if (r->state == LK_PERF_OPEN)
-		ok(1, "this PMU accepted the raw config (nothing to check)");
+		skip("this PMU accepted the bogus raw config: its refusal not checked");
 	else
 		ok(r->state == LK_PERF_UNSUPPORTED && refused_err(r->chain[r->nchain - 1].err) &&
 		   r->reason[0], "bogus raw config refused with a reason: %s", r->reason);
@@ -174,8 +174,8 @@ static void test_bogus(void)
 		ok(fb && !strcmp(fb->name, "task-clock") && !strcmp(fb->fallback_of, "cycles") &&
 		   fb->state == LK_PERF_OPEN, "appended task-clock is marked as cycles' fallback and open");
 	} else {
-		ok(1, "cycles opened (PMU present)");
-		ok(1, "cycles opened (PMU present)");
+		skip("no hardware PMU: fallback appended to the list (cycles opened here)");
+		skip("no hardware PMU: the appended task-clock marked as cycles' fallback (cycles opened here)");
 	}
 	lk_perf_evlist_free(el);
 

@@ -129,8 +129,8 @@ int main(void)
 	struct lk_err e = {0};
 	if (access("/dev/xen/privcmd", F_OK) == 0 || access("/proc/xen/privcmd", F_OK) == 0) {
 		ok(lk_xs_probe(&e) == 0, "on Xen: probe succeeds");
-		ok(1, "(on Xen)");
-		ok(1, "(on Xen)");
+		skip("not on Xen: lk_xs_probe fails with LK_EXIT_MISSING (this is Xen)");
+		skip("not on Xen: lk_xs_open stays quiet and fails (this is Xen)");
 	} else {
 		ok(lk_xs_probe(&e) == -1 && e.code == LK_EXIT_MISSING && strstr(e.msg, "not on Xen"),
 		   "off Xen: %s", e.msg);

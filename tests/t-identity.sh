@@ -131,7 +131,7 @@ same_replay "$TMP/g4-7.pcap" "tcpgen v4"
 same_replay "$TMP/g6-7.pcap" "tcpgen v6"
 
 if [ "$(id -u)" -ne 0 ]; then
-	diag "SKIP real-capture replay and run comparison: needs root (namespaces, capture)"
+	skip "real-capture replay and run comparison: needs root (namespaces, capture)"
 	done_testing; exit $?
 fi
 require_root

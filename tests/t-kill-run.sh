@@ -13,7 +13,7 @@
 #   - a --capture file it left behind is readable by `lrokit analyze`.
 . "$(dirname "$0")/lib.sh"
 require_root
-"$LK" run --help > /dev/null 2>&1 || skip_all "lrokit run not built yet"
+[ -x "$LK" ] || skip_all "lrokit not built ($LK)"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 shell not installed"
 TRIALS=${LK_KILL_RUN_TRIALS:-12}
 cp "$LK" "$TMP/lrokit" && LK="$TMP/lrokit"

@@ -145,7 +145,7 @@ static void run1(const struct lro_config *cfg, uint8_t *const *fr, const uint32_
 	rec_init(r, cfg->zero_copy);
 	r->live = fr;
 	r->nlive = (size_t)n;
-	r->k = lchk_new(cfg->policy == LRO_POLICY_LINUX);
+	r->k = lchk_new(cfg->policy == LRO_POLICY_LINUX, cfg->verify_csum);
 	struct lro *l = lro_new(cfg, on_out, r);
 	for (int i = 0; i < n; i++) {
 		lchk_in(r->k, fr[i], lens[i]);
@@ -401,7 +401,7 @@ static void mechanics(void)
 
 	/* non-IP and garbage pass through unchanged */
 	memset(&r, 0, sizeof r);
-	r.k = lchk_new(true);
+	r.k = lchk_new(true, true);
 	l = lro_new(&c, on_out, &r);
 	uint8_t junk[3][64] = {{0}};
 	junk[0][12] = 0x08; junk[0][13] = 0x06; /* ARP */
@@ -444,8 +444,8 @@ static void random_streams(enum lro_policy pol, bool complete, bool verify, unsi
 	struct rec r, rz;
 	rec_init(&r, false);
 	rec_init(&rz, true);
-	r.k = lchk_new(pol == LRO_POLICY_LINUX);
-	rz.k = lchk_new(pol == LRO_POLICY_LINUX);
+	r.k = lchk_new(pol == LRO_POLICY_LINUX, verify);
+	rz.k = lchk_new(pol == LRO_POLICY_LINUX, verify);
 	struct lro *l = lro_new(&c, on_out, &r), *lz = lro_new(&cz, on_out, &rz);
 	enum { NF = 12 };
 	uint32_t seq[NF] = {0}, ack[NF] = {0}, tsv[NF];

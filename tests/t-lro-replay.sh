@@ -49,19 +49,24 @@ have_tshark=0; command -v tshark >/dev/null && have_tshark=1
 is "$(bad_tcpdump "$TMP/bad.pcap")" 2 "tcpdump -vv flags both bad checksums of a known-bad pcap"
 if [ $have_tshark = 1 ]; then
 	is "$(bad_tshark "$TMP/bad.pcap")" 2 "tshark flags both bad checksums of a known-bad pcap"
+else
+	skip "tshark not installed (make deps): tshark flags the known-bad pcap"
 fi
 
 # --- real transfers ---
-[ "$(id -u)" -eq 0 ] || { diag "not root: no transfer captures (needs namespaces)"; done_testing; exit $?; }
+# (each missing piece is a visible skip; under CI, as root, a failure)
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces) for the real-transfer captures"
 require_root
-command -v iperf3 >/dev/null || { diag "iperf3 missing"; done_testing; exit $?; }
+command -v iperf3 >/dev/null || skip_all "iperf3 not installed (make deps): no real-transfer captures"
 A="${NSP}a"; B="${NSP}b"
 lk_netns "$A" "$B"
 ip -n "$A" link add r0 type veth peer name r1 netns "$B"
 ip -n "$A" addr add 10.77.0.1/24 dev r0; ip -n "$B" addr add 10.77.0.2/24 dev r1
 ip -n "$A" addr add fd77::1/64 dev r0 nodad; ip -n "$B" addr add fd77::2/64 dev r1 nodad
-ip netns exec "$A" ethtool -K r0 tso off gso off tx off >/dev/null 2>&1
-ip netns exec "$B" ethtool -K r1 gro off tx off >/dev/null 2>&1
+ip netns exec "$A" ethtool -K r0 tso off gso off tx off >/dev/null 2>&1 ||
+	skip_all "ethtool refused tso/gso/tx-checksum off on the sender veth"
+ip netns exec "$B" ethtool -K r1 gro off tx off >/dev/null 2>&1 ||
+	skip_all "ethtool refused gro/tx-checksum off on the receiver veth"
 ip -n "$A" link set r0 up; ip -n "$B" link set r1 up
 ip -n "$A" link set lo up; ip -n "$B" link set lo up
 sleep 0.5
@@ -104,10 +109,12 @@ for fam in v4 v6; do
 			if [ "$nbad" != 0 ]; then # show what tshark objected to
 				tshark -n -r "$out" "${TSHARK_OPTS[@]}" -Y "$TS_FILTER" -T fields -e frame.number \
 					-e _ws.expert.message -e tcp.seq_raw -e tcp.len -e tcp.flags 2>&1 | head -5 | while IFS= read -r l; do diag "$l"; done
-				[ -n "$LK_KEEP_FAIL" ] && cp "$TMP/$fam.pcap" "$out" "$LK_KEEP_FAIL/"
+				[ -n "${LK_KEEP_FAIL:-}" ] && cp "$TMP/$fam.pcap" "$out" "$LK_KEEP_FAIL/"
 			fi
 			nin=$(n_ffff "$TMP/$fam.pcap"); nout=$(n_ffff "$out")
 			[ "$nout" -le "$nin" ]; ok $? "  ... checksums written as 0xffff: $nout, no more than the input's $nin (Linux's own)"
+		else
+			skip "tshark not installed (make deps): $fam $pol output checked with tshark's checksum validation"
 		fi
 	done
 done

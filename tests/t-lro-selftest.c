@@ -64,7 +64,7 @@ static void gsink_emit(void *ctx, const struct lro_out *o)
 static struct lro_stats run_mode(const struct lro_config *cfg, const struct lc_frame *f, int n, struct gsink *g)
 {
 	memset(g, 0, sizeof *g);
-	struct lchk *k = lchk_new(true);
+	struct lchk *k = lchk_new(true, cfg->verify_csum);
 	g->s.chk = k;
 	g->s.chk_out = chk_out;
 	struct lro *l = lro_new(cfg, gsink_emit, g);

@@ -54,25 +54,17 @@ is "$(wc -l < "$TMP/err")" 1 "database not writable: one line"
 grep -q "$TMP/ro/x.db" "$TMP/err"; ok $? "database not writable: the line names the database"
 
 # ---- replay ----
-if "$LK" replay --help > /dev/null 2>&1; then
-	$AS_NOBODY "$LK" replay --json "$TMP/in.pcap" > "$U/replay.json" 2> "$TMP/err"
-	is "$?" 0 "replay as nobody: exit 0"
-	grep -q '"packets_in":' "$U/replay.json"; ok $? "replay as nobody: JSON result"
-	$AS_NOBODY "$LK" replay -w "$U/out.pcap" "$TMP/in.pcap" > /dev/null 2>&1
-	is "$?" 0 "replay -w as nobody: exit 0"
-	[ -s "$U/out.pcap" ]; ok $? "replay -w as nobody: output capture written"
-else
-	ok 0 "# SKIP lrokit replay not built yet"
-fi
+$AS_NOBODY "$LK" replay --json "$TMP/in.pcap" > "$U/replay.json" 2> "$TMP/err"
+is "$?" 0 "replay as nobody: exit 0"
+grep -q '"packets_in":' "$U/replay.json"; ok $? "replay as nobody: JSON result"
+$AS_NOBODY "$LK" replay -w "$U/out.pcap" "$TMP/in.pcap" > /dev/null 2>&1
+is "$?" 0 "replay -w as nobody: exit 0"
+[ -s "$U/out.pcap" ]; ok $? "replay -w as nobody: output capture written"
 
 # ---- report ----
-if "$LK" report --help > /dev/null 2>&1; then
-	( cd "$U" && $AS_NOBODY "$LK" report -q --db "$U/a.db" -o "$U/rep" > /dev/null 2> "$TMP/err" )
-	is "$?" 0 "report as nobody: exit 0"
-	[ -s "$U/rep/report.html" ]; ok $? "report as nobody: report.html written"
-else
-	ok 0 "# SKIP lrokit report not built yet"
-fi
+( cd "$U" && $AS_NOBODY "$LK" report -q --db "$U/a.db" -o "$U/rep" > /dev/null 2> "$TMP/err" )
+is "$?" 0 "report as nobody: exit 0"
+[ -s "$U/rep/report.html" ]; ok $? "report as nobody: report.html written"
 
 # ---- run and bench refuse ----
 ns_before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
@@ -99,22 +91,14 @@ refuse() {
 	[ "$runs" = 0 ] && [ ! -e "$U/rep" ] && [ ! -e "$U/res" ]
 	chk $? "$label: no run stored, no report written"
 }
-if "$LK" run --help > /dev/null 2>&1; then
-	refuse "" "" "$AS_NOBODY" "run as nobody" run native --bytes 1M --db "$U/db.db"
-	refuse "" "" "$NO_NETADMIN" \
-		"run as root without CAP_NET_ADMIN" run native --bytes 1M --db "$U/db.db"
-else
-	ok 0 "# SKIP lrokit run not built yet"
-fi
-if "$LK" bench --help > /dev/null 2>&1; then
-	refuse "" "" "$AS_NOBODY" "bench as nobody" bench \
-		--profile quick --configs native --repeat 1 --bytes 1M --out "$U/res"
-	refuse "" "" "$NO_NETADMIN" \
-		"bench as root without CAP_NET_ADMIN" bench --profile quick --configs native \
-		--repeat 1 --bytes 1M --out "$U/res"
-else
-	ok 0 "# SKIP lrokit bench not built yet"
-fi
+refuse "" "" "$AS_NOBODY" "run as nobody" run native --bytes 1M --db "$U/db.db"
+refuse "" "" "$NO_NETADMIN" \
+	"run as root without CAP_NET_ADMIN" run native --bytes 1M --db "$U/db.db"
+refuse "" "" "$AS_NOBODY" "bench as nobody" bench \
+	--profile quick --configs native --repeat 1 --bytes 1M --out "$U/res"
+refuse "" "" "$NO_NETADMIN" \
+	"bench as root without CAP_NET_ADMIN" bench --profile quick --configs native \
+	--repeat 1 --bytes 1M --out "$U/res"
 # namespaces that appeared meanwhile and whose creator (the pid in lrokit's
 # names) is gone were left behind (other tests may run beside us: skip theirs)
 left=

@@ -1,8 +1,9 @@
 /* tests/helpers/lro-check.h - independent checker of an LRO engine run:
- * lossless, in order, and checksums/lengths valid. Header-only; used by the
- * unit tests, the fuzz target and the capture verifier.
+ * lossless, in order, checksums/lengths valid, and no segment with a bad
+ * checksum merged. Header-only; used by the unit tests, the fuzz target and
+ * the capture verifier.
  *
- *   struct lchk *k = lchk_new(policy_is_linux);
+ *   struct lchk *k = lchk_new(policy_is_linux, cfg.verify_csum);
  *   lchk_in(k, frame, len);            // every frame given to lro_rx, in order
  *   lchk_out(k, &lro_out);             // every frame the engine emitted, in order
  *   const char *why = lchk_finish(k);  // NULL = ok, else the first problem
@@ -20,6 +21,18 @@
  * segments back). Emitted aggregates must have valid IPv4 header checksums,
  * IP lengths equal to the frame's, and a TCP checksum that verifies (partial:
  * the field holds the pseudo-header sum and completing it verifies).
+ *
+ * Bad checksums in the input (verify_csum: the engine was told to verify
+ * them, lro_config.verify_csum): the checker recomputes every input TCP
+ * segment's IPv4 header checksum and TCP checksum (pseudo header, header and
+ * payload) itself, and refuses any aggregate that covers a segment whose
+ * checksum is bad: Linux GRO (and inet_lro, whose driver hands up only
+ * checksum-verified frames for aggregation) passes such a segment up alone,
+ * after flushing the held aggregate of its flow. An engine that merged it
+ * would write a fresh checksum over the aggregate that verifies, hiding the
+ * corruption from everything after it - so checking only the output cannot
+ * see it. With verify_csum false (CHECKSUM_UNNECESSARY: the NIC vouched for
+ * every frame) merging such a segment is what the engine was told to do.
  */
 #ifndef LRO_CHECK_H
 #define LRO_CHECK_H
@@ -42,6 +55,7 @@ struct lchk_item {
 	uint8_t flags;
 	uint16_t segs, gso;
 	bool partial;
+	bool csum_bad;      /* input: bad IPv4 header or TCP checksum */
 };
 
 struct lchk_flow {
@@ -53,6 +67,7 @@ struct lchk_flow {
 
 struct lchk {
 	bool linux_rules;
+	bool verify_csum;   /* the engine verifies checksums: never merge a bad one */
 	struct lchk_item *in;
 	size_t nin, capin;
 	struct lchk_flow *fl;
@@ -172,12 +187,13 @@ static inline unsigned lchk_parse(const uint8_t *f, uint32_t len, uint8_t *key, 
 	return k;
 }
 
-static inline struct lchk *lchk_new(bool linux_rules)
+static inline struct lchk *lchk_new(bool linux_rules, bool verify_csum)
 {
 	struct lchk *k = calloc(1, sizeof *k);
 	if (!k)
 		abort();
 	k->linux_rules = linux_rules;
+	k->verify_csum = verify_csum;
 	k->other_head = k->other_tail = k->other_cur = -1;
 	return k;
 }
@@ -207,6 +223,23 @@ static inline int lchk_flow_id(struct lchk *k, const uint8_t *key, unsigned klen
 	f->klen = klen;
 	f->head = f->tail = f->cur = -1;
 	return (int)k->nfl++;
+}
+
+/* A parsed TCP segment (lchk_parse's offsets) whose IPv4 header checksum or
+ * TCP checksum (pseudo header + TCP header + payload, RFC 9293 3.1) does not
+ * verify. false when the segment is cut short (nothing to verify: the
+ * engine cannot merge it, and the "no payload" rule catches a merge). */
+static inline bool lchk_seg_csum_bad(const uint8_t *f, uint32_t len, uint32_t l3off, uint32_t l4off,
+				     uint32_t l3len, int af)
+{
+	const uint8_t *ip = f + l3off;
+	if (l3off + l3len > len || l4off + 20 > l3off + l3len)
+		return false;
+	if (af == 4 && lchk_sum(ip, (ip[0] & 15u) * 4, 0) != 0xffff)
+		return true;
+	uint32_t tcplen = l3off + l3len - l4off;
+	uint64_t ps = 6 + tcplen + (af == 4 ? lchk_sum(ip + 12, 8, 0) : lchk_sum(ip + 8, 32, 0));
+	return lchk_sum(f + l4off, tcplen, ps) != 0xffff;
 }
 
 static inline void lchk_in(struct lchk *k, const uint8_t *frame, uint32_t len)
@@ -241,6 +274,7 @@ static inline void lchk_in(struct lchk *k, const uint8_t *frame, uint32_t len)
 		k->other_tail = idx;
 		return;
 	}
+	it->csum_bad = lchk_seg_csum_bad(frame, len, l3off, l4off, l3len, af);
 	it->flow = lchk_flow_id(k, key, kl);
 	struct lchk_flow *f = &k->fl[it->flow];
 	if (f->tail >= 0)
@@ -351,6 +385,12 @@ static inline void lchk_out(struct lchk *k, const struct lro_out *o)
 		struct lchk_item *in = &k->in[*cur];
 		if (!in->plen)
 			return lchk_fail(k, "aggregate covers a segment without payload", n);
+		if (k->verify_csum && in->csum_bad) {
+			char m[160];
+			snprintf(m, sizeof m, "aggregate merges input frame %d, whose checksum is bad (a verifying "
+				 "engine passes it up alone)", *cur);
+			return lchk_fail(k, m, n);
+		}
 		if (in->seq != it.seq + pos)
 			return lchk_fail(k, "sequence numbers of covered segments do not match", n);
 		if (pos + in->plen > plen || memcmp(o->frame + it.poff + pos, in->d + in->poff, in->plen))

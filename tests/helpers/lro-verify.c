@@ -220,7 +220,7 @@ int main(int argc, char **argv)
 	c.csum_complete = true;
 	struct lro_config cz = c;
 	cz.zero_copy = true;
-	struct vctx v = {.k = lchk_new(pol == LRO_POLICY_LINUX)};
+	struct vctx v = {.k = lchk_new(pol == LRO_POLICY_LINUX, c.verify_csum)};
 	char eb[PCAP_ERRBUF_SIZE];
 	if (i + 1 < argc && !(v.outp = pcap_open_offline(argv[i + 1], eb))) {
 		fprintf(stderr, "lro-verify: %s\n", eb);
