@@ -130,3 +130,27 @@ fail:
 	lk_analysis_free(res);
 	return -1;
 }
+
+int lk_analyze_run_capture(sqlite3 *db, int64_t run_id, const char *point, const char *path,
+			   int64_t drops, struct lk_err *e)
+{
+	struct lk_acks_params ap;
+	lk_acks_params_default(&ap);
+	if (!strcmp(point, "sender"))
+		ap.side = LK_SIDE_SENDER;
+	else if (!strcmp(point, "receiver"))
+		ap.side = LK_SIDE_RECEIVER;
+	struct lk_ackset *set = lk_ackset_new(&ap, NULL);
+	if (!set)
+		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
+	struct lk_observer ob;
+	lk_observer_ackset(&ob, set);
+	struct lk_analyze_opts o = {.db = db, .run_id = run_id, .point = point, .drops = drops,
+				    .observers = &ob, .n_observers = 1};
+	struct lk_analysis res;
+	int rc = lk_analyze_file(path, &o, &res, e);
+	lk_ackset_free(set);
+	if (rc == 0)
+		lk_analysis_free(&res);
+	return rc;
+}

@@ -79,6 +79,13 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 
 void lk_analysis_free(struct lk_analysis *res);
 
+/* Ingest one capture of a run, taken at point (sender|dom0|receiver), with
+ * the ACK classes and bandwidth estimators (analyzers/acks.h) told where it
+ * was taken: what a run's collectors and `bench --hosts` do with their
+ * captures. drops: kernel capture drops, -1 unknown. */
+int lk_analyze_run_capture(sqlite3 *db, int64_t run_id, const char *point, const char *path,
+			   int64_t drops, struct lk_err *e);
+
 /* The counters of one direction (docs/design.md, JSON contracts), in JSON and
  * column order: name and offset in struct lk_dirstat. Used by the JSON writer
  * and the flows table. */

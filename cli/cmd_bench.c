@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/file.h"
 #include "lib/proc.h"
 #include "reports/gnuplot.h"
 #include "schema/db.h"
@@ -126,6 +127,7 @@ static void usage(FILE *f)
 		"                    [--sweep KEY=V1,V2,...|none]... [--sweep-only] [--out DIR]\n"
 		"                    [--db FILE] [--report DIR]\n"
 		"                    [--dry-run] [-q]\n"
+		"       lrokit bench --hosts FILE ...   (real machines over ssh; --hosts --help)\n"
 		"\n"
 		"Runs every configuration (%s)\n"
 		"REPEAT times with `lrokit run` and writes one results folder (default\n"
@@ -314,7 +316,6 @@ static int parse_opts(int argc, char **argv, struct bench *b, const char **out)
 		{"dry-run", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
 		{"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
 	uint64_t bps;
-	char *end;
 	int c, rc;
 	while ((c = getopt_long(argc, argv, "p:c:r:b:R:o:nhq", lo, NULL)) != -1) {
 		switch (c) {
@@ -331,13 +332,12 @@ static int parse_opts(int argc, char **argv, struct bench *b, const char **out)
 				return rc;
 			break;
 		case 'r':
-			b->repeat = strtol(optarg, &end, 10);
-			if (*end || b->repeat < 1 || b->repeat > 1000)
-				return cli_usage_err("bench: --repeat wants a number 1..1000, not '%s'", optarg);
+			if ((rc = cli_parse_repeat(optarg, &b->repeat)))
+				return rc;
 			break;
 		case 'b':
-			if (cli_parse_size(optarg, &b->bytes) < 0 || b->bytes == 0)
-				return cli_usage_err("bench: bad --bytes '%s' (e.g. 64M, 1G)", optarg);
+			if ((rc = cli_parse_bytes(optarg, &b->bytes)))
+				return rc;
 			break;
 		case 'R':
 			if (strcmp(optarg, "none") && cli_parse_rate(optarg, &bps) < 0)
@@ -386,10 +386,7 @@ static int parse_args(int argc, char **argv, struct bench *b)
 		return rc;
 	if ((rc = check_models(b)) || (rc = make_plan(b)))
 		return rc;
-	time_t now = time(NULL);
-	char when[32];
-	strftime(when, sizeof when, "%Y%m%d-%H%M%S", localtime(&now));
-	snprintf(b->id, sizeof b->id, "%s-%d", when, (int)getpid());
+	cli_bench_id(b->id, sizeof b->id);
 	if (out)
 		snprintf(b->out, sizeof b->out, "%s", out);
 	else
@@ -589,16 +586,7 @@ static int check_disk(const struct bench *b)
 
 static int make_dirs(const struct bench *b)
 {
-	char p[2100];
-	snprintf(p, sizeof p, "%s", b->out);
-	for (char *s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = 0;
-			mkdir(p, 0755);
-			*s = '/';
-		}
-	if ((mkdir(b->out, 0755) < 0 && errno != EEXIST) ||
-	    (mkdir(b->captures, 0755) < 0 && errno != EEXIST)) {
+	if (lk_mkdirs(b->out, NULL) < 0 || lk_mkdirs(b->captures, NULL) < 0) {
 		cli_err("bench: cannot make %s: %s", b->captures, strerror(errno));
 		return LK_EXIT_RUNTIME;
 	}
@@ -940,6 +928,10 @@ static int bench_main(const struct bench *b)
 
 int cmd_bench(int argc, char **argv)
 {
+	/* on real machines over ssh: cli/cmd_bench_hosts.c */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--hosts") || !strncmp(argv[i], "--hosts=", 8))
+			return cmd_bench_hosts(argc, argv);
 	struct bench b;
 	memset(&b, 0, sizeof b);
 	int rc = parse_args(argc, argv, &b);

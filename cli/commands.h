@@ -11,6 +11,8 @@
 
 int cmd_analyze(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_bench_hosts(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
@@ -34,6 +36,12 @@ int cli_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_size(const char *s, uint64_t *out);
 /* Parse a rate "1G", "1gbit", "500M" (bits per second, powers of 1000). */
 int cli_parse_rate(const char *s, uint64_t *bps);
+/* bench's and bench --hosts' options: --repeat N (1..1000), --bytes SIZE
+ * (> 0): 0, or prints the usage error and returns LK_EXIT_USAGE. */
+int cli_parse_repeat(const char *arg, long *repeat);
+int cli_parse_bytes(const char *arg, uint64_t *bytes);
+/* A bench's id DATE-TIME-PID (runs.bench_id, the results folder's name). */
+void cli_bench_id(char *id, size_t n);
 /* The testbed's knobs shared by run, testbed and stage: --rate RATE|none
  * (>= 1 Mbit/s), the LRO policy (linux or inet_lro). 0, or prints the usage
  * error and returns LK_EXIT_USAGE. */

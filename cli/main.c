@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{"send", cmd_send, "bulk TCP sender with TCP_INFO sampling (like iperf3, verifiable)"},
 	{"stage", cmd_stage, "(internal) one stage process of the emulated Xen path"},
 	{"testbed", cmd_testbed, "build or tear down a testbed configuration by hand"},
+	{"collect", cmd_collect, "collectors as JSON lines on stdout (for remote hosts over ssh)"},
 	{"info", cmd_info, "what this machine supports: root, netns, TAP, PMU, Xen, gnuplot"},
 };
 

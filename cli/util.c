@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 bool cli_quiet;
 const char *cli_cmdline = "";
@@ -81,6 +82,30 @@ static int parse_scaled(const char *s, uint64_t base, uint64_t *out)
 
 int cli_parse_size(const char *s, uint64_t *out) { return parse_scaled(s, 1024, out); }
 int cli_parse_rate(const char *s, uint64_t *bps) { return parse_scaled(s, 1000, bps); }
+
+int cli_parse_repeat(const char *arg, long *repeat)
+{
+	char *end;
+	*repeat = strtol(arg, &end, 10);
+	if (*end || *repeat < 1 || *repeat > 1000)
+		return cli_usage_err("bench: --repeat wants a number 1..1000, not '%s'", arg);
+	return 0;
+}
+
+int cli_parse_bytes(const char *arg, uint64_t *bytes)
+{
+	if (cli_parse_size(arg, bytes) < 0 || *bytes == 0)
+		return cli_usage_err("bench: bad --bytes '%s' (e.g. 64M, 1G)", arg);
+	return 0;
+}
+
+void cli_bench_id(char *id, size_t n)
+{
+	time_t now = time(NULL);
+	char when[32];
+	strftime(when, sizeof when, "%Y%m%d-%H%M%S", localtime(&now));
+	snprintf(id, n, "%s-%d", when, (int)getpid());
+}
 
 int cli_tb_rate(const char *cmd, const char *arg, uint64_t *bps)
 {

@@ -922,26 +922,10 @@ int lk_coll_stop(struct lk_coll *c, sqlite3 *db, int64_t run_id, struct lk_coll_
 
 	/* captures through the analyze path, each in its own transaction */
 	for (int i = 0; i < c->n_captures; i++) {
-		/* ACK classes and bandwidth estimates, told where the capture was taken */
-		struct lk_acks_params ap;
-		lk_acks_params_default(&ap);
-		if (!strcmp(c->captures[i].point, "sender"))
-			ap.side = LK_SIDE_SENDER;
-		else if (!strcmp(c->captures[i].point, "receiver"))
-			ap.side = LK_SIDE_RECEIVER;
-		struct lk_ackset *set = lk_ackset_new(&ap, NULL);
-		struct lk_observer ob;
-		if (set)
-			lk_observer_ackset(&ob, set);
 		const struct lk_livecap_stats *cs = &c->capture_stats[i];
-		struct lk_analyze_opts o = {.db = db, .run_id = run_id, .point = c->captures[i].point,
-					    .drops = cs->stats_ok ? (int64_t)cs->drops : -1,
-					    .observers = set ? &ob : NULL, .n_observers = set ? 1 : 0};
-		struct lk_analysis res;
 		struct lk_err ie = {0};
-		int arc = set ? lk_analyze_file(c->captures[i].path, &o, &res, &ie)
-			      : lk_errf(&ie, LK_EXIT_RUNTIME, "out of memory");
-		lk_ackset_free(set);
+		int arc = lk_analyze_run_capture(db, run_id, c->captures[i].point, c->captures[i].path,
+						 cs->stats_ok ? (int64_t)cs->drops : -1, &ie);
 		if (arc < 0) {
 			if (rc == 0) {
 				if (e)
@@ -951,7 +935,6 @@ int lk_coll_stop(struct lk_coll *c, sqlite3 *db, int64_t run_id, struct lk_coll_
 			continue;
 		}
 		sum.captures++;
-		lk_analysis_free(&res);
 	}
 
 	{

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 char *lk_fd_read(int fd, const char *what, size_t max, size_t *len, struct lk_err *e)
@@ -76,4 +78,28 @@ char *lk_file_read(const char *path, size_t max, size_t *len, struct lk_err *e)
 	close(fd);
 	errno = er;
 	return b;
+}
+
+int lk_mkdirs(const char *path, struct lk_err *e)
+{
+	char p[4096];
+	if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p) {
+		errno = ENAMETOOLONG;
+		return lk_errf(e, LK_EXIT_RUNTIME, "%s: path too long", path);
+	}
+	for (char *s = p + 1;; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+		*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			int er = errno;
+			lk_errf(e, LK_EXIT_RUNTIME, "%s: cannot create directory: %s", p, strerror(er));
+			errno = er;
+			return -1;
+		}
+		if (!c)
+			return 0;
+		*s = c;
+	}
 }

@@ -230,7 +230,9 @@ static void spawn_child(const char *path, char *const argv[], char **env,
 		dprintf(2, "cd %s: %s\n", o->cwd, strerror(errno));
 		_exit(126);
 	}
-	if (o->stdin_null)
+	if (o->stdin_fd > 2)
+		redirect(0, NULL, o->stdin_fd, false);
+	else if (o->stdin_null)
 		redirect(0, "", -1, false);
 	redirect(1, o->stdout_path, o->stdout_fd, o->append);
 	redirect(2, o->stderr_path, o->stderr_fd, o->append);

@@ -49,6 +49,7 @@ struct lk_spawn_opts {
 	bool die_with_parent;    /* PR_SET_PDEATHSIG(SIGKILL) */
 	bool new_session;        /* setsid(): survives the launcher's terminal */
 	bool stdin_null;         /* stdin from /dev/null (else inherited) */
+	int stdin_fd;            /* > 2: this fd becomes stdin (over stdin_null) */
 	const char *cwd;         /* change to this directory (NULL: stay) */
 	const char *stdout_path; /* NULL = inherit, "" = /dev/null */
 	const char *stderr_path;

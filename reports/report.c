@@ -1,5 +1,6 @@
 /* reports/report.c - build the report directory. See report.h. */
 #include "reports/report.h"
+#include "lib/file.h"
 #include "reports/gnuplot.h"
 #include "reports/rmodel.h"
 #include "schema/db.h"
@@ -71,22 +72,10 @@ int lk_report_open_db(const char *path, sqlite3 **db, struct lk_err *e)
 	return 0;
 }
 
-static int mkdirs(const char *dir, struct lk_err *e)
+static int mkdirs(const char *p, struct lk_err *e)
 {
-	char p[4096];
-	if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
-		return lk_errf(e, LK_EXIT_RUNTIME, "%s: path too long", dir);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return lk_errf(e, LK_EXIT_RUNTIME, "%s: cannot create directory: %s", p,
-				       strerror(errno));
-		*s = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return lk_errf(e, LK_EXIT_RUNTIME, "%s: cannot create directory: %s", p, strerror(errno));
+	if (lk_mkdirs(p, e) < 0)
+		return -1;
 	struct stat st;
 	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: not a directory", p);

@@ -245,3 +245,32 @@ void lk_runrec_close(struct lk_runrec *r)
 		lk_db_close(r->db);
 	r->db = NULL;
 }
+
+int lk_runrec_set_host(struct lk_runrec *r, const char *kernel, const char *hostname,
+		       const char *cpu_model, const char *params, const char *bench_id,
+		       int repeat, struct lk_err *e)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(r->db, "UPDATE runs SET kernel = coalesce(?, kernel), hostname ="
+			       " coalesce(?, hostname), cpu_model = coalesce(?, cpu_model), params ="
+			       " coalesce(?, params), bench_id = coalesce(?, bench_id), repeat = coalesce(?, repeat)"
+			       " WHERE run_id = ?", -1, &s, NULL) != SQLITE_OK)
+		return lk_errf(e, LK_EXIT_RUNTIME, "run %lld: %s", (long long)r->run_id,
+			       sqlite3_errmsg(r->db));
+	bind_text(s, 1, kernel);
+	bind_text(s, 2, hostname);
+	bind_text(s, 3, cpu_model);
+	bind_text(s, 4, params);
+	bind_text(s, 5, bench_id);
+	if (repeat > 0)
+		sqlite3_bind_int(s, 6, repeat);
+	else
+		sqlite3_bind_null(s, 6);
+	sqlite3_bind_int64(s, 7, r->run_id);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return lk_errf(e, LK_EXIT_RUNTIME, "run %lld: %s", (long long)r->run_id,
+			       sqlite3_errmsg(r->db));
+	return 0;
+}

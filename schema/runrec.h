@@ -47,6 +47,13 @@ int lk_runrec_hist(struct lk_runrec *r, const char *stage, const char *dir, cons
 		   int bucket, uint64_t count);
 /* runs.stage_drops (NaN: NULL, unknown). */
 int lk_runrec_stage_drops(struct lk_runrec *r, double drops, struct lk_err *e);
+/* A run measured on other machines (lrokit bench --hosts): the measured
+ * receiver's kernel, hostname and CPU model instead of this machine's, the
+ * final runs.params, runs.bench_id (NULL: each left as it is) and
+ * runs.repeat (0: left). */
+int lk_runrec_set_host(struct lk_runrec *r, const char *kernel, const char *hostname,
+		       const char *cpu_model, const char *params, const char *bench_id,
+		       int repeat, struct lk_err *e);
 /* Wrap many inserts in one transaction. */
 int lk_runrec_tx(struct lk_runrec *r, const char *sql);
 void lk_runrec_close(struct lk_runrec *r);

@@ -1,6 +1,7 @@
 /* testbed/testbed.c - namespaces, veth, bridge, stage processes. */
 #define _FILE_OFFSET_BITS 64
 #include "testbed/testbed.h"
+#include "lib/file.h"
 #include "lib/json.h"
 #include "lib/proc.h"
 #include "testbed/stage.h"
@@ -172,19 +173,6 @@ static int spawn_stage(struct lk_testbed *tb, int idx, const char *ns, char **ar
 		       msg[0] ? ": " : (pr == 0 ? " within 5 s" : ""), msg);
 }
 
-static int mkdirs(const char *path)
-{
-	char tmp[256];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 {
 	const struct lk_config *c = tb->cfg;
@@ -196,7 +184,7 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	if (lk_tb_exists(tb))
 		return lk_errf(e, LK_EXIT_RUNTIME, "testbed %s already exists (namespace %s)",
 			       tb->prefix, tb->ns_snd);
-	if (mkdirs(tb->statedir) < 0)
+	if (lk_mkdirs(tb->statedir, NULL) < 0)
 		return lk_errf(e, LK_EXIT_RUNTIME, "state directory %s: %s", tb->statedir,
 			       strerror(errno));
 	tb->up = true;

@@ -17,9 +17,10 @@ BENCH="build-essential pkg-config libpcap-dev libsqlite3-dev libssl-dev libxen-d
 zlib1g-dev libzstd-dev liblzma-dev liburing-dev gnuplot-nox iproute2 ethtool procps zstd"
 # tests, fuzzing, peer tools compared against, the report's browser check;
 # zstd and xz-utils compress the test captures, wireshark-common has mergecap
-# and editcap
+# and editcap; openssh-server and -client for the bench --hosts test (tests/t-hosts-ssh.sh)
 TEST="clang sqlite3 tcpdump tshark wireshark-common tcptrace nftables iperf3
 libfuzzer-14-dev libclang-rt-14-dev perl chromium psmisc time util-linux python3
+openssh-server openssh-client
 gzip zstd xz-utils"
 case "$mode" in
 all) PKGS="$BENCH $TEST" ;;
