@@ -691,12 +691,20 @@ static void store(struct run *x)
 		r->drops += r->have_stage[i] ? store_stage(x, i, &r->stage[i]) : NAN;
 	if (lk_runrec_stage_drops(&x->rec, x->tb.cfg->full_path ? r->drops : NAN, &e) < 0)
 		say(x, LK_RUN_WARN, "run: %s", e.msg);
-	const struct lk_stage_model_stats *nm = &r->stage[LK_STAGE_NIC].m;
-	if (r->have_stage[LK_STAGE_NIC] && nm->irqs && nm->late_ns / nm->irqs > LK_MODEL_LATE_WARN_NS &&
-	    (x->o->model.v[LK_M_NIC_RX_USECS] > 0 || x->o->model.v[LK_M_WIRE_RATE] > 0))
-		say(x, LK_RUN_WARN, "run %" PRId64 ": the NIC stage took its interrupts %.0f us late on "
-		    "average: the host was too busy to keep the model's time (counters late_ns, irqs)",
-		    x->rec.run_id, (double)nm->late_ns / (double)nm->irqs / 1e3);
+	/* the timed stages: the NIC's interrupts, the guest's wake-ups */
+	static const struct {
+		int stage;
+		const char *what;
+	} timed[] = {{LK_STAGE_NIC, "the NIC stage took its interrupts"},
+		     {LK_STAGE_NETFRONT, "netfront started its polls"}};
+	for (size_t i = 0; i < sizeof timed / sizeof timed[0]; i++) {
+		const struct lk_stage_model_stats *nm = &r->stage[timed[i].stage].m;
+		if (r->have_stage[timed[i].stage] && nm->irqs &&
+		    nm->late_ns / nm->irqs > LK_MODEL_LATE_WARN_NS)
+			say(x, LK_RUN_WARN, "run %" PRId64 ": %s %.0f us late on average: the host "
+			    "was too busy to keep the model's time (counters late_ns, irqs)",
+			    x->rec.run_id, timed[i].what, (double)nm->late_ns / (double)nm->irqs / 1e3);
+	}
 	store_tcpinfo(x, have_s ? sres.start_ns : 0);
 	r->signal = stop_signal(x);
 	if (rok && sok && !r->error[0])

@@ -649,8 +649,19 @@ int lk_stage_run(const struct lk_stage_opts *o, struct lk_err *e)
 			     : o->kind == LK_STAGE_NETFRONT &&
 				       (m->v[LK_M_GUEST_WAKE_US] > 0 || m->v[LK_M_GUEST_LOAD] > 0);
 	struct sched_param sp = {0};
-	if (!timed)
+	if (!timed) {
 		sched_setscheduler(0, SCHED_BATCH, &sp);
+	} else if (!getenv("LK_STAGE_NO_FIFO")) {
+		/* a timed stage stands for an interrupt: the NIC's (the hardware
+		   preempts whatever runs) and the guest's event-channel upcall
+		   (netfront's poll preempts the guest's processes). SCHED_FIFO, the
+		   NIC above netfront, so the host's scheduler cannot delay them
+		   behind a busy stage or the receiver (their lateness counters
+		   show what is left); without CAP_SYS_NICE they stay normal */
+		sp.sched_priority = o->kind == LK_STAGE_NIC ? 2 : 1;
+		if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0)
+			sp.sched_priority = 0;
+	}
 	if (setup(&s, e) < 0)
 		goto out;
 	if (o->ready_fd >= 0) {

@@ -77,7 +77,9 @@ struct lk_stage_model_stats {
 	uint64_t desched_ns;        /* netfront: guest descheduled (slice/load model) */
 	uint64_t wire_delay_ns;     /* nic: total time frames waited for the wire (pacing) */
 	uint64_t late_ns;           /* nic: total lateness of polls behind the modelled
-				       interrupt time (how far the emulator lagged) */
+				       interrupt time; netfront: of polls behind the
+				       modelled wake (notify + guest.wake_us, after any
+				       deschedule); per irqs: how far the emulator lagged */
 	uint64_t notifies;          /* notifications sent to the peer (after suppression) */
 	uint64_t posts;             /* netfront: rx request posts (refills) */
 };

@@ -307,7 +307,8 @@ int lk_stage_nic_loop(struct stage *s, struct lk_err *e)
 		if (t_irq && t_irq <= now) {
 			/* the interrupt: NAPI polls until done */
 			s->ms.irqs++;
-			s->ms.late_ns += now - t_irq;
+			if (w->timed) /* untimed, the "interrupt" is the arrival itself */
+				s->ms.late_ns += now - t_irq;
 			w->last_irq = t_irq;
 			/* when the model times the NIC, each poll sees the frames that
 			   had arrived by its modelled time: the interrupt's, then

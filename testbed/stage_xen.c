@@ -499,11 +499,17 @@ int lk_stage_netfront_loop(struct stage *s, struct lk_err *e)
 			uint64_t t = lk_mono_ns();
 			s->ms.desched_ns += t - now;
 			s->ms.idle_ns -= t - now;
+			if (poll_at && poll_at < until)
+				poll_at = until; /* the modelled poll: when the vCPU runs again */
 			continue;
 		}
 		if (poll_at > now) { /* the notify has not reached the vCPU yet */
 			lk_stage_wait(s, NULL, 0, poll_at);
 			continue;
+		}
+		if (poll_at) { /* the modelled poll time has come: how late is it */
+			s->ms.late_ns += now - poll_at;
+			poll_at = 0;
 		}
 		unsigned n = 0;
 		if (busy)

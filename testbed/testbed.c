@@ -214,9 +214,16 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	    c->kernel_gro ? "on" : "off", "tx", "off", "tso", "off", "gso", "off");
 	CMD("ip", "-n", wire_ns, "link", "set", "lo", "up");
 	CMD("ip", "-n", wire_ns, "link", "set", wire_if, "up");
+	/* the wire end's receive softirq: on the receiving CPU when it is the
+	   receiver's own kernel (native); on the full path it is the NIC's DMA
+	   into the rx descriptor ring (the AF_PACKET ring the NIC stage reads),
+	   hardware work, so it runs on the sender's CPU, and with it the
+	   sender's TCP small-queue completions and qdisc that the skb's release
+	   there triggers: the receiving CPU carries dom0 and the guest only */
+	const char *wcpu = c->full_path && tb->cpu_send >= 0 ? cpus : cpur;
 	if (tb->cpu_recv >= 0) {
 		snprintf(script, sizeof script, "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus",
-			 cpur, wire_if);
+			 wcpu, wire_if);
 		if (ns_sh(e, wire_ns, script) < 0)
 			goto fail;
 	}
