@@ -588,13 +588,17 @@ static double store_stage(struct run *x, int i, const struct lk_stage_stats *st)
 			      lk_model_int(m, LK_M_NIC_RING) > 0, "nic.ring=0: unbounded, cannot drop");
 		model_counter(x, name, "wire_delay_ns", ms->wire_delay_ns, "ns", true,
 			      NULL);
-		model_counter(x, name, "late_ns", ms->late_ns, "ns", true, NULL);
+		bool timed = m->v[LK_M_NIC_RX_USECS] > 0 || m->v[LK_M_WIRE_RATE] > 0;
+		model_counter(x, name, "late_ns", ms->late_ns, "ns", timed,
+			      "no wire rate and no interrupt moderation: the NIC is not timed");
 		drops += (double)ms->drops_nic_ring;
 	}
 	model_counter(x, name, "idle_ns", ms->idle_ns, "ns", true, NULL);
 	if (nf) {
 		model_counter(x, name, "desched_ns", ms->desched_ns, "ns", true, NULL);
 		model_counter(x, name, "posts", ms->posts, "events", true, NULL);
+		model_counter(x, name, "late_ns", ms->late_ns, "ns", m->v[LK_M_GUEST_WAKE_US] > 0,
+			      "guest.wake_us=0: the guest's polls are not timed");
 	}
 	lk_runrec_counter(&x->rec, name, "cpu_user_ns", (double)st->cpu_user_ns, "ns", "stage",
 			  "the stage process's user CPU time (emulator cost)");

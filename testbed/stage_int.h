@@ -53,6 +53,7 @@ struct stage {
 	struct dir *cur;       /* the direction the LRO callback writes to */
 	int tap_fd;
 	uint64_t cost_ns;      /* stage.cost_ns */
+	uint64_t timer_early_ns; /* lk_stage_wait: mean timer overshoot, asked early */
 	struct lk_stage_model_stats ms;
 	/* nic */
 	int pkt_fd;            /* AF_PACKET: the wire (rx ring, and tx sends) */
@@ -96,8 +97,12 @@ void lk_stage_poll_end(struct stage *s, struct dir *d, unsigned n, unsigned budg
 void lk_stage_burn(const struct stage *s, unsigned n);
 /* Wait for fds or until deadline_ns (CLOCK_MONOTONIC; 0 = none, at most
  * 200 ms so signals and dumps are seen); the time counts as idle. Returns
- * ppoll's result. */
+ * ppoll's result. A deadline is kept on average: the timer is set early by
+ * the mean overshoot seen so far, so a caller takes a time as come when it
+ * is within that margin (lk_stage_due). */
 int lk_stage_wait(struct stage *s, struct pollfd *p, int n, uint64_t deadline_ns);
+/* Has modelled time t come at now (within the timer margin)? */
+bool lk_stage_due(const struct stage *s, uint64_t t, uint64_t now);
 /* Handle a pending SIGUSR1 (write the counters). */
 void lk_stage_check_dump(struct stage *s);
 /* TCP segments a frame stands for: GSO frames count by payload / gso_size. */

@@ -304,10 +304,10 @@ int lk_stage_nic_loop(struct stage *s, struct lk_err *e)
 		uint64_t now = lk_mono_ns();
 		observe(s, w);
 		uint64_t t_irq = next_irq(w);
-		if (t_irq && t_irq <= now) {
+		if (t_irq && lk_stage_due(s, t_irq, now)) {
 			/* the interrupt: NAPI polls until done */
 			s->ms.irqs++;
-			if (w->timed) /* untimed, the "interrupt" is the arrival itself */
+			if (w->timed && now > t_irq) /* untimed, the "interrupt" is the arrival */
 				s->ms.late_ns += now - t_irq;
 			w->last_irq = t_irq;
 			/* when the model times the NIC, each poll sees the frames that

@@ -503,12 +503,12 @@ int lk_stage_netfront_loop(struct stage *s, struct lk_err *e)
 				poll_at = until; /* the modelled poll: when the vCPU runs again */
 			continue;
 		}
-		if (poll_at > now) { /* the notify has not reached the vCPU yet */
+		if (poll_at && !lk_stage_due(s, poll_at, now)) { /* the notify has not reached the vCPU yet */
 			lk_stage_wait(s, NULL, 0, poll_at);
 			continue;
 		}
 		if (poll_at) { /* the modelled poll time has come: how late is it */
-			s->ms.late_ns += now - poll_at;
+			s->ms.late_ns += now > poll_at ? now - poll_at : 0;
 			poll_at = 0;
 		}
 		unsigned n = 0;
