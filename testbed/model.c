@@ -99,6 +99,12 @@ static const struct lk_model_param params[LK_MODEL_NPARAMS] = {
 	"not modelled in the paper profile: no measurement of the per-frame cost of the paper's "
 	"machine was found",
 	"busy work added per frame in every stage, to model a slower CPU"},
+[LK_M_TIME_DILATION] = {"time.dilation", "x", 1, 1, 1, 16, false,
+	"not a property of the paper's system: time dilation for network emulation (Gupta et "
+	"al., NSDI 2006) on a host too slow to keep the model's time; 1 = real time",
+	"run the model k times slower: wire and tbf rates / k, every modelled time (rx_usecs, "
+	"wake_us, slice_us, queue timeout) x k; the report shows goodput in modelled time "
+	"(x k); kernel timers (delayed ACK, RTO) are not dilated"},
 };
 /* clang-format on */
 

@@ -49,6 +49,7 @@ enum lk_model_key {
 	LK_M_GUEST_LOAD,      /* guest.load */
 	LK_M_GUEST_QUICKACK,  /* guest.quickack */
 	LK_M_STAGE_COST_NS,   /* stage.cost_ns */
+	LK_M_TIME_DILATION,   /* time.dilation */
 	LK_MODEL_NPARAMS
 };
 
@@ -111,6 +112,13 @@ static inline int lk_model_int(const struct lk_model *m, enum lk_model_key k)
 static inline bool lk_model_on(const struct lk_model *m, enum lk_model_key k)
 {
 	return m->v[k] != 0;
+}
+/* Time dilation k (>= 1): the stages run every modelled time k times
+ * slower (rates k times lower), so the emulator has k times the host's CPU
+ * per modelled event; lateness is counted in modelled time. */
+static inline double lk_model_dilation(const struct lk_model *m)
+{
+	return m->v[LK_M_TIME_DILATION] > 1 ? m->v[LK_M_TIME_DILATION] : 1;
 }
 
 /* "KEY=VALUE" of parameter i, the value printed so that parsing it back

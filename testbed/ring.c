@@ -3,6 +3,7 @@
 #include "lib/clock.h"
 
 #include <string.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #define ENTRY_HDR 64
@@ -99,9 +100,30 @@ bool lk_ring_push(struct lk_ring *r, uint32_t old_prod, bool suppress)
 		if ((uint32_t)(np - ev) >= (uint32_t)(np - old_prod))
 			return false;
 	}
-	atomic_store_explicit(&r->h->notify_ns, lk_mono_ns(), memory_order_relaxed);
-	lk_evt_kick(r->kick_fd);
+	if (!r->kick_delay_ns) {
+		atomic_store_explicit(&r->h->notify_ns, lk_mono_ns(), memory_order_relaxed);
+		lk_evt_kick(r->kick_fd);
+		return true;
+	}
+	/* a delayed kick: the first notify sets the timer, the ones after it
+	   join that pending event (as a Xen event channel already pending) */
+	if (atomic_exchange(&r->h->kick_armed, 1))
+		return true;
+	uint64_t now = lk_mono_ns(), early = atomic_load(&r->h->kick_early_ns);
+	atomic_store_explicit(&r->h->notify_ns, now, memory_order_relaxed);
+	uint64_t d = r->kick_delay_ns > early + 1000 ? r->kick_delay_ns - early : 1000;
+	struct itimerspec it = {.it_value = {(time_t)(d / 1000000000ull),
+					     (long)(d % 1000000000ull)}};
+	timerfd_settime(r->kick_fd, 0, &it, NULL);
 	return true;
+}
+
+void lk_ring_kick_taken(struct lk_ring *r, uint64_t mean_over_ns)
+{
+	if (mean_over_ns > r->kick_delay_ns / 2)
+		mean_over_ns = r->kick_delay_ns / 2;
+	atomic_store(&r->h->kick_early_ns, (uint32_t)mean_over_ns);
+	atomic_store(&r->h->kick_armed, 0);
 }
 
 void lk_evt_kick(int fd)

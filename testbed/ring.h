@@ -45,14 +45,22 @@ struct lk_ring_hdr {
 	_Atomic uint32_t req_event;    /* rx: the producer's event index (requests) */
 	uint32_t nslots;
 	_Atomic uint64_t notify_ns;    /* CLOCK_MONOTONIC time of the last notify */
-	uint8_t pad[64 - 40];
+	_Atomic uint32_t kick_armed;   /* delayed kick: the timer is set, not yet taken */
+	_Atomic uint32_t kick_early_ns; /* delayed kick: the consumer's mean timer overshoot */
+	uint8_t pad[64 - 48];
 };
 
 struct lk_ring {
 	struct lk_ring_hdr *h;
 	uint8_t *slots;
 	uint32_t nslots;
-	int kick_fd;   /* producer -> consumer: packets available */
+	int kick_fd;   /* producer -> consumer: packets available (an eventfd, or a
+			  timerfd with kick_delay_ns) */
+	uint64_t kick_delay_ns; /* 0: a notify kicks at once; else the kick reaches
+				   the consumer this long after the notify: kick_fd
+				   is a timerfd shared by both sides, set by the
+				   first notify and taken (lk_ring_kick_taken) by the
+				   consumer; later notifies until then add nothing */
 	int space_fd;  /* consumer -> producer: requests posted (rx) / entries released (tx) */
 };
 
@@ -111,6 +119,10 @@ uint32_t lk_ring_rsp_prod(struct lk_ring *r);
 
 /* Drain an eventfd (non-blocking). */
 void lk_evt_clear(int fd);
+/* Consumer of a delayed kick, woken by it: the next notify sets the timer
+ * again. mean_over_ns: how late such wake-ups come on average (the
+ * producer sets the timer that much earlier). */
+void lk_ring_kick_taken(struct lk_ring *r, uint64_t mean_over_ns);
 void lk_evt_kick(int fd);
 
 #endif

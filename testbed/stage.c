@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #if defined(IOV_MAX) && IOV_MAX < MAX_IOV
@@ -565,6 +566,17 @@ static int rings_open(struct stage *s, struct lk_err *e)
 	}
 	lk_ring_attach(&s->rings[0], s->shm, o->evt[0], o->evt[1]);
 	lk_ring_attach(&s->rings[1], s->shm + s->shm_len / 2, o->evt[2], o->evt[3]);
+	/* with a guest wake-up latency the rx kick is a timerfd (the testbed
+	   makes it): netback's notify sets it, and netfront wakes once, when
+	   the modelled wake-up comes */
+	uint64_t wake = (uint64_t)(s->m->v[LK_M_GUEST_WAKE_US] * 1000 * lk_model_dilation(s->m));
+	if (wake) {
+		struct itimerspec it;
+		if (timerfd_gettime(o->evt[0], &it) < 0)
+			return lk_errf(e, LK_EXIT_USAGE, "stage %s: guest.wake_us > 0 needs the rx "
+				       "kick (event fd %d) to be a timerfd", name, o->evt[0]);
+		s->rings[0].kick_delay_ns = wake;
+	}
 	if (!(s->buf = malloc(FRAME_MAX + VNET_LEN)))
 		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
 	return 0;

@@ -23,7 +23,8 @@
  * modelled time: a poll sees what had arrived by the interrupt's time plus
  * what the polls before it took, however late the host woke the stage.
  *
- * tx (ACKs to the wire): read from the TAP and sent at once (a NIC transmits
+ * tx (ACKs to the wire): read from the TAP (only when poll said it was
+ * readable and it has not been drained since) and sent at once (a NIC transmits
  * as the driver queues), checksums completed in software. */
 #include "testbed/stage_int.h"
 #include "lib/clock.h"
@@ -65,6 +66,8 @@ struct nic_wire {
 	bool timed;                    /* the model times the NIC: polls in modelled time */
 	uint8_t *txbufs[LK_IO_BATCH];  /* frames read from the TAP (ACKs) */
 	unsigned tx_want;              /* reads per tx poll, adapted */
+	bool tap_ready;                /* the TAP may have frames: not drained since
+					  poll last said it was readable */
 };
 
 static struct tpacket2_hdr *fh(const struct nic_wire *w, uint32_t idx)
@@ -90,14 +93,15 @@ int lk_stage_nic_open(struct stage *s, struct lk_err *e)
 	const struct lk_model *m = s->m;
 	w->budget = (uint32_t)lk_model_int(m, LK_M_NIC_BUDGET);
 	w->tx_want = 4;
+	w->tap_ready = true;
 	bool oom = !w->arr || !w->dropped;
 	for (uint32_t i = 0; i < w->budget && !oom; i++)
 		oom = !(w->txbufs[i] = malloc(FRAME_MAX + VNET_LEN));
 	if (oom)
 		return lk_errf(e, LK_EXIT_RUNTIME, "out of memory");
-	double rate = m->v[LK_M_WIRE_RATE];
-	w->ns_per_byte = rate > 0 ? 8e9 / rate : 0;
-	w->gap_ns = (uint64_t)(m->v[LK_M_NIC_RX_USECS] * 1000);
+	double rate = m->v[LK_M_WIRE_RATE], k = lk_model_dilation(m);
+	w->ns_per_byte = rate > 0 ? 8e9 / rate * k : 0;
+	w->gap_ns = (uint64_t)(m->v[LK_M_NIC_RX_USECS] * 1000 * k);
 	w->rx_frames = (uint32_t)lk_model_int(m, LK_M_NIC_RX_FRAMES);
 	w->ring = (uint32_t)lk_model_int(m, LK_M_NIC_RING);
 	w->repoll = lk_model_on(m, LK_M_NIC_REPOLL);
@@ -272,6 +276,10 @@ static unsigned tx_poll(struct stage *s, struct nic_wire *w)
 {
 	struct dir *d = &s->tx;
 	uint32_t lens[LK_IO_BATCH];
+	if (!w->tap_ready) { /* drained, and poll has not said otherwise: no read */
+		rx_release(s, w);
+		return 0;
+	}
 	unsigned want = w->tx_want < w->budget ? w->tx_want : w->budget;
 	/* the rx frames queued for the TAP are written in the same call */
 	unsigned n = lk_stage_read(s, s->tap_fd, w->txbufs, FRAME_MAX + VNET_LEN, want, lens);
@@ -283,6 +291,8 @@ static unsigned tx_poll(struct stage *s, struct nic_wire *w)
 		lk_stage_poll_end(s, d, n, w->budget, 0);
 		lk_stage_flush(s);
 	}
+	if (n < want)
+		w->tap_ready = false;
 	/* next time: twice what came, at least 4 */
 	w->tx_want = n * 2 < 4 ? 4 : n * 2;
 	return n;
@@ -308,7 +318,7 @@ int lk_stage_nic_loop(struct stage *s, struct lk_err *e)
 			/* the interrupt: NAPI polls until done */
 			s->ms.irqs++;
 			if (w->timed && now > t_irq) /* untimed, the "interrupt" is the arrival */
-				s->ms.late_ns += now - t_irq;
+				s->ms.late_ns += (uint64_t)((double)(now - t_irq) / lk_model_dilation(s->m));
 			w->last_irq = t_irq;
 			/* when the model times the NIC, each poll sees the frames that
 			   had arrived by its modelled time: the interrupt's, then
@@ -337,8 +347,11 @@ int lk_stage_nic_loop(struct stage *s, struct lk_err *e)
 		int np = 1;
 		if (!t_irq || (w->rx_frames && w->in_ring + (w->seen - w->eval) < w->rx_frames))
 			np = 2;
-		if (lk_stage_wait(s, p, np, t_irq) < 0 && errno != EINTR)
+		int r = lk_stage_wait(s, p, np, t_irq);
+		if (r < 0 && errno != EINTR)
 			return lk_errf(e, LK_EXIT_RUNTIME, "stage nic: poll: %s", strerror(errno));
+		if (r > 0 && (p[0].revents & POLLIN))
+			w->tap_ready = true;
 	}
 	pkt_stats(s);
 	return 0;

@@ -36,7 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define QUEUE_TIMEOUT_NS 500000000ull /* netback tx_queue_timeout: HZ/2 */
+#define QUEUE_TIMEOUT_NS 500000000ull /* netback tx_queue_timeout: HZ/2 (x time.dilation) */
 
 /* ---- netback ---- */
 
@@ -279,13 +279,14 @@ int lk_stage_netback_loop(struct stage *s, struct lk_err *e)
 			    .reserve = (uint32_t)lk_model_int(m, LK_M_NETBACK_RESERVE),
 			    .batch = s->rings[0].nslots, .want = 4};
 	b.q.cap = (uint32_t)lk_model_int(m, LK_M_VIF_QLEN);
+	uint64_t qto = (uint64_t)((double)QUEUE_TIMEOUT_NS * lk_model_dilation(m));
 	int rc = 0;
 	while (!lk_stage_stop) {
 		lk_stage_check_dump(s);
 		uint64_t now = lk_mono_ns();
 		if (b.stopped && nb_can_go(&b))
 			b.stopped = false; /* netif_wake_queue */
-		bool timed_out = b.stopped && b.q.cap && now - b.stopped_at >= QUEUE_TIMEOUT_NS;
+		bool timed_out = b.stopped && b.q.cap && now - b.stopped_at >= qto;
 		unsigned n = 0;
 		bool drained = true;
 		if (!b.stopped) {
@@ -322,7 +323,7 @@ int lk_stage_netback_loop(struct stage *s, struct lk_err *e)
 				p[1] = p[2];
 			np++;
 		}
-		uint64_t deadline = b.stopped && b.q.cap && !timed_out ? b.stopped_at + QUEUE_TIMEOUT_NS : 0;
+		uint64_t deadline = b.stopped && b.q.cap && !timed_out ? b.stopped_at + qto : 0;
 		/* after the sleep, ask for as many as the last wake-up brought */
 		if (b.cycle)
 			b.want = b.cycle < 4 ? 4 : b.cycle;
@@ -484,10 +485,12 @@ int lk_stage_netfront_loop(struct stage *s, struct lk_err *e)
 			     .rx_max = s->rings[0].nslots, .t0 = lk_mono_ns(), .tx_want = 4};
 	f.rx_target = f.rx_min ? f.rx_min : f.rx_max;
 	double load = m->v[LK_M_GUEST_LOAD];
-	f.slice_ns = (uint64_t)(m->v[LK_M_GUEST_SLICE_US] * 1000);
+	double k = lk_model_dilation(m);
+	f.slice_ns = (uint64_t)(m->v[LK_M_GUEST_SLICE_US] * 1000 * k);
 	if (load > 0 && f.slice_ns)
 		f.off_ns = (uint64_t)((double)f.slice_ns * load / (1 - load));
-	uint64_t wake_ns = (uint64_t)(m->v[LK_M_GUEST_WAKE_US] * 1000), poll_at = 0;
+	uint64_t wake_ns = (uint64_t)(m->v[LK_M_GUEST_WAKE_US] * 1000 * k), poll_at = 0;
+	uint64_t kick_over = 0, kick_early = 0; /* delayed kick: mean overshoot, margin used */
 	nf_refill(&f); /* network_connect: the first rx buffers */
 	bool busy = true;
 	while (!lk_stage_stop) {
@@ -508,7 +511,7 @@ int lk_stage_netfront_loop(struct stage *s, struct lk_err *e)
 			continue;
 		}
 		if (poll_at) { /* the modelled poll time has come: how late is it */
-			s->ms.late_ns += now > poll_at ? now - poll_at : 0;
+			s->ms.late_ns += now > poll_at ? (uint64_t)((double)(now - poll_at) / k) : 0;
 			poll_at = 0;
 		}
 		unsigned n = 0;
@@ -533,6 +536,20 @@ int lk_stage_netfront_loop(struct stage *s, struct lk_err *e)
 			busy = true;
 			uint64_t at = atomic_load_explicit(&f.rx->h->notify_ns, memory_order_relaxed);
 			poll_at = wake_ns ? at + wake_ns : 0;
+			if (f.rx->kick_delay_ns) {
+				/* the delayed kick: this wake-up is the modelled one. Its
+				   timer was set kick_early ahead of poll_at; how late it
+				   came sets the next one's margin */
+				uint64_t tw = lk_mono_ns(), set = poll_at - kick_early;
+				uint64_t over = tw > set ? tw - set : 0;
+				if (over > 1000000)
+					over = 1000000; /* a preemption, not the timer */
+				kick_over = (kick_over * 7 + over) / 8;
+				kick_early = kick_over < wake_ns / 2 ? kick_over : wake_ns / 2;
+				lk_ring_kick_taken(f.rx, kick_early);
+				if (tw < poll_at)
+					poll_at = tw; /* within the margin: due */
+			}
 		}
 	}
 	return 0;

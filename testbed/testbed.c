@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -234,7 +235,9 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 			goto fail;
 	}
 	double wire = tb->model.v[LK_M_WIRE_RATE];
-	uint64_t tbf = tb->rate_bps ? tb->rate_bps : (uint64_t)wire;
+	/* the sender's line rate, in modelled time: / time.dilation */
+	uint64_t tbf = (uint64_t)((double)(tb->rate_bps ? tb->rate_bps : (uint64_t)wire) /
+				  lk_model_dilation(&tb->model));
 	if (tbf) {
 		char rate[32];
 		snprintf(rate, sizeof rate, "%llubit", (unsigned long long)tbf);
@@ -273,11 +276,19 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	shm = lk_stage_shm_create((unsigned)lk_model_int(&tb->model, LK_M_RING_SLOTS), e);
 	if (shm < 0)
 		goto fail;
-	for (int i = 0; i < 4; i++)
-		if ((evt[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
-			lk_errf(e, LK_EXIT_RUNTIME, "eventfd: %s", strerror(errno));
+	/* the event channels: rx kick, rx requests posted, tx kick, tx space;
+	   with a guest wake-up latency the rx kick is a timerfd that netback
+	   sets guest.wake_us ahead (testbed/ring.h: a delayed kick) */
+	for (int i = 0; i < 4; i++) {
+		bool delayed = i == 0 && tb->model.v[LK_M_GUEST_WAKE_US] > 0;
+		evt[i] = delayed ? timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)
+				 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (evt[i] < 0) {
+			lk_errf(e, LK_EXIT_RUNTIME, "%s: %s", delayed ? "timerfd" : "eventfd",
+				strerror(errno));
 			goto fail;
 		}
+	}
 	char lroarg[32], shmarg[16], evtarg[64];
 	snprintf(lroarg, sizeof lroarg, "--lro=%s", tb->lro_policy ? tb->lro_policy : "linux");
 	snprintf(shmarg, sizeof shmarg, "%d", shm);

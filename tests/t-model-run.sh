@@ -12,11 +12,13 @@
 #  - every run stores every parameter (model_params, runs.params "model")
 #    with its origin, its profile and its sweep point;
 #  - bad model arguments are refused before anything is built;
+#  - time.dilation k runs the model k times slower: the sender's line rate
+#    is rate / k, and the delayed rx kick (a timerfd) wakes the guest;
 #  - without io_uring (LK_URING_PLAIN=1: the fallback of testbed/uring.h) the
 #    stages move frames with one system call each, verified end to end.
 . "$(dirname "$0")/lib.sh"
 require_root
-plan 29
+plan 32
 DB="$TMP/m.db"
 NKEYS=$("$LK" run --model help | grep -c '^[a-z]*\.[a-z_]* ')
 q() { sqlite3 "$DB" "$1"; }
@@ -97,8 +99,19 @@ is "$(q "SELECT origin || ' ' || value FROM model_params WHERE run_id=$idp AND k
 is "$(q "SELECT count(*) FROM model_params WHERE run_id=$idp AND origin='profile'")" $((NKEYS - 1)) \
 	"every other key: origin profile"
 
+# -- time dilation: the paper profile 4 times slower --
+"$LK" run xen --bytes 8M --no-collect --db "$DB" --json -q --profile paper --rate 200M \
+	--model time.dilation=4 > "$TMP/t.json" 2> "$TMP/t.err"
+ok $? "xen, paper profile, --rate 200M, time.dilation=4: run ok$( [ -s "$TMP/t.err" ] && echo " ($(tail -1 "$TMP/t.err"))")"
+idt=$(run_id "$TMP/t.json")
+gt=$(q "SELECT goodput_bps FROM runs WHERE run_id=$idt")
+awk -v g="$gt" 'BEGIN{exit !(g + 0 > 0 && g + 0 <= 200e6 / 4 * 1.05)}'
+ok $? "the sender's line rate is 200M / 4: goodput $gt bit/s <= 52.5 M"
+nfi=$(q "SELECT value FROM counters WHERE run_id=$idt AND component='netfront' AND event='irqs'")
+[ "${nfi%.*}" -gt 0 ]; ok $? "the guest was woken by the delayed kick ($nfi wake-ups)"
+
 # -- every run has every parameter --
-is "$(q "SELECT count(*) FROM runs r WHERE (SELECT count(*) FROM model_params m WHERE m.run_id=r.run_id) = $NKEYS AND r.params LIKE '%\"model\":{\"wire.rate_bps\":%'")" 5 \
+is "$(q "SELECT count(*) FROM runs r WHERE (SELECT count(*) FROM model_params m WHERE m.run_id=r.run_id) = $NKEYS AND r.params LIKE '%\"model\":{\"wire.rate_bps\":%'")" 6 \
 	"every run: all $NKEYS parameters in model_params and runs.params"
 is "$(q "SELECT origin || ' ' || value FROM model_params WHERE run_id=$id1 AND key='nic.rx_usecs'") $(q "SELECT count(*) FROM model_params WHERE run_id=$id1 AND origin='default'")" \
 	"cli 100.0 $((NKEYS - 2))" "--model values: origin cli, the rest default"
