@@ -31,7 +31,8 @@
 #   loses at most 10% goodput against native at 1G.
 #   Exit status 1 when any verdict says FAIL (the verdict lines say which).
 #   REPEAT=3 BYTES=1G CONFIGS="native ..." RATES="none 1G" PROFILE=quick
-#   PAPER=1 (the paper-profile row) COLLECT=0 LK=path/to/lrokit
+#   PAPER=1 (the paper-profile rows: xen at 1G, in real time and at
+#   time.dilation=2, with the timed stages' lateness) COLLECT=0 LK=path/to/lrokit
 set -eu
 LK_BUILD=${LK_BUILD:-build}
 LK=${LK:-$LK_BUILD/lrokit}
@@ -60,14 +61,18 @@ echo "# $REPEAT runs of $BYTES per configuration and rate; medians; profile $PRO
 printf '%-10s %-4s %-6s %3s %8s %13s %8s %8s %6s %6s %15s %15s %15s %5s\n' config rate profile ok "Gbit/s" \
 	"min..max" lro_rate "cpu1s/GB" "cpu1%" "own%" "nic fr/s" "netback fr/s" "netfront fr/s" drops
 
-# row CONFIG RATE PROFILE: REPEAT runs, one line, one summary record
+# row CONFIG RATE PROFILE [MODEL_KV]: REPEAT runs, one line, one summary record
+# (PROFILE is shown as PROFILE/KV's value for time.dilation: paper/k2)
 row() {
-	cfg=$1 rate=$2 prof=$3
-	for k in g c p o l d nr nt br bt fr ft; do : > "$W/$k"; done
+	cfg=$1 rate=$2 prof=$3 extra=${4:-}
+	mk=; label=$prof
+	if [ -n "$extra" ]; then mk="--model $extra"; label="$prof/k${extra#time.dilation=}"; fi
+	for k in g c p o l d nr nt br bt fr ft ln lf; do : > "$W/$k"; done
 	i=0; okn=0
 	while [ $i -lt "$REPEAT" ]; do
 		i=$((i + 1))
-		if ! taskset -c 0 "$LK" run "$cfg" --bytes "$BYTES" --rate "$rate" --profile "$prof" --db "$DB" \
+		# shellcheck disable=SC2086
+		if ! taskset -c 0 "$LK" run "$cfg" --bytes "$BYTES" --rate "$rate" --profile "$prof" $mk --db "$DB" \
 			--json -q $NC > "$W/out" 2> "$W/err"; then
 			echo "perf-testbed: $cfg rate $rate profile $prof run $i failed: $(tail -1 "$W/err")" >&2
 			continue
@@ -95,21 +100,30 @@ for k, n in (("nic", "n"), ("netback", "b"), ("netfront", "f")):
     app(n + "r", s["rx_frames_in"] / secs if s else "nan")
     app(n + "t", s["tx_frames_in"] / secs if s else "nan")
 PY
+		# mean lateness (modelled us) of the timed stages: the NIC's
+		# interrupts, netfront's wake-ups (NULL where not timed)
+		rid=$(sed -n 's/^{"run_id":\([0-9]*\),.*/\1/p' "$W/out")
+		for st in nic:ln netfront:lf; do
+			sqlite3 "$DB" "SELECT coalesce((SELECT value FROM counters WHERE run_id=$rid AND component='${st%%:*}' AND event='late_ns') / nullif((SELECT value FROM counters WHERE run_id=$rid AND component='${st%%:*}' AND event='irqs'), 0) / 1e3, 'nan')" >> "$W/${st#*:}"
+		done
 	done
 	g=$(median < "$W/g"); gmin=$(sort -g "$W/g" | head -1); gmax=$(sort -g "$W/g" | tail -1)
 	fps() { awk -v a="$(median < "$W/${1}r")" -v b="$(median < "$W/${1}t")" 'BEGIN{
 		if (a == "nan") printf "-"; else printf "%.0f/%.0f", a, b }'; }
 	d=$(sort -g "$W/d" | tail -1)
 	printf '%-10s %-4s %-6s %1s/%1s %8.3f %6.3f..%-6.3f %8.2f %8.2f %6.0f %6.0f %15s %15s %15s %5s\n' \
-		"$cfg" "$rate" "$prof" "$okn" "$REPEAT" "$g" "${gmin:-0}" "${gmax:-0}" "$(median < "$W/l")" \
+		"$cfg" "$rate" "$label" "$okn" "$REPEAT" "$g" "${gmin:-0}" "${gmax:-0}" "$(median < "$W/l")" \
 		"$(median < "$W/c")" "$(median < "$W/p")" "$(median < "$W/o")" "$(fps n)" "$(fps b)" "$(fps f)" "${d:-nan}"
-	echo "$rate $cfg $prof $okn $g ${d:-nan} $(median < "$W/p") $(median < "$W/o")" >> "$W/summary"
+	echo "$rate $cfg $label $okn $g ${d:-nan} $(median < "$W/p") $(median < "$W/o") $(median < "$W/ln") $(median < "$W/lf")" >> "$W/summary"
 }
 
 for rate in $RATES; do
 	for cfg in $CONFIGS; do row "$cfg" "$rate" "$PROFILE"; done
 done
-[ "$PAPER" = 1 ] && row xen 1G paper
+if [ "$PAPER" = 1 ]; then
+	row xen 1G paper
+	row xen 1G paper time.dilation=2
+fi
 
 echo
 awk -v rep="$REPEAT" -v prof="$PROFILE" '
@@ -160,5 +174,5 @@ awk -v rep="$REPEAT" -v prof="$PROFILE" '
 		}
 		exit fails ? 1 : 0
 	}' agg="$W/configs" "$W/summary" || failed=1
-awk '$3 == "paper" { printf "paper profile: %s at %s: %.3f Gbit/s, stage drops %s, cpu1 %.0f%%, own processes %.0f%%\n", $2, $1, $5, $6, $7, $8 }' "$W/summary"
+awk '$3 ~ /^paper/ { printf "paper profile (%s): %s at %s: %.3f Gbit/s real, stage drops %s, cpu1 %.0f%%, own processes %.0f%%, late (modelled us, median of the runs) NIC %.1f, netfront %.1f\n", $3, $2, $1, $5, $6, $7, $8, $9, $10 }' "$W/summary"
 [ "${failed:-0}" -eq 0 ] || { echo "perf-testbed: a verdict FAILED" >&2; exit 1; }
