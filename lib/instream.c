@@ -55,6 +55,8 @@ struct lk_instream {
 	int cur;                 /* the block being served, -1 none */
 	size_t off;              /* bytes of it served */
 	bool rd_failed;          /* lk_instream_read returned -1 (why is set) */
+	unsigned char *cbuf;     /* lk_instream_chunk's bytes without the thread */
+	size_t max_piece;        /* tests: bytes per read or chunk at most (0: any) */
 };
 
 const char *lk_zkind_name(enum lk_zkind z)
@@ -331,11 +333,45 @@ static ssize_t ring_read(struct lk_instream *s, unsigned char *out, size_t n)
 
 ssize_t lk_instream_read(struct lk_instream *s, void *buf, size_t n)
 {
+	if (s->max_piece && n > s->max_piece)
+		n = s->max_piece;
 	ssize_t got = s->threaded ? ring_read(s, buf, n) : src_read(s, buf, n);
 	if (got < 0)
 		s->rd_failed = true;
 	return got;
 }
+
+ssize_t lk_instream_chunk(struct lk_instream *s, const unsigned char **p)
+{
+	ssize_t got;
+	if (s->threaded) {
+		if (s->cur < 0 || s->off == s->len[s->cur]) {
+			int rc = ring_next(s);
+			if (rc <= 0) {
+				if (rc < 0)
+					s->rd_failed = true;
+				return rc;
+			}
+		}
+		size_t n = s->len[s->cur] - s->off;
+		if (s->max_piece && n > s->max_piece)
+			n = s->max_piece;
+		*p = s->blk[s->cur] + s->off;
+		s->off += n;
+		return (ssize_t)n;
+	}
+	if (!s->cbuf && !(s->cbuf = malloc(BLK))) {
+		s->rd_failed = true;
+		return fail(s, "out of memory");
+	}
+	got = src_read(s, s->cbuf, s->max_piece && s->max_piece < BLK ? s->max_piece : BLK);
+	if (got < 0)
+		s->rd_failed = true;
+	*p = s->cbuf;
+	return got;
+}
+
+void lk_instream_max_piece(struct lk_instream *s, size_t n) { s->max_piece = n; }
 
 void lk_instream_readahead(struct lk_instream *s)
 {
@@ -411,6 +447,7 @@ void lk_instream_close(struct lk_instream *s)
 	for (int i = 0; i < NB; i++)
 		free(s->blk[i]);
 	free(s->raw);
+	free(s->cbuf);
 	free(s->path);
 	free(s);
 }

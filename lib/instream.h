@@ -54,6 +54,17 @@ int lk_instream_open(const char *path, bool hash, struct lk_instream **out, stru
  * lk_instream_why; errno is EIO). After 0 or -1 every call returns the same. */
 ssize_t lk_instream_read(struct lk_instream *s, void *buf, size_t n);
 
+/* The next bytes of the input where they already are, without copying them
+ * out: *p points at them (> 0 of them), 0 at the end of the input, -1 on
+ * failure (as lk_instream_read). They stay valid until the next call of
+ * lk_instream_chunk, lk_instream_read or lk_instream_sha256 on s; the bytes
+ * after them come from either. */
+ssize_t lk_instream_chunk(struct lk_instream *s, const unsigned char **p);
+
+/* Tests: at most n bytes per lk_instream_read or lk_instream_chunk (0: no
+ * limit), so that records can be cut at any byte. */
+void lk_instream_max_piece(struct lk_instream *s, size_t n);
+
 /* From now on, read ahead in a second thread if the input is a regular file
  * of 1 MiB or more (and it is not read ahead yet). Worth it when copying the
  * bytes out of the page cache is a large part of the work: full frames. */

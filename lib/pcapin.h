@@ -11,7 +11,16 @@
  *
  * The bytes come from lib/instream.h: a file or standard input ("-"), gzip,
  * zstd or xz compressed or not (recognised by content), read ahead by a
- * second thread when that helps. A pcapng file whose interfaces have
+ * second thread when that helps. Records are read by our own pcap and
+ * pcapng reader straight from the input's chunks (a record is copied only
+ * when it straddles two chunks) for as long as everything is plainly valid
+ * and means the same to libpcap: a pcap 2.4 file, or pcapng of Section
+ * Header, Interface Description and Enhanced Packet Blocks with time
+ * stamps in micro- or nanoseconds. At the first byte it is unsure of (any
+ * other block, an odd length, a record cut short, an input error...) it
+ * hands libpcap the file header (pcapng: the section's header and interface
+ * blocks) and the rest of the input from that record on, so that libpcap
+ * reads (or refuses) the rest as it always did, with its own messages. A pcapng file whose interfaces have
  * different link types or snapshot lengths, which libpcap 1.10 refuses, is
  * read through lib/pcapng.h: each record then has its own interface's link
  * type (lk_pcap_rec_dlt).
@@ -38,6 +47,24 @@ int lk_pcap_open(const char *path, struct lk_pcap **out, struct lk_err *e);
  * stored (compressed bytes for a compressed file); lk_pcap_sha256 gives it
  * once the capture is read. */
 int lk_pcap_open_hashed(const char *path, struct lk_pcap **out, struct lk_err *e);
+
+/* How to open: hash (as lk_pcap_open_hashed); libpcap_only (libpcap reads
+ * every record, as before our own reader existed: tests compare the two);
+ * max_piece (tests: the input comes in pieces of at most this many bytes,
+ * 0 = any). */
+struct lk_pcap_opts {
+	bool hash;
+	bool libpcap_only;
+	size_t max_piece;
+};
+int lk_pcap_open_opts(const char *path, const struct lk_pcap_opts *o, struct lk_pcap **out,
+		      struct lk_err *e);
+
+/* Records returned by our own reader (the rest came from libpcap). */
+uint64_t lk_pcap_own_records(const struct lk_pcap *r);
+/* libpcap reads the capture (from the start, or since our reader handed
+ * over). */
+bool lk_pcap_via_libpcap(const struct lk_pcap *r);
 
 /* Hex SHA-256 (65 bytes incl. NUL) of the whole input: reads any bytes libpcap
  * has not consumed. Only for captures opened with lk_pcap_open_hashed. */
