@@ -52,6 +52,9 @@ struct lk_pcap {
 	size_t alen, acap;
 	uint8_t *sect;            /* pcap: the file header; pcapng: the section's SHB and IDBs */
 	size_t slen, scap;
+	uint8_t *fhead;           /* pcapng: the file's first SHB and IDB */
+	size_t nfhead;
+	bool later;               /* pcapng: in a section after the first */
 	struct own_if *ifs;       /* pcapng: the section's interfaces */
 	uint32_t nif, capif;
 	bool own_mixed;
@@ -268,14 +271,21 @@ static inline void consume(struct lk_pcap *r, size_t n)
  * bytes from the position on. */
 static int hand_over(struct lk_pcap *r, bool from_start, struct lk_err *e)
 {
-	size_t n = r->slen + r->alen + r->cn;
+	/* a later pcapng section: the file's first SHB and IDB first, so that
+	 * libpcap and lib/pcapng take the first interface's link type as the
+	 * file's, as they did when they read it from the start */
+	size_t f = r->later ? r->nfhead : 0, n = f + r->slen + r->alen + r->cn;
 	r->pre = malloc(n ? n : 1);
 	if (!r->pre)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", r->path);
-	memcpy(r->pre, r->sect, r->slen);
-	memcpy(r->pre + r->slen, r->as, r->alen);
+	if (f)
+		memcpy(r->pre, r->fhead, f);
+	if (r->slen)
+		memcpy(r->pre + f, r->sect, r->slen);
+	if (r->alen)
+		memcpy(r->pre + f + r->slen, r->as, r->alen);
 	if (r->cn)
-		memcpy(r->pre + r->slen + r->alen, r->cp, r->cn);
+		memcpy(r->pre + f + r->slen + r->alen, r->cp, r->cn);
 	r->npre = n;
 	r->pre_off = 0;
 	r->alen = r->cn = 0;
@@ -446,13 +456,13 @@ static int own_open(struct lk_pcap *r, struct lk_err *e)
 	consume(r, len);
 	/* what libpcap says with lib/pcapng's edit: no snapshot limit */
 	uint32_t stored = rd32(r, r->sect + r->slen - len + 12);
-	uint8_t *h = malloc(r->slen);
-	if (!h)
+	if (!(r->fhead = malloc(r->slen)))
 		goto oom;
-	memcpy(h, r->sect, r->slen);
-	memset(h + r->slen - len + 12, 0, 4);
-	bool ok = header_says(h, r->slen, &dlt, &snap);
-	free(h);
+	r->nfhead = r->slen;
+	memcpy(r->fhead, r->sect, r->slen);
+	memset(r->fhead + r->slen - len + 12, 0, 4);
+	bool ok = header_says(r->fhead, r->slen, &dlt, &snap);
+	memcpy(r->fhead, r->sect, r->slen); /* as stored (lib/pcapng edits it) */
 	if (!ok || !lk_dlt_supported(dlt) || (r->swap && byte_order_matters(dlt)) ||
 	    snap <= 0)
 		return 0;
@@ -477,10 +487,12 @@ static int own_next_pcap(struct lk_pcap *r, const uint8_t **data)
 		return 2;
 	if ((rc = need(r, 16 + (size_t)caplen, &p)) != 1)
 		return rc == -2 ? -2 : 2;
-	/* as libpcap 1.10: signed 32-bit seconds and fraction */
-	int32_t sec = (int32_t)rd32(r, p), frac = (int32_t)rd32(r, p + 4);
-	r->hdr.ts.tv_sec = sec;
-	r->hdr.ts.tv_usec = r->nsec ? frac : (suseconds_t)frac * 1000;
+	/* as libpcap 1.10: seconds and fraction are signed 32-bit values in
+	 * this machine's byte order, unsigned ones byte-swapped */
+	uint32_t sec = rd32(r, p), frac = rd32(r, p + 4);
+	r->hdr.ts.tv_sec = r->swap ? (time_t)sec : (time_t)(int32_t)sec;
+	suseconds_t f = r->swap ? (suseconds_t)frac : (suseconds_t)(int32_t)frac;
+	r->hdr.ts.tv_usec = r->nsec ? f : f * 1000;
 	r->hdr.caplen = caplen;
 	r->hdr.len = rd32(r, p + 12);
 	*data = p + 16;
@@ -532,6 +544,7 @@ static int own_next_ng(struct lk_pcap *r, const uint8_t **data)
 			if (!own_shb(r, p, len))
 				return 2; /* the other byte order too */
 			r->nif = 0;
+			r->later = true;
 		} else {
 			return 2;
 		}
@@ -708,6 +721,7 @@ void lk_pcap_close(struct lk_pcap *r)
 	free(r->buf);
 	free(r->as);
 	free(r->sect);
+	free(r->fhead);
 	free(r->ifs);
 	free(r->pre);
 	free(r->path);
