@@ -59,6 +59,7 @@ struct lk_pcap {
 	uint32_t nif, capif;
 	bool own_mixed;
 	uint64_t own_records;
+	uint64_t ts_unit, ts_base, ts_sec; /* pcapng: the last second seen (t units) */
 	struct pcap_pkthdr hdr;
 	/* what libpcap reads before the rest of the input (when it takes over) */
 	uint8_t *pre;
@@ -517,13 +518,20 @@ static int own_next_ng(struct lk_pcap *r, const uint8_t **data)
 			if (id >= r->nif || caplen > len - 32 || caplen > r->limit)
 				return 2;
 			uint64_t t = (uint64_t)rd32(r, p + 12) << 32 | rd32(r, p + 16), sec, frac;
-			if (r->ifs[id].nsec) {
-				sec = t / 1000000000u;
-				frac = t % 1000000000u;
+			uint64_t unit = r->ifs[id].nsec ? 1000000000u : 1000000u;
+			if (unit == r->ts_unit && t - r->ts_base < unit) {
+				/* the second of the record before: no division */
+				sec = r->ts_sec;
+				frac = t - r->ts_base;
 			} else {
-				sec = t / 1000000u;
-				frac = t % 1000000u * 1000u;
+				sec = t / unit;
+				frac = t % unit;
+				r->ts_unit = unit;
+				r->ts_sec = sec;
+				r->ts_base = t - frac;
 			}
+			if (unit == 1000000u)
+				frac *= 1000u;
 			r->hdr.ts.tv_sec = (time_t)sec;
 			r->hdr.ts.tv_usec = (int)frac;
 			r->hdr.caplen = caplen;

@@ -293,6 +293,8 @@ static size_t ng_file(bool big, int extra)
 	idb(1, 65535, 0, false);
 	epb(1, 1, 1700000002000001ull, 80, 80, 4);
 	epb(0, 101, 1700000002000002ull, 60, 60, 5);
+	epb(1, 1, 1700000001999999ull, 62, 62, 6); /* back in time */
+	epb(1, 1, 1700000001000000ull, 64, 64, 7);
 	return len;
 }
 
@@ -302,15 +304,17 @@ static void pcapng_cases(void)
 		const char *name = b ? "pcapng big-endian" : "pcapng little-endian";
 		size_t n = ng_file(b, 0);
 		save(n);
-		same(name, 0, 5, 0);
+		same(name, 0, 7, 0);
 		struct run a = reading(false, 0);
 		ok(strstr(a.t, "\n1700000000123456000 96 1514 1 ") &&
 			   strstr(a.t, "\n1700000000123456789 70 70 113 ") &&
-			   strstr(a.t, " 60 60 101 ") && strstr(a.t, "mixed 1"),
+			   strstr(a.t, " 60 60 101 ") && strstr(a.t, "mixed 1") &&
+			   strstr(a.t, "\n1700000001999999000 62 62 1 ") &&
+			   strstr(a.t, "\n1700000001000000000 64 64 1 "),
 		   "%s: time stamps, lengths and link types as written", name);
 		free(a.t);
 		for (size_t k = 0; k < sizeof pieces / sizeof pieces[0]; k++)
-			same(name, pieces[k], 5, 0);
+			same(name, pieces[k], 7, 0);
 		is_int(every_cut(name, n), 0, "%s: cut at every byte, as libpcap", name);
 		save(ng_file(b, 1));
 		same("pcapng with an unknown block", 0, 3, 1);
