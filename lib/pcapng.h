@@ -16,7 +16,9 @@
  * interface 0's snapshot length, which libpcap then no longer knows: where it
  * matters, the block's original length is set to the captured one and the
  * real one comes with lk_ngwalk_take. Nothing else is changed, and libpcap
- * still parses and checks every block itself.
+ * still parses and checks every block itself. (lib/pcapin reads plain
+ * SHB/IDB/EPB streams itself; the walker works once libpcap reads, from
+ * the start or from where lib/pcapin handed over.)
  *
  * The bytes may arrive in pieces of any size; a block header cut between
  * two pieces is held back (feed says how much it has done) and must come
