@@ -59,8 +59,10 @@ int rp_html_findings(FILE *f, sqlite3 *db, const struct rp_model *m, struct lk_e
 	if (!m->nsets)
 		return 0;
 	fputs("<p>Each claim is judged by code (<code>reports/findings.h</code>: the rules, and "
-	      "unit tests on hand-built databases) on the ok runs of one set: runs with the same "
-	      "profile, sweep point and model parameters. &ldquo;Lower&rdquo; and "
+	      "unit tests on hand-built databases) on the ok runs of one set: runs of the same "
+	      "testbed (the emulated one, or one pair of real hosts of <code>bench --hosts</code>, "
+	      "where the claims about the Xen path are not testable), profile, sweep point and "
+	      "model parameters. &ldquo;Lower&rdquo; and "
 	      "&ldquo;higher&rdquo; mean beyond the run-to-run spread (the means differ by more "
 	      "than the sum of their standard deviations and by more than ", f);
 	fprintf(f, "%.0f%%); otherwise the difference the paper reports is not reproduced. "

@@ -89,8 +89,8 @@ static void capture_drops_cell(FILE *f, const struct rp_config *c)
 
 static void summary_runs(FILE *f, const struct rp_model *m)
 {
-	fputs("<table><tr><th>configuration</th><th>paper</th><th>ok runs</th><th>goodput "
-	      "(Gbit/s, mean &plusmn; sd)</th><th>LRO rate</th><th>LRO rate nic stage</th>"
+	fputs("<table><tr><th>configuration</th><th>testbed</th><th>paper</th><th>ok runs</th>"
+	      "<th>goodput (Gbit/s, mean &plusmn; sd)</th><th>LRO rate</th><th>LRO rate nic stage</th>"
 	      "<th>LRO rate netfront stage</th><th>CPU per GB (s)</th><th>ACKs per "
 	      "100 data segments</th><th>SACK packets</th><th>retransmits</th><th>stage drops per "
 	      "run</th><th>capture drops</th></tr>\n", f);
@@ -98,6 +98,7 @@ static void summary_runs(FILE *f, const struct rp_model *m)
 		const struct rp_config *c = &m->cfgs[i];
 		fprintf(f, "<tr%s>", c->n_dropped ? " class=dropped" : "");
 		cell_txt(f, c->label);
+		cell_txt(f, c->set >= 0 ? m->sets[c->set].testbed : NULL);
 		cell_txt(f, c->paper);
 		fprintf(f, "<td class=n>%d</td>", c->n);
 		cell_pm(f, c->gp_mean, c->gp_sd, 1e9, "%.3f");
@@ -118,7 +119,8 @@ static void summary_runs(FILE *f, const struct rp_model *m)
 	      "when there are at least two). LRO rate: the run's (sender TCP segments per packet "
 	      "the receiver's IP layer got); per stage: TCP segments per frame leaving the LRO "
 	      "engine of that stage (lro_stats). CPU per GB: CPU seconds of the receiving side "
-	      "(every component except the sender", f);
+	      "(every component except the sender; on real hosts the receiving host's lrokit recv "
+	      "process and, on a Xen host, each domain from xenstat, never the sender machine", f);
 	if (*m->cpu_events) {
 		fputs("; from ", f);
 		rp_html_esc(f, m->cpu_events);
