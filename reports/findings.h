@@ -108,10 +108,11 @@ const char *lk_verdict_name(enum lk_verdict v);
 const char *lk_verdict_id(enum lk_verdict v);
 
 /* Judge every claim on the ok runs among run_ids (all runs when n_ids is
- * 0). The runs should be one set: the same profile, sweep point and model
- * parameters; when they are several, the first set (runs that are not part
- * of a sweep first) is judged and *nsets (may be NULL) says how many there
- * were. out[i] is claim i. -1 on a database error. */
+ * 0). The runs should be one set: the same testbed, profile, sweep point
+ * and model parameters; when they are several, the first set (emulated
+ * runs before real hosts, runs that are not part of a sweep first) is
+ * judged and *nsets (may be NULL) says how many there were. out[i] is
+ * claim i. -1 on a database error. */
 int lk_findings_eval(sqlite3 *db, const int64_t *run_ids, size_t n_ids,
 		     struct lk_finding out[LK_NCLAIMS], int *nsets, struct lk_err *e);
 

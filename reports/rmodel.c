@@ -139,7 +139,8 @@ static void run_testbed(struct rp_run *r)
 		json_str_after(pg, "dest", rcv, sizeof rcv);
 		json_str_after(pd, "dest", d0, sizeof d0);
 		r->tb = RP_TB_XEN_HOST;
-		snprintf(r->testbed, sizeof r->testbed, "Xen host %s -> %s (dom0 %s)", snd, rcv, d0);
+		snprintf(r->testbed, sizeof r->testbed, "Xen host %.72s -> %.72s (dom0 %.72s)", snd, rcv,
+			 d0);
 		return;
 	}
 	if (pr)
