@@ -263,13 +263,15 @@ static void figures(FILE *f, const struct rp_model *m, const struct lk_report_re
 
 static void runs_table(FILE *f, const struct rp_model *m)
 {
-	fputs("<table><tr><th>run</th><th>config</th><th>status</th><th>repeat</th><th>bytes</th>"
+	fputs("<table><tr><th>run</th><th>config</th><th>testbed</th><th>status</th><th>repeat</th>"
+	      "<th>bytes</th>"
 	      "<th>goodput (Gbit/s)</th><th>LRO rate</th><th>duration (s)</th><th>captures "
 	      "(receiver / sender)</th><th>capture drops</th><th>error</th></tr>\n", f);
 	for (int i = 0; i < m->nruns; i++) {
 		const struct rp_run *r = &m->runs[i];
 		fprintf(f, "<tr%s><td class=n>%lld</td>", r->ok ? "" : " class=bad", (long long)r->id);
 		cell_txt(f, r->config);
+		cell_txt(f, r->testbed);
 		cell_txt(f, r->status);
 		fprintf(f, "<td class=n>%d</td><td class=n>%lld</td>", r->repeat, (long long)r->bytes);
 		rp_html_num(f, r->goodput_bps / 1e9, "%.3f");

@@ -104,7 +104,7 @@ done
 [ -n "$CHROMIUM" ] || skip_all "chromium not installed (make deps)"
 [ -x "$LK" ] || skip_all "$LK not built"
 
-plan 52
+plan 53
 
 A=${NSP}s B=${NSP}r
 lk_netns "$A" "$B"
@@ -237,6 +237,9 @@ grep -q 'native-gro (hosts root@s.lab -> root@r.lab)' "$TMP/rm/fig1-throughput.c
 ok $? "mixed: figure 1's series carry the host label"
 grep -q '<th>hosts root@s.lab -&gt; root@r.lab</th>' "$H" && grep -q 'plain real hosts have none' "$H"
 ok $? "mixed: the findings judge the hosts' set apart, the Xen claims not testable there"
+grep -q '<td class=n>23</td><td>native-lro</td><td>hosts root@s.lab -&gt; root@r.lab</td><td>ok</td>' "$H" &&
+	grep -q '<td class=n>3</td><td>xen</td><td>emulated</td><td>ok</td>' "$H"
+ok $? "mixed: the runs table names each run's testbed"
 # a v1 database (no runs.capture_drops; the report does not migrate): the
 # drops come from the pcap counters
 cp "$TMP/runs.db" "$TMP/v1.db"
