@@ -160,8 +160,9 @@ int main(void)
 	lk_selfcpu_start(&sc);
 	volatile double x = 0;
 	for (long i = 0; i < 20000000; i++)
-		x += (double)i * 0.5;
+		x = x + (double)i * 0.5;
 	lk_selfcpu_stop(&sc);
+	diag("busy loop sum %g", (double)x);
 	char *js = NULL;
 	size_t jn = 0;
 	FILE *jf = open_memstream(&js, &jn);
