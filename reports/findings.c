@@ -381,12 +381,17 @@ static void claim_failed_delack(const struct rp_model *m, int set, struct lk_fin
 static const enum rp_metric sack_per_rexmt[2] = {RP_M_SACK, RP_M_REXMT};
 
 static void drops_txt(const struct rp_model *m, int set, struct lk_finding *f,
-		      const char *const names[3])
+		      const char *const names[3], bool plain)
 {
-	ADD(numbers, " Drops per run: stage (inside the emulated path)");
-	for (int i = 0; i < 3; i++)
-		ADD(numbers, " %s %s", names[i], side_of(m, set, names[i], RP_M_STAGE_DROPS, 1, "%.0f").txt);
-	ADD(numbers, "; capture (missed by libpcap, not losses)");
+	ADD(numbers, " Drops per run:");
+	if (!plain) { /* real hosts have no emulated stages */
+		ADD(numbers, " stage (inside the emulated path)");
+		for (int i = 0; i < 3; i++)
+			ADD(numbers, " %s %s", names[i],
+			    side_of(m, set, names[i], RP_M_STAGE_DROPS, 1, "%.0f").txt);
+		ADD(numbers, ";");
+	}
+	ADD(numbers, " capture (missed by libpcap, not losses)");
 	for (int i = 0; i < 3; i++)
 		ADD(numbers, " %s %s", names[i],
 		    side_of(m, set, names[i], RP_M_CAPTURE_DROPS, 1, "%.0f").txt);
@@ -413,7 +418,7 @@ static void claim_sack(const struct rp_model *m, int set, struct lk_finding *f)
 		     "retransmitted segment: %s %s, %s %s, %s %s.", names[0], r[0].txt, names[1],
 	    r[1].txt, names[2], r[2].txt, names[0], pr[0].txt, names[1], pr[1].txt, names[2],
 	    pr[2].txt);
-	drops_txt(m, set, f, names);
+	drops_txt(m, set, f, names, tb.plain);
 	ADD(mechanism, "A receiver ACKs every packet that arrives out of order at once, with SACK "
 		       "blocks, and delayed ACK never merges those ACKs, so after a loss the SACKs "
 		       "follow the number of packets; LRO delivers fewer, larger packets. (A modern "
