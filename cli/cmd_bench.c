@@ -174,6 +174,10 @@ static int parse_configs(struct bench *b, const char *list)
 		if (!c)
 			return cli_usage_err("bench: unknown configuration '%s' (%s)", t,
 					     lk_config_list(names, sizeof names, ", "));
+		if (c->hosts_only) {
+			cli_err("bench: %s %s", c->name, LK_CONFIG_HOSTS_ONLY_WHY);
+			return LK_EXIT_USAGE;
+		}
 		if (b->nconf < LK_NCONFIGS)
 			b->configs[b->nconf++] = c;
 	}
@@ -284,7 +288,8 @@ static int make_plan(struct bench *b)
 	const struct lk_config *base[LK_NCONFIGS], *swc[LK_NCONFIGS];
 	size_t nb = 0, ns = 0;
 	for (size_t i = 0; i < (b->nconf ? b->nconf : LK_NCONFIGS); i++)
-		base[nb++] = b->nconf ? b->configs[i] : &lk_configs[i];
+		if (b->nconf || !lk_configs[i].hosts_only)
+			base[nb++] = b->nconf ? b->configs[i] : &lk_configs[i];
 	for (size_t i = 0; i < (b->nconf ? b->nconf : 3); i++)
 		swc[ns++] = b->nconf ? b->configs[i] : lk_config_find(sweep_configs[i]);
 	int rc = 0;

@@ -300,7 +300,7 @@ static int bench_hosts(struct hb *b, struct lk_remote *r, struct lk_host_facts *
 		if (lk_hostcfg_possible(b->cfg[i], facts, false, why, sizeof why))
 			plan[n++] = b->cfg[i];
 		else
-			cli_warn("bench: skipping %s", why);
+			cli_warn("bench: %s", why);
 	}
 	size_t total = (size_t)n * (size_t)b->repeat, done = 0, failed = 0;
 	for (long rep = 1; rep <= b->repeat && !stop_sig; rep++)

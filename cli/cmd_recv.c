@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "lib/err.h"
 #include "lib/json.h"
+#include "testbed/hostrun.h"
 #include "testbed/xfer.h"
 
 #include <getopt.h>
@@ -21,7 +22,9 @@ static const char recv_usage[] =
 	"      --sndbuf SIZE     SO_SNDBUF\n"
 	"      --quickack        TCP_QUICKACK after every read (no delayed ACKs)\n"
 	"      --timeout SEC     give up after SEC seconds (default 600)\n"
-	"      --json            JSON report on stdout\n"
+	"      --json            JSON report on stdout, with this process's CPU (\"cpu\":\n"
+	"                        task-clock, cycles, instructions; null and \"why\" where\n"
+	"                        the PMU or perf_event_paranoid refuses; rusage_cpu_ns)\n"
 	"      --result FILE     write the result as key=value lines (for lrokit run)\n"
 	"      --ready-fd N      write one byte to fd N once listening (for lrokit run)\n"
 	"  -q                    quiet\n";
@@ -96,7 +99,12 @@ int cmd_recv(int argc, char **argv)
 	}
 	struct lk_xfer_result r;
 	struct lk_err e = {0};
+	struct lk_selfcpu cpu = {0};
+	if (json)
+		lk_selfcpu_start(&cpu);
 	int rc = lk_xfer_recv(&o, &r, &e);
+	if (json)
+		lk_selfcpu_stop(&cpu);
 	if (rc)
 		snprintf(r.error, sizeof r.error, "%s", e.msg);
 	struct lk_err we = {0};
@@ -120,6 +128,8 @@ int cmd_recv(int argc, char **argv)
 			printf(",\"error\":");
 			lk_json_str(stdout, e.msg);
 		}
+		lk_selfcpu_json(stdout, &cpu);
+		lk_selfcpu_free(&cpu);
 		printf("}\n");
 	} else if (rc == 0) {
 		printf("received %" PRIu64 " bytes from %s in %.3f s: %.3f Gbit/s, content verified\n",

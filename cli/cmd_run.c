@@ -139,6 +139,10 @@ static int parse_args(int argc, char **argv, struct lk_run_opts *o, bool *json)
 		return cli_usage_err("run: need exactly one CONFIG (%s)", names);
 	if (!(o->cfg = lk_config_find(argv[optind])))
 		return cli_usage_err("run: unknown configuration '%s' (%s)", argv[optind], names);
+	if (o->cfg->hosts_only) {
+		cli_err("run: %s %s", o->cfg->name, LK_CONFIG_HOSTS_ONLY_WHY);
+		return LK_EXIT_USAGE;
+	}
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "lib/err.h"
 #include "lib/json.h"
+#include "testbed/hostrun.h"
 #include "testbed/xfer.h"
 
 #include <errno.h>
@@ -25,7 +26,9 @@ static const char send_usage[] =
 	"      --tcpinfo FILE    write the TCP_INFO series to FILE (CSV) instead of the JSON\n"
 	"      --result FILE     write the result as key=value lines (for lrokit run)\n"
 	"      --timeout SEC     give up after SEC seconds (default 600)\n"
-	"      --json            JSON report on stdout\n"
+	"      --json            JSON report on stdout, with this process's CPU (\"cpu\":\n"
+	"                        task-clock, cycles, instructions; null and \"why\" where\n"
+	"                        the PMU or perf_event_paranoid refuses; rusage_cpu_ns)\n"
 	"  -q                    quiet\n";
 
 static int bad_size(const char *what, const char *v)
@@ -35,7 +38,7 @@ static int bad_size(const char *what, const char *v)
 }
 
 static void print_json(const struct lk_xfer_opts *o, const struct lk_xfer_result *r, int rc,
-		       bool samples)
+		       bool samples, const struct lk_selfcpu *cpu)
 {
 	printf("{\"role\":\"send\",\"peer\":");
 	lk_json_str(stdout, r->peer);
@@ -61,6 +64,7 @@ static void print_json(const struct lk_xfer_opts *o, const struct lk_xfer_result
 		}
 		putchar(']');
 	}
+	lk_selfcpu_json(stdout, cpu);
 	printf("}\n");
 }
 
@@ -125,7 +129,12 @@ int cmd_send(int argc, char **argv)
 	}
 	struct lk_xfer_result r;
 	struct lk_err e = {0};
+	struct lk_selfcpu cpu = {0};
+	if (json)
+		lk_selfcpu_start(&cpu);
 	int rc = lk_xfer_send(&o, &r, &e);
+	if (json)
+		lk_selfcpu_stop(&cpu);
 	if (rc)
 		snprintf(r.error, sizeof r.error, "%s", e.msg);
 	if (tf) {
@@ -142,13 +151,14 @@ int cmd_send(int argc, char **argv)
 	if (result && lk_xfer_result_write(result, &r, &we) < 0)
 		cli_err("send: --result: %s", we.msg);
 	if (json)
-		print_json(&o, &r, rc, !tcpinfo);
+		print_json(&o, &r, rc, !tcpinfo, &cpu);
 	else if (rc == 0)
 		printf("sent %" PRIu64 " bytes to %s in %.3f s: %.3f Gbit/s, verified by receiver; "
 		       "mss %d, cc %s, retransmits %u, %zu TCP_INFO samples\n",
 		       r.bytes, r.peer, r.seconds, r.goodput_bps / 1e9, r.mss, r.cc, r.total_retrans,
 		       r.n_samples);
 	lk_xfer_result_free(&r);
+	lk_selfcpu_free(&cpu);
 	if (rc) {
 		if (e.msg[0])
 			cli_err("send: %s", e.msg);

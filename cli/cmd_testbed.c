@@ -24,6 +24,8 @@ static const char tb_usage[] =
 static int list(void)
 {
 	for (const struct lk_config *c = lk_configs; c->name; c++) {
+		if (c->hosts_only)
+			continue; /* not a testbed: bench --hosts */
 		const char *agg = c->kernel_gro ? "gro" : c->lro_phys && c->lro_virt ? "lro-both"
 			: c->lro_phys ? "lro-phys" : c->lro_virt ? "lro-virt" : "none";
 		printf("%s\t%s\t%s\t%s\t%s\n", c->name, c->full_path ? "xen" : "veth", agg,
@@ -81,6 +83,10 @@ int cmd_testbed(int argc, char **argv)
 	const struct lk_config *cfg = lk_config_find(argv[optind + 1]);
 	if (!cfg)
 		return cli_usage_err("testbed: unknown configuration '%s' (%s)", argv[optind + 1], names);
+	if (cfg->hosts_only) {
+		cli_err("testbed: %s %s", cfg->name, LK_CONFIG_HOSTS_ONLY_WHY);
+		return LK_EXIT_USAGE;
+	}
 	int r = cli_need_root("testbed");
 	if (r)
 		return r;

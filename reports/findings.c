@@ -143,6 +143,39 @@ static double set_param(const struct rp_model *m, int set, const char *key)
 	return kv ? kv->v : NAN;
 }
 
+/* ---- the testbed of the set ---- */
+/* Which configurations play which part: on the Xen path (emulated or a
+ * real Xen host) xen is the baseline and lro-phys, lro-virt the LRO
+ * configurations; between plain hosts native, and native-gro, native-lro. */
+struct tbn {
+	bool plain;              /* plain real hosts: no Xen path */
+	const char *base;        /* no receive offload */
+	const char *lro[2];      /* receive offload: [0] software/phys, [1] the other */
+	const char *nic_lro;     /* LRO in the physical NIC (claim phys_lro_cpu) */
+	const char *testbed;     /* the set's testbed in words */
+};
+
+static struct tbn tbn_of(const struct rp_model *m, int set)
+{
+	bool plain = set >= 0 && set < m->nsets && m->sets[set].tb == RP_TB_HOSTS;
+	struct tbn t = {plain, plain ? "native" : "xen",
+			{plain ? "native-gro" : "lro-phys", plain ? "native-lro" : "lro-virt"},
+			plain ? "native-lro" : "lro-phys",
+			set >= 0 && set < m->nsets ? m->sets[set].testbed : "emulated"};
+	return t;
+}
+
+/* A claim about the Xen path on plain hosts: not testable, and why. */
+static bool xen_only(const struct tbn *t, struct lk_finding *f, const char *what)
+{
+	if (!t->plain)
+		return false;
+	ADD(numbers, "These runs are between plain hosts (%s): no Xen path.", t->testbed);
+	not_testable(f, "the Xen path (%s): plain real hosts have none; judge it on the emulated "
+		     "testbed or with a Xen host file (bench --hosts, [dom0] and [guest])", what);
+	return true;
+}
+
 /* ---- 1. LRO rate phys < virt ---- */
 static void pooled_hist_txt(char *b, size_t n, const struct rp_config *c, int stage)
 {
@@ -157,6 +190,9 @@ static void pooled_hist_txt(char *b, size_t n, const struct rp_config *c, int st
 
 static void claim_lro_rate(const struct rp_model *m, int set, struct lk_finding *f)
 {
+	struct tbn tb = tbn_of(m, set);
+	if (xen_only(&tb, f, "LRO in the driver domain's NIC against LRO in the guest's netfront"))
+		return;
 	struct side p = side_of(m, set, "lro-phys", RP_M_LRO_NIC, 1, "%.2f");
 	struct side v = side_of(m, set, "lro-virt", RP_M_LRO_NETFRONT, 1, "%.2f");
 	const char *ps = "nic stage", *vs = "netfront stage";
@@ -194,6 +230,10 @@ static void claim_lro_rate(const struct rp_model *m, int set, struct lk_finding 
 /* ---- 2. LRO virt highest throughput ---- */
 static void claim_throughput(const struct rp_model *m, int set, struct lk_finding *f)
 {
+	struct tbn tb = tbn_of(m, set);
+	if (xen_only(&tb, f, "LRO in the guest's netfront against none and against LRO in the "
+		     "driver domain"))
+		return;
 	static const char *const names[3] = {"xen", "lro-phys", "lro-virt"};
 	struct side d[3];
 	for (int i = 0; i < 3; i++)
@@ -254,20 +294,21 @@ static void claim_throughput(const struct rp_model *m, int set, struct lk_findin
 /* ---- 3. LRO reduces ACKs ---- */
 static void claim_fewer_acks(const struct rp_model *m, int set, struct lk_finding *f)
 {
-	struct side x = side_of(m, set, "xen", RP_M_ACKS100, 1, "%.1f");
-	struct side l[2] = {side_of(m, set, "lro-phys", RP_M_ACKS100, 1, "%.1f"),
-			    side_of(m, set, "lro-virt", RP_M_ACKS100, 1, "%.1f")};
-	ADD(numbers, "ACKs per 100 data segments (receiver capture): xen %s, lro-phys %s, "
-		     "lro-virt %s.", x.txt, l[0].txt, l[1].txt);
-	struct side ag[2] = {side_of(m, set, "lro-phys", RP_M_AGGR100, 1, "%.1f"),
-			     side_of(m, set, "lro-virt", RP_M_AGGR100, 1, "%.1f")};
+	struct tbn tb = tbn_of(m, set);
+	struct side x = side_of(m, set, tb.base, RP_M_ACKS100, 1, "%.1f");
+	struct side l[2] = {side_of(m, set, tb.lro[0], RP_M_ACKS100, 1, "%.1f"),
+			    side_of(m, set, tb.lro[1], RP_M_ACKS100, 1, "%.1f")};
+	ADD(numbers, "ACKs per 100 data segments (receiver capture): %s %s, %s %s, %s %s.",
+	    tb.base, x.txt, tb.lro[0], l[0].txt, tb.lro[1], l[1].txt);
+	struct side ag[2] = {side_of(m, set, tb.lro[0], RP_M_AGGR100, 1, "%.1f"),
+			     side_of(m, set, tb.lro[1], RP_M_AGGR100, 1, "%.1f")};
 	ADD(mechanism, "The receiver acknowledges packets, not segments: with delayed ACK it ACKs "
 		       "when more than one MSS is unacknowledged, which one aggregate of two or more "
 		       "segments already is, so an aggregate gets one ACK where its segments would "
 		       "have had one per two.");
 	if (ag[0].s.n || ag[1].s.n)
 		ADD(mechanism, " ACKs for an aggregate (ack_classes timing_aggregate) per 100 "
-			       "segments: lro-phys %s, lro-virt %s.", ag[0].txt, ag[1].txt);
+			       "segments: %s %s, %s %s.", tb.lro[0], ag[0].txt, tb.lro[1], ag[1].txt);
 	if (!need(f, &x, "ACK counts (a receiver capture)"))
 		return;
 	int have = 0, fewer = 0;
@@ -277,14 +318,15 @@ static void claim_fewer_acks(const struct rp_model *m, int set, struct lk_findin
 		have++;
 		enum cmp c = compare(l[i].s, x.s);
 		fewer += c == CMP_LESS;
-		ADD(numbers, " %s is %s%s.", l[i].name, cmp_word(c),
-		    c == CMP_SAME ? " as xen within the spread" : " than xen");
+		ADD(numbers, " %s is %s%s %s%s.", l[i].name, cmp_word(c),
+		    c == CMP_SAME ? " as" : " than", tb.base, c == CMP_SAME ? " within the spread" : "");
 	}
 	if (set_param(m, set, "bridge.gso") == 0)
 		ADD(mechanism, " Here bridge.gso = 0: the NIC stage's aggregates are split into MSS "
 			       "frames again before netback, so lro-phys's guest sees no aggregates.");
 	if (!have) {
-		not_testable(f, "ok runs of lro-phys or lro-virt with ACK counts (a receiver capture)");
+		not_testable(f, "ok runs of %s or %s with ACK counts (a receiver capture)", tb.lro[0],
+			     tb.lro[1]);
 		return;
 	}
 	f->verdict = fewer == have ? LK_VERDICT_REPRODUCED : LK_VERDICT_NOT_REPRODUCED;
@@ -303,7 +345,8 @@ static const enum rp_metric quick_share[2] = {RP_M_QUICK100, RP_M_ACKS100};
 
 static void claim_failed_delack(const struct rp_model *m, int set, struct lk_finding *f)
 {
-	static const char *const names[3] = {"lro-phys", "lro-virt", "xen"};
+	struct tbn tb = tbn_of(m, set);
+	const char *const names[3] = {tb.lro[0], tb.lro[1], tb.base};
 	bool any = false, adds = false;
 	ADD(numbers, "Unsuccessful delayed ACKs (ack_classes timing_quick) per 100 data segments, "
 		     "and their share of the ACKs:");
@@ -327,8 +370,8 @@ static void claim_failed_delack(const struct rp_model *m, int set, struct lk_fin
 		       "segment that LRO could not merge; each one is an ACK delayed ACK would have "
 		       "saved.");
 	if (!any) {
-		not_testable(f, "the receiver's ACK timing classes for lro-phys or lro-virt (a capture "
-				"analyzed at the receiver: ack_classes timing_*)");
+		not_testable(f, "the receiver's ACK timing classes for %s or %s (a capture "
+				"analyzed at the receiver: ack_classes timing_*)", tb.lro[0], tb.lro[1]);
 		return;
 	}
 	f->verdict = adds ? LK_VERDICT_REPRODUCED : LK_VERDICT_NOT_REPRODUCED;
@@ -337,13 +380,18 @@ static void claim_failed_delack(const struct rp_model *m, int set, struct lk_fin
 /* ---- 5. SACK rate lower with LRO ---- */
 static const enum rp_metric sack_per_rexmt[2] = {RP_M_SACK, RP_M_REXMT};
 
-static void drops_txt(const struct rp_model *m, int set, struct lk_finding *f)
+static void drops_txt(const struct rp_model *m, int set, struct lk_finding *f,
+		      const char *const names[3], bool plain)
 {
-	static const char *const names[3] = {"xen", "lro-phys", "lro-virt"};
-	ADD(numbers, " Drops per run: stage (inside the emulated path)");
-	for (int i = 0; i < 3; i++)
-		ADD(numbers, " %s %s", names[i], side_of(m, set, names[i], RP_M_STAGE_DROPS, 1, "%.0f").txt);
-	ADD(numbers, "; capture (missed by libpcap, not losses)");
+	ADD(numbers, " Drops per run:");
+	if (!plain) { /* real hosts have no emulated stages */
+		ADD(numbers, " stage (inside the emulated path)");
+		for (int i = 0; i < 3; i++)
+			ADD(numbers, " %s %s", names[i],
+			    side_of(m, set, names[i], RP_M_STAGE_DROPS, 1, "%.0f").txt);
+		ADD(numbers, ";");
+	}
+	ADD(numbers, " capture (missed by libpcap, not losses)");
 	for (int i = 0; i < 3; i++)
 		ADD(numbers, " %s %s", names[i],
 		    side_of(m, set, names[i], RP_M_CAPTURE_DROPS, 1, "%.0f").txt);
@@ -352,7 +400,8 @@ static void drops_txt(const struct rp_model *m, int set, struct lk_finding *f)
 
 static void claim_sack(const struct rp_model *m, int set, struct lk_finding *f)
 {
-	static const char *const names[3] = {"xen", "lro-phys", "lro-virt"};
+	struct tbn tb = tbn_of(m, set);
+	const char *const names[3] = {tb.base, tb.lro[0], tb.lro[1]};
 	struct side r[3], pr[3];
 	for (int i = 0; i < 3; i++) {
 		r[i] = side_of(m, set, names[i], RP_M_SACK100, 1, "%.2f");
@@ -365,10 +414,11 @@ static void claim_sack(const struct rp_model *m, int set, struct lk_finding *f)
 		else
 			snprintf(pr[i].txt, sizeof pr[i].txt, "n/a");
 	}
-	ADD(numbers, "SACK packets per 100 data segments: xen %s, lro-phys %s, lro-virt %s; per "
-		     "retransmitted segment: xen %s, lro-phys %s, lro-virt %s.", r[0].txt, r[1].txt,
-	    r[2].txt, pr[0].txt, pr[1].txt, pr[2].txt);
-	drops_txt(m, set, f);
+	ADD(numbers, "SACK packets per 100 data segments: %s %s, %s %s, %s %s; per "
+		     "retransmitted segment: %s %s, %s %s, %s %s.", names[0], r[0].txt, names[1],
+	    r[1].txt, names[2], r[2].txt, names[0], pr[0].txt, names[1], pr[1].txt, names[2],
+	    pr[2].txt);
+	drops_txt(m, set, f, names, tb.plain);
 	ADD(mechanism, "A receiver ACKs every packet that arrives out of order at once, with SACK "
 		       "blocks, and delayed ACK never merges those ACKs, so after a loss the SACKs "
 		       "follow the number of packets; LRO delivers fewer, larger packets. (A modern "
@@ -377,9 +427,13 @@ static void claim_sack(const struct rp_model *m, int set, struct lk_finding *f)
 	if (!need(f, &r[0], "SACK counts (a receiver capture)"))
 		return;
 	if (!(r[0].s.mean > 0) || !pr[0].s.n) {
-		not_testable(f, "losses in the xen runs (no SACK or no retransmission there): a "
-				"slow guest with a small ring or vif queue (guest.load, guest.wake_us, "
-				"ring.slots, vif.qlen) makes netback drop");
+		if (tb.plain)
+			not_testable(f, "losses in the native runs (no SACK or no retransmission there): "
+					"a slower receiver or a loaded link between the hosts");
+		else
+			not_testable(f, "losses in the xen runs (no SACK or no retransmission there): a "
+					"slow guest with a small ring or vif queue (guest.load, "
+					"guest.wake_us, ring.slots, vif.qlen) makes netback drop");
 		return;
 	}
 	int have = 0, lower = 0;
@@ -394,17 +448,20 @@ static void claim_sack(const struct rp_model *m, int set, struct lk_finding *f)
 		enum cmp a = compare(r[i].s, r[0].s), b = compare(pr[i].s, pr[0].s);
 		lower += a == CMP_LESS && b == CMP_LESS;
 		if (a == CMP_LESS && b == CMP_LESS)
-			ADD(numbers, " %s has fewer SACKs than xen per segment and per loss.", names[i]);
+			ADD(numbers, " %s has fewer SACKs than %s per segment and per loss.", names[i],
+			    names[0]);
 		else if (a == CMP_LESS)
 			ADD(numbers, " %s has fewer SACKs per segment but not per loss: fewer losses, "
 				     "not fewer SACKs per loss.", names[i]);
 		else if (a != CMP_LESS)
-			ADD(numbers, " %s's SACK rate is %s%s.", names[i], cmp_word(a),
-			    a == CMP_SAME ? " as xen's within the spread" : " than xen's");
+			ADD(numbers, " %s's SACK rate is %s%s %s's%s.", names[i], cmp_word(a),
+			    a == CMP_SAME ? " as" : " than", names[0],
+			    a == CMP_SAME ? " within the spread" : "");
 	}
 	if (!have) {
-		not_testable(f, "ok runs of lro-phys or lro-virt with losses (SACK counts from a "
-				"receiver capture and retransmissions from a sender capture)");
+		not_testable(f, "ok runs of %s or %s with losses (SACK counts from a "
+				"receiver capture and retransmissions from a sender capture)", names[1],
+			     names[2]);
 		return;
 	}
 	f->verdict = lower == have ? LK_VERDICT_REPRODUCED : LK_VERDICT_NOT_REPRODUCED;
@@ -618,8 +675,40 @@ static double dom_cpu(const struct rp_model *m, const struct rp_run *r, const vo
 	return rp_run_domain_cpu(m, r, dom);
 }
 
+/* Plain hosts: LRO in the NIC (native-lro) against none (native), the
+ * receiving host's CPU only (the lrokit recv process); native-gro beside. */
+static void claim_cpu_plain(const struct rp_model *m, int set, const struct tbn *tb,
+			    struct lk_finding *f)
+{
+	struct side b = side_of(m, set, tb->base, RP_M_CPU_GB, 1, "%.2f");
+	struct side l = side_of(m, set, tb->nic_lro, RP_M_CPU_GB, 1, "%.2f");
+	struct side g = side_of(m, set, tb->lro[0], RP_M_CPU_GB, 1, "%.2f");
+	ADD(numbers, "Between plain hosts (%s), there are no domains: the receiving host's CPU "
+		     "seconds per GB (its lrokit recv process; never the sender machine's): %s %s; %s "
+		     "%s; %s %s.", tb->testbed, b.name, b.txt, l.name, l.txt, g.name, g.txt);
+	ADD(mechanism, "LRO in the NIC hands the receiver's kernel fewer, larger packets, so its "
+		       "per-packet work (interrupts, the IP/TCP input path, ACKs) shrinks.");
+	bool ok = need(f, &b, "the receiver's CPU time per GB (lrokit recv's counters)");
+	if (!l.c) {
+		not_testable(f, "an ok run of %s (a receiving NIC whose LRO can be switched: ethtool "
+			     "-k shows large-receive-offload not [fixed])", tb->nic_lro);
+		return;
+	}
+	if (!need(f, &l, "the receiver's CPU time per GB (lrokit recv's counters)") || !ok)
+		return;
+	enum cmp c = compare(l.s, b.s);
+	ADD(numbers, " %s is %s%s %s%s.", l.name, cmp_word(c), c == CMP_SAME ? " as" : " than",
+	    b.name, c == CMP_SAME ? " within the spread" : "");
+	f->verdict = c == CMP_LESS ? LK_VERDICT_REPRODUCED : LK_VERDICT_NOT_REPRODUCED;
+}
+
 static void claim_cpu(const struct rp_model *m, int set, struct lk_finding *f)
 {
+	struct tbn tb = tbn_of(m, set);
+	if (tb.plain) {
+		claim_cpu_plain(m, set, &tb, f);
+		return;
+	}
 	static const char *const names[3] = {"xen", "lro-phys", "lro-virt"};
 	static const char *const doms[2] = {"dom0", "domU"};
 	struct side t[3];
@@ -744,13 +833,25 @@ int rp_findings(sqlite3 *db, const struct rp_model *m, int set, struct lk_findin
 int lk_findings_eval(sqlite3 *db, const int64_t *run_ids, size_t n_ids,
 		     struct lk_finding out[LK_NCLAIMS], int *nsets, struct lk_err *e)
 {
+	return lk_findings_eval_set(db, run_ids, n_ids, 0, out, NULL, 0, nsets, e);
+}
+
+int lk_findings_eval_set(sqlite3 *db, const int64_t *run_ids, size_t n_ids, int set,
+			 struct lk_finding out[LK_NCLAIMS], char *label, size_t nlabel, int *nsets,
+			 struct lk_err *e)
+{
 	struct lk_report_opts o = {.run_ids = run_ids, .n_run_ids = n_ids};
 	struct rp_model m;
 	int rc = rp_model_load(db, &o, &m, e);
 	if (rc == 0) {
 		if (nsets)
 			*nsets = m.nsets;
-		rc = rp_findings(db, &m, 0, out, e);
+		if (set > 0 && set >= m.nsets)
+			rc = lk_errf(e, LK_EXIT_USAGE, "findings: no set %d (%d sets)", set, m.nsets);
+		else
+			rc = rp_findings(db, &m, set, out, e);
+		if (label && nlabel)
+			snprintf(label, nlabel, "%s", set < m.nsets ? m.sets[set].label : "");
 	}
 	rp_model_free(&m);
 	return rc;

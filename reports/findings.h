@@ -53,6 +53,15 @@
  * the claim of a difference is not reproduced). With one run per
  * configuration there is no spread, and the numbers say so.
  *
+ * Per testbed (each set holds the runs of one testbed: the emulated one,
+ * or one pair of real hosts of `bench --hosts`, reports/rmodel.h): on the
+ * Xen path (emulated, or a real Xen host) as above; between plain hosts the
+ * claims about the Xen path (lro_rate_phys_lt_virt, virt_highest_throughput)
+ * are not testable, with that reason, and the others are judged with native
+ * as the baseline and native-gro, native-lro as the receive offloads
+ * (phys_lro_cpu: native-lro against native, the receiving host's CPU only;
+ * the sender machine's never counts).
+ *
  * Stage drops (losses inside the emulated path, runs.stage_drops) and
  * capture drops (packets libpcap missed, runs.capture_drops) are reported
  * apart wherever losses matter.
@@ -99,11 +108,21 @@ const char *lk_verdict_name(enum lk_verdict v);
 const char *lk_verdict_id(enum lk_verdict v);
 
 /* Judge every claim on the ok runs among run_ids (all runs when n_ids is
- * 0). The runs should be one set: the same profile, sweep point and model
- * parameters; when they are several, the first set (runs that are not part
- * of a sweep first) is judged and *nsets (may be NULL) says how many there
- * were. out[i] is claim i. -1 on a database error. */
+ * 0). The runs should be one set: the same testbed, profile, sweep point
+ * and model parameters; when they are several, the first set (emulated
+ * runs before real hosts, runs that are not part of a sweep first) is
+ * judged and *nsets (may be NULL) says how many there were. out[i] is
+ * claim i. -1 on a database error. */
 int lk_findings_eval(sqlite3 *db, const int64_t *run_ids, size_t n_ids,
 		     struct lk_finding out[LK_NCLAIMS], int *nsets, struct lk_err *e);
+
+/* The same for set number `set` (0 .. *nsets - 1, in the report's order:
+ * emulated runs first, then each pair of real hosts). label (nlabel bytes,
+ * may be NULL) gets the set's name: "" for the only set of an emulated
+ * database, "hosts SENDER -> RECEIVER" for runs of `bench --hosts`,
+ * "emulated" beside them. -1 also when there is no such set. */
+int lk_findings_eval_set(sqlite3 *db, const int64_t *run_ids, size_t n_ids, int set,
+			 struct lk_finding out[LK_NCLAIMS], char *label, size_t nlabel, int *nsets,
+			 struct lk_err *e);
 
 #endif

@@ -89,8 +89,8 @@ static void capture_drops_cell(FILE *f, const struct rp_config *c)
 
 static void summary_runs(FILE *f, const struct rp_model *m)
 {
-	fputs("<table><tr><th>configuration</th><th>paper</th><th>ok runs</th><th>goodput "
-	      "(Gbit/s, mean &plusmn; sd)</th><th>LRO rate</th><th>LRO rate nic stage</th>"
+	fputs("<table><tr><th>configuration</th><th>testbed</th><th>paper</th><th>ok runs</th>"
+	      "<th>goodput (Gbit/s, mean &plusmn; sd)</th><th>LRO rate</th><th>LRO rate nic stage</th>"
 	      "<th>LRO rate netfront stage</th><th>CPU per GB (s)</th><th>ACKs per "
 	      "100 data segments</th><th>SACK packets</th><th>retransmits</th><th>stage drops per "
 	      "run</th><th>capture drops</th></tr>\n", f);
@@ -98,6 +98,7 @@ static void summary_runs(FILE *f, const struct rp_model *m)
 		const struct rp_config *c = &m->cfgs[i];
 		fprintf(f, "<tr%s>", c->n_dropped ? " class=dropped" : "");
 		cell_txt(f, c->label);
+		cell_txt(f, c->set >= 0 ? m->sets[c->set].testbed : NULL);
 		cell_txt(f, c->paper);
 		fprintf(f, "<td class=n>%d</td>", c->n);
 		cell_pm(f, c->gp_mean, c->gp_sd, 1e9, "%.3f");
@@ -118,7 +119,8 @@ static void summary_runs(FILE *f, const struct rp_model *m)
 	      "when there are at least two). LRO rate: the run's (sender TCP segments per packet "
 	      "the receiver's IP layer got); per stage: TCP segments per frame leaving the LRO "
 	      "engine of that stage (lro_stats). CPU per GB: CPU seconds of the receiving side "
-	      "(every component except the sender", f);
+	      "(every component except the sender; on real hosts the receiving host's lrokit recv "
+	      "process and, on a Xen host, each domain from xenstat, never the sender machine", f);
 	if (*m->cpu_events) {
 		fputs("; from ", f);
 		rp_html_esc(f, m->cpu_events);
@@ -173,6 +175,8 @@ static void paper_table(FILE *f, const struct rp_model *m)
 	/* the paper's throughput relative to native: no per-configuration ratio
 	 * is given numerically; the follow-up paper states gains over Non-LRO */
 	for (const struct lk_config *k = lk_configs; k->name; k++) {
+		if (k->hosts_only)
+			continue; /* not in the paper, and not in the emulated set */
 		const struct rp_config *c = rp_find_cfg(m, 0, k->name);
 		fputs("<tr>", f);
 		cell_txt(f, k->name);
@@ -259,13 +263,15 @@ static void figures(FILE *f, const struct rp_model *m, const struct lk_report_re
 
 static void runs_table(FILE *f, const struct rp_model *m)
 {
-	fputs("<table><tr><th>run</th><th>config</th><th>status</th><th>repeat</th><th>bytes</th>"
+	fputs("<table><tr><th>run</th><th>config</th><th>testbed</th><th>status</th><th>repeat</th>"
+	      "<th>bytes</th>"
 	      "<th>goodput (Gbit/s)</th><th>LRO rate</th><th>duration (s)</th><th>captures "
 	      "(receiver / sender)</th><th>capture drops</th><th>error</th></tr>\n", f);
 	for (int i = 0; i < m->nruns; i++) {
 		const struct rp_run *r = &m->runs[i];
 		fprintf(f, "<tr%s><td class=n>%lld</td>", r->ok ? "" : " class=bad", (long long)r->id);
 		cell_txt(f, r->config);
+		cell_txt(f, r->testbed);
 		cell_txt(f, r->status);
 		fprintf(f, "<td class=n>%d</td><td class=n>%lld</td>", r->repeat, (long long)r->bytes);
 		rp_html_num(f, r->goodput_bps / 1e9, "%.3f");

@@ -2,6 +2,7 @@
 #include "reports/rmodel.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,6 +99,56 @@ static bool has_column(sqlite3 *db, const char *table, const char *col)
 	return yes;
 }
 
+/* The JSON string that follows `"key":` somewhere after from (unescaped into
+ * out, n bytes); false when there is none. Enough for the params hostrun
+ * writes (testbed/hostrun.c). */
+static bool json_str_after(const char *from, const char *key, char *out, size_t n)
+{
+	char k[64];
+	snprintf(k, sizeof k, "\"%s\":\"", key);
+	const char *p = from ? strstr(from, k) : NULL;
+	if (!p || !n)
+		return false;
+	p += strlen(k);
+	size_t o = 0;
+	for (; *p && *p != '"'; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		if (o + 1 < n)
+			out[o++] = *p;
+	}
+	out[o] = 0;
+	return *p == '"';
+}
+
+/* How the run was made: runs.params of `bench --hosts` holds "hosts" (each
+ * role's ssh destination first) and "remote_commands". */
+static void run_testbed(struct rp_run *r)
+{
+	r->tb = RP_TB_EMULATED;
+	snprintf(r->testbed, sizeof r->testbed, "emulated");
+	const char *h = r->params ? strstr(r->params, "\"hosts\":{") : NULL;
+	if (!h || !strstr(r->params, "\"remote_commands\":"))
+		return;
+	char snd[96] = "?", rcv[96] = "?", d0[96] = "";
+	const char *ps = strstr(h, "\"sender\":{"), *pr = strstr(h, "\"receiver\":{");
+	const char *pg = strstr(h, "\"guest\":{"), *pd = strstr(h, "\"dom0\":{");
+	if (ps)
+		json_str_after(ps, "dest", snd, sizeof snd);
+	if (pd && pg) {
+		json_str_after(pg, "dest", rcv, sizeof rcv);
+		json_str_after(pd, "dest", d0, sizeof d0);
+		r->tb = RP_TB_XEN_HOST;
+		snprintf(r->testbed, sizeof r->testbed, "Xen host %.72s -> %.72s (dom0 %.72s)", snd, rcv,
+			 d0);
+		return;
+	}
+	if (pr)
+		json_str_after(pr, "dest", rcv, sizeof rcv);
+	r->tb = RP_TB_HOSTS;
+	snprintf(r->testbed, sizeof r->testbed, "hosts %s -> %s", snd, rcv);
+}
+
 static int load_runs(sqlite3 *db, const struct lk_report_opts *o, struct rp_model *m,
 		     struct lk_err *e)
 {
@@ -169,6 +220,7 @@ static int load_runs(sqlite3 *db, const struct lk_report_opts *o, struct rp_mode
 		r->profile = dupcol(st, 21);
 		r->sweep_key = dupcol(st, 22);
 		r->sweep_value = r->sweep_key ? dblcol(st, 23) : NAN;
+		run_testbed(r);
 		for (int k = 0; k < RP_NSTAGES; k++)
 			r->lro_stage[k] = NAN;
 		r->selected = true;
@@ -254,22 +306,42 @@ oom:
 /* Key of the set a run belongs to: profile, sweep point, model parameters. */
 static char *set_key(const struct rp_run *r)
 {
-	size_t n = 64 + (r->profile ? strlen(r->profile) : 0) +
+	size_t n = 64 + sizeof r->testbed + (r->profile ? strlen(r->profile) : 0) +
 		   (r->sweep_key ? strlen(r->sweep_key) : 0) + r->model.n * 96;
 	char *k = malloc(n);
 	if (!k)
 		return NULL;
-	size_t o = (size_t)snprintf(k, n, "%s|%s|%.9g|", r->profile ? r->profile : "",
+	size_t o = (size_t)snprintf(k, n, "%s|%s|%s|%.9g|", r->testbed, r->profile ? r->profile : "",
 				    r->sweep_key ? r->sweep_key : "", r->sweep_value);
 	for (size_t i = 0; i < r->model.n && o < n; i++)
 		o += (size_t)snprintf(k + o, n - o, "%s=%.9g;", r->model.v[i].name, r->model.v[i].v);
 	return k;
 }
 
-/* Base sets (no sweep) first, then by sweep key and value, then by first run. */
+/* Append ", text" (or text when buf is empty), truncating. */
+static void lab_add(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void lab_add(char *buf, size_t n, const char *fmt, ...)
+{
+	size_t o = strlen(buf);
+	if (o && o + 3 < n) {
+		strcat(buf, ", ");
+		o += 2;
+	}
+	if (o + 1 >= n)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + o, n - o, fmt, ap);
+	va_end(ap);
+}
+
+/* Emulated runs first, then real hosts; base sets (no sweep) first, then by
+ * sweep key and value, then by first run. */
 static int cmp_set(const void *a, const void *b)
 {
 	const struct rp_set *x = a, *y = b;
+	if ((x->tb == RP_TB_EMULATED) != (y->tb == RP_TB_EMULATED))
+		return x->tb == RP_TB_EMULATED ? -1 : 1;
 	if (!x->sweep_key != !y->sweep_key)
 		return x->sweep_key ? 1 : -1;
 	if (x->sweep_key) {
@@ -311,30 +383,46 @@ static int build_sets(struct rp_model *m, struct lk_err *e)
 			t->sweep_key = r->sweep_key;
 			t->sweep_value = r->sweep_value;
 			t->first_run = i;
+			t->tb = r->tb;
+			snprintf(t->testbed, sizeof t->testbed, "%s", r->testbed);
 		}
 	}
+	bool emu = false, real = false;
+	for (int s = 0; s < m->nsets; s++) {
+		emu |= m->sets[s].tb == RP_TB_EMULATED;
+		real |= m->sets[s].tb != RP_TB_EMULATED;
+	}
+	m->mixed = emu && real;
 	if (m->nsets > 1)
 		qsort(m->sets, (size_t)m->nsets, sizeof *m->sets, cmp_set);
 	for (int s = 0; s < m->nsets; s++) {
 		struct rp_set *t = &m->sets[s];
 		int dup = 0;
 		for (int u = 0; u < s; u++)
-			dup += !strcmp(t->profile ? t->profile : "", m->sets[u].profile ? m->sets[u].profile
+			dup += !strcmp(t->testbed, m->sets[u].testbed) &&
+			       !strcmp(t->profile ? t->profile : "", m->sets[u].profile ? m->sets[u].profile
 											  : "") &&
 			       !t->sweep_key == !m->sets[u].sweep_key &&
 			       (!t->sweep_key || (!strcmp(t->sweep_key, m->sets[u].sweep_key) &&
 						  t->sweep_value == m->sets[u].sweep_value));
-		if (m->nsets == 1)
-			continue;
-		size_t o = (size_t)snprintf(t->label, sizeof t->label, "%s%s",
-					    t->profile ? "profile " : "", t->profile ? t->profile : "");
+		/* rest: profile, sweep point, parameters; the label: the testbed
+		   first (real hosts always, the emulated testbed only beside them) */
+		char *b = t->rest;
+		size_t n = sizeof t->rest;
+		if (t->profile)
+			lab_add(b, n, "profile %s", t->profile);
 		if (t->sweep_key)
-			o += (size_t)snprintf(t->label + o, sizeof t->label - o, "%s%s = %g",
-					      o ? ", " : "", t->sweep_key, t->sweep_value);
-		if (dup && o < sizeof t->label)
-			o += (size_t)snprintf(t->label + o, sizeof t->label - o, "%sparameters #%d",
-					      o ? ", " : "", dup + 1);
-		if (!o)
+			lab_add(b, n, "%s = %g", t->sweep_key, t->sweep_value);
+		if (dup)
+			lab_add(b, n, "parameters #%d", dup + 1);
+		bool named = t->tb != RP_TB_EMULATED || m->mixed;
+		if (m->nsets == 1 && !named)
+			continue;
+		if (named)
+			lab_add(t->label, sizeof t->label, "%s", t->testbed);
+		if (*b)
+			lab_add(t->label, sizeof t->label, "%s", b);
+		if (!*t->label)
 			snprintf(t->label, sizeof t->label, "no profile");
 	}
 	for (int i = 0; i < m->nruns; i++) {
@@ -619,19 +707,43 @@ static int add_prov(struct rp_model *m, const char *comp, const char *ev, const 
 	return 0;
 }
 
-/* Does run `run` have counters for the domain of component "DOMAIN/part"? */
-static bool has_parent(sqlite3 *db, int64_t run, const char *comp)
+/* Does run `run` have counters for the domain of component "DOMAIN/part"
+ * (stored as PREFIX DOMAIN: "" locally, "dom0:" for a Xen host's xenstat)? */
+static bool has_parent(sqlite3 *db, int64_t run, const char *comp, const char *prefix)
 {
 	const char *slash = strchr(comp, '/');
 	sqlite3_stmt *st;
-	if (!slash || sqlite3_prepare_v2(db, "SELECT 1 FROM counters WHERE run_id=? AND component=?"
-					 " LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+	char parent[160];
+	if (!slash)
+		return false;
+	snprintf(parent, sizeof parent, "%s%.*s", prefix, (int)(slash - comp), comp);
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM counters WHERE run_id=? AND component=?"
+			       " LIMIT 1", -1, &st, NULL) != SQLITE_OK)
 		return false;
 	sqlite3_bind_int64(st, 1, run);
-	sqlite3_bind_text(st, 2, comp, (int)(slash - comp), SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, parent, -1, SQLITE_TRANSIENT);
 	bool yes = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return yes;
+}
+
+/* The receiving side's CPU of a run on real hosts (testbed/hostrun.c):
+ * the per-process rows of `lrokit recv` ("receiver", on a Xen guest
+ * "domU/receiver") and, on a Xen host, each domain's CPU from dom0's
+ * xenstat ("dom0:dom0", "dom0:domU", counted as "dom0", "domU"). Never the
+ * sender machine ("sender", "sender:..."), never a host's per-CPU rows
+ * ("ROLE:cpuN": perf's cpu-clock there is wall time, idle included), never
+ * interfaces or SNMP. *comp is renamed for the xenstat rows. */
+static bool host_cpu_comp(sqlite3 *db, const struct rp_run *r, const char **comp)
+{
+	const char *c = *comp, *colon = strchr(c, ':');
+	if (!colon)
+		return strcmp(c, "sender") && !is_cpu_comp(c) &&
+		       !(strchr(c, '/') && has_parent(db, r->id, c, "dom0:"));
+	if (strncmp(c, "dom0:", 5) || strncmp(colon + 1, "dom", 3) || is_cpu_comp(colon + 1))
+		return false;
+	*comp = colon + 1;
+	return true;
 }
 
 static int load_counters(sqlite3 *db, struct rp_model *m, struct lk_err *e)
@@ -651,7 +763,7 @@ static int load_counters(sqlite3 *db, struct rp_model *m, struct lk_err *e)
 		int rc;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			const char *comp = (const char *)sqlite3_column_text(st, 0);
-			if (comp && strcmp(comp, "sender") && !is_cpu_comp(comp))
+			if (comp && strcmp(comp, "sender") && !is_cpu_comp(comp) && !strchr(comp, ':'))
 				any_dom = true;
 		}
 		if (rc != SQLITE_DONE) {
@@ -691,13 +803,18 @@ static int load_counters(sqlite3 *db, struct rp_model *m, struct lk_err *e)
 				if (rp_kvs_add(&r->stagec, key, v) < 0)
 					goto oom;
 			}
-			bool use = any_dom ? (strcmp(comp, "sender") && !is_cpu_comp(comp))
-					   : (is_cpu_comp(comp) && strcmp(comp, "cpu") &&
-					      strcmp(comp, "system") && strcmp(comp, "all"));
-			/* "dom0/nic" is part of "dom0": when the domain's own (summed) row
-			 * exists, count the domain only, never both */
-			if (use && strchr(comp, '/') && has_parent(db, r->id, comp))
-				use = false;
+			bool use;
+			if (r->tb != RP_TB_EMULATED) {
+				use = host_cpu_comp(db, r, &comp);
+			} else {
+				use = any_dom ? (strcmp(comp, "sender") && !is_cpu_comp(comp))
+					      : (is_cpu_comp(comp) && strcmp(comp, "cpu") &&
+						 strcmp(comp, "system") && strcmp(comp, "all"));
+				/* "dom0/nic" is part of "dom0": when the domain's own (summed)
+				 * row exists, count the domain only, never both */
+				if (use && strchr(comp, '/') && has_parent(db, r->id, comp, ""))
+					use = false;
+			}
 			if (!use || null)
 				continue;
 			if (!strcmp(ev, "cycles")) {
@@ -1031,8 +1148,14 @@ static int build_configs(struct rp_model *m, struct lk_err *e)
 		return -1;
 	for (int k = 0; k < m->ncfgs; k++) {
 		struct rp_config *c = &m->cfgs[k];
-		const char *sl = c->set >= 0 ? m->sets[c->set].label : "";
-		snprintf(c->label, sizeof c->label, *sl ? "%s [%s]" : "%s", c->name, sl);
+		const struct rp_set *t = c->set >= 0 ? &m->sets[c->set] : NULL;
+		if (t && t->tb != RP_TB_EMULATED) /* "native-gro (hosts S -> R)" */
+			snprintf(c->label, sizeof c->label, *t->rest ? "%s (%.150s) [%.60s]" : "%s (%.150s)",
+				 c->name, t->testbed, t->rest);
+		else if (t && *t->label) /* "xen [emulated]", "xen [profile paper]" */
+			snprintf(c->label, sizeof c->label, "%s [%.200s]", c->name, t->label);
+		else
+			snprintf(c->label, sizeof c->label, "%s", c->name);
 		struct rp_stat st = rp_cfg_stat(m, c, RP_M_GOODPUT);
 		c->n_gp = st.n, c->gp_mean = st.mean, c->gp_sd = st.sd;
 		st = rp_cfg_stat(m, c, RP_M_LRO_RUN);

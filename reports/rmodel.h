@@ -72,8 +72,15 @@ struct rp_hist {
 };
 extern const char *const rp_stage_names[RP_NSTAGES];
 
+/* How a run was made (runs.params): the emulated testbed (`lrokit run`,
+ * `bench`) or `bench --hosts` between real machines (params.hosts and
+ * params.remote_commands), plain hosts or a real Xen host. */
+enum rp_testbed { RP_TB_EMULATED, RP_TB_HOSTS, RP_TB_XEN_HOST };
+
 struct rp_run {
 	int64_t id;
+	enum rp_testbed tb;
+	char testbed[256];     /* "emulated", "hosts SENDER -> RECEIVER", "Xen host SENDER -> GUEST (dom0 D)" */
 	char *config, *status, *bench_id, *cmdline, *tool_version, *kernel, *hostname, *cpu_model,
 		*offloads, *params, *error;
 	int64_t started_ns, finished_ns, bytes, rate_limit_bps;
@@ -101,7 +108,10 @@ struct rp_run {
  * model parameters (a database of several benches or a sweep has several). */
 struct rp_set {
 	char *key;           /* profile, sweep point and model parameters as text */
-	char label[192];     /* "" when the database has one set */
+	char label[320];     /* "" when the database has one set of emulated runs */
+	char rest[192];      /* profile, sweep point, "parameters #N" ("" none) */
+	enum rp_testbed tb;  /* the testbed of its runs (part of the key) */
+	char testbed[256];   /* of its first run (rp_run.testbed) */
 	const char *profile, *sweep_key; /* of its first run (owned by the run) */
 	double sweep_value;  /* NaN: not a sweep point */
 	int first_run;
@@ -109,7 +119,8 @@ struct rp_set {
 
 struct rp_config {
 	char *name;
-	char label[224];     /* name, with the set's label when there are several sets */
+	char label[288];     /* name, with the set's label when there are several sets;
+				"NAME (hosts S -> R)" for real hosts, "NAME [emulated]" beside them */
 	int set;
 	const char *paper;   /* paper's name, NULL none */
 	int *runs;           /* indices of ok runs */
@@ -137,7 +148,7 @@ struct rp_scan {
 };
 
 struct rp_panel {
-	char label[256];
+	char label[320];
 	struct rp_scan scan;
 	int cap;   /* capture index for figures 3, 6 (receiver capture), -1 none */
 	int bcap;  /* capture index for figure 4, -1 none */
@@ -156,6 +167,7 @@ struct rp_model {
 	int ncfgs;
 	struct rp_set *sets;
 	int nsets;
+	bool mixed;     /* ok runs of the emulated testbed and of real hosts */
 	bool v3;        /* the database has schema v3's tables and columns */
 	int nok;        /* selected ok runs */
 	bool runs_mode; /* there are ok runs */

@@ -1,6 +1,7 @@
 /* testbed/hostrun.c - the benchmark on real machines over ssh (hostrun.h). */
 #include "testbed/hostrun.h"
 #include "analyzers/analyze.h"
+#include "collectors/perf.h"
 #include "collectors/sampleline.h"
 #include "lib/clock.h"
 #include "lib/file.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define R LK_ROLE_RECEIVER
@@ -209,8 +211,18 @@ bool lk_hostcfg_possible(const struct lk_hostcfg *cfg, const struct lk_host_fact
 		const char *v = orig_value(&facts[s->role], s->feature, dry, &fixed);
 		bool cannot = !*v || (fixed && strcmp(v, s->value));
 		if (cannot && s->required) {
-			snprintf(why, n, "%s: %s cannot set %s %s (%s)", cfg->name, lk_role_name(s->role),
-				 s->feature, s->value, !*v ? "no such feature" : "ethtool -k: [fixed]");
+			const char *full = !strcmp(s->feature, "lro") ? "large-receive-offload"
+					   : "generic-receive-offload";
+			if (!*v)
+				snprintf(why, n, "%s is not available on these hosts: the %s's ethtool -k "
+					 "shows no %s, so %s cannot be switched %s; not run, nothing "
+					 "recorded", cfg->name, lk_role_name(s->role), full, s->feature,
+					 s->value);
+			else
+				snprintf(why, n, "%s is not available on these hosts: the %s's ethtool -k "
+					 "shows %s: %s [fixed], so %s cannot be switched %s; not run, "
+					 "nothing recorded", cfg->name, lk_role_name(s->role), full, v,
+					 s->feature, s->value);
 			return false;
 		}
 	}
@@ -412,6 +424,47 @@ static double json_num(const char *t, const char *key)
 	return end == p + strlen(k) ? NAN : v;
 }
 
+/* The JSON string after "key":" in t (unescaped into out); "" when absent. */
+static void json_str(const char *t, const char *key, char *out, size_t n)
+{
+	char k[64];
+	snprintf(k, sizeof k, "\"%s\":\"", key);
+	const char *p = t ? strstr(t, k) : NULL;
+	size_t o = 0;
+	for (p = p ? p + strlen(k) : NULL; p && *p && *p != '"' && o + 1 < n; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		out[o++] = *p;
+	}
+	if (n)
+		out[o] = 0;
+}
+
+/* The per-process CPU that lrokit recv / send --json report of themselves
+ * ("cpu":{...}, lk_selfcpu_json) as counters of comp, like an emulated
+ * run's collectors store them; a value the host could not count is NULL
+ * with its reason. A report without "cpu" (an older lrokit there) says so. */
+static void store_proc_cpu(struct hr *x, const char *json, const char *comp)
+{
+	const char *cpu = json ? strstr(json, "\"cpu\":{") : NULL;
+	if (!cpu) {
+		note(x, "no per-process CPU from %s's lrokit (older than this one?)", comp);
+		return;
+	}
+	const char *why = strstr(cpu, "\"why\":{");
+	static const struct { const char *ev, *unit, *src; } evs[] = {
+		{"task-clock", "ns", "sw"}, {"cycles", "cycles", "pmu"},
+		{"instructions", "instructions", "pmu"}, {"rusage_cpu_ns", "ns", "rusage"}};
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+		double v = json_num(cpu, evs[i].ev);
+		char reason[400] = "";
+		if (isnan(v))
+			json_str(why, evs[i].ev, reason, sizeof reason);
+		lk_runrec_counter(&x->rec, comp, evs[i].ev, v, evs[i].unit, evs[i].src,
+				  reason[0] ? reason : isnan(v) ? "not reported" : NULL);
+	}
+}
+
 static char *read_out(const struct lk_rcmd *c)
 {
 	size_t len;
@@ -579,10 +632,14 @@ static void finish(struct hr *x)
 		     !rok ? x->recv.status : x->send.status, line[0] ? line : "no message");
 	}
 	res->status = r->lost || stop ? "aborted" : res->error[0] ? "failed" : "ok";
-	free(rj);
-	free(sj);
 
 	lk_runrec_tx(&x->rec, "BEGIN");
+	if (rok)
+		store_proc_cpu(x, rj, x->recv_role == LK_ROLE_GUEST ? "domU/receiver" : "receiver");
+	if (sok && sj)
+		store_proc_cpu(x, sj, "sender");
+	free(rj);
+	free(sj);
 	double out = NAN, in = NAN, o2 = NAN, i2 = NAN;
 	for (int i = 0; i < LK_NROLES; i++)
 		if (in_run(x, i) && x->coll[i].done)
@@ -658,4 +715,105 @@ int lk_hostrun(const struct lk_hostrun_opts *o, struct lk_hostrun_result *res, s
 	finish(&x);
 	lk_runrec_close(&x.rec);
 	return 0;
+}
+
+/* ---- the CPU of lrokit recv / send themselves ---- */
+
+static const char *const selfcpu_events[] = {"task-clock", "cycles", "instructions"};
+#define N_SELFCPU 3
+
+static double rusage_ns(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return NAN;
+	return ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) * 1e9 +
+	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e3;
+}
+
+void lk_selfcpu_start(struct lk_selfcpu *s)
+{
+	memset(s, 0, sizeof *s);
+	struct lk_err e = {0};
+	s->el = lk_perf_evlist_new();
+	if (!s->el) {
+		snprintf(s->open_err, sizeof s->open_err, "out of memory");
+	} else {
+		/* task-clock alone (it always counts); cycles and instructions a group */
+		for (int i = 0; i < N_SELFCPU; i++)
+			lk_perf_evlist_add(s->el, selfcpu_events[i], i < 2, &e);
+		struct lk_perf_target t = {.pid = 0, .cpu = -1, .inherit = false};
+		if (lk_perf_evlist_open(s->el, &t, &e) < 0) {
+			snprintf(s->open_err, sizeof s->open_err, "%s", e.msg);
+			lk_perf_evlist_free(s->el);
+			s->el = NULL;
+		} else {
+			lk_perf_evlist_enable(s->el);
+		}
+	}
+	s->ru0_ns = rusage_ns();
+}
+
+void lk_selfcpu_stop(struct lk_selfcpu *s)
+{
+	if (s->stopped)
+		return;
+	s->stopped = true;
+	s->ru_ns = rusage_ns() - s->ru0_ns;
+	if (!s->el)
+		return;
+	lk_perf_evlist_disable(s->el);
+	struct lk_err e = {0};
+	if (lk_perf_evlist_read(s->el, &e) < 0) {
+		snprintf(s->open_err, sizeof s->open_err, "reading the counters: %s", e.msg);
+		lk_perf_evlist_free(s->el);
+		s->el = NULL;
+	}
+}
+
+/* The value of event name, NaN with why when there is none. */
+static double selfcpu_value(const struct lk_selfcpu *s, const char *name, const char **why)
+{
+	*why = s->open_err[0] ? s->open_err : "not counted";
+	int i = s->el ? lk_perf_evlist_find(s->el, name) : -1;
+	if (i < 0)
+		return NAN;
+	const struct lk_perf_evsel *v = lk_perf_evlist_evsel(s->el, (size_t)i);
+	if (v->state != LK_PERF_OPEN) {
+		*why = v->reason[0] ? v->reason : "refused by the kernel";
+		return NAN;
+	}
+	if (!v->counts.counted) {
+		*why = "never scheduled on the PMU (multiplexing): value unknown";
+		return NAN;
+	}
+	*why = NULL;
+	return v->counts.scaled;
+}
+
+void lk_selfcpu_json(FILE *f, const struct lk_selfcpu *s)
+{
+	const char *why[N_SELFCPU];
+	fputs(",\"cpu\":{", f);
+	for (int i = 0; i < N_SELFCPU; i++) {
+		fprintf(f, "%s\"%s\":", i ? "," : "", selfcpu_events[i]);
+		lk_json_num(f, selfcpu_value(s, selfcpu_events[i], &why[i]));
+	}
+	fputs(",\"rusage_cpu_ns\":", f);
+	lk_json_num(f, s->ru_ns);
+	fputs(",\"why\":{", f);
+	const char *sep = "";
+	for (int i = 0; i < N_SELFCPU; i++)
+		if (why[i]) {
+			fprintf(f, "%s\"%s\":", sep, selfcpu_events[i]);
+			lk_json_str(f, why[i]);
+			sep = ",";
+		}
+	fputs("}}", f);
+}
+
+void lk_selfcpu_free(struct lk_selfcpu *s)
+{
+	lk_perf_evlist_free(s->el);
+	s->el = NULL;
 }

@@ -30,7 +30,11 @@
  * Ip InReceives, both from `lrokit collect`, deltas over the run: on real
  * hosts other traffic, ssh's own included, counts too), every collector
  * line as a sample (key "ROLE:KEY"), the interfaces' and TCP/IP counters'
- * deltas as counters, runs.params with the hosts' facts, the offload
+ * deltas as counters, the per-process CPU that `lrokit recv --json` and
+ * `lrokit send --json` report of themselves (lk_selfcpu below: counters
+ * "receiver" -- "domU/receiver" in a Xen guest -- and "sender", events
+ * task-clock, cycles, instructions, rusage_cpu_ns; NULL with the reason
+ * where the PMU or permissions refuse), runs.params with the hosts' facts, the offload
  * changes and every remote command (testbed/remote.h's log); then the
  * captures ingested with the same analyzers as a local run.
  * Nothing here prints: problems go to res->error and res->notes.
@@ -44,6 +48,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct lk_hostset {
 	enum lk_role role;
@@ -115,5 +120,27 @@ struct lk_hostrun_result {
  * when none could be (e filled). With the remote's dry flag nothing runs
  * and no record is written: the remote's log holds the commands. */
 int lk_hostrun(const struct lk_hostrun_opts *o, struct lk_hostrun_result *res, struct lk_err *e);
+
+/* The CPU of the calling process, for `lrokit recv --json` and `lrokit
+ * send --json` (what lk_hostrun stores per process, like an emulated run's
+ * collectors do): task-clock, cycles and instructions of this process's
+ * threads through collectors/perf.h, and getrusage's user + system time,
+ * from lk_selfcpu_start to lk_selfcpu_stop. An event that cannot be
+ * counted (no PMU, perf_event_paranoid) is null in the JSON with its
+ * reason; that is not an error. */
+struct lk_perf_evlist;
+struct lk_selfcpu {
+	struct lk_perf_evlist *el;
+	char open_err[560];       /* why nothing could be opened ("" opened) */
+	double ru0_ns, ru_ns;     /* getrusage user + system at start / the difference at stop */
+	bool stopped;
+};
+/* Never fails: what cannot be counted says why in the JSON. */
+void lk_selfcpu_start(struct lk_selfcpu *s);
+void lk_selfcpu_stop(struct lk_selfcpu *s);
+/* ,"cpu":{"task-clock":NS,"cycles":N|null,"instructions":N|null,
+ * "rusage_cpu_ns":NS,"why":{"cycles":"REASON",...}} (after lk_selfcpu_stop). */
+void lk_selfcpu_json(FILE *f, const struct lk_selfcpu *s);
+void lk_selfcpu_free(struct lk_selfcpu *s);
 
 #endif

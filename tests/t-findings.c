@@ -7,6 +7,7 @@
  * The numbers are made up for the tests; the rules they exercise are those of
  * reports/findings.h. */
 #include "reports/findings.h"
+#include "reports/rmodel.h" /* the report's labels (t_mixed) */
 #include "schema/db.h"
 #include "tests/tap.h"
 
@@ -30,6 +31,8 @@ struct trun {
 	double dom0, domU;      /* CPU seconds (task-clock) over the run */
 	const char *capture_drops; /* runs.capture_drops */
 	double rate_limit;      /* runs.rate_limit_bps, 0 none */
+	const char *params;     /* runs.params (NULL: none) */
+	double recv_cpu, send_cpu; /* CPU seconds of lrokit recv / send ("receiver", "sender") */
 };
 
 #define RUN(...) ((struct trun){__VA_ARGS__})
@@ -106,8 +109,8 @@ static int64_t add_run(const struct trun *t)
 	if (t->rate_limit > 0)
 		snprintf(rl, sizeof rl, "%.0f", t->rate_limit);
 	execf("INSERT INTO runs (config, status, started_ns, finished_ns, bytes, goodput_bps, "
-	      "lro_rate, capture_drops, rate_limit_bps) VALUES (%Q, 'ok', 1, 2, 1000000000, %s, %s, "
-	      "%s, %s)", t->cfg, gp, lr, cd, rl);
+	      "lro_rate, capture_drops, rate_limit_bps, params) VALUES (%Q, 'ok', 1, 2, 1000000000, "
+	      "%s, %s, %s, %s, %Q)", t->cfg, gp, lr, cd, rl, t->params);
 	int64_t run = sqlite3_last_insert_rowid(db);
 	if (t->lro_nic > 0)
 		execf("INSERT INTO lro_stats (run_id, stage, policy, key, value) VALUES (%lld, 'nic', "
@@ -125,6 +128,24 @@ static int64_t add_run(const struct trun *t)
 	if (t->domU > 0)
 		execf("INSERT INTO counters VALUES (%lld, 'domU', 'task-clock', %.17g, 'ns', 'sw', "
 		      "NULL)", (long long)run, t->domU * 1e9);
+	if (t->recv_cpu > 0)
+		execf("INSERT INTO counters VALUES (%lld, 'receiver', 'task-clock', %.17g, 'ns', 'sw', "
+		      "NULL)", (long long)run, t->recv_cpu * 1e9);
+	if (t->send_cpu > 0)
+		execf("INSERT INTO counters VALUES (%lld, 'sender', 'task-clock', %.17g, 'ns', 'sw', "
+		      "NULL)", (long long)run, t->send_cpu * 1e9);
+	if (t->params && strstr(t->params, "remote_commands")) {
+		/* what lrokit collect adds on each host (testbed/hostrun.c): per-CPU
+		   cpu-clock (wall time, idle included), interfaces, SNMP */
+		execf("INSERT INTO counters VALUES (%lld, 'sender:cpu0', 'cpu-clock', 9e9, 'ns', "
+		      "'perf', NULL)", (long long)run);
+		execf("INSERT INTO counters VALUES (%lld, 'receiver:cpu0', 'cpu-clock', 9e9, 'ns', "
+		      "'perf', NULL)", (long long)run);
+		execf("INSERT INTO counters VALUES (%lld, 'receiver:vr', 'rx_bytes', 1e9, 'bytes', "
+		      "'iface', NULL)", (long long)run);
+		execf("INSERT INTO counters VALUES (%lld, 'sender', 'Tcp.OutSegs', 7e5, 'packets', "
+		      "'snmp', NULL)", (long long)run);
+	}
 	return run;
 }
 
@@ -497,6 +518,109 @@ static void t_cpu(void)
 	has(LK_CLAIM_PHYS_LRO_CPU, "missing", "CPU time per GB (counters) of the xen runs");
 }
 
+/* A database with emulated runs and runs of bench --hosts: the report's
+ * labels, a set per testbed, the Xen claims not testable between plain
+ * hosts, the others judged there with native as the baseline, and the
+ * receiving CPU of a host run without the sender machine. */
+#define HOSTS_PARAMS                                                                              \
+	"{\"config\":\"x\",\"hosts\":{\"sender\":{\"dest\":\"root@10.9.1.2\",\"iface\":\"vs\"},"  \
+	"\"receiver\":{\"dest\":\"root@10.9.2.2\",\"iface\":\"vr\"}},\"offloads_set\":{},"         \
+	"\"remote_commands\":[]}"
+
+static const char *cfg_label(const struct rp_model *m, const char *name, int tb)
+{
+	for (int i = 0; i < m->ncfgs; i++)
+		if (!strcmp(m->cfgs[i].name, name) && m->sets[m->cfgs[i].set].tb == (enum rp_testbed)tb)
+			return m->cfgs[i].label;
+	return "(none)";
+}
+
+static void t_mixed(void)
+{
+	fresh();
+	/* emulated: LRO phys below LRO virt, fewer ACKs with LRO */
+	THREE("xen", goodput, 3e9, 1e7, .segs = 100000, .acks = 50000, .dom0 = 4, .domU = 6);
+	THREE("lro-phys", lro_nic, 2.0, 0.05, .goodput = 3.1e9, .segs = 100000, .acks = 30000,
+	      .dom0 = 3, .domU = 5);
+	THREE("lro-virt", lro_nf, 5.0, 0.05, .goodput = 3.2e9, .segs = 100000, .acks = 20000,
+	      .dom0 = 4, .domU = 4);
+	/* plain hosts: GRO and LRO halve the ACKs; LRO lowers the receiver's CPU,
+	   while the sender machine works hard (never the receiving side's) */
+	THREE("native", goodput, 9e9, 1e7, .segs = 100000, .acks = 50000, .recv_cpu = 2.0,
+	      .send_cpu = 8.0, .params = HOSTS_PARAMS);
+	THREE("native-gro", goodput, 9e9, 1e7, .segs = 100000, .acks = 25000, .recv_cpu = 1.5,
+	      .send_cpu = 8.0, .params = HOSTS_PARAMS);
+	THREE("native-lro", recv_cpu, 1.0, 0.02, .goodput = 9e9, .segs = 100000, .acks = 24000,
+	      .send_cpu = 8.0, .params = HOSTS_PARAMS);
+
+	struct lk_err e = {0};
+	struct lk_report_opts o = {0};
+	struct rp_model m;
+	if (!ok(rp_model_load(db, &o, &m, &e) == 0, "mixed: the report's model loads: %s", e.msg))
+		return;
+	is_int(m.nsets, 2, "mixed: two sets (emulated, the hosts)");
+	ok(m.mixed, "mixed: the model knows the database mixes testbeds");
+	is_str(cfg_label(&m, "native-gro", RP_TB_HOSTS), "native-gro (hosts root@10.9.1.2 -> root@10.9.2.2)",
+	       "mixed: a host run's label names the ssh destinations");
+	is_str(cfg_label(&m, "xen", RP_TB_EMULATED), "xen [emulated]",
+	       "mixed: an emulated configuration says so beside host runs");
+	const struct rp_config *hn = rp_find_cfg(&m, 1, "native");
+	ok(hn && fabs(hn->cpu_per_gb - 2.0) < 1e-9,
+	   "mixed: a host run's receiving CPU is lrokit recv's only (2.00 s/GB, not the sender's "
+	   "or the per-CPU cpu-clock): %g", hn ? hn->cpu_per_gb : NAN);
+	rp_model_free(&m);
+
+	char label[128];
+	int nsets = 0;
+	ok(lk_findings_eval_set(db, NULL, 0, 0, F, label, sizeof label, &nsets, &e) == 0 &&
+	   nsets == 2, "mixed: eval of set 0 (%d sets)", nsets);
+	is_str(label, "emulated", "mixed: set 0 is the emulated testbed");
+	verdict(LK_CLAIM_LRO_RATE_PHYS_LT_VIRT, LK_VERDICT_REPRODUCED, "emulated: phys < virt");
+	verdict(LK_CLAIM_LRO_FEWER_ACKS, LK_VERDICT_REPRODUCED, "emulated: fewer ACKs than xen");
+	has(LK_CLAIM_LRO_FEWER_ACKS, "numbers", "xen 50.0");
+
+	ok(lk_findings_eval_set(db, NULL, 0, 1, F, label, sizeof label, NULL, &e) == 0,
+	   "mixed: eval of set 1");
+	is_str(label, "hosts root@10.9.1.2 -> root@10.9.2.2", "mixed: set 1 is the pair of hosts");
+	verdict(LK_CLAIM_LRO_RATE_PHYS_LT_VIRT, LK_VERDICT_NOT_TESTABLE, "hosts: no Xen path");
+	has(LK_CLAIM_LRO_RATE_PHYS_LT_VIRT, "missing", "plain real hosts have none");
+	verdict(LK_CLAIM_VIRT_HIGHEST_THROUGHPUT, LK_VERDICT_NOT_TESTABLE, "hosts: no netfront");
+	has(LK_CLAIM_VIRT_HIGHEST_THROUGHPUT, "missing", "the Xen path");
+	verdict(LK_CLAIM_LRO_FEWER_ACKS, LK_VERDICT_REPRODUCED, "hosts: native-gro/-lro fewer ACKs");
+	has(LK_CLAIM_LRO_FEWER_ACKS, "numbers", "native 50.0 ± 0.0 (3 runs), native-gro 25.0");
+	has(LK_CLAIM_LRO_FEWER_ACKS, "numbers", "native-lro is lower than native");
+	verdict(LK_CLAIM_PHYS_LRO_CPU, LK_VERDICT_REPRODUCED, "hosts: native-lro below native");
+	has(LK_CLAIM_PHYS_LRO_CPU, "numbers", "native 2.00 ± 0.00 (3 runs); native-lro 1.00 ± 0.02");
+	ok(lk_findings_eval_set(db, NULL, 0, 2, F, NULL, 0, NULL, &e) < 0, "mixed: no set 2: %s",
+	   e.msg);
+
+	/* the same host runs alone: labelled by their hosts, nothing [emulated] */
+	fresh();
+	THREE("native", goodput, 9e9, 1e7, .segs = 100000, .acks = 50000, .recv_cpu = 2.0,
+	      .params = HOSTS_PARAMS);
+	THREE("native-gro", goodput, 9e9, 1e7, .segs = 100000, .acks = 50000, .recv_cpu = 2.0,
+	      .params = HOSTS_PARAMS);
+	if (ok(rp_model_load(db, &o, &m, &e) == 0, "hosts only: model loads")) {
+		ok(!m.mixed && m.nsets == 1, "hosts only: one set, not mixed");
+		is_str(cfg_label(&m, "native", RP_TB_HOSTS), "native (hosts root@10.9.1.2 -> root@10.9.2.2)",
+		       "hosts only: still labelled by the hosts");
+		rp_model_free(&m);
+	}
+	eval();
+	verdict(LK_CLAIM_LRO_FEWER_ACKS, LK_VERDICT_NOT_REPRODUCED, "hosts only: GRO did not "
+		"lower the ACKs here");
+	verdict(LK_CLAIM_PHYS_LRO_CPU, LK_VERDICT_NOT_TESTABLE, "hosts only: no native-lro");
+	has(LK_CLAIM_PHYS_LRO_CPU, "missing", "an ok run of native-lro");
+
+	/* emulated only: no testbed in the labels */
+	fresh();
+	THREE("xen", goodput, 3e9, 1e7);
+	if (ok(rp_model_load(db, &o, &m, &e) == 0, "emulated only: model loads")) {
+		is_str(cfg_label(&m, "xen", RP_TB_EMULATED), "xen", "emulated only: plain labels");
+		rp_model_free(&m);
+	}
+}
+
 /* run ids select the runs; the verdict names and ids */
 static void t_api(void)
 {
@@ -649,6 +773,7 @@ int main(void)
 	t_sack();
 	t_bwe();
 	t_cpu();
+	t_mixed();
 	t_api();
 	if (lk_db_schema_version() >= 3) {
 		t_v3();

@@ -1,5 +1,7 @@
 /* testbed/hosts: the host description file and the ssh command lines. */
 #include "collectors/sampleline.h"
+#include "testbed/configs.h"
+#include "testbed/hostrun.h"
 #include "testbed/hosts.h"
 #include "testbed/remote.h"
 #include "tests/tap.h"
@@ -123,5 +125,56 @@ int main(void)
 			      "{\"t_ns\":1,\"source\":\"a\",\"key\":\"b\",\"value\":1} x"};
 	for (size_t i = 0; i < sizeof badl / sizeof badl[0]; i++)
 		ok(lk_sampleline_parse(badl[i], &sl) < 0, "refused line %zu: %s", i, badl[i]);
+
+	/* bench --hosts' configurations are names of the one table; native-lro
+	   is hosts-only there */
+	int known = 0;
+	for (int i = 0; lk_hostcfgs[i].name; i++)
+		known += lk_config_find(lk_hostcfgs[i].name) != NULL;
+	is_int(known, LK_NHOSTCFGS, "every bench --hosts configuration is in testbed/configs.h");
+	const struct lk_config *nlro = lk_config_find("native-lro");
+	ok(nlro && nlro->hosts_only && !lk_config_find("native")->hosts_only,
+	   "native-lro is hosts-only, native is not");
+	/* native-lro needs LRO the receiver's NIC can switch */
+	static struct lk_host_facts facts[LK_NROLES];
+	facts[LK_ROLE_RECEIVER].have_off = true;
+	facts[LK_ROLE_RECEIVER].off = (struct lk_offloads){.have_gro = true, .gro = true,
+							   .have_lro = true, .lro = false,
+							   .lro_fixed = true};
+	char why[512] = "";
+	const struct lk_hostcfg *hc = lk_hostcfg_find("native-lro");
+	ok(hc && !lk_hostcfg_possible(hc, facts, false, why, sizeof why) &&
+	   strstr(why, "native-lro is not available on these hosts: the receiver's ethtool -k shows "
+		  "large-receive-offload: off [fixed]") && !strchr(why, '\n'),
+	   "LRO [fixed] off: native-lro not available, one line: %s", why);
+	facts[LK_ROLE_RECEIVER].off.lro_fixed = false;
+	ok(hc && lk_hostcfg_possible(hc, facts, false, why, sizeof why),
+	   "LRO that can be switched: native-lro possible");
+	facts[LK_ROLE_RECEIVER].off.have_lro = false;
+	why[0] = 0;
+	ok(hc && !lk_hostcfg_possible(hc, facts, false, why, sizeof why) &&
+	   strstr(why, "shows no large-receive-offload"), "no LRO at all: not available: %s", why);
+
+	/* lrokit recv/send --json: their own CPU */
+	struct lk_selfcpu sc;
+	lk_selfcpu_start(&sc);
+	volatile double x = 0;
+	for (long i = 0; i < 20000000; i++)
+		x = x + (double)i * 0.5;
+	lk_selfcpu_stop(&sc);
+	diag("busy loop sum %g", (double)x);
+	char *js = NULL;
+	size_t jn = 0;
+	FILE *jf = open_memstream(&js, &jn);
+	lk_selfcpu_json(jf, &sc);
+	fclose(jf);
+	lk_selfcpu_free(&sc);
+	const char *tc = js ? strstr(js, ",\"cpu\":{\"task-clock\":") : NULL;
+	double tcv = tc ? strtod(tc + 21, NULL) : 0;
+	ok(tc && tcv > 1e6, "selfcpu: task-clock of this process counted (%.0f ns)", tcv);
+	ok(js && strstr(js, "\"rusage_cpu_ns\":") && strstr(js, "\"cycles\":") &&
+	   (!strstr(js, "\"cycles\":null") || strstr(js, "\"why\":{\"cycles\":\"")),
+	   "selfcpu: cycles counted, or null with the reason: %.300s", js ? js : "");
+	free(js);
 	done_testing();
 }

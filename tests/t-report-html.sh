@@ -104,7 +104,7 @@ done
 [ -n "$CHROMIUM" ] || skip_all "chromium not installed (make deps)"
 [ -x "$LK" ] || skip_all "$LK not built"
 
-plan 48
+plan 53
 
 A=${NSP}s B=${NSP}r
 lk_netns "$A" "$B"
@@ -218,6 +218,29 @@ grep -q 'id=capture-drops.*run 5 (lro-phys, 17 dropped)' "$R/report.html" &&
 	grep -q '<tr class=dropped><td>lro-phys' "$R/report.html" &&
 	[ "$(grep -c '<td class="n bad">17 <b>DROPS</b>' "$R/report.html")" -eq 2 ]
 ok $? "the run that dropped packets is flagged (note, summary row, runs table)"
+# ---- runs of bench --hosts beside the emulated ones (SYNTHETIC, like above):
+# their own set, labelled by the ssh destinations; a testbed column; the
+# emulated ones say [emulated]; the findings per set
+cp "$TMP/runs.db" "$TMP/mixed.db"
+HP='{"config":"x","hosts":{"sender":{"dest":"root@s.lab","iface":"eth1"},"receiver":{"dest":"root@r.lab","iface":"eth1"}},"offloads_set":{},"remote_commands":[]}'
+sqlite3 "$TMP/mixed.db" "INSERT INTO runs (run_id, config, status, started_ns, finished_ns, bytes, goodput_bps, lro_rate, repeat, params) VALUES
+ (21, 'native', 'ok', 1e9, 3e9, 25165824, 9.1e9, 1.0, 1, '$HP'), (22, 'native-gro', 'ok', 1e9, 3e9, 25165824, 9.3e9, 3.1, 1, '$HP'),
+ (23, 'native-lro', 'ok', 1e9, 3e9, 25165824, 9.4e9, 7.5, 1, '$HP');
+INSERT INTO counters (run_id, component, event, value, unit, source, note) SELECT run_id, 'receiver', 'task-clock', 1e8, 'ns', 'sw', NULL FROM runs WHERE run_id > 20;"
+"$LK" report --db "$TMP/mixed.db" -o "$TMP/rm" >"$TMP/rm.out" 2>"$TMP/rm.err"
+H=$TMP/rm/report.html
+[ $? -eq 0 ] && grep -q '<td>native-lro (hosts root@s.lab -&gt; root@r.lab)</td><td>hosts root@s.lab -&gt; root@r.lab</td>' "$H"
+ok $? "mixed: a host run's row is labelled by its hosts, with the testbed column"
+grep -q '<td>xen \[emulated\]</td><td>emulated</td>' "$H"
+ok $? "mixed: the emulated rows say [emulated]"
+grep -q 'native-gro (hosts root@s.lab -> root@r.lab)' "$TMP/rm/fig1-throughput.csv" "$TMP/rm/fig1-throughput.gp"
+ok $? "mixed: figure 1's series carry the host label"
+grep -q '<th>hosts root@s.lab -&gt; root@r.lab</th>' "$H" &&
+	sed -n '/<h3>Set: hosts root@s.lab -&gt; root@r.lab<\/h3>/,/<\/table>/p' "$H" | grep -q 'Not testable here; missing:</b> the Xen path.*plain real hosts have none'
+ok $? "mixed: the findings judge the hosts' set apart, in full, the Xen claims not testable there"
+grep -q '<td class=n>23</td><td>native-lro</td><td>hosts root@s.lab -&gt; root@r.lab</td><td>ok</td>' "$H" &&
+	grep -q '<td class=n>3</td><td>xen</td><td>emulated</td><td>ok</td>' "$H"
+ok $? "mixed: the runs table names each run's testbed"
 # a v1 database (no runs.capture_drops; the report does not migrate): the
 # drops come from the pcap counters
 cp "$TMP/runs.db" "$TMP/v1.db"

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v tcpdump > /dev/null || skip_all "tcpdump not installed"
-plan 42
+plan 45
 DB="$TMP/runs.db"
 CAP="$TMP/cap"
 runpids=
@@ -16,6 +16,18 @@ count() { tcpdump -r "$1" -nn "$2" 2>/dev/null | wc -l; }
 
 CONFIGS=$("$LK" testbed list | cut -f1)
 is "$(echo $CONFIGS)" "native native-gro xen lro-phys lro-virt lro-both" "testbed list: the six configurations"
+# native-lro is in the table but hosts-only: each local command refuses it
+# with one line naming bench --hosts, and records nothing
+for c in "run native-lro --db $TMP/refused.db" "testbed up native-lro" \
+	"bench --configs native-lro --out $TMP/refused"; do
+	"$LK" $c > "$TMP/refused.out" 2> "$TMP/refused.err"
+	rc=$?
+	r=1
+	[ $rc -ne 0 ] && [ "$(wc -l < "$TMP/refused.err")" -eq 1 ] && [ ! -s "$TMP/refused.out" ] &&
+		grep -q "native-lro needs a real NIC with LRO.*bench --hosts" "$TMP/refused.err" &&
+		[ ! -e "$TMP/refused.db" ] && [ ! -e "$TMP/refused" ] && r=0
+	ok $r "lrokit ${c%% *}: native-lro refused with one line (exit $rc: $(cat "$TMP/refused.err"))"
+done
 for cfg in $CONFIGS; do
 	"$LK" run "$cfg" --bytes 64M --db "$DB" --capture "$CAP" --json -q > "$TMP/$cfg.json" 2> "$TMP/$cfg.err" &
 	p=$!; runpids="$runpids $p"
