@@ -244,29 +244,32 @@ static int check_version(sqlite3 *db, const char *path, int v, struct lk_err *e)
 	return check_ours(db, path, v, e);
 }
 
+/* All the migrations a database needs run in one transaction: a process
+ * killed while creating or upgrading the schema leaves it as it was (absent
+ * or at its old version), never at a version in between. */
 static int migrate(sqlite3 *db, const char *path, struct lk_err *e)
 {
-	for (;;) {
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-			return lk_db_fail(e, db, path, NULL);
-		int v;
-		if (user_version(db, &v) < 0) {
-			lk_db_fail(e, db, path, NULL);
-			goto fail;
-		}
-		if (check_version(db, path, v, e) < 0)
-			goto fail;
-		if (v == lk_n_migrations)
-			return lk_db_exec(db, "COMMIT", path, e);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return lk_db_fail(e, db, path, NULL);
+	int v;
+	if (user_version(db, &v) < 0) {
+		lk_db_fail(e, db, path, NULL);
+		goto fail;
+	}
+	if (check_version(db, path, v, e) < 0)
+		goto fail;
+	for (; v < lk_n_migrations; v++) {
 		char what[600];
 		snprintf(what, sizeof what, "%s: migration to schema v%d", path, v + 1);
 		if (lk_db_exec(db, lk_migrations[v], what, e) < 0)
 			goto fail;
 		char pragma[64];
 		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-		if (lk_db_exec(db, pragma, what, e) < 0 || lk_db_exec(db, "COMMIT", what, e) < 0)
+		if (lk_db_exec(db, pragma, what, e) < 0)
 			goto fail;
 	}
+	if (lk_db_exec(db, "COMMIT", path, e) == 0)
+		return 0;
 fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
