@@ -34,6 +34,22 @@ OPT     ?= -O2
 endif
 
 CFLAGS  ?= $(OPT) -g
+# Link-time optimisation of the lrokit binary with gcc (not under the
+# sanitizers; LTO=0 turns it off): measured 7% fewer instructions per packet
+# in `lrokit analyze` (make perf-analyze). Objects carry both LTO bytecode and
+# ordinary code (-ffat-lto-objects): lrokit links with -flto, the test and
+# bench programs link the ordinary code, as without LTO.
+IS_GCC := $(shell $(CC) -v 2>&1 | grep -q '^gcc version' && echo 1)
+ifneq ($(SANITIZE),1)
+ifeq ($(IS_GCC),1)
+LTO ?= 1
+endif
+endif
+ifeq ($(LTO),1)
+LTO_CFLAGS := -flto=auto -ffat-lto-objects
+LTO_LINK := -flto=auto
+NO_LTO_LINK := -fno-lto
+endif
 # Warnings are errors only in development and CI builds (git's DEVELOPER=1
 # pattern): a user building a release with a newer compiler is not stopped by
 # a warning that compiler invented. .ci/run sets DEVELOPER=1.
@@ -71,20 +87,22 @@ all: $(BUILD)/lrokit $(TEST_BINS) $(HELPER_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(OBJ_LTO) -MMD -MP -c -o $@ $<
+
+$(LIB_OBJS) $(CLI_OBJS): OBJ_LTO := $(LTO_CFLAGS)
 
 $(LIBA): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/lrokit: $(CLI_OBJS) $(LIBA)
-	$(CC) $(ALLCFLAGS) -o $@ $(CLI_OBJS) $(LIBA) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALLCFLAGS) $(LTO_LINK) -o $@ $(CLI_OBJS) $(LIBA) $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBA)
-	$(CC) $(ALLCFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALLCFLAGS) $(NO_LTO_LINK) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBA)
-	$(CC) $(ALLCFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALLCFLAGS) $(NO_LTO_LINK) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_BINS:=.d) $(HELPER_BINS:=.d) $(BENCH_BINS:=.d)
 
@@ -99,9 +117,9 @@ $(BUILD)/broken/lro.o: lro_ref/lro.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -DLRO_TEST_BREAK_CSUM $(ALLCFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/broken/t-lro-engine: $(BUILD)/tests/t-lro-engine.o $(BUILD)/broken/lro.o $(LIBA)
-	$(CC) $(ALLCFLAGS) -o $@ $(BUILD)/broken/lro.o $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALLCFLAGS) $(NO_LTO_LINK) -o $@ $(BUILD)/broken/lro.o $< $(LIBA) $(LDFLAGS) $(LDLIBS)
 $(BUILD)/broken/t-lro-selftest: $(BUILD)/tests/t-lro-selftest.o $(BUILD)/broken/lro.o $(LIBA)
-	$(CC) $(ALLCFLAGS) -o $@ $(BUILD)/broken/lro.o $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALLCFLAGS) $(NO_LTO_LINK) -o $@ $(BUILD)/broken/lro.o $< $(LIBA) $(LDFLAGS) $(LDLIBS)
 -include $(BUILD)/broken/lro.d
 
 # Installs missing Debian packages (idempotent; does nothing when all are there).
