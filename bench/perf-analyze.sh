@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # make perf-analyze: `lrokit analyze` (no DB, --db) against tcptrace -l -n and
 # tshark -q -z conv,tcp on two captures of a real bulk transfer:
 #   small.pcap  >= 1.5 M packets at snaplen 96 (pcapng, as editcap writes it)
@@ -52,26 +52,37 @@ gen() {
 
 pkts() { capinfos -c -M "$1" 2>/dev/null | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}'; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# run CMD...: prints "seconds maxrss_kB" of one run
-one() { /usr/bin/time -f "%e %M" -o "$CACHE/time.out" "$@" >/dev/null 2>&1 || { echo "perf-analyze: failed: $*" >&2; cat "$CACHE/time.out" >&2; exit 1; }; cat "$CACHE/time.out"; }
+# wall: bash's `time` (to the millisecond; /usr/bin/time's %e rounds to
+# 10 ms, a step of 5% of the small capture's time, and wrapping the command in
+# /usr/bin/time would add its own start-up, ~5 ms here); peak RSS: a separate
+# run under /usr/bin/time (%M)
+wall() {
+	local TIMEFORMAT=%3R t
+	{ t=$( { time "$@" >/dev/null 2>/dev/null; } 2>&1 ); } || { echo "perf-analyze: failed: $*" >&2; exit 1; }
+	echo "$t"
+}
+rss() { /usr/bin/time -f "%M" -o "$CACHE/time.out" "$@" >/dev/null 2>&1 || { echo "perf-analyze: failed: $*" >&2; cat "$CACHE/time.out" >&2; exit 1; }; tail -1 "$CACHE/time.out"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# measure FILE TOOL RUNS: sets T (median seconds) and M (median peak RSS, kB)
+# measure FILE TOOL RUNS: sets T (median seconds of RUNS runs) and M (peak
+# RSS of one more run, kB)
 measure() {
-	: > "$CACHE/t.list"; : > "$CACHE/m.list"
-	i=0
+	: > "$CACHE/t.list"
+	local i=0 cmd
+	case $2 in
+	lrokit) cmd=("$LK" analyze -q "$1") ;;
+	lrokit--db) cmd=("$LK" analyze -q --db "$CACHE/perf.db" "$1") ;;
+	tcptrace) cmd=(tcptrace -l -n "$1") ;;
+	tshark) cmd=(tshark -n -q -r "$1" --disable-heuristic thrift_tcp -o tcp.desegment_tcp_streams:FALSE -z conv,tcp) ;;
+	esac
 	while [ $i -lt "$3" ]; do
-		case $2 in
-		lrokit) out=$(one "$LK" analyze -q "$1") ;;
-		lrokit--db) rm -f "$CACHE/perf.db"*; out=$(one "$LK" analyze -q --db "$CACHE/perf.db" "$1") ;;
-		tcptrace) out=$(one tcptrace -l -n "$1") ;;
-		tshark) out=$(one tshark -n -q -r "$1" --disable-heuristic thrift_tcp -o tcp.desegment_tcp_streams:FALSE -z conv,tcp) ;;
-		esac
-		echo "$out" | awk '{print $1}' >> "$CACHE/t.list"
-		echo "$out" | awk '{print $2}' >> "$CACHE/m.list"
+		rm -f "$CACHE/perf.db"*
+		wall "${cmd[@]}" >> "$CACHE/t.list" || exit 1
 		i=$((i + 1))
 	done
-	T=$(median < "$CACHE/t.list"); M=$(median < "$CACHE/m.list")
+	rm -f "$CACHE/perf.db"*
+	M=$(rss "${cmd[@]}") || exit 1
+	T=$(median < "$CACHE/t.list")
 }
 row() { # FILE LABEL N SIZE
 	printf "%-10s %-26s %10s %10.2f %10.0f %9.1f\n" "$(basename "$1")" "$2" "$T" \
