@@ -4,7 +4,8 @@
 #   small.pcap  >= 1.5 M packets at snaplen 96 (pcapng, as editcap writes it)
 #   full.pcap   >= 2 GB at full snaplen (pcap)
 # Both are made once (namespaces + veth, TSO off, iperf3, tcpdump) and cached
-# in bench/cache/. Reports medians of RUNS runs (default 5), packets/s, MB/s,
+# in bench/cache/. Reports medians of RUNS runs (default 5; lrokit and tcptrace
+# runs interleaved, so a slow phase of a shared machine falls on both), packets/s, MB/s,
 # peak RSS and the ratios lrokit/tcptrace and lrokit/tshark, then the same
 # for lrokit and tcptrace on small.pcap while `yes` keeps one core busy
 # (pinned to the last CPU; lrokit and tcptrace may use any), and judges the
@@ -64,25 +65,39 @@ wall() {
 rss() { /usr/bin/time -f "%M" -o "$CACHE/time.out" "$@" >/dev/null 2>&1 || { echo "perf-analyze: failed: $*" >&2; cat "$CACHE/time.out" >&2; exit 1; }; tail -1 "$CACHE/time.out"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# measure FILE TOOL RUNS: sets T (median seconds of RUNS runs) and M (peak
-# RSS of one more run, kB)
-measure() {
-	: > "$CACHE/t.list"
-	local i=0 cmd
-	case $2 in
-	lrokit) cmd=("$LK" analyze -q "$1") ;;
-	lrokit--db) cmd=("$LK" analyze -q --db "$CACHE/perf.db" "$1") ;;
-	tcptrace) cmd=(tcptrace -l -n "$1") ;;
-	tshark) cmd=(tshark -n -q -r "$1" --disable-heuristic thrift_tcp -o tcp.desegment_tcp_streams:FALSE -z conv,tcp) ;;
+# cmd_for TOOL FILE: sets the array CMD to the command line of TOOL on FILE
+cmd_for() {
+	case $1 in
+	lrokit) CMD=("$LK" analyze -q "$2") ;;
+	lrokit--db) CMD=("$LK" analyze -q --db "$CACHE/perf.db" "$2") ;;
+	tcptrace) CMD=(tcptrace -l -n "$2") ;;
+	tshark) CMD=(tshark -n -q -r "$2" --disable-heuristic thrift_tcp -o tcp.desegment_tcp_streams:FALSE -z conv,tcp) ;;
 	esac
-	while [ $i -lt "$3" ]; do
-		rm -f "$CACHE/perf.db"*
-		wall "${cmd[@]}" >> "$CACHE/t.list" || exit 1
+}
+# measure FILE RUNS TOOL...: RUNS rounds, each running every TOOL once in turn
+# (interleaved, so that a slow phase of the shared machine falls on all of
+# them alike); sets T_<TOOL> (median seconds) and M_<TOOL> (peak RSS of one
+# more run, kB), TOOL with - as _
+measure() {
+	local f=$1 runs=$2 i=0 tool v
+	shift 2
+	for tool in "$@"; do : > "$CACHE/t.$tool"; done
+	while [ $i -lt "$runs" ]; do
+		for tool in "$@"; do
+			cmd_for "$tool" "$f"
+			rm -f "$CACHE/perf.db"*
+			wall "${CMD[@]}" >> "$CACHE/t.$tool" || exit 1
+		done
 		i=$((i + 1))
 	done
-	rm -f "$CACHE/perf.db"*
-	M=$(rss "${cmd[@]}") || exit 1
-	T=$(median < "$CACHE/t.list")
+	for tool in "$@"; do
+		cmd_for "$tool" "$f"
+		rm -f "$CACHE/perf.db"*
+		v=${tool//-/_}
+		printf -v "M_$v" '%s' "$(rss "${CMD[@]}")" || exit 1
+		printf -v "T_$v" '%s' "$(median < "$CACHE/t.$tool")"
+		rm -f "$CACHE/t.$tool"
+	done
 }
 row() { # FILE LABEL N SIZE
 	printf "%-10s %-26s %10s %10.2f %10.0f %9.1f\n" "$(basename "$1")" "$2" "$T" \
@@ -102,24 +117,19 @@ printf "%-10s %-26s %10s %10s %10s %9s\n" file tool seconds Mpkt/s MB/s RSS_MB
 for f in "$SMALL" "$FULL"; do
 	n=$(pkts "$f"); sz=$(stat -c %s "$f")
 	cat "$f" > /dev/null   # warm page cache
-	for tool in lrokit lrokit--db tcptrace tshark; do
-		r=$RUNS; [ "$tool" = tshark ] && r=1
-		[ "$tool" = lrokit--db ] && [ "$f" = "$FULL" ] && r=1
-		measure "$f" $tool $r
-		row "$f" "$tool (n=$r)" "$n" "$sz"
-		case $tool in
-		lrokit) t_lk=$T ;;
-		lrokit--db) t_db=$T; m_db=$M ;;
-		tcptrace) t_tt=$T ;;
-		tshark) t_ts=$T ;;
-		esac
-	done
-	echo "$(basename "$f"): packets=$n bytes=$sz  lrokit vs tcptrace: $(ratio "$t_tt" "$t_lk")x  vs tshark: $(ratio "$t_ts" "$t_lk")x"
+	measure "$f" "$RUNS" lrokit tcptrace
+	if [ "$f" = "$SMALL" ]; then measure "$f" "$RUNS" lrokit--db; r_db=$RUNS; else measure "$f" 1 lrokit--db; r_db=1; fi
+	measure "$f" 1 tshark
+	T=$T_lrokit M=$M_lrokit; row "$f" "lrokit (n=$RUNS)" "$n" "$sz"
+	T=$T_lrokit__db M=$M_lrokit__db; row "$f" "lrokit--db (n=$r_db)" "$n" "$sz"
+	T=$T_tcptrace M=$M_tcptrace; row "$f" "tcptrace (n=$RUNS)" "$n" "$sz"
+	T=$T_tshark M=$M_tshark; row "$f" "tshark (n=1)" "$n" "$sz"
+	echo "$(basename "$f"): packets=$n bytes=$sz  lrokit vs tcptrace: $(ratio "$T_tcptrace" "$T_lrokit")x  vs tshark: $(ratio "$T_tshark" "$T_lrokit")x"
 	if [ "$f" = "$SMALL" ]; then
-		x_small=$(ratio "$t_tt" "$t_lk"); db_rate=$(echo "$n $t_db" | awk '{printf "%.2f", $1/$2/1e6}')
-		db_rss=$(echo "$m_db" | awk '{printf "%.1f", $1/1024}'); n_small=$n; sz_small=$sz
+		x_small=$(ratio "$T_tcptrace" "$T_lrokit"); db_rate=$(echo "$n $T_lrokit__db" | awk '{printf "%.2f", $1/$2/1e6}')
+		db_rss=$(echo "$M_lrokit__db" | awk '{printf "%.1f", $1/1024}'); n_small=$n; sz_small=$sz
 	else
-		x_full=$(ratio "$t_tt" "$t_lk")
+		x_full=$(ratio "$T_tcptrace" "$T_lrokit")
 	fi
 done
 
@@ -129,10 +139,11 @@ taskset -c "$last" yes > /dev/null &
 busy=$!
 trap 'kill $busy 2>/dev/null' EXIT INT TERM
 sleep 0.5
-measure "$SMALL" lrokit "$RUNS"; t_lk=$T; row "$SMALL" "lrokit, CPU $last busy (n=$RUNS)" "$n_small" "$sz_small"
-measure "$SMALL" tcptrace "$RUNS"; t_tt=$T; row "$SMALL" "tcptrace, CPU $last busy (n=$RUNS)" "$n_small" "$sz_small"
+measure "$SMALL" "$RUNS" lrokit tcptrace
+T=$T_lrokit M=$M_lrokit; row "$SMALL" "lrokit, CPU $last busy (n=$RUNS)" "$n_small" "$sz_small"
+T=$T_tcptrace M=$M_tcptrace; row "$SMALL" "tcptrace, CPU $last busy (n=$RUNS)" "$n_small" "$sz_small"
 kill $busy 2>/dev/null; wait $busy 2>/dev/null || true; trap - EXIT INT TERM
-x_busy=$(ratio "$t_tt" "$t_lk")
+x_busy=$(ratio "$T_tcptrace" "$T_lrokit")
 echo "load average after: $(load)"
 echo "goals:"
 verdict "no DB, small.pcap, x tcptrace" "$x_small" ">=" 3
@@ -140,5 +151,5 @@ verdict "no DB, full.pcap, x tcptrace" "$x_full" ">=" 8
 verdict "no DB, small.pcap, one core busy, x tcptrace" "$x_busy" ">=" 2
 verdict "--db, small.pcap, M packets/s" "$db_rate" ">=" 2
 verdict "--db, small.pcap, peak RSS MB" "$db_rss" "<=" 64
-rm -f "$CACHE/perf.db"* "$CACHE/t.list" "$CACHE/m.list" "$CACHE/time.out"
+rm -f "$CACHE/perf.db"* "$CACHE/time.out"
 [ "$missed" -eq 0 ] || { echo "perf-analyze: $missed goal(s) MISSED" >&2; exit 1; }
