@@ -18,21 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static uint8_t buf[1 << 16];
-static size_t len;
-static bool be;
-
-static void w8(uint8_t v) { buf[len++] = v; }
-static void w16(uint16_t v)
-{
-	if (be) { w8((uint8_t)(v >> 8)); w8((uint8_t)v); }
-	else { w8((uint8_t)v); w8((uint8_t)(v >> 8)); }
-}
-static void w32(uint32_t v)
-{
-	if (be) { w16((uint16_t)(v >> 16)); w16((uint16_t)v); }
-	else { w16((uint16_t)v); w16((uint16_t)(v >> 16)); }
-}
+#define WB_CAP (1 << 16)
+#include "tests/helpers/wbytes.h"
 
 /* a TCP/IP frame of n >= 54 bytes for Ethernet (lt 1), SLL (113) or raw IP
  * (101), with some varying bytes */

@@ -12,21 +12,8 @@
 #include <stdint.h>
 #include <unistd.h>
 
-static uint8_t buf[8192];
-static size_t len;
-static bool be;
-
-static void w8(uint8_t v) { buf[len++] = v; }
-static void w16(uint16_t v)
-{
-	if (be) { w8((uint8_t)(v >> 8)); w8((uint8_t)v); }
-	else { w8((uint8_t)v); w8((uint8_t)(v >> 8)); }
-}
-static void w32(uint32_t v)
-{
-	if (be) { w16((uint16_t)(v >> 16)); w16((uint16_t)v); }
-	else { w16((uint16_t)v); w16((uint16_t)(v >> 16)); }
-}
+#define WB_CAP (8192)
+#include "tests/helpers/wbytes.h"
 static void shb(void)
 {
 	w32(0x0A0D0D0A); w32(28); w32(0x1A2B3C4D); w16(1); w16(0); w32(0xffffffff); w32(0xffffffff);
