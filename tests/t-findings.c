@@ -73,6 +73,14 @@ static void fresh(void)
 }
 
 /* A capture with one data flow a->b of t->segs segments; returns its flow id. */
+/* a component's task-clock row (seconds of CPU; none when not positive) */
+static void task_clock(int64_t run, const char *comp, double secs)
+{
+	if (secs > 0)
+		execf("INSERT INTO counters VALUES (%lld, '%s', 'task-clock', %.17g, 'ns', 'sw', NULL)",
+		      (long long)run, comp, secs * 1e9);
+}
+
 static int64_t add_capture(int64_t run, const char *point, const struct trun *t)
 {
 	execf("INSERT INTO captures (run_id, point, path, sha256, linktype, snaplen, packets, "
@@ -122,18 +130,10 @@ static int64_t add_run(const struct trun *t)
 		add_capture(run, "receiver", t);
 		snd_flow = add_capture(run, "sender", t);
 	}
-	if (t->dom0 > 0)
-		execf("INSERT INTO counters VALUES (%lld, 'dom0', 'task-clock', %.17g, 'ns', 'sw', "
-		      "NULL)", (long long)run, t->dom0 * 1e9);
-	if (t->domU > 0)
-		execf("INSERT INTO counters VALUES (%lld, 'domU', 'task-clock', %.17g, 'ns', 'sw', "
-		      "NULL)", (long long)run, t->domU * 1e9);
-	if (t->recv_cpu > 0)
-		execf("INSERT INTO counters VALUES (%lld, 'receiver', 'task-clock', %.17g, 'ns', 'sw', "
-		      "NULL)", (long long)run, t->recv_cpu * 1e9);
-	if (t->send_cpu > 0)
-		execf("INSERT INTO counters VALUES (%lld, 'sender', 'task-clock', %.17g, 'ns', 'sw', "
-		      "NULL)", (long long)run, t->send_cpu * 1e9);
+	task_clock(run, "dom0", t->dom0);
+	task_clock(run, "domU", t->domU);
+	task_clock(run, "receiver", t->recv_cpu);
+	task_clock(run, "sender", t->send_cpu);
 	if (t->params && strstr(t->params, "remote_commands")) {
 		/* what lrokit collect adds on each host (testbed/hostrun.c): per-CPU
 		   cpu-clock (wall time, idle included), interfaces, SNMP */
