@@ -679,17 +679,21 @@ static __attribute__((noinline)) bool ackset_slot(struct lk_ackset *s, uint64_t 
 	return true;
 }
 
-void lk_ackset_packet(void *ctx, struct lk_flow *f, int dir, const struct lk_pkt *p,
-		      uint64_t ts_ns)
+void lk_ackset_packet(void *ctx, uint64_t i, int dir, const struct lk_pkt *p, uint64_t ts_ns)
 {
 	struct lk_ackset *s = ctx;
-	uint64_t i = f->idx;
 	if (UNLIKELY(i >= s->n || !s->acks[i] || !s->bwe[i]) && !ackset_slot(s, i))
 		return;
 	int r1 = lk_acks_feed(s->acks[i], dir, p, ts_ns);
 	int r2 = lk_bwe_feed(s->bwe[i], dir, p, ts_ns);
 	if (UNLIKELY((r1 | r2) < 0))
 		s->oom = true;
+}
+
+unsigned lk_ackset_csum_wanted(void *ctx, uint64_t i, int dir)
+{
+	const struct lk_ackset *s = ctx;
+	return i >= s->n || !s->acks[i] ? LK_SIDE_WANT_ALL : lk_side_csum_wanted(s->acks[i]->side, dir);
 }
 
 int lk_ackset_finish(struct lk_ackset *s, struct lk_err *e)

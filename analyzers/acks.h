@@ -186,8 +186,11 @@ void lk_ackset_free(struct lk_ackset *s);
 /* Same signature as struct lk_observer.packet (analyzers/analyze.h): pass
  * {.ctx = set, .packet = lk_ackset_packet}. Out-of-memory is remembered and
  * reported by lk_ackset_finish. */
-void lk_ackset_packet(void *set, struct lk_flow *f, int dir, const struct lk_pkt *p,
+void lk_ackset_packet(void *set, uint64_t flow_idx, int dir, const struct lk_pkt *p,
 		      uint64_t ts_ns);
+/* Same signature as struct lk_observer.csum_wanted: lk_side_csum_wanted of
+ * the flow (LK_SIDE_WANT_ALL for a flow not seen yet). */
+unsigned lk_ackset_csum_wanted(void *set, uint64_t flow_idx, int dir);
 /* Finish every flow (side decision, estimator summaries). -1 if a packet
  * could not be tracked for lack of memory. */
 int lk_ackset_finish(struct lk_ackset *s, struct lk_err *e);

@@ -1,6 +1,7 @@
 /* analyzers/analyze.c - decode -> track -> count -> store. See analyze.h. */
 #include "analyzers/analyze.h"
 #include "analyzers/acks.h"
+#include "analyzers/pipeline.h"
 #include "analyzers/store.h"
 #include "lib/clock.h"
 #include "lib/pcapin.h"
@@ -47,6 +48,7 @@ void lk_observer_ackset(struct lk_observer *ob, struct lk_ackset *set)
 	ob->ctx = set;
 	ob->packet = lk_ackset_packet;
 	ob->finish = ackset_finish;
+	ob->csum_wanted = lk_ackset_csum_wanted;
 }
 
 void lk_analysis_free(struct lk_analysis *res)
@@ -57,9 +59,16 @@ void lk_analysis_free(struct lk_analysis *res)
 	}
 }
 
+/* Segments observed in the reading thread before the pipeline starts: a
+ * short capture is done before a thread and its batches would pay off. */
+#define PIPELINE_AFTER 4096
+/* ... and only if they averaged fewer bytes captured than this */
+#define PIPELINE_MAX_CAPLEN 512
+
 int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk_analysis *res,
 		    struct lk_err *e)
 {
+	struct lk_pipeline *pl = NULL;
 	memset(res, 0, sizeof *res);
 	snprintf(res->path, sizeof res->path, "%s", path);
 	struct lk_pcap *r = NULL;
@@ -77,6 +86,22 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 	if (o->db && lk_store_begin(res, o, &s, e) < 0)
 		goto fail;
 
+	/* the observers in a second thread once the capture proves long enough
+	 * to be worth one, if its records are short (LK_ANALYZE_THREADS=2, for
+	 * tests: from the first segment to the last, whatever the records and
+	 * the database; =2stop: the same but back to direct calls after 64
+	 * batches; =1: never). Not with a database: its
+	 * writer, and the thread that reads and hashes the file, use the other
+	 * CPU already. Not for full frames either: the read-ahead thread
+	 * (lib/instream.h) does, and the pipeline would sum the checksums of
+	 * data segments that the observers no longer look at (their budget is
+	 * per size class, and only the observers know the MSS that decides the
+	 * class). */
+	uint64_t pipe_at = UINT64_MAX, capbytes = 0;
+	const char *env = getenv("LK_ANALYZE_THREADS");
+	bool force = env && (!strcmp(env, "2") || !strcmp(env, "2stop"));
+	if ((force || !o->db) && lk_pipeline_wanted(o->observers, o->n_observers))
+		pipe_at = force ? 0 : PIPELINE_AFTER;
 	const struct pcap_pkthdr *h;
 	const uint8_t *data;
 	struct lk_pkt p;
@@ -103,9 +128,28 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 		}
 		if (s && lk_store_packet(s, f, dir, &p, ts, e) < 0)
 			goto fail;
-		for (unsigned i = 0; i < o->n_observers; i++)
-			o->observers[i].packet(o->observers[i].ctx, f, dir, &p, ts);
+		if (res->tcp_packets > pipe_at && !pl) {
+			if (pipe_at && capbytes / pipe_at >= PIPELINE_MAX_CAPLEN)
+				pipe_at = UINT64_MAX;
+			else if (!(pl = lk_pipeline_start(o->observers, o->n_observers,
+							  !force ? LK_PIPE_AUTO
+							  : env[1] ? LK_PIPE_STOP : LK_PIPE_KEEP)))
+				pipe_at = UINT64_MAX;
+		}
+		if (res->tcp_packets <= pipe_at)
+			capbytes += h->caplen;
+		if (pl) {
+			if (!lk_pipeline_packet(pl, f, dir, &p, ts)) {
+				lk_pipeline_finish(pl); /* then directly */
+				pl = NULL;
+				pipe_at = UINT64_MAX;
+			}
+		} else
+			for (unsigned i = 0; i < o->n_observers; i++)
+				o->observers[i].packet(o->observers[i].ctx, f->idx, dir, &p, ts);
 	}
+	lk_pipeline_finish(pl);
+	pl = NULL;
 	if (rc < 0)
 		goto fail;
 	res->truncated_tail = lk_pcap_truncated(r);
@@ -125,6 +169,7 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 	lk_pcap_close(r);
 	return 0;
 fail:
+	lk_pipeline_finish(pl);
 	lk_store_abort(s);
 	lk_pcap_close(r);
 	lk_analysis_free(res);

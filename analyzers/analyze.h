@@ -23,16 +23,24 @@
 #include "lib/err.h"
 
 /* A per-packet observer (e.g. the ACK classifier): called for every decoded
- * TCP segment after flow tracking, in capture order. */
+ * TCP segment after flow tracking, in capture order, with its flow's
+ * lk_flow.idx (lk_flowtab_get gives the flow once the file is read). */
 struct lk_observer {
 	void *ctx;
-	void (*packet)(void *ctx, struct lk_flow *f, int dir, const struct lk_pkt *p,
+	void (*packet)(void *ctx, uint64_t flow_idx, int dir, const struct lk_pkt *p,
 		       uint64_t ts_ns);
 	/* Optional: called once after the last packet, before the ingest
 	 * commits; db is NULL without a database (or for a duplicate file).
 	 * Flows carry their DB flow_id in user_id. Return < 0 (e filled) to
 	 * fail the whole ingest. */
 	int (*finish)(void *ctx, const struct lk_flowtab *t, sqlite3 *db, struct lk_err *e);
+	/* Optional. When every observer has it, the observers may run in a
+	 * second thread (analyzers/pipeline.h), fed in capture order: packet
+	 * then gets p without its frame (NULL), with what lk_side_csum_take
+	 * (analyzers/side.h) took of it as csum_wanted asked for the flow and
+	 * direction (LK_SIDE_WANT_*, bits once clear staying clear), and of
+	 * the rest only the fields the pipeline carries (pipeline.c). */
+	unsigned (*csum_wanted)(void *ctx, uint64_t flow_idx, int dir);
 };
 
 struct lk_ackset;

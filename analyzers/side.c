@@ -159,31 +159,89 @@ static void note_ttl(struct sdir *D, uint8_t ttl)
 	}
 }
 
+/* The pseudo-header sum of p's segment (tlen: TCP header + payload), as
+ * lro_csum_add would start it (16-bit words in network order). */
+static uint32_t pseudo_sum(const struct lk_pkt *p, uint32_t tlen)
+{
+	unsigned alen = p->af == 4 ? 4 : 16;
+	uint32_t ps = 6 + (tlen & 0xffff) + (tlen >> 16);
+	for (unsigned i = 0; i < alen; i += 2)
+		ps += (uint32_t)(p->saddr[i] << 8 | p->saddr[i + 1]) +
+		      (uint32_t)(p->daddr[i] << 8 | p->daddr[i + 1]);
+	return ps;
+}
+
+/* p's checksum field: LK_CSUM_*; *ps: the pseudo-header sum, *tlen: TCP
+ * header + payload bytes. */
+static int csum_class(const struct lk_pkt *p, uint32_t *ps, uint32_t *tlen)
+{
+	uint32_t l4 = p->l4_off;
+	*tlen = (uint32_t)p->tcp_hlen + p->payload_len;
+	if (p->caplen < l4 + 18)
+		return LK_CSUM_NONE;
+	*ps = pseudo_sum(p, *tlen);
+	uint16_t field = (uint16_t)(p->frame[l4 + 16] << 8 | p->frame[l4 + 17]);
+	return field == lro_csum_fold(*ps) ? LK_CSUM_PARTIAL : LK_CSUM_COMPLETE;
+}
+
+/* -1 when the segment was not captured whole, else whether its sum is valid. */
+static int csum_sum(const struct lk_pkt *p, uint32_t ps, uint32_t tlen)
+{
+	if ((uint64_t)p->l4_off + tlen > p->caplen)
+		return -1;
+	return lro_csum_fold(lro_csum_add(ps, p->frame + p->l4_off, tlen)) == 0xffff;
+}
+
+void lk_side_csum_take(struct lk_pkt *p, unsigned want)
+{
+	uint32_t ps = 0, tlen = 0;
+	p->csum_known = true;
+	p->csum_class = LK_CSUM_NONE;
+	p->csum_sum = -1;
+	if (!p->frame || !(want & (p->payload_len ? LK_SIDE_WANT_DATA : LK_SIDE_WANT_EMPTY)))
+		return;
+	p->csum_class = (uint8_t)csum_class(p, &ps, &tlen);
+	if ((want & LK_SIDE_WANT_SUM) && p->csum_class == LK_CSUM_COMPLETE)
+		p->csum_sum = (int8_t)csum_sum(p, ps, tlen);
+}
+
+unsigned lk_side_csum_wanted(const struct lk_side_state *s, int dir)
+{
+	if (dir != 0 && dir != 1)
+		return 0;
+	const struct sdir *D = &s->d[dir];
+	bool small = D->small.partial + D->small.complete < CSUM_BUDGET,
+	     big = D->big.partial + D->big.complete < CSUM_BUDGET;
+	/* a segment without payload is small, whatever the MSS */
+	return (small ? LK_SIDE_WANT_EMPTY : 0) | (small || big ? LK_SIDE_WANT_DATA : 0) |
+	       (D->verified < VERIFY_BUDGET ? LK_SIDE_WANT_SUM : 0);
+}
+
 /* The TCP checksum field of p: partial (the pseudo-header sum a NIC would
  * complete), else complete; verified when the whole segment was captured. */
 static void note_csum(struct sdir *D, const struct lk_pkt *p, uint32_t mss)
 {
 	bool big = mss && p->payload_len > mss;
 	struct csum_count *c = big ? &D->big : &D->small;
-	if (c->partial + c->complete >= CSUM_BUDGET || !p->frame)
+	if (c->partial + c->complete >= CSUM_BUDGET || (!p->frame && !p->csum_known))
 		return;
-	uint32_t l4 = p->l4_off, tlen = (uint32_t)p->tcp_hlen + p->payload_len;
-	if (p->caplen < l4 + 18)
+	uint32_t ps = 0, tlen = 0;
+	int cl = p->frame ? csum_class(p, &ps, &tlen) : p->csum_class;
+	if (cl == LK_CSUM_NONE)
 		return;
-	unsigned alen = p->af == 4 ? 4 : 16;
-	uint32_t ps = lro_csum_add(0, p->saddr, alen);
-	ps = lro_csum_add(ps, p->daddr, alen);
-	ps += 6 + (tlen & 0xffff) + (tlen >> 16);
-	uint16_t pseudo = lro_csum_fold(ps);
-	uint16_t field = (uint16_t)(p->frame[l4 + 16] << 8 | p->frame[l4 + 17]);
-	if (field == pseudo) {
+	if (cl == LK_CSUM_PARTIAL) {
 		c->partial++;
 		return;
 	}
 	c->complete++;
-	if (D->verified < VERIFY_BUDGET && (uint64_t)l4 + tlen <= p->caplen) {
+	if (D->verified < VERIFY_BUDGET) {
+		/* without the frame: summed by lk_side_csum_take, which was told
+		 * to while lk_side_csum_wanted said so, as it does here */
+		int ok = p->frame ? csum_sum(p, ps, tlen) : p->csum_sum;
+		if (ok < 0)
+			return;
 		D->verified++;
-		if (lro_csum_fold(lro_csum_add(ps, p->frame + l4, tlen)) == 0xffff)
+		if (ok)
 			c->valid++;
 		else
 			c->bad++;

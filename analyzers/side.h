@@ -149,10 +149,22 @@ struct lk_side_state *lk_side_new(void); /* NULL: out of memory */
 void lk_side_free(struct lk_side_state *s);
 /* Every TCP segment of the connection in capture order; dir 0 = a->b (as
  * analyzers/flow.h). mss: the MSS of dir's data as known so far (0 unknown).
- * Reads p->frame for the checksum (p->frame may be NULL). Returns -1 when
+ * Reads p->frame for the checksum (NULL: what lk_side_csum_take took, if
+ * anything; nothing at all is counted without either). Returns -1 when
  * out of memory (a timestamp echo is then not measured), else 0. */
 int lk_side_packet(struct lk_side_state *s, int dir, const struct lk_pkt *p, uint64_t ts_ns,
 		   uint32_t mss);
+/* What lk_side_packet may still take from the frames of later segments of
+ * a direction: the checksum field of segments without payload, of segments
+ * with payload, and the sum of whole segments (of those whose field it
+ * takes). A bit once clear stays clear. */
+enum { LK_SIDE_WANT_EMPTY = 1, LK_SIDE_WANT_DATA = 2, LK_SIDE_WANT_SUM = 4, LK_SIDE_WANT_ALL = 7 };
+unsigned lk_side_csum_wanted(const struct lk_side_state *s, int dir);
+/* For a segment handed on without its frame (the analysis pipeline): take
+ * from p->frame what lk_side_packet wants of it (want: LK_SIDE_WANT_* as
+ * lk_side_csum_wanted said for its direction, or LK_SIDE_WANT_ALL), so
+ * that p->frame may be set to NULL. */
+void lk_side_csum_take(struct lk_pkt *p, unsigned want);
 /* An ACK of direction dir that advanced. delay_ns: time since the capture of
  * the newest data segment it newly covers (UINT64_MAX: none known); beyond:
  * bytes of the other direction's data seen beyond its ack; mss of that data

@@ -109,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			bool is_new;
 			struct lk_flow *fl = lk_flowtab_add(t, &p, ts, &dir, &is_new);
 			FZ_CHECK(fl != NULL);
-			lk_ackset_packet(set, fl, dir, &p, ts);
+			lk_ackset_packet(set, fl->idx, dir, &p, ts);
 		}
 		free(f);
 	}

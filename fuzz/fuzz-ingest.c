@@ -66,9 +66,9 @@ static int64_t rows(void)
 		  " + (SELECT count(*) FROM bwe)", 0);
 }
 
-static void count_pkt(void *ctx, struct lk_flow *f, int dir, const struct lk_pkt *p, uint64_t ts)
+static void count_pkt(void *ctx, uint64_t flow_idx, int dir, const struct lk_pkt *p, uint64_t ts)
 {
-	(void)f; (void)p; (void)ts;
+	(void)flow_idx; (void)p; (void)ts;
 	FZ_CHECK(dir == 0 || dir == 1);
 	(*(uint64_t *)ctx)++;
 }

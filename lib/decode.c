@@ -483,6 +483,7 @@ enum lk_dec_status lk_decode(int dlt, const uint8_t *f, uint32_t caplen, uint32_
 			     struct lk_pkt *p)
 {
 	p->frame = f;
+	p->csum_known = false;
 	p->caplen = caplen;
 	p->wirelen = wirelen;
 	p->vlan_depth = 0;

@@ -93,8 +93,17 @@ struct lk_pkt {
 	uint32_t payload_len; /* TCP payload bytes claimed by the IP header */
 	uint32_t cap_payload; /* of which captured */
 	struct lk_tcpopt opt;
-	const uint8_t *frame;
+	const uint8_t *frame; /* the captured bytes; NULL where they were not kept */
+	/* Where frame is NULL but csum_known: what the checksum analysis needs
+	 * of the frame, taken by whoever had it (lk_side_csum_take, for the
+	 * analysis pipeline that hands segments to another thread). */
+	bool csum_known;
+	uint8_t csum_class;   /* LK_CSUM_* */
+	int8_t csum_sum;      /* the whole segment summed: 1 valid, 0 bad, -1 not summed */
 };
+/* The TCP checksum field: not captured (caplen < l4_off + 18), the
+ * pseudo-header sum a NIC completes (checksum offload), or anything else. */
+enum { LK_CSUM_NONE = 0, LK_CSUM_PARTIAL, LK_CSUM_COMPLETE };
 
 /* The link-layer header of a frame: its length and what follows it. */
 struct lk_link {

@@ -427,6 +427,129 @@ static void inflight(void)
 	lk_side_free(x);
 }
 
+/* ---------------- frames taken (the analysis pipeline) ---------------- */
+
+static uint64_t trs = 88172645463325252ull;
+static uint32_t trnd(uint32_t n)
+{
+	trs ^= trs << 13;
+	trs ^= trs >> 7;
+	trs ^= trs << 17;
+	return (uint32_t)(trs % n);
+}
+
+static char *decision_text(const struct lk_side_state *x, int data_dir)
+{
+	struct lk_side_decision d;
+	lk_side_decide(x, data_dir, LK_SIDE_AUTO, &d);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	lk_side_json(&d, f);
+	fclose(f);
+	return buf;
+}
+
+/* Segments fed with their frames (x) and, as the pipeline does, without
+ * them (y): what lk_side_csum_take took as lk_side_csum_wanted said `lag`
+ * segments earlier (the observers' thread runs behind the reading thread).
+ * Sizes around a changing MSS, both directions, partial/valid/bad fields,
+ * some cut by the snaplen, budgets exhausted in one size class and not the
+ * other: the decisions, with every checksum count, must be the same. */
+static void frames_taken(int af, unsigned lag, unsigned cut_every)
+{
+	struct lk_side_state *x = lk_side_new(), *y = lk_side_new();
+	enum { N = 7000 };
+	unsigned (*hist)[2] = calloc(N + 1, sizeof *hist); /* [k][dir]: wanted before segment k */
+	if (!x || !y || !hist) {
+		ok(0, "frames taken: out of memory");
+		return;
+	}
+	hist[0][0] = hist[0][1] = LK_SIDE_WANT_ALL;
+	uint32_t seq[2] = {1000, 5000};
+	unsigned sums = 0, skipped = 0;
+	for (unsigned k = 0; k < N; k++) {
+		struct seg s = {.af = af, .dir = (int)trnd(3) == 0, .ttl = 64, .flags = LK_TH_ACK,
+				.ts = trnd(2), .tsval = k, .tsecr = k};
+		/* dir 0: mostly data (some over the MSS), dir 1: mostly ACKs */
+		uint32_t r = trnd(100);
+		s.len = s.dir == 0 ? (r < 60 ? 1448 : r < 80 ? 2896 : r < 90 ? 100 : 0)
+				   : (r < 95 ? 0 : 536);
+		s.cs = (enum csum)trnd(3);
+		s.seq = seq[s.dir];
+		s.ack = seq[!s.dir];
+		seq[s.dir] += s.len;
+		s.id = (uint16_t)k;
+		uint32_t mss = k < 300 ? 0 : k < 3000 ? 1448 : 536;
+		struct lk_pkt p;
+		uint32_t caplen;
+		build(&s, &p, &caplen);
+		if (cut_every && k % cut_every == 0 && caplen > 14 + 40 + 20) {
+			/* cut by a snaplen: the field kept, the segment not whole */
+			caplen = p.l4_off + 18 + trnd(8);
+			lk_decode(1, frame, caplen, p.wirelen, &p);
+		}
+		/* what y wanted `lag` segments ago (all before that) */
+		unsigned want = k >= lag ? hist[k - lag][s.dir] : LK_SIDE_WANT_ALL;
+		struct lk_pkt q = p;
+		lk_side_csum_take(&q, want);
+		q.frame = NULL;
+		sums += q.csum_sum >= 0;
+		skipped += !(want & LK_SIDE_WANT_SUM);
+		lk_side_packet(x, s.dir, &p, k * US, mss);
+		lk_side_packet(y, s.dir, &q, k * US, mss);
+		hist[k + 1][0] = lk_side_csum_wanted(y, 0);
+		hist[k + 1][1] = lk_side_csum_wanted(y, 1);
+	}
+	char *a = decision_text(x, 0), *b = decision_text(y, 0);
+	ok(a && b && !strcmp(a, b), "IPv%d, lag %u, cut every %u: same decision and counts with frames "
+	   "taken (%u summed, %u segments past the sum budget)", af, lag, cut_every, sums, skipped);
+	if (a && b && strcmp(a, b))
+		diag("with frames: %s\n# taken:       %s", a, b);
+	/* the wanted bits only ever clear */
+	bool mono = true;
+	for (unsigned k = 1; k <= N; k++)
+		for (int d = 0; d < 2; d++)
+			mono &= (hist[k][d] & ~hist[k - 1][d]) == 0;
+	ok(mono, "IPv%d, lag %u: lk_side_csum_wanted bits only clear", af, lag);
+	free(a);
+	free(b);
+	free(hist);
+	lk_side_free(x);
+	lk_side_free(y);
+}
+
+/* Without the frame and without lk_side_csum_take, no checksum is counted:
+ * the same segments with and without frames differ only in that. */
+static void no_frame(void)
+{
+	struct lk_side_state *x = lk_side_new(), *y = lk_side_new();
+	struct seg s = {.af = 4, .ttl = 64, .flags = LK_TH_ACK, .seq = 1, .ack = 1, .len = 100,
+			.cs = CS_PARTIAL};
+	for (int k = 0; k < 1200; k++) {
+		struct lk_pkt p;
+		uint32_t caplen;
+		s.dir = k & 1;
+		s.len = s.dir ? 0 : 100;
+		build(&s, &p, &caplen);
+		lk_side_packet(y, s.dir, &p, (uint64_t)k * US, 1448);
+		p.frame = NULL;
+		lk_side_packet(x, s.dir, &p, (uint64_t)k * US, 1448);
+		s.seq += s.len;
+	}
+	char *a = decision_text(x, 0), *b = decision_text(y, 0);
+	ok(a && b && !strstr(a, "partial") && strstr(b, "a->b 600/600 partial"),
+	   "segments without frame or taken fields count no checksums");
+	if (a && b && (strstr(a, "partial") || !strstr(b, "a->b 600/600 partial")))
+		diag("without: %s\n# with: %s", a, b);
+	free(a);
+	free(b);
+	lk_side_free(x);
+	lk_side_free(y);
+}
+
 int main(void)
 {
 	combination();
@@ -435,5 +558,11 @@ int main(void)
 	receiver_capture_gro();
 	receiver_capture_timing();
 	inflight();
+	no_frame();
+	frames_taken(4, 0, 0);
+	frames_taken(4, 1, 7);
+	frames_taken(6, 100, 0);
+	frames_taken(4, 2048, 5);
+	frames_taken(6, 5000, 3);
 	return done_testing();
 }

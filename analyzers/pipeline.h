@@ -1,0 +1,56 @@
+/* analyzers/pipeline.h - the per-packet observers in a second thread.
+ *
+ * lk_analyze_file's reading thread reads, decodes and tracks flows; the
+ * observers (the ACK classes, the bandwidth estimators, the capture-side
+ * evidence: about 40% of the work per packet) can run beside it, on another
+ * CPU, fed in capture order. Each segment is copied into a batch without
+ * its frame; what the checksum analysis needs of the frame is taken first
+ * (lk_side_csum_take, summing only while an observer may still want it).
+ * The results are those of calling the observers directly: same calls, same
+ * order, same data.
+ *
+ * The two threads meet through a ring of batches; a thread that finds the
+ * ring empty (full) spins a few tens of microseconds before it sleeps on a
+ * futex, so that neither pays a wake-up per batch while both run, and
+ * neither burns a CPU that another program needs for long.
+ *
+ *   pl = lk_pipeline_start(obs, n);     // NULL: call the observers directly
+ *   if (!lk_pipeline_packet(pl, f, dir, &p, ts))  // for every segment
+ *           lk_pipeline_finish(pl), pl = NULL;    // then call them directly
+ *   lk_pipeline_finish(pl);             // every segment observed; frees pl
+ *
+ * On a machine whose other CPU is busy the pipeline costs more than it
+ * gains (the observers wait for a CPU, the reading thread for them): it
+ * watches for that and says when to stop.
+ */
+#ifndef LK_PIPELINE_H
+#define LK_PIPELINE_H
+
+#include "analyzers/analyze.h"
+
+struct lk_pipeline;
+
+/* Whether a pipeline is worth starting here: at least two CPUs to run on,
+ * observers that all allow it (lk_observer.csum_wanted), and not turned off
+ * by LK_ANALYZE_THREADS=1 in the environment. */
+bool lk_pipeline_wanted(const struct lk_observer *obs, unsigned n);
+
+/* Start the observers' thread. NULL when it cannot be started (no memory,
+ * no thread): the caller then calls the observers itself. For tests, mode
+ * LK_PIPE_KEEP never says stop, LK_PIPE_STOP says it after 64 batches. */
+enum lk_pipe_mode { LK_PIPE_AUTO = 0, LK_PIPE_KEEP, LK_PIPE_STOP };
+struct lk_pipeline *lk_pipeline_start(const struct lk_observer *obs, unsigned n,
+				      enum lk_pipe_mode mode);
+
+/* Hand one segment to the observers (p is copied; its frame is not kept).
+ * false: the pipeline no longer pays (the other CPU is busy with other work,
+ * or this thread shares its CPU): the caller should lk_pipeline_finish it
+ * and call the observers itself from the next segment on. */
+bool lk_pipeline_packet(struct lk_pipeline *pl, struct lk_flow *f, int dir,
+			const struct lk_pkt *p, uint64_t ts_ns);
+
+/* Wait until the observers have seen every segment handed over, stop the
+ * thread and free pl (NULL: nothing). */
+void lk_pipeline_finish(struct lk_pipeline *pl);
+
+#endif
