@@ -144,9 +144,10 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 				pl = NULL;
 				pipe_at = UINT64_MAX;
 			}
-		} else
+		} else {
 			for (unsigned i = 0; i < o->n_observers; i++)
 				o->observers[i].packet(o->observers[i].ctx, f->idx, dir, &p, ts);
+		}
 	}
 	lk_pipeline_finish(pl);
 	pl = NULL;

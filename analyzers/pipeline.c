@@ -22,13 +22,15 @@
 #define FCHUNK 8192    /* sum flags per chunk (flow index * 2 + direction) */
 #define NFCHUNK 4096   /* chunks: 16 M flows; beyond, segments are always summed */
 /* When the pipeline stops paying: the other CPU is busy with other work */
-#define CHECK_EVERY 32 /* batches between looks at how the reading thread fares */
-#define MIN_SHARE 0.75 /* its CPU time / wall time below this: it shares its CPU */
-#define MAX_WAIT 0.25  /* its time waiting for a free batch / wall time above this */
+#define CHECK_EVERY 64 /* batches between looks at how the reading thread fares */
+#define SETTLE 256     /* batches before the first look that counts: the
+			* observers' thread starts slowly (page faults as its
+			* state grows) */
+#define MAX_LOSS 0.2   /* the share of time lost that stops the pipeline */
 
-/* One segment: the fields of struct lk_pkt that the observers read, in one
- * cache line (the SACK blocks beside it, in the batch). Anything else of
- * the lk_pkt they get is 0. */
+/* One segment in one cache line: the fields of struct lk_pkt that the
+ * observers read (the rare SACK blocks beside it, in the batch). Anything
+ * else of the lk_pkt they get is 0. */
 struct rec {
 	_Alignas(64) uint64_t ts;
 	uint64_t idx;
@@ -47,6 +49,14 @@ struct batch {
 	unsigned n;
 };
 
+/* How much of a thread's time goes to other work on its CPU: wall time
+ * neither on the CPU nor asleep by choice (waiting for the other thread).
+ * Time the host takes from the vCPU counts as on the CPU (the guest cannot
+ * tell), so a noisy host does not stop the pipeline, a busy CPU does. */
+struct steal {
+	uint64_t wall, cpu, slept; /* at the start of the window; slept: since */
+};
+
 struct lk_pipeline {
 	struct lk_observer *obs;            /* a copy of the caller's */
 	unsigned nobs;
@@ -61,9 +71,8 @@ struct lk_pipeline {
 	 * segment, and a line the other thread polls must not) */
 	_Alignas(64) uint32_t ph;           /* its batch: b[ph % NB] */
 	unsigned pn;                        /* segments in it */
-	unsigned bad_looks;                 /* looks in a row that saw a busy CPU */
-	uint64_t look_wall, look_cpu;       /* at the last look */
-	uint64_t waited;                    /* ns waiting for a free batch since then */
+	double loss;                        /* moving average of the time lost */
+	struct steal r_steal;
 	bool stop;                          /* the pipeline does not pay: stop it */
 	enum lk_pipe_mode mode;             /* tests: never stop, stop soon */
 	/* written by the reading thread once per batch */
@@ -75,6 +84,9 @@ struct lk_pipeline {
 	_Alignas(64) _Atomic uint32_t tail; /* batches observed */
 	_Atomic uint32_t tseq;              /* futex word: bumped with tail */
 	_Atomic uint32_t o_sleeps;          /* the observers' thread waits for a batch */
+	_Atomic uint32_t o_lost;            /* its steal_take, per mille, every CHECK_EVERY batches */
+	unsigned asks;                      /* note_wants calls */
+	struct steal o_steal;
 };
 
 static inline void cpu_relax(void)
@@ -89,6 +101,31 @@ static inline void cpu_relax(void)
 static void fwait(_Atomic uint32_t *w, uint32_t v)
 {
 	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+static void steal_start(struct steal *m)
+{
+	m->wall = lk_mono_ns();
+	m->cpu = lk_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	m->slept = 0;
+}
+
+/* The share of the window since steal_start lost to other work; restarts. */
+static double steal_take(struct steal *m)
+{
+	uint64_t wall = lk_mono_ns(), cpu = lk_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	double w = (double)(wall - m->wall), lost = w - (double)(cpu - m->cpu) - (double)m->slept;
+	m->wall = wall;
+	m->cpu = cpu;
+	m->slept = 0;
+	return w > 0 && lost > 0 ? lost / w : 0;
+}
+
+static void sleep_on(_Atomic uint32_t *w, uint32_t v, struct steal *m)
+{
+	uint64_t t0 = lk_mono_ns();
+	fwait(w, v);
+	m->slept += lk_mono_ns() - t0;
 }
 
 static void fwake(_Atomic uint32_t *w)
@@ -122,7 +159,10 @@ static void note_wants(struct lk_pipeline *pl, uint64_t idx, int dir)
 	if (!c)
 		return;
 	uint8_t f = atomic_load_explicit(&c[k % FCHUNK], memory_order_relaxed);
-	if (f == LK_SIDE_WANT_ALL)
+	/* asked after every 16th segment only: a bit cleared a little late
+	 * costs the reading thread a few checksum fields, asking costs this
+	 * thread a call per segment for as long as a bit stays set */
+	if (f == LK_SIDE_WANT_ALL || (++pl->asks & 15))
 		return;
 	unsigned w = 0;
 	for (unsigned i = 0; i < pl->nobs; i++)
@@ -151,7 +191,7 @@ static bool await_batch(struct lk_pipeline *pl, uint32_t t)
 		uint32_t s = atomic_load(&pl->hseq);
 		atomic_store(&pl->o_sleeps, 1);
 		if (atomic_load(&pl->head) == t && !atomic_load(&pl->closed))
-			fwait(&pl->hseq, s);
+			sleep_on(&pl->hseq, s, &pl->o_steal);
 		atomic_store(&pl->o_sleeps, 0);
 		i = 0;
 	}
@@ -217,6 +257,7 @@ static void *observe(void *c)
 	struct lk_pkt p;
 	memset(&p, 0, sizeof p);
 	p.csum_known = true; /* frame NULL */
+	steal_start(&pl->o_steal);
 	for (uint32_t t = 0; await_batch(pl, t); t++) {
 		const struct batch *b = pl->b[t % NB];
 		for (unsigned k = 0; k < b->n; k++) {
@@ -226,6 +267,9 @@ static void *observe(void *c)
 				pl->obs[i].packet(pl->obs[i].ctx, r->idx, r->dir, &p, r->ts);
 			note_wants(pl, r->idx, r->dir);
 		}
+		if ((t + 1) % CHECK_EVERY == 0)
+			atomic_store_explicit(&pl->o_lost, (uint32_t)(1000 * steal_take(&pl->o_steal)),
+					      memory_order_relaxed);
 		atomic_store(&pl->tail, t + 1);
 		atomic_fetch_add(&pl->tseq, 1);
 		if (atomic_load(&pl->r_sleeps))
@@ -234,7 +278,6 @@ static void *observe(void *c)
 	return NULL;
 }
 
-static void look(struct lk_pipeline *pl);
 
 struct lk_pipeline *lk_pipeline_start(const struct lk_observer *obs, unsigned n,
 				      enum lk_pipe_mode mode)
@@ -251,11 +294,28 @@ struct lk_pipeline *lk_pipeline_start(const struct lk_observer *obs, unsigned n,
 	memcpy(pl->obs, obs, n * sizeof *obs);
 	pl->nobs = n;
 	pl->mode = mode;
-	look(pl);
+	steal_start(&pl->r_steal);
 	for (int i = 0; i < NB; i++)
 		if (!(pl->b[i] = aligned_alloc(64, sizeof *pl->b[i])))
 			goto fail;
-	if (pthread_create(&pl->th, NULL, observe, pl) == 0)
+	/* The observers' thread on the other CPUs than this thread's: started
+	 * beside it, it would spin on this CPU until the scheduler moves one
+	 * of the two (measured: milliseconds at a third of the speed). This
+	 * thread is left free to move (pinning it would keep it on a CPU that
+	 * turns out busy after the pipeline stops). */
+	pthread_attr_t at;
+	bool attr = pthread_attr_init(&at) == 0;
+	cpu_set_t cs;
+	int me = sched_getcpu();
+	if (attr && me >= 0 && pthread_getaffinity_np(pthread_self(), sizeof cs, &cs) == 0 &&
+	    CPU_ISSET(me, &cs) && CPU_COUNT(&cs) >= 2) {
+		CPU_CLR(me, &cs);
+		pthread_attr_setaffinity_np(&at, sizeof cs, &cs);
+	}
+	int rc = pthread_create(&pl->th, attr ? &at : NULL, observe, pl);
+	if (attr)
+		pthread_attr_destroy(&at);
+	if (rc == 0)
 		return pl;
 fail:
 	for (int i = 0; i < NB; i++)
@@ -274,10 +334,8 @@ static inline void put(struct rec *dst, const struct rec *src)
 #if defined(__x86_64__)
 	const __m128i *s = (const __m128i *)src;
 	__m128i *d = (__m128i *)dst;
-	_mm_stream_si128(d, _mm_load_si128(s));
-	_mm_stream_si128(d + 1, _mm_load_si128(s + 1));
-	_mm_stream_si128(d + 2, _mm_load_si128(s + 2));
-	_mm_stream_si128(d + 3, _mm_load_si128(s + 3));
+	for (unsigned i = 0; i < sizeof *src / sizeof *s; i++)
+		_mm_stream_si128(d + i, _mm_load_si128(s + i));
 #else
 	*dst = *src;
 #endif
@@ -302,9 +360,6 @@ static void publish(struct lk_pipeline *pl, bool close)
 /* The reading thread: wait until batch ph is free (observed NB batches ago). */
 static void await_free(struct lk_pipeline *pl)
 {
-	if (pl->ph - atomic_load(&pl->tail) < NB)
-		return;
-	uint64_t t0 = lk_mono_ns();
 	for (unsigned i = 0; pl->ph - atomic_load(&pl->tail) >= NB; i++) {
 		if (i < SPIN) {
 			cpu_relax();
@@ -313,36 +368,31 @@ static void await_free(struct lk_pipeline *pl)
 		uint32_t s = atomic_load(&pl->tseq);
 		atomic_store(&pl->r_sleeps, 1);
 		if (pl->ph - atomic_load(&pl->tail) >= NB)
-			fwait(&pl->tseq, s);
+			sleep_on(&pl->tseq, s, &pl->r_steal);
 		atomic_store(&pl->r_sleeps, 0);
 		i = 0;
 	}
-	pl->waited += lk_mono_ns() - t0;
 }
 
-/* Every CHECK_EVERY batches: does the pipeline still pay? Not when, twice
- * in a row, the reading thread waited for the observers more than MAX_WAIT
- * of the time (their CPU is busy with something else), or got less than
- * MIN_SHARE of a CPU (it shares its own). A hiccup of either (an interrupt,
- * a preempted vCPU) is shorter than a look. */
+/* Every CHECK_EVERY batches: does the pipeline still pay? Not when either
+ * thread shares its CPU with other work: the observers fall behind (the
+ * reading thread waits), or the reading thread itself runs slower than it
+ * would alone. Stop when the moving average of the larger of the two
+ * threads' lost shares (struct steal) exceeds MAX_LOSS: on a CPU shared
+ * with one busy program it is about 0.5; a short hiccup moves it little. */
 static void look(struct lk_pipeline *pl)
 {
-	uint64_t wall = lk_mono_ns(), cpu = lk_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	if (pl->look_wall && wall > pl->look_wall) {
-		double w = (double)(wall - pl->look_wall);
-		bool bad = (double)(cpu - pl->look_cpu) < MIN_SHARE * w || (double)pl->waited > MAX_WAIT * w;
-		pl->bad_looks = bad ? pl->bad_looks + 1 : 0;
-		if (pl->bad_looks >= 2 && pl->mode == LK_PIPE_AUTO)
+	double r = steal_take(&pl->r_steal), o = atomic_load_explicit(&pl->o_lost, memory_order_relaxed) / 1000.0;
+	if (pl->ph >= SETTLE) {
+		pl->loss = 0.75 * pl->loss + 0.25 * (r > o ? r : o);
+		if (pl->loss > MAX_LOSS && pl->mode == LK_PIPE_AUTO)
 			pl->stop = true;
 	}
-	pl->look_wall = wall;
-	pl->look_cpu = cpu;
-	pl->waited = 0;
-	if (pl->mode == LK_PIPE_STOP && pl->ph >= 2 * CHECK_EVERY)
+	if (pl->mode == LK_PIPE_STOP && pl->ph >= 64)
 		pl->stop = true;
 }
 
-bool lk_pipeline_packet(struct lk_pipeline *pl, struct lk_flow *f, int dir,
+bool lk_pipeline_packet(struct lk_pipeline *pl, const struct lk_flow *f, int dir,
 			const struct lk_pkt *p, uint64_t ts_ns)
 {
 	if (pl->pn == 0)
