@@ -218,8 +218,6 @@ static void pack(struct rec *r, uint32_t sack[][2], const struct lk_pkt *p)
 	r->n_sack = o->n_sack;
 	if (o->n_sack)
 		memcpy(sack, o->sack, sizeof o->sack);
-	r->csum_class = p->csum_class;
-	r->csum_sum = p->csum_sum;
 }
 
 static void unpack(struct lk_pkt *p, const struct rec *r, const uint32_t sack[][2])
@@ -414,9 +412,8 @@ bool lk_pipeline_packet(struct lk_pipeline *pl, const struct lk_flow *f, int dir
 		if (c)
 			want &= ~(unsigned)atomic_load_explicit(&c[k % FCHUNK], memory_order_relaxed);
 	}
-	struct lk_pkt q = *p;
-	lk_side_csum_take(&q, want);
-	pack(r, b->sack[pl->pn], &q);
+	pack(r, b->sack[pl->pn], p);
+	lk_side_csum_fields(p, want, &r->csum_class, &r->csum_sum);
 	put(&b->r[pl->pn], r);
 	if (++pl->pn == R) {
 		b->n = R;

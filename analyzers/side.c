@@ -192,17 +192,26 @@ static int csum_sum(const struct lk_pkt *p, uint32_t ps, uint32_t tlen)
 	return lro_csum_fold(lro_csum_add(ps, p->frame + p->l4_off, tlen)) == 0xffff;
 }
 
-void lk_side_csum_take(struct lk_pkt *p, unsigned want)
+void lk_side_csum_fields(const struct lk_pkt *p, unsigned want, uint8_t *cls, int8_t *sum)
 {
 	uint32_t ps = 0, tlen = 0;
-	p->csum_known = true;
-	p->csum_class = LK_CSUM_NONE;
-	p->csum_sum = -1;
+	*cls = LK_CSUM_NONE;
+	*sum = -1;
 	if (!p->frame || !(want & (p->payload_len ? LK_SIDE_WANT_DATA : LK_SIDE_WANT_EMPTY)))
 		return;
-	p->csum_class = (uint8_t)csum_class(p, &ps, &tlen);
-	if ((want & LK_SIDE_WANT_SUM) && p->csum_class == LK_CSUM_COMPLETE)
-		p->csum_sum = (int8_t)csum_sum(p, ps, tlen);
+	*cls = (uint8_t)csum_class(p, &ps, &tlen);
+	if ((want & LK_SIDE_WANT_SUM) && *cls == LK_CSUM_COMPLETE)
+		*sum = (int8_t)csum_sum(p, ps, tlen);
+}
+
+void lk_side_csum_take(struct lk_pkt *p, unsigned want)
+{
+	uint8_t cls;
+	int8_t sum;
+	lk_side_csum_fields(p, want, &cls, &sum);
+	p->csum_class = cls;
+	p->csum_sum = sum;
+	p->csum_known = true;
 }
 
 unsigned lk_side_csum_wanted(const struct lk_side_state *s, int dir)

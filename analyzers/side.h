@@ -165,6 +165,8 @@ unsigned lk_side_csum_wanted(const struct lk_side_state *s, int dir);
  * lk_side_csum_wanted said for its direction, or LK_SIDE_WANT_ALL), so
  * that p->frame may be set to NULL. */
 void lk_side_csum_take(struct lk_pkt *p, unsigned want);
+/* The same without changing p: what it would set csum_class and csum_sum to. */
+void lk_side_csum_fields(const struct lk_pkt *p, unsigned want, uint8_t *cls, int8_t *sum);
 /* An ACK of direction dir that advanced. delay_ns: time since the capture of
  * the newest data segment it newly covers (UINT64_MAX: none known); beyond:
  * bytes of the other direction's data seen beyond its ack; mss of that data
