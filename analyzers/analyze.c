@@ -62,6 +62,9 @@ void lk_analysis_free(struct lk_analysis *res)
 /* Segments observed in the reading thread before the pipeline starts: a
  * short capture is done before a thread and its batches would pay off. */
 #define PIPELINE_AFTER 4096
+/* ... and the time per segment of this many more, called directly, is what
+ * the pipeline must beat to go on (lk_pipeline_start) */
+#define PIPELINE_MEASURE 32768
 /* ... and only if they averaged fewer bytes captured than this */
 #define PIPELINE_MAX_CAPLEN 512
 
@@ -87,7 +90,9 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 		goto fail;
 
 	/* the observers in a second thread once the capture proves long enough
-	 * to be worth one, if its records are short (LK_ANALYZE_THREADS=2, for
+	 * to be worth one, if its records are short, and for as long as it beats
+	 * the time per segment measured on segments called directly before it
+	 * starts (LK_ANALYZE_THREADS=2, for
 	 * tests: from the first segment to the last, whatever the records and
 	 * the database; =2stop: the same but back to direct calls after 64
 	 * batches; =1: never). Not with a database: its
@@ -101,7 +106,8 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 	const char *env = getenv("LK_ANALYZE_THREADS");
 	bool force = env && (!strcmp(env, "2") || !strcmp(env, "2stop"));
 	if ((force || !o->db) && lk_pipeline_wanted(o->observers, o->n_observers))
-		pipe_at = force ? 0 : PIPELINE_AFTER;
+		pipe_at = force ? 0 : PIPELINE_AFTER + PIPELINE_MEASURE;
+	uint64_t t_measure = 0;
 	const struct pcap_pkthdr *h;
 	const uint8_t *data;
 	struct lk_pkt p;
@@ -128,12 +134,17 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 		}
 		if (s && lk_store_packet(s, f, dir, &p, ts, e) < 0)
 			goto fail;
+		if (res->tcp_packets == PIPELINE_AFTER)
+			t_measure = lk_mono_ns();
 		if (res->tcp_packets > pipe_at && !pl) {
+			double direct = force || !t_measure ? 0
+				: (double)(lk_mono_ns() - t_measure) / PIPELINE_MEASURE;
 			if (pipe_at && capbytes / pipe_at >= PIPELINE_MAX_CAPLEN)
 				pipe_at = UINT64_MAX;
 			else if (!(pl = lk_pipeline_start(o->observers, o->n_observers,
 							  !force ? LK_PIPE_AUTO
-							  : env[1] ? LK_PIPE_STOP : LK_PIPE_KEEP)))
+							  : env[1] ? LK_PIPE_STOP : LK_PIPE_KEEP,
+							  direct)))
 				pipe_at = UINT64_MAX;
 		}
 		if (res->tcp_packets <= pipe_at)

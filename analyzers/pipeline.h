@@ -29,8 +29,8 @@
  * When either thread's CPU is busy with other work (another program, or
  * the hypervisor taking the vCPU) the pipeline costs more than it gains:
  * the observers' thread starts on the other CPUs than the reading thread's,
- * each thread measures the share of its time it neither ran nor slept, and
- * lk_pipeline_packet says stop once that is high for long.
+ * and lk_pipeline_packet says stop once the time per segment is, for long,
+ * more than the caller measured calling the observers itself.
  */
 #ifndef LK_PIPELINE_H
 #define LK_PIPELINE_H
@@ -44,12 +44,15 @@ struct lk_pipeline;
  * by LK_ANALYZE_THREADS=1 in the environment. */
 bool lk_pipeline_wanted(const struct lk_observer *obs, unsigned n);
 
-/* Start the observers' thread. NULL when it cannot be started (no memory,
- * no thread): the caller then calls the observers itself. For tests, mode
+/* Start the observers' thread. direct_ns: the time per segment the caller
+ * measured calling the observers itself, just before (0: unknown, never
+ * stop); the pipeline must beat it. NULL when it cannot be started (no
+ * memory, no thread): the caller then calls the observers itself. For
+ * tests, mode
  * LK_PIPE_KEEP never says stop, LK_PIPE_STOP says it after 64 batches. */
 enum lk_pipe_mode { LK_PIPE_AUTO = 0, LK_PIPE_KEEP, LK_PIPE_STOP };
 struct lk_pipeline *lk_pipeline_start(const struct lk_observer *obs, unsigned n,
-				      enum lk_pipe_mode mode);
+				      enum lk_pipe_mode mode, double direct_ns);
 
 /* Hand one segment to the observers (p is copied; its frame is not kept).
  * false: the pipeline no longer pays (the other CPU is busy with other work,
