@@ -343,15 +343,14 @@ static void await_free(struct lk_pipeline *pl)
 
 /* Every CHECK_EVERY batches: does the pipeline still pay? It must take
  * less time per segment, over all the looks judged so far, than calling the
- * observers directly took on the segments just before it started. Nothing
- * else tells reliably on a VM: when another program shares a CPU, or the
- * hypervisor gives a vCPU a third of its time, the guest's own accounting
- * of CPU time is off too (measured on this project's test machine: a loop
- * ran 1.4 times as long on the slowed vCPU while its CPU time came to 0.7 of
- * the other's). The whole run so far, not the last looks: there, with the
- * other vCPU slowed, the observers' thread stalled for ~4 ms every ~8 ms
- * (looks of 85 ns a segment, then one of 570, against 105 direct), and on
- * a busy CPU every look is slow. */
+ * observers directly took on the segments just before it started: that is
+ * the question itself, whatever slows the pipeline down (another program
+ * on a CPU, the hypervisor, the memory traffic between the CPUs). The whole
+ * run so far, not the last looks: with a busy program on the observers'
+ * CPU, their thread runs in the scheduler's slices of ~4 ms, and measured
+ * on this project's test machine the looks went 85 ns a segment five times,
+ * then 570 once, against 105 called directly; the median of recent looks
+ * said go on, the mean (160) says stop. */
 static void look(struct lk_pipeline *pl)
 {
 	if (pl->mode == LK_PIPE_STOP && pl->ph >= 64)
