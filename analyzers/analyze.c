@@ -89,19 +89,18 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 	if (o->db && lk_store_begin(res, o, &s, e) < 0)
 		goto fail;
 
-	/* the observers in a second thread once the capture proves long enough
-	 * to be worth one, if its records are short, and for as long as it beats
-	 * the time per segment measured on segments called directly before it
-	 * starts (LK_ANALYZE_THREADS=2, for
-	 * tests: from the first segment to the last, whatever the records and
-	 * the database; =2stop: the same but back to direct calls after 64
-	 * batches; =1: never). Not with a database: its
-	 * writer, and the thread that reads and hashes the file, use the other
-	 * CPU already. Not for full frames either: the read-ahead thread
+	/* The observers in a second thread (analyzers/pipeline.h) once the
+	 * capture proves long enough to be worth one, if its records are
+	 * short, for as long as it beats the time per segment measured calling
+	 * them directly just before it starts. Not with a database: its writer,
+	 * and the thread that reads and hashes the file, use the other CPU
+	 * already. Not for full frames either: the read-ahead thread
 	 * (lib/instream.h) does, and the pipeline would sum the checksums of
-	 * data segments that the observers no longer look at (their budget is
-	 * per size class, and only the observers know the MSS that decides the
-	 * class). */
+	 * data segments the observers no longer look at (their budget is per
+	 * size class, and only they know the MSS that decides the class).
+	 * LK_ANALYZE_THREADS (tests): =1 never; =2 from the first segment to
+	 * the last, whatever the records and the database; =2stop the same,
+	 * back to direct calls after 64 batches. */
 	uint64_t pipe_at = UINT64_MAX, capbytes = 0;
 	const char *env = getenv("LK_ANALYZE_THREADS");
 	bool force = env && (!strcmp(env, "2") || !strcmp(env, "2stop"));

@@ -36,7 +36,7 @@ struct lk_observer {
 	int (*finish)(void *ctx, const struct lk_flowtab *t, sqlite3 *db, struct lk_err *e);
 	/* Optional. When every observer has it, the observers may run in a
 	 * second thread (analyzers/pipeline.h), fed in capture order: packet
-	 * then gets p without its frame (NULL), with what lk_side_csum_take
+	 * then gets p without its frame (NULL), with what lk_side_csum_fields
 	 * (analyzers/side.h) took of it as csum_wanted asked for the flow and
 	 * direction (LK_SIDE_WANT_*, bits once clear staying clear), and of
 	 * the rest only the fields the pipeline carries (pipeline.c). */

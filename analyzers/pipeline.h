@@ -7,7 +7,7 @@
  * are about even: moving tcptrace's counters to the observers' side too
  * made that side the slower one.) Each segment is copied into a batch without
  * its frame; what the checksum analysis needs of the frame is taken first
- * (lk_side_csum_take, summing only while an observer may still want it).
+ * (lk_side_csum_fields, summing only while an observer may still want it).
  * The results are those of calling the observers directly: same calls, same
  * order, same data.
  *

@@ -204,16 +204,6 @@ void lk_side_csum_fields(const struct lk_pkt *p, unsigned want, uint8_t *cls, in
 		*sum = (int8_t)csum_sum(p, ps, tlen);
 }
 
-void lk_side_csum_take(struct lk_pkt *p, unsigned want)
-{
-	uint8_t cls;
-	int8_t sum;
-	lk_side_csum_fields(p, want, &cls, &sum);
-	p->csum_class = cls;
-	p->csum_sum = sum;
-	p->csum_known = true;
-}
-
 unsigned lk_side_csum_wanted(const struct lk_side_state *s, int dir)
 {
 	if (dir != 0 && dir != 1)
@@ -244,7 +234,7 @@ static void note_csum(struct sdir *D, const struct lk_pkt *p, uint32_t mss)
 	}
 	c->complete++;
 	if (D->verified < VERIFY_BUDGET) {
-		/* without the frame: summed by lk_side_csum_take, which was told
+		/* without the frame: summed by lk_side_csum_fields, which was told
 		 * to while lk_side_csum_wanted said so, as it does here */
 		int ok = p->frame ? csum_sum(p, ps, tlen) : p->csum_sum;
 		if (ok < 0)

@@ -149,7 +149,7 @@ struct lk_side_state *lk_side_new(void); /* NULL: out of memory */
 void lk_side_free(struct lk_side_state *s);
 /* Every TCP segment of the connection in capture order; dir 0 = a->b (as
  * analyzers/flow.h). mss: the MSS of dir's data as known so far (0 unknown).
- * Reads p->frame for the checksum (NULL: what lk_side_csum_take took, if
+ * Reads p->frame for the checksum (NULL: what lk_side_csum_fields took, if
  * anything; nothing at all is counted without either). Returns -1 when
  * out of memory (a timestamp echo is then not measured), else 0. */
 int lk_side_packet(struct lk_side_state *s, int dir, const struct lk_pkt *p, uint64_t ts_ns,
@@ -160,12 +160,11 @@ int lk_side_packet(struct lk_side_state *s, int dir, const struct lk_pkt *p, uin
  * takes). A bit once clear stays clear. */
 enum { LK_SIDE_WANT_EMPTY = 1, LK_SIDE_WANT_DATA = 2, LK_SIDE_WANT_SUM = 4, LK_SIDE_WANT_ALL = 7 };
 unsigned lk_side_csum_wanted(const struct lk_side_state *s, int dir);
-/* For a segment handed on without its frame (the analysis pipeline): take
- * from p->frame what lk_side_packet wants of it (want: LK_SIDE_WANT_* as
- * lk_side_csum_wanted said for its direction, or LK_SIDE_WANT_ALL), so
- * that p->frame may be set to NULL. */
-void lk_side_csum_take(struct lk_pkt *p, unsigned want);
-/* The same without changing p: what it would set csum_class and csum_sum to. */
+/* For a segment handed on without its frame (the analysis pipeline): what
+ * lk_side_packet wants of p->frame (want: LK_SIDE_WANT_* as
+ * lk_side_csum_wanted said for its direction, or LK_SIDE_WANT_ALL), as the
+ * values of p's csum_class and csum_sum; with csum_known set, p->frame may
+ * then be NULL. */
 void lk_side_csum_fields(const struct lk_pkt *p, unsigned want, uint8_t *cls, int8_t *sum);
 /* An ACK of direction dir that advanced. delay_ns: time since the capture of
  * the newest data segment it newly covers (UINT64_MAX: none known); beyond:

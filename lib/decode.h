@@ -95,7 +95,7 @@ struct lk_pkt {
 	struct lk_tcpopt opt;
 	const uint8_t *frame; /* the captured bytes; NULL where they were not kept */
 	/* Where frame is NULL but csum_known: what the checksum analysis needs
-	 * of the frame, taken by whoever had it (lk_side_csum_take, for the
+	 * of the frame, taken by whoever had it (lk_side_csum_fields, for the
 	 * analysis pipeline that hands segments to another thread). */
 	bool csum_known;
 	uint8_t csum_class;   /* LK_CSUM_* */

@@ -453,7 +453,7 @@ static char *decision_text(const struct lk_side_state *x, int data_dir)
 }
 
 /* Segments fed with their frames (x) and, as the pipeline does, without
- * them (y): what lk_side_csum_take took as lk_side_csum_wanted said `lag`
+ * them (y): what lk_side_csum_fields took as lk_side_csum_wanted said `lag`
  * segments earlier (the observers' thread runs behind the reading thread).
  * Sizes around a changing MSS, both directions, partial/valid/bad fields,
  * some cut by the snaplen, budgets exhausted in one size class and not the
@@ -494,7 +494,8 @@ static void frames_taken(int af, unsigned lag, unsigned cut_every)
 		/* what y wanted `lag` segments ago (all before that) */
 		unsigned want = k >= lag ? hist[k - lag][s.dir] : LK_SIDE_WANT_ALL;
 		struct lk_pkt q = p;
-		lk_side_csum_take(&q, want);
+		lk_side_csum_fields(&q, want, &q.csum_class, &q.csum_sum);
+		q.csum_known = true;
 		q.frame = NULL;
 		sums += q.csum_sum >= 0;
 		skipped += !(want & LK_SIDE_WANT_SUM);
@@ -521,7 +522,7 @@ static void frames_taken(int af, unsigned lag, unsigned cut_every)
 	lk_side_free(y);
 }
 
-/* Without the frame and without lk_side_csum_take, no checksum is counted:
+/* Without the frame and without lk_side_csum_fields, no checksum is counted:
  * the same segments with and without frames differ only in that. */
 static void no_frame(void)
 {
