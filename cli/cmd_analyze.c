@@ -422,14 +422,17 @@ int cmd_analyze(int argc, char **argv)
 		return rc == 1 ? 0 : rc;
 	struct lk_err e = {0};
 	sqlite3 *db = NULL;
-	/* open (and migrate) once here: its errors are said once, before any file */
-	if (a.dbpath && lk_db_open(a.dbpath, &db, &e) < 0) {
+	/* open (and migrate) once here: its errors are said once, before any
+	 * file. One connection fills it (no -j): a new database is filled in
+	 * rollback-journal mode (lk_db_open_fill), every row written once */
+	int n = argc - optind;
+	bool parallel = a.jobs > 1 && n > 1;
+	if (a.dbpath && (parallel ? lk_db_open(a.dbpath, &db, &e) : lk_db_open_fill(a.dbpath, &db, &e)) < 0) {
 		cli_err("%s", e.msg);
 		return e.code ? e.code : LK_EXIT_RUNTIME;
 	}
 	if (db)
 		lk_db_reap_stale_runs(db, NULL);
-	int n = argc - optind;
 	struct job *jobs = calloc((size_t)n, sizeof *jobs);
 	if (!jobs) {
 		lk_db_close(db);
@@ -438,7 +441,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	for (int i = 0; i < n; i++)
 		jobs[i].path = argv[optind + i];
-	if (a.jobs > 1 && n > 1) {
+	if (parallel) {
 		lk_db_close(db); /* every worker has its own connection */
 		db = NULL;
 		rc = run_parallel(jobs, n, &a);

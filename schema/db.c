@@ -217,6 +217,18 @@ static int user_version(sqlite3 *db, int *v)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+static int page_count(sqlite3 *db, int *n)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
 /* Is this an lrokit database (or empty)? Any table but ours => not ours. */
 static int check_ours(sqlite3 *db, const char *path, int v, struct lk_err *e)
 {
@@ -303,7 +315,7 @@ static int open_common(const char *path, sqlite3 **db, int flags, struct lk_err 
 	return 0;
 }
 
-int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
+static int open_rw(const char *path, sqlite3 **db, bool fill, struct lk_err *e)
 {
 	*db = NULL;
 	sqlite3 *d;
@@ -321,7 +333,9 @@ int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
 	/* refuse a file that is not ours or is newer before changing anything
 	 * in it (the journal mode and page size below); one read transaction:
 	 * another lrokit may be creating the same database */
-	int v = 0, ok = sqlite3_exec(d, "BEGIN", NULL, NULL, NULL) == SQLITE_OK && user_version(d, &v) == 0;
+	int v = 0, pages = -1;
+	int ok = sqlite3_exec(d, "BEGIN", NULL, NULL, NULL) == SQLITE_OK && user_version(d, &v) == 0 &&
+		 (!fill || page_count(d, &pages) == 0);
 	if (!ok)
 		lk_db_fail(e, d, path, NULL);
 	ok = ok && check_version(d, path, v, e) == 0;
@@ -341,11 +355,16 @@ int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
 	 * write, checksum and checkpoint). The page cache is 8 MiB: an append
 	 * needs only the rightmost pages, and a larger cache only costs memory
 	 * (page faults on fresh cache pages, 32 MiB cost more CPU, not less:
-	 * make perf-analyze). */
+	 * make perf-analyze).
+	 * A new (empty) database opened to be filled (lk_db_open_fill) stays in
+	 * rollback-journal mode, synchronous FULL, until lk_db_close: see db.h. */
+	bool rollback = fill && pages == 0;
 	char *msg = NULL;
 	int rc;
 	for (int tries = 0;; tries++) {
-		rc = sqlite3_exec(d, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL", NULL, NULL, &msg);
+		rc = sqlite3_exec(d, rollback ? "PRAGMA page_size=65536; PRAGMA journal_mode=DELETE"
+					      : "PRAGMA page_size=65536; PRAGMA journal_mode=WAL",
+				  NULL, NULL, &msg);
 		if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) ||
 		    tries >= lk_db_busy_timeout_ms() / 10)
 			break;
@@ -354,8 +373,10 @@ int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
 		sqlite3_sleep(10);
 	}
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(d, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-				  "PRAGMA cache_size=-8192;", NULL, NULL, &msg);
+		rc = sqlite3_exec(d, rollback ? "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+						"PRAGMA cache_size=-8192;"
+					      : "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+						"PRAGMA cache_size=-8192;", NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		if (storage_fault(sqlite3_extended_errcode(d)))
 			lk_db_fail(e, d, path, NULL);
@@ -372,6 +393,16 @@ int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
 	}
 	*db = d;
 	return 0;
+}
+
+int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e)
+{
+	return open_rw(path, db, false, e);
+}
+
+int lk_db_open_fill(const char *path, sqlite3 **db, struct lk_err *e)
+{
+	return open_rw(path, db, true, e);
 }
 
 int lk_db_open_ro(const char *path, sqlite3 **db, struct lk_err *e)
@@ -402,10 +433,35 @@ int lk_db_open_ro(const char *path, sqlite3 **db, struct lk_err *e)
 	return 0;
 }
 
+/* The connection's journal mode is WAL (or it cannot write)? */
+static bool wal_or_ro(sqlite3 *db)
+{
+	if (sqlite3_db_readonly(db, "main") != 0)
+		return true;
+	sqlite3_stmt *st;
+	bool wal = true; /* unknown: leave it */
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			const unsigned char *m = sqlite3_column_text(st, 0);
+			wal = m && !strcmp((const char *)m, "wal");
+		}
+		sqlite3_finalize(st);
+	}
+	return wal;
+}
+
 void lk_db_close(sqlite3 *db)
 {
-	if (db)
-		sqlite3_close(db);
+	if (!db)
+		return;
+	/* a database created by lk_db_open_fill: to WAL now. One try, without
+	 * waiting: when another connection has it open, it stays in rollback
+	 * mode (valid, and the next lk_db_open switches it). */
+	if (!wal_or_ro(db)) {
+		sqlite3_busy_timeout(db, 0);
+		sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+	}
+	sqlite3_close(db);
 }
 
 int lk_db_reap_stale_runs(sqlite3 *db, struct lk_err *e)

@@ -30,10 +30,27 @@ int lk_db_schema_version(void);
 /* Open (creating if needed) and migrate. On failure *db is NULL. */
 int lk_db_open(const char *path, sqlite3 **db, struct lk_err *e);
 
+/* As lk_db_open, for a connection about to fill the database in bulk
+ * (lrokit analyze --db): a new database (an absent or empty file) is
+ * created in rollback-journal mode, synchronous FULL, and lk_db_close
+ * switches it to WAL. The rows appended to a new database are then written
+ * once, straight into the file: the rollback journal holds only the pages
+ * that existed before a transaction, where WAL writes every page twice
+ * (into the WAL, then into the file at the checkpoint) and syncs both. The
+ * price: while the database is in rollback mode, a writer with more than
+ * the page cache to write holds its lock, and other processes wait for it
+ * (the busy timeout) instead of reading the last committed state. An
+ * existing database is opened exactly as lk_db_open does. */
+int lk_db_open_fill(const char *path, sqlite3 **db, struct lk_err *e);
+
 /* Open an existing database read-only (no migration); fails if the schema
  * is newer than this lrokit or the file is not an lrokit database. */
 int lk_db_open_ro(const char *path, sqlite3 **db, struct lk_err *e);
 
+/* Close db (NULL: nothing). A read-write connection whose database is not
+ * in WAL mode (made by lk_db_open_fill) first switches it to WAL, once,
+ * without waiting: if another connection has it open, it stays in rollback
+ * mode until the next lk_db_open. */
 void lk_db_close(sqlite3 *db);
 
 /* Run one or more SQL statements; on error fill e with "what: sqlite msg",

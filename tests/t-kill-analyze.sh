@@ -93,7 +93,7 @@ for sig in INT TERM KILL; do
 			(SELECT count(*) FROM packets p JOIN captures c USING (capture_id) WHERE c.path='$TMP/big.pcap')
 			FROM captures WHERE path='$TMP/big.pcap'")" "1/$want_rec/$want_tcp/$want_tcp" \
 			"$t: then exactly one complete copy"
-		rm -f "$db" "$db-wal" "$db-shm"
+		rm -f "$db" "$db-wal" "$db-shm" "$db-journal"
 	done
 done
 diag "kills before the commit: $absent, after: $committed"

@@ -1,5 +1,6 @@
 /* schema/db: creation, migration bookkeeping, refusal of foreign/newer
- * databases, STRICT tables, WAL, reaping of runs whose process died. */
+ * databases, STRICT tables, WAL, reaping of runs whose process died, the
+ * rollback-journal filling of a new database (lk_db_open_fill). */
 #include "schema/db.h"
 #include "schema/migrations.h"
 #include "schema/runrec.h"
@@ -7,8 +8,22 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static char cmd_path[300];
+
+/* PRAGMA journal_mode of db into m */
+static void journal(sqlite3 *db, char *m, size_t n)
+{
+	sqlite3_stmt *st;
+	snprintf(m, n, "?");
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(m, n, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
 
 static long long q1(sqlite3 *db, const char *sql)
 {
@@ -187,6 +202,56 @@ int main(void)
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE run_id=%lld AND sweep_key IS NULL AND "
 		 "sweep_value IS NULL AND stage_drops IS NULL", (long long)rid);
 	is_int(q1(db, sql), 1, "  sweep key, value and stage drops NULL");
+	lk_db_close(db);
+
+	/* lk_db_open_fill: a new database is filled in rollback-journal mode
+	 * and switched to WAL at close; an existing one opens as lk_db_open */
+	char p6[256], jm[16];
+	snprintf(p6, sizeof p6, "%s/fill.db", dir);
+	e.msg[0] = 0;
+	ok(lk_db_open_fill(p6, &db, &e) == 0, "fill: create a new database %s", e.msg);
+	is_int(q1(db, "PRAGMA user_version"), lk_db_schema_version(), "  migrated");
+	journal(db, jm, sizeof jm);
+	is_str(jm, "delete", "  rollback journal while it is filled");
+	is_int(q1(db, "PRAGMA synchronous"), 2, "  synchronous FULL");
+	ok(lk_db_exec(db, "BEGIN; INSERT INTO runs(config,status,started_ns) VALUES ('a','ok',1); COMMIT",
+		      "t", &e) == 0, "  a committed row");
+	ok(lk_db_exec(db, "BEGIN; INSERT INTO runs(config,status,started_ns) VALUES ('b','ok',2); ROLLBACK",
+		      "t", &e) == 0, "  a rolled-back row");
+	sqlite3 *ro;
+	ok(lk_db_open_ro(p6, &ro, &e) == 0 && q1(ro, "SELECT count(*) FROM runs") == 1,
+	   "  another connection reads the committed row only");
+	lk_db_close(ro);
+	lk_db_close(db);
+	ok(access(strcat(strcpy(cmd_path, p6), "-journal"), F_OK) != 0, "  no journal left after close");
+	sqlite3_open(p6, &f);
+	journal(f, jm, sizeof jm);
+	is_str(jm, "wal", "  WAL after close");
+	is_int(q1(f, "SELECT count(*) FROM runs"), 1, "  the committed row kept");
+	sqlite3_close(f);
+	ok(lk_db_open_fill(p6, &db, &e) == 0, "fill: an existing database");
+	journal(db, jm, sizeof jm);
+	is_str(jm, "wal", "  opens in WAL, as lk_db_open");
+	is_int(q1(db, "PRAGMA synchronous"), 1, "  synchronous NORMAL");
+	lk_db_close(db);
+	/* another connection open at close: stays in rollback mode, valid,
+	 * until the next lk_db_open */
+	unlink(p6);
+	ok(lk_db_open_fill(p6, &db, &e) == 0, "fill: a new database again");
+	lk_db_exec(db, "INSERT INTO runs(config,status,started_ns) VALUES ('c','ok',3)", "t", &e);
+	sqlite3_open(p6, &f);
+	sqlite3_stmt *rd; /* a read in progress: a shared lock */
+	sqlite3_prepare_v2(f, "SELECT config FROM runs", -1, &rd, NULL);
+	ok(sqlite3_step(rd) == SQLITE_ROW, "  another connection reading");
+	lk_db_close(db);
+	sqlite3_finalize(rd);
+	journal(f, jm, sizeof jm);
+	is_str(jm, "delete", "  it reads at close: left in rollback mode");
+	is_int(q1(f, "SELECT count(*) FROM runs"), 1, "  the row readable");
+	sqlite3_close(f);
+	ok(lk_db_open(p6, &db, &e) == 0, "  lk_db_open");
+	journal(db, jm, sizeof jm);
+	is_str(jm, "wal", "  switches it to WAL");
 	lk_db_close(db);
 
 	char cmd[300];
