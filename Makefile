@@ -17,7 +17,7 @@ CC      ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
-PKGS := libpcap sqlite3 libcrypto zlib libzstd liblzma liburing
+PKGS := libpcap sqlite3 libgcrypt zlib libzstd liblzma liburing
 HAVE_XENSTAT := $(shell $(PKG_CONFIG) --exists xenstat 2>/dev/null && echo 1)
 ifeq ($(HAVE_XENSTAT),1)
 PKGS += xenstat

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lzma.h>
-#include <openssl/evp.h>
+#include <gcrypt.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -28,8 +28,7 @@ struct lk_instream {
 	bool close_fd;
 	bool regular;
 	bool large;              /* a regular file of 1 MiB or more */
-	EVP_MD_CTX *md;          /* SHA-256 of the raw bytes, or NULL */
-	bool md_failed;
+	gcry_md_hd_t md;         /* SHA-256 of the raw bytes, or NULL */
 	enum lk_zkind z;
 	/* raw input: the decompressors' input, and the bytes read to sniff */
 	unsigned char *raw;
@@ -98,6 +97,26 @@ static ssize_t fail(struct lk_instream *s, const char *fmt, ...)
 	return -1;
 }
 
+/* libgcrypt's one-time set-up (it is loaded anyway: libpcap -> libsystemd
+ * -> libgcrypt on Debian 12): version check, no secure memory (a hash of
+ * public bytes needs none), done. When another part of the process has
+ * initialized it already, only the version check. */
+static pthread_once_t gcry_once = PTHREAD_ONCE_INIT;
+static bool gcry_ready;
+
+static void gcry_setup(void)
+{
+	if (gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
+		gcry_ready = gcry_check_version(NULL) != NULL;
+		return;
+	}
+	if (!gcry_check_version(NULL))
+		return;
+	gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+	gcry_ready = true;
+}
+
 static ssize_t read_retry(int fd, void *buf, size_t n)
 {
 	ssize_t got;
@@ -109,8 +128,8 @@ static ssize_t read_retry(int fd, void *buf, size_t n)
 
 static void hash(struct lk_instream *s, const void *p, size_t n)
 {
-	if (s->md && n && EVP_DigestUpdate(s->md, p, n) != 1)
-		s->md_failed = true;
+	if (s->md && n)
+		gcry_md_write(s->md, p, n);
 }
 
 /* Read (and hash) more raw bytes after the unconsumed ones. 0 ok (raw_eof
@@ -422,9 +441,8 @@ int lk_instream_sha256(struct lk_instream *s, char hex[65], struct lk_err *e)
 		if (raw_more(s) < 0)
 			return lk_errf(e, LK_EXIT_RUNTIME, "%s: %s", s->path, s->why);
 	}
-	unsigned char md[32];
-	unsigned len = 0;
-	if (s->md_failed || EVP_DigestFinal_ex(s->md, md, &len) != 1 || len != 32)
+	const unsigned char *md = gcry_md_read(s->md, GCRY_MD_SHA256);
+	if (!md)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: SHA-256 failed", s->path);
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
@@ -443,7 +461,7 @@ void lk_instream_close(struct lk_instream *s)
 		lzma_end(&s->xs);
 	if (s->close_fd && s->fd >= 0)
 		close(s->fd);
-	EVP_MD_CTX_free(s->md);
+	gcry_md_close(s->md); /* NULL: nothing */
 	for (int i = 0; i < NB; i++)
 		free(s->blk[i]);
 	free(s->raw);
@@ -523,8 +541,9 @@ int lk_instream_open(const char *path, bool want_hash, struct lk_instream **out,
 	if (open_fd(s, path, e) < 0)
 		goto fail;
 	if (want_hash) {
-		s->md = EVP_MD_CTX_new();
-		if (!s->md || EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1) {
+		pthread_once(&gcry_once, gcry_setup);
+		if (!gcry_ready || gcry_md_open(&s->md, GCRY_MD_SHA256, 0) != 0) {
+			s->md = NULL;
 			lk_errf(e, LK_EXIT_RUNTIME, "%s: SHA-256 not available", path);
 			goto fail;
 		}

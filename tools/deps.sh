@@ -9,11 +9,11 @@
 # Idempotent: with everything present it installs nothing and needs no root.
 set -eu
 mode=${1:-all}
-# build lrokit (pkg-config finds libpcap, sqlite3, libcrypto, xenstat, and
+# build lrokit (pkg-config finds libpcap, sqlite3, libgcrypt, xenstat, and
 # zlib/libzstd/liblzma to read compressed captures, liburing for the stages'
 # batched I/O), run the testbed (ip, tc,
 # ethtool), draw the report (gnuplot with cairo terminals)
-BENCH="build-essential pkg-config libpcap-dev libsqlite3-dev libssl-dev libxen-dev
+BENCH="build-essential pkg-config libpcap-dev libsqlite3-dev libgcrypt20-dev libxen-dev
 zlib1g-dev libzstd-dev liblzma-dev liburing-dev gnuplot-nox iproute2 ethtool procps zstd"
 # tests, fuzzing, peer tools compared against, the report's browser check;
 # zstd and xz-utils compress the test captures, wireshark-common has mergecap
