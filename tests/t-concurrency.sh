@@ -1,6 +1,7 @@
 #!/bin/sh
 # Two `lrokit analyze --db same.db` at once both succeed and lose nothing
-# (WAL, IMMEDIATE transactions, busy timeout):
+# (WAL or, while a new database is filled, the rollback journal; IMMEDIATE
+# transactions; busy timeout):
 #   - on a database that does not exist yet (both create and migrate it),
 #     repeated, so the race is met in its different orders, and its
 #     deterministic form (a writer holds the new database's lock);
