@@ -205,10 +205,11 @@ int lk_db_exec(sqlite3 *db, const char *sql, const char *what, struct lk_err *e)
 	return 0;
 }
 
-static int user_version(sqlite3 *db, int *v)
+/* The integer a one-value PRAGMA returns ("PRAGMA user_version"). */
+static int pragma_int(sqlite3 *db, const char *sql, int *v)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -217,17 +218,7 @@ static int user_version(sqlite3 *db, int *v)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-static int page_count(sqlite3 *db, int *n)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
+static int user_version(sqlite3 *db, int *v) { return pragma_int(db, "PRAGMA user_version", v); }
 
 /* Is this an lrokit database (or empty)? Any table but ours => not ours. */
 static int check_ours(sqlite3 *db, const char *path, int v, struct lk_err *e)
@@ -335,7 +326,7 @@ static int open_rw(const char *path, sqlite3 **db, bool fill, struct lk_err *e)
 	 * another lrokit may be creating the same database */
 	int v = 0, pages = -1;
 	int ok = sqlite3_exec(d, "BEGIN", NULL, NULL, NULL) == SQLITE_OK && user_version(d, &v) == 0 &&
-		 (!fill || page_count(d, &pages) == 0);
+		 (!fill || pragma_int(d, "PRAGMA page_count", &pages) == 0);
 	if (!ok)
 		lk_db_fail(e, d, path, NULL);
 	ok = ok && check_version(d, path, v, e) == 0;

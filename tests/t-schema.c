@@ -25,6 +25,14 @@ static void journal(sqlite3 *db, char *m, size_t n)
 	sqlite3_finalize(st);
 }
 
+/* db's journal mode is `want` */
+static void is_journal(sqlite3 *db, const char *want, const char *desc)
+{
+	char m[16];
+	journal(db, m, sizeof m);
+	is_str(m, want, "%s", desc);
+}
+
 static long long q1(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
@@ -206,13 +214,12 @@ int main(void)
 
 	/* lk_db_open_fill: a new database is filled in rollback-journal mode
 	 * and switched to WAL at close; an existing one opens as lk_db_open */
-	char p6[256], jm[16];
+	char p6[256];
 	snprintf(p6, sizeof p6, "%s/fill.db", dir);
 	e.msg[0] = 0;
 	ok(lk_db_open_fill(p6, &db, &e) == 0, "fill: create a new database %s", e.msg);
 	is_int(q1(db, "PRAGMA user_version"), lk_db_schema_version(), "  migrated");
-	journal(db, jm, sizeof jm);
-	is_str(jm, "delete", "  rollback journal while it is filled");
+	is_journal(db, "delete", "  rollback journal while it is filled");
 	is_int(q1(db, "PRAGMA synchronous"), 2, "  synchronous FULL");
 	ok(lk_db_exec(db, "BEGIN; INSERT INTO runs(config,status,started_ns) VALUES ('a','ok',1); COMMIT",
 		      "t", &e) == 0, "  a committed row");
@@ -225,13 +232,11 @@ int main(void)
 	lk_db_close(db);
 	ok(access(strcat(strcpy(cmd_path, p6), "-journal"), F_OK) != 0, "  no journal left after close");
 	sqlite3_open(p6, &f);
-	journal(f, jm, sizeof jm);
-	is_str(jm, "wal", "  WAL after close");
+	is_journal(f, "wal", "  WAL after close");
 	is_int(q1(f, "SELECT count(*) FROM runs"), 1, "  the committed row kept");
 	sqlite3_close(f);
 	ok(lk_db_open_fill(p6, &db, &e) == 0, "fill: an existing database");
-	journal(db, jm, sizeof jm);
-	is_str(jm, "wal", "  opens in WAL, as lk_db_open");
+	is_journal(db, "wal", "  opens in WAL, as lk_db_open");
 	is_int(q1(db, "PRAGMA synchronous"), 1, "  synchronous NORMAL");
 	lk_db_close(db);
 	/* another connection open at close: stays in rollback mode, valid,
@@ -245,13 +250,11 @@ int main(void)
 	ok(sqlite3_step(rd) == SQLITE_ROW, "  another connection reading");
 	lk_db_close(db);
 	sqlite3_finalize(rd);
-	journal(f, jm, sizeof jm);
-	is_str(jm, "delete", "  it reads at close: left in rollback mode");
+	is_journal(f, "delete", "  it reads at close: left in rollback mode");
 	is_int(q1(f, "SELECT count(*) FROM runs"), 1, "  the row readable");
 	sqlite3_close(f);
 	ok(lk_db_open(p6, &db, &e) == 0, "  lk_db_open");
-	journal(db, jm, sizeof jm);
-	is_str(jm, "wal", "  switches it to WAL");
+	is_journal(db, "wal", "  switches it to WAL");
 	lk_db_close(db);
 
 	char cmd[300];
