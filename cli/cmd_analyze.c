@@ -421,7 +421,7 @@ int cmd_analyze(int argc, char **argv)
 	int rc = parse_args(argc, argv, &a);
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	/* the heap in huge pages: a third of the page faults of a run
+	/* the heap in huge pages: over half the page faults of a run
 	 * (lib/mem.h); where it cannot, 4 KiB pages as before */
 	lk_mem_heap_hugepages(32u << 20);
 	struct lk_err e = {0};
