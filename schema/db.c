@@ -350,12 +350,15 @@ static int open_rw(const char *path, sqlite3 **db, bool fill, struct lk_err *e)
 	 * A new (empty) database opened to be filled (lk_db_open_fill) stays in
 	 * rollback-journal mode, synchronous FULL, until lk_db_close: see db.h. */
 	bool rollback = fill && pages == 0;
+	char journal[64], settings[128];
+	snprintf(journal, sizeof journal, "PRAGMA page_size=65536; PRAGMA journal_mode=%s",
+		 rollback ? "DELETE" : "WAL");
+	snprintf(settings, sizeof settings, "PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; "
+		 "PRAGMA cache_size=-8192;", rollback ? "FULL" : "NORMAL");
 	char *msg = NULL;
 	int rc;
 	for (int tries = 0;; tries++) {
-		rc = sqlite3_exec(d, rollback ? "PRAGMA page_size=65536; PRAGMA journal_mode=DELETE"
-					      : "PRAGMA page_size=65536; PRAGMA journal_mode=WAL",
-				  NULL, NULL, &msg);
+		rc = sqlite3_exec(d, journal, NULL, NULL, &msg);
 		if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) ||
 		    tries >= lk_db_busy_timeout_ms() / 10)
 			break;
@@ -364,10 +367,7 @@ static int open_rw(const char *path, sqlite3 **db, bool fill, struct lk_err *e)
 		sqlite3_sleep(10);
 	}
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(d, rollback ? "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-						"PRAGMA cache_size=-8192;"
-					      : "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-						"PRAGMA cache_size=-8192;", NULL, NULL, &msg);
+		rc = sqlite3_exec(d, settings, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		if (storage_fault(sqlite3_extended_errcode(d)))
 			lk_db_fail(e, d, path, NULL);
