@@ -29,8 +29,17 @@
 #   each LRO configuration against xen);
 #   model machinery: xen at 1G with every parameter at its no-effect value
 #   loses at most 10% goodput against native at 1G;
-#   modelled cost: xen at 300M with stage.cost_ns=5000 (COSTROW=1): the
-#   modelled busy work is at least half of the stages' CPU time.
+#   modelled cost: xen without a rate limit with stage.cost_ns=5000
+#   (COSTROW=1): the modelled busy work is at least half of the stages' CPU
+#   time where the stages' CPU sets the goodput. The same at 300M, a rate
+#   the tbf sets, is printed for information: there the stages wake for
+#   every frame or two (40 us apart) and spend the CPU the transfer leaves
+#   idle on wake-ups (xen at 300M without a modelled cost keeps cpu1 ~99%
+#   busy at 8-10 us per frame and stage, against 2-3 us at 1G and 1-2 us
+#   unlimited, on the 2-vCPU test VM), so the share there measures the
+#   host's cost of waking a process (~6 us there with its two system calls,
+#   under the VM's paravirtualization) rather than whether the model sets
+#   the cost.
 #   Exit status 1 when any verdict says FAIL (the verdict lines say which).
 #   REPEAT=3 BYTES=1G CONFIGS="native ..." RATES="none 1G" PROFILE=quick
 #   PAPER=1 (the paper-profile rows: xen at 1G, in real time and at
@@ -137,9 +146,14 @@ if [ "$PAPER" = 1 ]; then
 	row xen 1G paper
 	row xen 1G paper time.dilation=2
 fi
-# a modelled per-frame cost of 5 us in every stage, at a rate the receiving
-# CPU can carry with it (3 stages x 5 us x 25 k frames/s)
-[ "$COSTROW" = 1 ] && row xen 300M "$PROFILE" stage.cost_ns=5000
+# a modelled per-frame cost of 5 us in every stage: the verdict without a
+# rate limit (the stages' CPU sets the goodput), the share at 300M (the tbf
+# sets it; 3 stages x 5 us x 30 k frames/s are under half the CPU) for
+# information
+if [ "$COSTROW" = 1 ]; then
+	row xen none "$PROFILE" stage.cost_ns=5000
+	row xen 300M "$PROFILE" stage.cost_ns=5000
+fi
 
 echo
 awk -v rep="$REPEAT" -v prof="$PROFILE" '
@@ -191,7 +205,11 @@ awk -v rep="$REPEAT" -v prof="$PROFILE" '
 		exit fails ? 1 : 0
 	}' agg="$W/configs" "$W/summary" || failed=1
 awk '$3 ~ /^paper/ { printf "paper profile (%s): %s at %s: %.3f Gbit/s real, stage drops %s, cpu1 %.0f%%, own processes %.0f%%, late (modelled us, median of the runs) NIC %.1f, netfront %.1f\n", $3, $2, $1, $5, $6, $7, $8, $9, $10 }' "$W/summary"
-awk '$3 ~ /\/c[0-9]/ { v = $11 >= 50 ? "PASS" : "FAIL"; if (v == "FAIL") bad = 1
-	printf "modelled per-frame cost (%s, %s at %s): %.0f%% of the stages'"'"' CPU time is the modelled cost: %s (goal >= 50%%: the model, not the emulator, sets the cost)\n", substr($3, index($3, "/c") + 2) " ns", $2, $1, $11, v }
+awk '$3 ~ /\/c[0-9]/ { c = substr($3, index($3, "/c") + 2) " ns"
+	if ($1 == "none") {
+		v = $11 >= 50 ? "PASS" : "FAIL"; if (v == "FAIL") bad = 1
+		printf "modelled per-frame cost (%s, %s without a rate limit: %.3f Gbit/s): %.0f%% of the stages'"'"' CPU time is the modelled cost: %s (goal >= 50%% where the stages'"'"' CPU sets the goodput: the model, not the emulator, sets the cost)\n", c, $2, $5, $11, v
+	} else
+		printf "modelled per-frame cost (%s, %s at %s: %.3f Gbit/s): %.0f%% of the stages'"'"' CPU time (information: below the ceiling the stages wake for every frame or two and spend the idle CPU on wake-ups)\n", c, $2, $1, $5, $11 }
 	END { exit bad }' "$W/summary" || failed=1
 [ "${failed:-0}" -eq 0 ] || { echo "perf-testbed: a verdict FAILED" >&2; exit 1; }
