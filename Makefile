@@ -57,14 +57,23 @@ WFLAGS  := -std=c11 -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototy
 ifeq ($(DEVELOPER),1)
 WFLAGS  += -Werror
 endif
-CPPFLAGS += -D_GNU_SOURCE -I. -DLK_VERSION='"$(VERSION)"' $(XEN_CFLAGS) \
+CPPFLAGS += -D_GNU_SOURCE -I. $(XEN_CFLAGS) \
 	    $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -lpthread
 ALLCFLAGS = $(WFLAGS) $(CFLAGS) $(SANFLAGS)
 
 LIB_DIRS := lib lro_ref analyzers collectors schema reports testbed
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The version lives in one generated file (lib/version.h), rewritten at every
+# make when the string changed, so a relink after a commit cannot keep objects
+# that name an older version.
+VERSION_C := $(BUILD)/gen/version.c
+VERSION_LINE := const char lk_version[] = "$(VERSION)";
+ifneq ($(MAKECMDGOALS),clean)
+$(shell mkdir -p $(BUILD)/gen && { [ "$$(cat $(VERSION_C) 2>/dev/null)" = '$(VERSION_LINE)' ] || \
+	printf '%s\n' '$(VERSION_LINE)' > $(VERSION_C); })
+endif
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/version.o
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/t-*.c)
@@ -90,6 +99,9 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(OBJ_LTO) -MMD -MP -c -o $@ $<
 
 $(LIB_OBJS) $(CLI_OBJS): OBJ_LTO := $(LTO_CFLAGS)
+
+$(BUILD)/gen/version.o: $(VERSION_C)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(OBJ_LTO) -include lib/version.h -c -o $@ $<
 
 $(LIBA): $(LIB_OBJS)
 	@rm -f $@
@@ -149,9 +161,9 @@ endef
 # libFuzzer targets: clang with ASan+UBSan; FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-build-fuzz/fuzz/%: fuzz/%.c $(LIB_SRCS)
+build-fuzz/fuzz/%: fuzz/%.c $(LIB_SRCS) $(VERSION_C)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) $(WFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	clang $(CPPFLAGS) $(WFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(VERSION_C) $(LDLIBS)
 fuzz: $(FUZZ_BINS)
 	@./tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 

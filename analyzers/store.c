@@ -2,6 +2,7 @@
  * by a second thread. See store.h. */
 #include "analyzers/store.h"
 #include "lib/handoff.h"
+#include "lib/version.h"
 #include "schema/db.h"
 
 #include <arpa/inet.h>
@@ -160,7 +161,7 @@ static int begin(struct lk_store *s, struct lk_err *e)
 	if (o->drops >= 0)
 		sqlite3_bind_int64(st, 6, o->drops);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)now_ns());
-	sqlite3_bind_text(st, 8, LK_VERSION, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, lk_version, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)

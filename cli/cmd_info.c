@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "lib/err.h"
 #include "lib/proc.h"
+#include "lib/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +46,7 @@ int cmd_info(int argc, char **argv)
 	}
 	struct utsname u;
 	uname(&u);
-	printf("lrokit %s on %s %s (%s)\n", LK_VERSION, u.sysname, u.release, u.machine);
+	printf("lrokit %s on %s %s (%s)\n", lk_version, u.sysname, u.release, u.machine);
 	row("root", geteuid() == 0 ? "yes" : "no", geteuid() ? "run/bench need root or CAP_NET_ADMIN" : NULL);
 	row("network namespaces", access("/proc/self/ns/net", R_OK) == 0 ? "yes" : "no", NULL);
 	row("TAP (/dev/net/tun)", access("/dev/net/tun", R_OK | W_OK) == 0 ? "yes" : "no", NULL);

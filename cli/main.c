@@ -2,6 +2,7 @@
  * One binary, one table of subcommands (git/perf style). */
 #include "cli/commands.h"
 #include "lib/err.h"
+#include "lib/version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("lrokit %s\n", LK_VERSION);
+		printf("lrokit %s\n", lk_version);
 #ifdef LK_HAVE_XENSTAT
 		printf("xenstat collector: built (libxenstat)\n");
 #else

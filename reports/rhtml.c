@@ -2,6 +2,7 @@
  * metadata and counter provenance. Self-contained (inline CSS, no script). */
 #include "reports/gnuplot.h"
 #include "reports/rmodel.h"
+#include "lib/version.h"
 
 #include <math.h>
 #include <pcap/pcap.h>
@@ -345,7 +346,7 @@ static void metadata(FILE *f, const struct rp_model *m, const struct lk_report_o
 	struct rp_versions v;
 	rp_versions_get(o->gnuplot, &v);
 	fputs("<h3 id=versions>Versions</h3>\n<table>\n", f);
-	fprintf(f, "<tr><th>lrokit</th><td>%s <small>(this report)</small></td></tr>\n", LK_VERSION);
+	fprintf(f, "<tr><th>lrokit</th><td>%s <small>(this report)</small></td></tr>\n", lk_version);
 	fputs("<tr><th>libpcap</th><td>", f);
 	rp_html_esc(f, v.pcap);
 	fputs(" <small>(pcap_lib_version)</small></td></tr>\n<tr><th>SQLite</th><td>", f);
@@ -362,7 +363,7 @@ static void metadata(FILE *f, const struct rp_model *m, const struct lk_report_o
 	distinct(f, m, "host", offsetof(struct rp_run, hostname));
 	distinct(f, m, "lrokit version (runs)", offsetof(struct rp_run, tool_version));
 	distinct(f, m, "bench id", offsetof(struct rp_run, bench_id));
-	fprintf(f, "<tr><th>lrokit version (report)</th><td>%s</td></tr>\n", LK_VERSION);
+	fprintf(f, "<tr><th>lrokit version (report)</th><td>%s</td></tr>\n", lk_version);
 	fputs("</table>\n", f);
 	fputs("<h3>Offload settings and parameters per configuration</h3>\n", f);
 	if (!m->ncfgs)
@@ -476,7 +477,7 @@ int rp_html_write(sqlite3 *db, const struct rp_model *m, const struct lk_report_
 	fprintf(f, "</code>, generated %s by lrokit %s: %d ok run(s) in %d configuration(s), %d "
 		   "other run(s), %d capture(s). Also: <a href=\"report.pdf\">all figures as PDF</a>, "
 		   "<a href=\"Makefile\">Makefile</a> to re-render.</p>\n",
-		when, LK_VERSION, m->nok, m->ncfgs, m->nruns - m->nok, m->n_captures);
+		when, lk_version, m->nok, m->ncfgs, m->nruns - m->nok, m->n_captures);
 	/* what is missing, up front */
 	int nskip = 0;
 	for (int i = 0; i < r->nfig; i++)

@@ -6,6 +6,7 @@
 #include "lib/clock.h"
 #include "lib/file.h"
 #include "lib/json.h"
+#include "lib/version.h"
 #include "schema/runrec.h"
 #include "testbed/run.h"
 #include "testbed/xfer.h"
@@ -693,7 +694,7 @@ int lk_hostrun(const struct lk_hostrun_opts *o, struct lk_hostrun_result *res, s
 			return lk_errf(e, LK_EXIT_RUNTIME, "capture folder %s: %s", o->capture_dir,
 				       strerror(errno));
 		struct lk_runrec_info ri = {.config = o->cfg->name, .cmdline = o->cmdline,
-					 .tool_version = LK_VERSION, .params = "{}",
+					 .tool_version = lk_version, .params = "{}",
 					 .started_ns = lk_real_ns(), .bytes = o->bytes};
 		if (lk_runrec_begin(&x.rec, o->db, &ri, e) < 0)
 			return -1;

@@ -5,6 +5,7 @@
 #include "lib/json.h"
 #include "lib/proc.h"
 #include "lib/record.h"
+#include "lib/version.h"
 #include "schema/db.h"
 #include "schema/runrec.h"
 #include "testbed/xfer.h"
@@ -782,7 +783,7 @@ int lk_run(const struct lk_run_opts *o, struct lk_run_result *r, struct lk_err *
 
 	char *params = params_json(&x);
 	struct lk_runrec_info ri = {.config = o->cfg->name, .cmdline = o->cmdline,
-				 .tool_version = LK_VERSION, .params = params,
+				 .tool_version = lk_version, .params = params,
 				 .started_ns = lk_real_ns(), .bytes = o->bytes,
 				 .rate_limit_bps = o->rate_bps, .profile = o->profile,
 				 .sweep_key = o->sweep_key, .sweep_value = o->sweep_value};
