@@ -28,7 +28,8 @@ void lk_tb_names(struct lk_testbed *tb)
 		snprintf(tb->ns_dom0, sizeof tb->ns_dom0, "%s-dom0", tb->prefix);
 		snprintf(tb->ns_rcv, sizeof tb->ns_rcv, "%s-domU", tb->prefix);
 	} else {
-		tb->ns_dom0[0] = 0;
+		/* the native path's wire (lk_tb_up) */
+		snprintf(tb->ns_dom0, sizeof tb->ns_dom0, "%s-wire", tb->prefix);
 		snprintf(tb->ns_rcv, sizeof tb->ns_rcv, "%s-rcv", tb->prefix);
 	}
 	snprintf(tb->statedir, sizeof tb->statedir, LK_TB_STATE_DIR "/%s", tb->prefix);
@@ -196,13 +197,53 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	const char *rx = tb->ns_rcv, *tx = tb->ns_snd;
 
 	CMD("ip", "netns", "add", tx);
-	if (c->full_path)
-		CMD("ip", "netns", "add", tb->ns_dom0);
+	CMD("ip", "netns", "add", tb->ns_dom0);
 	CMD("ip", "netns", "add", rx);
 	const char *wire_ns = c->full_path ? tb->ns_dom0 : rx;
 	const char *wire_if = c->full_path ? "peth0" : "eth0";
-	CMD("ip", "-n", tx, "link", "add", "eth0", "type", "veth", "peer", "name", wire_if, "netns",
-	    wire_ns);
+	if (c->full_path) {
+		CMD("ip", "-n", tx, "link", "add", "eth0", "type", "veth", "peer", "name", wire_if,
+		    "netns", wire_ns);
+	} else {
+		/* The native path's wire: sender eth0 == w0 [ns -wire] w1 == receiver
+		   eth0. The sender's segments must leave its accounts where a
+		   NIC would send them: when a segment is freed, its socket's
+		   TCP small-queue completion runs, and from it the sender's
+		   transmits and its tbf qdisc (whose watchdog timer then stays
+		   on that CPU). A veth hands the receiver the sender's own skb,
+		   freed by the receiver's kernel on the receiving CPU, so that
+		   work ran there (at a tbf-limited rate, most of that CPU). In
+		   the wire's namespace, on the sender's CPU (RPS), each frame is
+		   mirrored (a clone: no socket, no copy of the data) to the far
+		   side and the original dropped, i.e. freed there, as the full
+		   path's NIC stage frees it when it takes the frame. Both ways,
+		   at layer 2: nothing else about the frames changes. */
+		const char *w = tb->ns_dom0;
+		CMD("ip", "-n", tx, "link", "add", "eth0", "type", "veth", "peer", "name", "w0",
+		    "netns", w);
+		CMD("ip", "-n", w, "link", "add", "w1", "type", "veth", "peer", "name", "eth0",
+		    "netns", rx);
+		CMD("ip", "-n", w, "link", "set", "lo", "up");
+		const char *wif[2] = {"w0", "w1"};
+		for (int i = 0; i < 2; i++) {
+			CMD("ip", "netns", "exec", w, "ethtool", "-K", wif[i], "gro", "off", "tx", "off",
+			    "tso", "off", "gso", "off");
+			CMD("tc", "-n", w, "qdisc", "add", "dev", wif[i], "clsact");
+			/* u32 matching everything and mirred's own drop: no
+			   matchall or gact needed (not in every kernel) */
+			CMD("tc", "-n", w, "filter", "add", "dev", wif[i], "ingress", "protocol", "all",
+			    "prio", "1", "u32", "match", "u32", "0", "0", "action", "mirred", "egress",
+			    "mirror", "dev", wif[!i], "drop");
+			CMD("ip", "-n", w, "link", "set", wif[i], "up");
+			if (tb->cpu_send >= 0) {
+				snprintf(script, sizeof script,
+					 "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus", cpus,
+					 wif[i]);
+				if (ns_sh(e, w, script) < 0)
+					goto fail;
+			}
+		}
+	}
 	/* sender: MTU-sized segments on the wire (TSO/GSO off), real checksums (TX
 	 * checksum offload off), so the wire carries what a NIC would receive */
 	CMD("ip", "netns", "exec", tx, "ethtool", "-K", "eth0", "tso", "off", "gso", "off", "tx",

@@ -52,6 +52,7 @@ struct lk_testbed {
 	const char *lro_policy;   /* NULL = linux */
 	struct lk_model model;    /* the fidelity model (testbed/model.h) the stages run */
 	/* filled by lk_tb_up */
+	/* ns_dom0: the driver domain on the full path, the wire on the native one */
 	char ns_snd[64], ns_dom0[64], ns_rcv[64];
 	char statedir[128];
 	pid_t stage_pid[LK_TB_NSTAGES];
