@@ -6,9 +6,9 @@
 #include <string.h>
 
 const struct lk_config lk_configs[LK_NCONFIGS + 1] = {
-	{"native", false, false, false, false, "sender ==veth== receiver, kernel GRO off",
+	{"native", false, false, false, false, "sender ==wire== receiver, kernel GRO off",
 	 "Native", 1.00, "1 (reference)", false},
-	{"native-gro", false, true, false, false, "sender ==veth== receiver, kernel GRO on",
+	{"native-gro", false, true, false, false, "sender ==wire== receiver, kernel GRO on",
 	 NULL, NAN, NULL, false},
 	{"xen", true, false, false, false, "emulated Xen path, no LRO (Non-LRO)",
 	 "Non-LRO", 1.00, "not given numerically", false},

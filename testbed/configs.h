@@ -21,7 +21,7 @@
 
 struct lk_config {
 	const char *name;      /* "native", "xen", ... (runs.config) */
-	bool full_path;        /* emulated Xen path (else sender ==veth== receiver) */
+	bool full_path;        /* emulated Xen path (else sender ==wire== receiver) */
 	bool kernel_gro;       /* kernel GRO on the receiver's wire end (native-gro) */
 	bool lro_phys;         /* lro_ref in the NIC stage ("LRO phys") */
 	bool lro_virt;         /* lro_ref in the netfront stage ("LRO virt") */
