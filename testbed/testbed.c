@@ -86,10 +86,17 @@ static void offload_json(FILE *f, bool first, const char *ns, const char *dev)
 /* tb->offloads: the offload settings of the testbed's interfaces as JSON. */
 static void offloads(struct lk_testbed *tb)
 {
-	const struct {
+	struct ifref {
 		const char *ns, *dev;
-	} ifs[] = {{tb->ns_snd, "eth0"}, {tb->ns_dom0, "peth0"}, {tb->ns_dom0, "pnic0"},
-		   {tb->ns_dom0, "vif1.0"}, {tb->ns_rcv, "eth0"}};
+	};
+	const struct ifref full[] = {{tb->ns_snd, "eth0"}, {tb->ns_dom0, "peth0"}, {tb->ns_dom0, "pnic0"},
+				     {tb->ns_dom0, "vif1.0"}, {tb->ns_rcv, "eth0"}};
+	/* the native path's wire: its two ends (lk_tb_up) */
+	const struct ifref native[] = {{tb->ns_snd, "eth0"}, {tb->ns_dom0, "w0"},
+				       {tb->ns_dom0, "w1"}, {tb->ns_rcv, "eth0"}};
+	const bool fp = tb->cfg->full_path;
+	const size_t nif = fp ? sizeof full / sizeof full[0] : sizeof native / sizeof native[0];
+	const struct ifref *ifs = fp ? full : native;
 	char *buf = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&buf, &n);
@@ -97,7 +104,7 @@ static void offloads(struct lk_testbed *tb)
 		return;
 	fputc('{', f);
 	long at = ftell(f);
-	for (size_t i = 0; i < sizeof ifs / sizeof ifs[0]; i++)
+	for (size_t i = 0; i < nif; i++)
 		if (ifs[i].ns[0])
 			offload_json(f, ftell(f) == at, ifs[i].ns, ifs[i].dev);
 	fputc('}', f);
