@@ -64,9 +64,9 @@ ALLCFLAGS = $(WFLAGS) $(CFLAGS) $(SANFLAGS)
 
 LIB_DIRS := lib lro_ref analyzers collectors schema reports testbed
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
-# The version lives in one generated file (lib/version.h), rewritten at every
-# make when the string changed, so a relink after a commit cannot keep objects
-# that name an older version.
+# The version (lk_version, declared in lib/version.h) is defined in one
+# generated file, rewritten at a make only when `git describe` changed, so a
+# relink after a commit cannot keep objects that name an older version.
 VERSION_C := $(BUILD)/gen/version.c
 VERSION_LINE := const char lk_version[] = "$(VERSION)";
 ifneq ($(MAKECMDGOALS),clean)
