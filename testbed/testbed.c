@@ -52,6 +52,16 @@ static int ns_sh(struct lk_err *e, const char *ns, const char *script)
 	return lk_cmdl(e, "ip", "netns", "exec", ns, "sh", "-c", script, (char *)NULL);
 }
 
+/* Receive packet steering: dev's receive softirq work in namespace ns goes to
+ * the CPUs of the hex mask cpus. */
+static int set_rps(struct lk_err *e, const char *ns, const char *dev, const char *cpus)
+{
+	char script[160];
+	snprintf(script, sizeof script, "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus", cpus,
+		 dev);
+	return ns_sh(e, ns, script);
+}
+
 /* "NSROLE/DEV":{"tcp-segmentation-offload":bool,...} from `ethtool -k`. */
 static void offload_json(FILE *f, bool first, const char *ns, const char *dev)
 {
@@ -200,7 +210,6 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	char cpus[16], cpur[16];
 	snprintf(cpus, sizeof cpus, "%x", tb->cpu_send >= 0 ? 1u << tb->cpu_send : 0u);
 	snprintf(cpur, sizeof cpur, "%x", tb->cpu_recv >= 0 ? 1u << tb->cpu_recv : 0u);
-	char script[512];
 	const char *rx = tb->ns_rcv, *tx = tb->ns_snd;
 
 	CMD("ip", "netns", "add", tx);
@@ -242,13 +251,8 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 			    "prio", "1", "u32", "match", "u32", "0", "0", "action", "mirred", "egress",
 			    "mirror", "dev", wif[!i], "drop");
 			CMD("ip", "-n", w, "link", "set", wif[i], "up");
-			if (tb->cpu_send >= 0) {
-				snprintf(script, sizeof script,
-					 "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus", cpus,
-					 wif[i]);
-				if (ns_sh(e, w, script) < 0)
-					goto fail;
-			}
+			if (tb->cpu_send >= 0 && set_rps(e, w, wif[i], cpus) < 0)
+				goto fail;
 		}
 	}
 	/* sender: MTU-sized segments on the wire (TSO/GSO off), real checksums (TX
@@ -270,18 +274,10 @@ int lk_tb_up(struct lk_testbed *tb, struct lk_err *e)
 	   sender's TCP small-queue completions and qdisc that the skb's release
 	   there triggers: the receiving CPU carries dom0 and the guest only */
 	const char *wcpu = c->full_path && tb->cpu_send >= 0 ? cpus : cpur;
-	if (tb->cpu_recv >= 0) {
-		snprintf(script, sizeof script, "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus",
-			 wcpu, wire_if);
-		if (ns_sh(e, wire_ns, script) < 0)
-			goto fail;
-	}
-	if (tb->cpu_send >= 0) {
-		snprintf(script, sizeof script, "echo %s > /sys/class/net/eth0/queues/rx-0/rps_cpus",
-			 cpus);
-		if (ns_sh(e, tx, script) < 0)
-			goto fail;
-	}
+	if (tb->cpu_recv >= 0 && set_rps(e, wire_ns, wire_if, wcpu) < 0)
+		goto fail;
+	if (tb->cpu_send >= 0 && set_rps(e, tx, "eth0", cpus) < 0)
+		goto fail;
 	double wire = tb->model.v[LK_M_WIRE_RATE];
 	/* the sender's line rate, in modelled time: / time.dilation */
 	uint64_t tbf = (uint64_t)((double)(tb->rate_bps ? tb->rate_bps : (uint64_t)wire) /
