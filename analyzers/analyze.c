@@ -4,6 +4,7 @@
 #include "analyzers/pipeline.h"
 #include "analyzers/store.h"
 #include "lib/clock.h"
+#include "lib/instream.h"
 #include "lib/pcapin.h"
 
 #include <stddef.h>
@@ -59,6 +60,8 @@ void lk_analysis_free(struct lk_analysis *res)
 	}
 }
 
+static int pump(void *in) { return lk_instream_pump(in); }
+
 /* Segments observed in the reading thread before the pipeline starts: a
  * short capture is done before a thread and its batches would pay off. */
 #define PIPELINE_AFTER 4096
@@ -107,6 +110,9 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 	if ((force || !o->db) && lk_pipeline_wanted(o->observers, o->n_observers))
 		pipe_at = force ? 0 : PIPELINE_AFTER + PIPELINE_MEASURE;
 	uint64_t t_measure = 0;
+	/* the observers' thread reads the file while it waits (a plain file
+	 * read in this thread so far; pumped, it stays so after the pipeline) */
+	struct lk_pipe_idle idle = {pump, lk_pcap_input(r)};
 	const struct pcap_pkthdr *h;
 	const uint8_t *data;
 	struct lk_pkt p;
@@ -138,13 +144,18 @@ int lk_analyze_file(const char *path, const struct lk_analyze_opts *o, struct lk
 		if (res->tcp_packets > pipe_at && !pl) {
 			double direct = force || !t_measure ? 0
 				: (double)(lk_mono_ns() - t_measure) / PIPELINE_MEASURE;
-			if (pipe_at && capbytes / pipe_at >= PIPELINE_MAX_CAPLEN)
+			if (pipe_at && capbytes / pipe_at >= PIPELINE_MAX_CAPLEN) {
 				pipe_at = UINT64_MAX;
-			else if (!(pl = lk_pipeline_start(o->observers, o->n_observers,
-							  !force ? LK_PIPE_AUTO
-							  : env[1] ? LK_PIPE_STOP : LK_PIPE_KEEP,
-							  direct)))
-				pipe_at = UINT64_MAX;
+			} else {
+				/* before the thread that pumps exists */
+				lk_instream_pump_start(idle.ctx);
+				pl = lk_pipeline_start(o->observers, o->n_observers,
+						       !force ? LK_PIPE_AUTO
+						       : env[1] ? LK_PIPE_STOP : LK_PIPE_KEEP,
+						       direct, &idle);
+				if (!pl)
+					pipe_at = UINT64_MAX;
+			}
 		}
 		if (res->tcp_packets <= pipe_at)
 			capbytes += h->caplen;

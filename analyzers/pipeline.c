@@ -53,6 +53,7 @@ struct batch {
 struct lk_pipeline {
 	struct lk_observer *obs;            /* a copy of the caller's */
 	unsigned nobs;
+	struct lk_pipe_idle idle;           /* fn NULL: none */
 	pthread_t th;
 	struct batch *b[NB];
 	/* [idx * 2 + dir / FCHUNK][... % FCHUNK]: set by the observers' thread
@@ -154,7 +155,10 @@ static bool await_batch(struct lk_pipeline *pl, uint32_t t)
 			break;
 		}
 		if (i < SPIN) {
-			cpu_relax();
+			if (pl->idle.fn && pl->idle.fn(pl->idle.ctx))
+				i = 0; /* spin (and sleep) only when there is nothing to do */
+			else
+				cpu_relax();
 			continue;
 		}
 		/* sleep: the reading thread bumps hseq after head or closed and
@@ -247,7 +251,8 @@ static void *observe(void *c)
 
 
 struct lk_pipeline *lk_pipeline_start(const struct lk_observer *obs, unsigned n,
-				      enum lk_pipe_mode mode, double direct_ns)
+				      enum lk_pipe_mode mode, double direct_ns,
+				      const struct lk_pipe_idle *idle)
 {
 	/* aligned: its counters have cache lines of their own */
 	struct lk_pipeline *pl = aligned_alloc(_Alignof(struct lk_pipeline), sizeof *pl);
@@ -262,6 +267,8 @@ struct lk_pipeline *lk_pipeline_start(const struct lk_observer *obs, unsigned n,
 	pl->nobs = n;
 	pl->mode = mode;
 	pl->direct = direct_ns;
+	if (idle)
+		pl->idle = *idle;
 	for (int i = 0; i < NB; i++)
 		if (!(pl->b[i] = aligned_alloc(64, sizeof *pl->b[i])))
 			goto fail;

@@ -51,8 +51,20 @@ bool lk_pipeline_wanted(const struct lk_observer *obs, unsigned n);
  * tests, mode
  * LK_PIPE_KEEP never says stop, LK_PIPE_STOP says it after 64 batches. */
 enum lk_pipe_mode { LK_PIPE_AUTO = 0, LK_PIPE_KEEP, LK_PIPE_STOP };
+/* Work for the observers' thread while it waits for a batch (idle may be
+ * NULL): fn(ctx) does one short piece of it (tens of microseconds) and
+ * returns non-zero, or returns 0 at once when there is none. The reading
+ * thread uses it to have its input read on the other CPU
+ * (lk_instream_pump): that CPU waits most of the time, and copying the
+ * capture out of the page cache is a quarter of the reading thread's work
+ * on short records. */
+struct lk_pipe_idle {
+	int (*fn)(void *ctx);
+	void *ctx;
+};
 struct lk_pipeline *lk_pipeline_start(const struct lk_observer *obs, unsigned n,
-				      enum lk_pipe_mode mode, double direct_ns);
+				      enum lk_pipe_mode mode, double direct_ns,
+				      const struct lk_pipe_idle *idle);
 
 /* Hand one segment to the observers (p is copied; its frame is not kept).
  * false: the pipeline no longer pays (the other CPU is busy with other work,

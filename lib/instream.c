@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +22,9 @@
 /* Blocks of the read-ahead ring, and of the raw (compressed) input. */
 #define BLK (256u << 10)
 #define NB 8
+/* Bytes a pump reads per call: the pumping thread is back to its own work
+ * within ~10-20 us */
+#define PUMP_PIECE (64u << 10)
 
 struct lk_instream {
 	char *path;
@@ -54,6 +58,18 @@ struct lk_instream {
 	int cur;                 /* the block being served, -1 none */
 	size_t off;              /* bytes of it served */
 	bool rd_failed;          /* lk_instream_read returned -1 (why is set) */
+	/* pumped (lk_instream_pump_start): the same ring of blocks, filled by
+	 * whichever thread gets there first, one at a time (pmu): another
+	 * thread's lk_instream_pump, or the reader itself when it finds the
+	 * next block unfilled */
+	bool pumped;
+	pthread_mutex_t pmu;     /* one filler at a time: the decoders' state, the fd */
+	_Atomic uint64_t p_filled; /* blocks filled (block k in blk[k % NB]) */
+	_Atomic uint64_t p_freed;  /* blocks the reader is done with */
+	_Atomic bool p_end;      /* the input ended (end_rc, why set) after block p_filled */
+	uint64_t p_next;         /* the reader: the next block to serve */
+	size_t p_len;            /* bytes in the block being filled (under pmu) */
+	uint64_t p_by_pump;      /* pieces read by lk_instream_pump (under pmu) */
 	unsigned char *cbuf;     /* lk_instream_chunk's bytes without the thread */
 	size_t max_piece;        /* tests: bytes per read or chunk at most (0: any) */
 };
@@ -323,9 +339,76 @@ static void *reader(void *c)
 	return NULL;
 }
 
+/* Pumped: read up to `piece` more bytes into the next block if there is
+ * room and input (pmu held), handing the block over once it is full or the
+ * input ended; true if it read any. */
+static bool fill_some(struct lk_instream *s, size_t piece)
+{
+	uint64_t k = atomic_load_explicit(&s->p_filled, memory_order_relaxed);
+	if (atomic_load_explicit(&s->p_end, memory_order_relaxed) ||
+	    k - atomic_load_explicit(&s->p_freed, memory_order_acquire) >= NB)
+		return false;
+	unsigned char *b = s->blk[k % NB];
+	size_t len = s->p_len, stop = BLK - len > piece ? len + piece : BLK;
+	ssize_t got = 1;
+	while (len < stop && (got = src_read(s, b + len, stop - len)) > 0)
+		len += (size_t)got;
+	bool did = len > s->p_len;
+	s->p_len = len;
+	if (len == BLK || got <= 0) {
+		s->len[k % NB] = len;
+		s->p_len = 0;
+		if (len)
+			atomic_store_explicit(&s->p_filled, k + 1, memory_order_release);
+	}
+	if (got <= 0) /* end_rc and why are set before */
+		atomic_store_explicit(&s->p_end, true, memory_order_release);
+	return did;
+}
+
+int lk_instream_pump(struct lk_instream *s)
+{
+	if (!s->pumped || atomic_load_explicit(&s->p_end, memory_order_relaxed) ||
+	    atomic_load_explicit(&s->p_filled, memory_order_relaxed) -
+	    atomic_load_explicit(&s->p_freed, memory_order_relaxed) >= NB ||
+	    pthread_mutex_trylock(&s->pmu) != 0)
+		return 0;
+	bool did = fill_some(s, PUMP_PIECE);
+	s->p_by_pump += did;
+	pthread_mutex_unlock(&s->pmu);
+	return did;
+}
+
+/* Pumped, the reader: free the block served, then the next one, filling it
+ * here when no pump did. */
+static int pumped_next(struct lk_instream *s)
+{
+	if (s->cur >= 0) {
+		atomic_store_explicit(&s->p_freed, s->p_next, memory_order_release);
+		s->cur = -1;
+	}
+	for (;;) {
+		if (s->p_next < atomic_load_explicit(&s->p_filled, memory_order_acquire)) {
+			s->cur = (int)(s->p_next++ % NB);
+			s->off = 0;
+			return 1;
+		}
+		if (atomic_load_explicit(&s->p_end, memory_order_acquire) &&
+		    s->p_next == atomic_load_explicit(&s->p_filled, memory_order_acquire)) {
+			errno = s->end_rc < 0 ? EIO : 0;
+			return s->end_rc;
+		}
+		pthread_mutex_lock(&s->pmu);
+		fill_some(s, BLK);
+		pthread_mutex_unlock(&s->pmu);
+	}
+}
+
 /* Reader side: the next block (s->cur); 1, or 0 at the end, -1 failed. */
 static int ring_next(struct lk_instream *s)
 {
+	if (s->pumped)
+		return pumped_next(s);
 	s->cur = lk_handoff_take(&s->ho);
 	s->off = 0;
 	if (s->cur >= 0)
@@ -354,7 +437,7 @@ ssize_t lk_instream_read(struct lk_instream *s, void *buf, size_t n)
 {
 	if (s->max_piece && n > s->max_piece)
 		n = s->max_piece;
-	ssize_t got = s->threaded ? ring_read(s, buf, n) : src_read(s, buf, n);
+	ssize_t got = s->threaded || s->pumped ? ring_read(s, buf, n) : src_read(s, buf, n);
 	if (got < 0)
 		s->rd_failed = true;
 	return got;
@@ -363,7 +446,7 @@ ssize_t lk_instream_read(struct lk_instream *s, void *buf, size_t n)
 ssize_t lk_instream_chunk(struct lk_instream *s, const unsigned char **p)
 {
 	ssize_t got;
-	if (s->threaded) {
+	if (s->threaded || s->pumped) {
 		if (s->cur < 0 || s->off == s->len[s->cur]) {
 			int rc = ring_next(s);
 			if (rc <= 0) {
@@ -394,9 +477,33 @@ void lk_instream_max_piece(struct lk_instream *s, size_t n) { s->max_piece = n; 
 
 void lk_instream_readahead(struct lk_instream *s)
 {
-	if (s->large && !s->threaded && !s->ended)
+	if (s->large && !s->threaded && !s->pumped && !s->ended)
 		start_thread(s);
 }
+
+static bool alloc_blocks(struct lk_instream *s)
+{
+	for (int i = 0; i < NB; i++)
+		if (!s->blk[i] && !(s->blk[i] = malloc(BLK)))
+			return false;
+	return true;
+}
+
+bool lk_instream_pump_start(struct lk_instream *s)
+{
+	if (!s->large || s->threaded || s->pumped || s->ended || !alloc_blocks(s) ||
+	    pthread_mutex_init(&s->pmu, NULL) != 0)
+		return false;
+	s->cur = -1;
+	s->p_next = 0;
+	atomic_init(&s->p_filled, 0);
+	atomic_init(&s->p_freed, 0);
+	atomic_init(&s->p_end, false);
+	s->pumped = true;
+	return true;
+}
+
+uint64_t lk_instream_pumped_blocks(const struct lk_instream *s) { return s->p_by_pump; }
 
 const char *lk_instream_why(const struct lk_instream *s)
 {
@@ -422,7 +529,7 @@ int lk_instream_sha256(struct lk_instream *s, char hex[65], struct lk_err *e)
 	if (!s->md)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: SHA-256 not available", s->path);
 	/* the rest of the input, through the decompressor (its errors count) */
-	if (s->threaded) {
+	if (s->threaded || s->pumped) {
 		int rc;
 		while ((rc = ring_next(s)) > 0)
 			;
@@ -461,6 +568,8 @@ void lk_instream_close(struct lk_instream *s)
 		lzma_end(&s->xs);
 	if (s->close_fd && s->fd >= 0)
 		close(s->fd);
+	if (s->pumped)
+		pthread_mutex_destroy(&s->pmu);
 	gcry_md_close(s->md); /* NULL: nothing */
 	for (int i = 0; i < NB; i++)
 		free(s->blk[i]);
@@ -493,9 +602,8 @@ static int decoder_init(struct lk_instream *s)
  * is read in the caller's thread. */
 static void start_thread(struct lk_instream *s)
 {
-	for (int i = 0; i < NB; i++)
-		if (!(s->blk[i] = malloc(BLK)))
-			return;
+	if (!alloc_blocks(s))
+		return;
 	if (lk_handoff_init(&s->ho, NB) != 0)
 		return;
 	s->cur = -1;

@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/err.h"
@@ -69,6 +70,25 @@ void lk_instream_max_piece(struct lk_instream *s, size_t n);
  * of 1 MiB or more (and it is not read ahead yet). Worth it when copying the
  * bytes out of the page cache is a large part of the work: full frames. */
 void lk_instream_readahead(struct lk_instream *s);
+
+/* Pumped read-ahead: from now on the input (a regular file of 1 MiB or
+ * more, not read ahead by a thread already) is read into the same ring of
+ * blocks, filled by whichever comes first: lk_instream_pump, called by
+ * another thread that has time to spare (the analysis pipeline's observers,
+ * analyzers/pipeline.h, between batches), or the reader itself, when it
+ * finds the next block unfilled. The reader never waits for a pump that is
+ * not there, only for one that is filling the next block. false: not
+ * pumped (not such a file, already read ahead, no memory); nothing changes. */
+bool lk_instream_pump_start(struct lk_instream *s);
+
+/* From another thread: fill one more block if the ring has room, the input
+ * has not ended and no one else is filling; 1 if it filled one, else 0
+ * (at once). Safe to call on a stream that is not pumped (0). Must not run
+ * concurrently with lk_instream_sha256 or lk_instream_close. */
+int lk_instream_pump(struct lk_instream *s);
+
+/* Pieces (up to 64 KiB) read by lk_instream_pump (tests, benchmarks). */
+uint64_t lk_instream_pumped_blocks(const struct lk_instream *s);
 
 /* Why the input failed ("gzip data truncated: ..."), or NULL if it has not. */
 const char *lk_instream_why(const struct lk_instream *s);

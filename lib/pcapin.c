@@ -705,6 +705,7 @@ uint32_t lk_pcap_snaplen(const struct lk_pcap *r)
 
 int lk_pcap_dlt(const struct lk_pcap *r) { return r->dlt; }
 int lk_pcap_rec_dlt(const struct lk_pcap *r) { return r->rec_dlt; }
+struct lk_instream *lk_pcap_input(struct lk_pcap *r) { return r->in; }
 enum lk_zkind lk_pcap_compression(const struct lk_pcap *r) { return lk_instream_compression(r->in); }
 bool lk_pcap_mixed_links(const struct lk_pcap *r)
 {

@@ -90,6 +90,9 @@ bool lk_pcap_mixed_links(const struct lk_pcap *r); /* interfaces of several link
 const char *lk_pcap_path(const struct lk_pcap *r);
 bool lk_pcap_truncated(const struct lk_pcap *r); /* last record cut short */
 uint64_t lk_pcap_records(const struct lk_pcap *r); /* records returned so far */
+/* The input the records come from (lib/instream.h), e.g. to pump it from
+ * another thread (lk_instream_pump_start). Owned by r. */
+struct lk_instream *lk_pcap_input(struct lk_pcap *r);
 void lk_pcap_close(struct lk_pcap *r);
 
 #endif
