@@ -20,7 +20,9 @@
  * thread later for any such file); anything else is read in the calling
  * thread (a pipe or terminal may block in read() for good, and a thread
  * blocked there could not be stopped; for a small file a thread costs more
- * than it saves). No function prints or exits.
+ * than it saves). A reader with another thread that has time to spare can
+ * have that thread fill the ring instead (lk_instream_pump_start). No
+ * function prints or exits.
  */
 #ifndef LK_INSTREAM_H
 #define LK_INSTREAM_H
