@@ -3,6 +3,7 @@
 #include "analyzers/pipeline.h"
 #include "analyzers/side.h"
 #include "lib/clock.h"
+#include "lib/handoff.h"
 
 #include <linux/futex.h>
 #include <pthread.h>
@@ -82,15 +83,6 @@ struct lk_pipeline {
 	unsigned asks;                      /* note_wants calls */
 };
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 static void fwait(_Atomic uint32_t *w, uint32_t v)
 {
 	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
@@ -158,7 +150,7 @@ static bool await_batch(struct lk_pipeline *pl, uint32_t t)
 			if (pl->idle.fn && pl->idle.fn(pl->idle.ctx))
 				i = 0; /* spin (and sleep) only when there is nothing to do */
 			else
-				cpu_relax();
+				lk_cpu_relax();
 			continue;
 		}
 		/* sleep: the reading thread bumps hseq after head or closed and
@@ -336,7 +328,7 @@ static void await_free(struct lk_pipeline *pl)
 {
 	for (unsigned i = 0; pl->ph - atomic_load(&pl->tail) >= NB; i++) {
 		if (i < SPIN) {
-			cpu_relax();
+			lk_cpu_relax();
 			continue;
 		}
 		uint32_t s = atomic_load(&pl->tseq);

@@ -32,6 +32,18 @@ struct lk_handoff {
 };
 
 int lk_handoff_init(struct lk_handoff *h, unsigned n); /* 0, or -1 (no mutex) */
+
+/* One turn of a spin-wait on another thread (x86 pause, arm yield), for
+ * the lock-free meeting points beside these slots (analyzers/pipeline.c,
+ * the pumped input of lib/instream.c). */
+static inline void lk_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 void lk_handoff_destroy(struct lk_handoff *h);
 
 int lk_handoff_claim(struct lk_handoff *h);

@@ -381,15 +381,6 @@ int lk_instream_pump(struct lk_instream *s)
 	return did;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 /* Pumped, the reader: free the block served, then the next one, filling it
  * here when no pump did. A pump busy with the next block is waited for by
  * spinning (a piece takes ~10-20 us; sleeping on the mutex and being woken
@@ -413,7 +404,7 @@ static int pumped_next(struct lk_instream *s)
 		}
 		if (pthread_mutex_trylock(&s->pmu) != 0) {
 			if (++spins < PUMP_SPIN) {
-				cpu_relax();
+				lk_cpu_relax();
 				continue;
 			}
 			pthread_mutex_lock(&s->pmu);
