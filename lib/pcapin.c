@@ -16,6 +16,12 @@
  * set every interface's snapshot length to "no limit" (the maximum for the
  * supported link types; the file's own header says so at open). */
 #define OWN_MAX_BLOCK (1u << 20)
+/* libpcap's MAXIMUM_SNAPLEN: the largest captured length its file readers
+ * take for the link types we read (only DBUS, EBHSCR and USBPCAP allow more;
+ * we read none of them). pcap_snapshot() reports a pcap file header's
+ * snapshot length as written, even when it is larger; a record over this is
+ * libpcap's error ("invalid packet capture length"), so ours to hand over. */
+#define LIBPCAP_MAX_CAPLEN 262144
 
 #define BT_SHB 0x0A0D0D0Au
 #define BT_IDB 1u
@@ -44,7 +50,8 @@ struct lk_pcap {
 	uint64_t records;
 	/* our own reader (until libpcap takes over: p != NULL) */
 	bool own, is_ng, swap, nsec;
-	uint32_t limit;           /* the largest captured length libpcap takes as it is */
+	uint32_t limit;           /* the largest captured length libpcap takes as it is
+				   * (at most LIBPCAP_MAX_CAPLEN) */
 	int64_t own_snaplen;      /* lk_pcap_snaplen's answer */
 	const uint8_t *cp;        /* the current chunk's bytes not used yet */
 	size_t cn;
@@ -425,7 +432,7 @@ static int own_open(struct lk_pcap *r, struct lk_err *e)
 			goto oom;
 		consume(r, 24);
 		r->dlt = r->rec_dlt = dlt;
-		r->limit = (uint32_t)snap;
+		r->limit = snap < LIBPCAP_MAX_CAPLEN ? (uint32_t)snap : LIBPCAP_MAX_CAPLEN;
 		r->own_snaplen = snap;
 		return 1;
 	}
@@ -468,7 +475,7 @@ static int own_open(struct lk_pcap *r, struct lk_err *e)
 	    snap <= 0)
 		return 0;
 	r->dlt = r->rec_dlt = dlt;
-	r->limit = (uint32_t)snap;
+	r->limit = snap < LIBPCAP_MAX_CAPLEN ? (uint32_t)snap : LIBPCAP_MAX_CAPLEN;
 	r->own_snaplen = stored ? stored : (int64_t)snap;
 	return 1;
 oom:

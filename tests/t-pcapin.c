@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WB_CAP (1 << 16)
+#define WB_CAP (1 << 19) /* a record of 300000 bytes */
 #include "tests/helpers/wbytes.h"
 
 /* a TCP/IP frame of n >= 54 bytes for Ethernet (lt 1), SLL (113) or raw IP
@@ -240,6 +240,26 @@ static void pcap_cases(void)
 	w32(2); w32(0); w32(300000); w32(300000);
 	save(len);
 	same("pcap absurd caplen", 0, 1, 1);
+	/* ... also when the header's snapshot length is larger still (libpcap
+	 * reports it as written, but takes no record over 262144 bytes): a
+	 * record claiming 1 GiB is libpcap's error, not a 2 GiB buffer of ours
+	 * (found by fuzz-ingest) */
+	len = 0;
+	pcap_hdr(0xa1b2c3d4, 4, 0x4000ffffu, 1);
+	pcap_rec(1, 0, 60, 60, 1);
+	w32(2); w32(0); w32(0x40000028u); w32(0x40000028u);
+	for (int i = 0; i < 400; i++) w8('x');
+	save(len);
+	same("pcap snaplen 1 GiB, caplen 1 GiB", 0, 1, 1);
+	/* ... and one of 300000 bytes that the file holds whole */
+	len = 0;
+	pcap_hdr(0xa1b2c3d4, 4, 0x4000ffffu, 1);
+	pcap_rec(1, 0, 60, 60, 1);
+	w32(2); w32(0); w32(300000); w32(300000);
+	for (int i = 0; i < 300000; i++) w8((uint8_t)i);
+	pcap_rec(3, 0, 60, 60, 3);
+	save(len);
+	same("pcap snaplen 1 GiB, caplen 300000 in the file", 0, 1, 1);
 	/* version 2.3: libpcap's from the start */
 	len = 0;
 	pcap_hdr(0xa1b2c3d4, 3, 1514, 1);
