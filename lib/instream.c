@@ -514,7 +514,7 @@ bool lk_instream_pump_start(struct lk_instream *s)
 	return true;
 }
 
-uint64_t lk_instream_pumped_blocks(const struct lk_instream *s) { return s->p_by_pump; }
+uint64_t lk_instream_pumped_pieces(const struct lk_instream *s) { return s->p_by_pump; }
 
 const char *lk_instream_why(const struct lk_instream *s)
 {

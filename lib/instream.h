@@ -90,7 +90,7 @@ bool lk_instream_pump_start(struct lk_instream *s);
 int lk_instream_pump(struct lk_instream *s);
 
 /* Pieces (up to 64 KiB) read by lk_instream_pump (tests, benchmarks). */
-uint64_t lk_instream_pumped_blocks(const struct lk_instream *s);
+uint64_t lk_instream_pumped_pieces(const struct lk_instream *s);
 
 /* Why the input failed ("gzip data truncated: ..."), or NULL if it has not. */
 const char *lk_instream_why(const struct lk_instream *s);

@@ -127,11 +127,11 @@ static void one_case(const char *what, size_t piece, bool mixed, size_t nap_ever
 	ok(lk_instream_chunk(s, &p) == 0 && lk_instream_read(s, &one, 1) == 0,
 	   "%s: the end stays the end", what);
 	if (pumping)
-		ok(pu.did > 0 && pu.did == lk_instream_pumped_blocks(s),
+		ok(pu.did > 0 && pu.did == lk_instream_pumped_pieces(s),
 		   "%s: the pump read %llu pieces (counted %llu)", what, (unsigned long long)pu.did,
-		   (unsigned long long)lk_instream_pumped_blocks(s));
+		   (unsigned long long)lk_instream_pumped_pieces(s));
 	else
-		ok(lk_instream_pumped_blocks(s) == 0 && lk_instream_pump(s) == 0,
+		ok(lk_instream_pumped_pieces(s) == 0 && lk_instream_pump(s) == 0,
 		   "%s: without a pump the reader filled every block", what);
 	lk_instream_close(s);
 }
