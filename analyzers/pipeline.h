@@ -47,8 +47,9 @@ bool lk_pipeline_wanted(const struct lk_observer *obs, unsigned n);
 /* Start the observers' thread. direct_ns: the time per segment the caller
  * measured calling the observers itself, just before (0: unknown, never
  * stop); the pipeline must beat it. NULL when it cannot be started (no
- * memory, no thread): the caller then calls the observers itself. For
- * tests, mode
+ * memory, no thread): the caller then calls the observers itself. idle:
+ * work for the thread while it waits (struct lk_pipe_idle below; NULL: none).
+ * For tests, mode
  * LK_PIPE_KEEP never says stop, LK_PIPE_STOP says it after 64 batches. */
 enum lk_pipe_mode { LK_PIPE_AUTO = 0, LK_PIPE_KEEP, LK_PIPE_STOP };
 /* Work for the observers' thread while it waits for a batch (idle may be

@@ -415,6 +415,9 @@ static int pumped_next(struct lk_instream *s)
 	}
 }
 
+/* The bytes come through the ring of blocks (read ahead or pumped). */
+static inline bool ringed(const struct lk_instream *s) { return s->threaded || s->pumped; }
+
 /* Reader side: the next block (s->cur); 1, or 0 at the end, -1 failed. */
 static int ring_next(struct lk_instream *s)
 {
@@ -448,7 +451,7 @@ ssize_t lk_instream_read(struct lk_instream *s, void *buf, size_t n)
 {
 	if (s->max_piece && n > s->max_piece)
 		n = s->max_piece;
-	ssize_t got = s->threaded || s->pumped ? ring_read(s, buf, n) : src_read(s, buf, n);
+	ssize_t got = ringed(s) ? ring_read(s, buf, n) : src_read(s, buf, n);
 	if (got < 0)
 		s->rd_failed = true;
 	return got;
@@ -457,7 +460,7 @@ ssize_t lk_instream_read(struct lk_instream *s, void *buf, size_t n)
 ssize_t lk_instream_chunk(struct lk_instream *s, const unsigned char **p)
 {
 	ssize_t got;
-	if (s->threaded || s->pumped) {
+	if (ringed(s)) {
 		if (s->cur < 0 || s->off == s->len[s->cur]) {
 			int rc = ring_next(s);
 			if (rc <= 0) {
@@ -502,7 +505,7 @@ static bool alloc_blocks(struct lk_instream *s)
 
 bool lk_instream_pump_start(struct lk_instream *s)
 {
-	if (!s->large || s->threaded || s->pumped || s->ended || !alloc_blocks(s) ||
+	if (!s->large || ringed(s) || s->ended || !alloc_blocks(s) ||
 	    pthread_mutex_init(&s->pmu, NULL) != 0)
 		return false;
 	s->cur = -1;
@@ -540,7 +543,7 @@ int lk_instream_sha256(struct lk_instream *s, char hex[65], struct lk_err *e)
 	if (!s->md)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: SHA-256 not available", s->path);
 	/* the rest of the input, through the decompressor (its errors count) */
-	if (s->threaded || s->pumped) {
+	if (ringed(s)) {
 		int rc;
 		while ((rc = ring_next(s)) > 0)
 			;
