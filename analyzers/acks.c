@@ -12,6 +12,7 @@
 #include "analyzers/bwe.h"
 #include "analyzers/flow.h"
 #include "lib/json.h"
+#include "lib/mem.h"
 
 const char *const lk_timing_names[LK_T__COUNT] = {"ooo", "aggregate", "full2", "delack", "quick",
 						  "nodata"};
@@ -66,7 +67,7 @@ struct lk_acks {
 
 struct lk_acks *lk_acks_new(const struct lk_acks_params *p)
 {
-	struct lk_acks *a = calloc(1, sizeof *a);
+	struct lk_acks *a = lk_zalloc_lines(sizeof *a);
 	if (!a)
 		return NULL;
 	if (!(a->side = lk_side_new())) {
@@ -613,7 +614,7 @@ struct lk_ackset {
 
 struct lk_ackset *lk_ackset_new(const struct lk_acks_params *ap, const struct lk_bwe_params *bp)
 {
-	struct lk_ackset *s = calloc(1, sizeof *s);
+	struct lk_ackset *s = lk_zalloc_lines(sizeof *s);
 	if (!s)
 		return NULL;
 	if (ap)

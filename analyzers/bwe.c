@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/json.h"
+#include "lib/mem.h"
 
 const char *const lk_bwe_est_names[LK_BWE__COUNT] = {"westwood", "delivery_rate", "goodput"};
 
@@ -88,7 +89,7 @@ struct lk_bwe {
 
 struct lk_bwe *lk_bwe_new(const struct lk_bwe_params *p)
 {
-	struct lk_bwe *b = calloc(1, sizeof *b);
+	struct lk_bwe *b = lk_zalloc_lines(sizeof *b);
 	if (!b)
 		return NULL;
 	if (p)

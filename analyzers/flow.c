@@ -4,6 +4,7 @@
  * whichquad, collapse_quad, ack_in, freequad) each piece reproduces.
  */
 #include "analyzers/flow.h"
+#include "lib/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,7 @@ static struct seg *seg_new(struct lk_flowtab *t, uint32_t first, uint32_t last)
 {
 	struct seg *s = t->free_segs;
 	if (!s) {
-		struct slab *sl = malloc(sizeof *sl);
+		struct slab *sl = lk_zalloc_lines(sizeof *sl);
 		if (!sl) {
 			t->oom = true;
 			return NULL;
@@ -424,7 +425,7 @@ static int grow_slots(struct lk_flowtab *t)
 
 struct lk_flowtab *lk_flowtab_new(void)
 {
-	struct lk_flowtab *t = calloc(1, sizeof *t);
+	struct lk_flowtab *t = lk_zalloc_lines(sizeof *t);
 	if (!t)
 		return NULL;
 	if (grow_slots(t) < 0) {
@@ -487,7 +488,7 @@ static struct flow *flow_new(struct lk_flowtab *t, const struct lk_pkt *p, uint6
 		t->flows = nf;
 		t->cap = nc;
 	}
-	struct flow *f = calloc(1, sizeof *f);
+	struct flow *f = lk_zalloc_lines(sizeof *f);
 	if (!f)
 		return NULL;
 	f->pub.idx = t->n;

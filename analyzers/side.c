@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/json.h"
+#include "lib/mem.h"
 #include "lro_ref/lro.h"
 
 #define RES 64            /* samples kept per delay distribution */
@@ -76,7 +77,7 @@ struct lk_side_state {
 
 struct lk_side_state *lk_side_new(void)
 {
-	struct lk_side_state *s = calloc(1, sizeof *s);
+	struct lk_side_state *s = lk_zalloc_lines(sizeof *s);
 	if (s)
 		s->rng = 0x9e3779b9u;
 	return s;
@@ -98,7 +99,7 @@ void lk_side_free(struct lk_side_state *s)
  * capture never have one). -1 when out of memory. */
 static int resv_add(struct lk_side_state *s, struct resv **rp, uint64_t ns)
 {
-	if (!*rp && !(*rp = calloc(1, sizeof **rp)))
+	if (!*rp && !(*rp = lk_zalloc_lines(sizeof **rp)))
 		return -1;
 	struct resv *r = *rp;
 	uint32_t v = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;

@@ -2,6 +2,7 @@
  * content, read-ahead thread. See instream.h. */
 #include "lib/instream.h"
 #include "lib/handoff.h"
+#include "lib/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -650,7 +651,7 @@ int lk_instream_open(const char *path, bool want_hash, struct lk_instream **out,
 		     struct lk_err *e)
 {
 	*out = NULL;
-	struct lk_instream *s = calloc(1, sizeof *s);
+	struct lk_instream *s = lk_zalloc_lines(sizeof *s);
 	if (!s)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", path);
 	s->fd = -1;

@@ -6,10 +6,23 @@
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #define HUGE_PAGE ((uintptr_t)2 << 20)
+#define LINE ((size_t)64)
+
+void *lk_zalloc_lines(size_t n)
+{
+	if (n > SIZE_MAX - LINE)
+		return NULL;
+	size_t sz = n ? (n + LINE - 1) & ~(LINE - 1) : LINE;
+	void *p = aligned_alloc(LINE, sz);
+	if (p)
+		memset(p, 0, sz);
+	return p;
+}
 
 int lk_mem_heap_hugepages(size_t bytes)
 {

@@ -9,7 +9,10 @@
  *
  *   lk_mem_heap_hugepages(32 << 20);   // once, early, before threads start
  *
- * Only where the kernel's THP setting is "madvise" or "always"; a no-op
+ * And blocks of whole cache lines of their own (lk_zalloc_lines), for state
+ * that two threads write at once.
+ *
+ * Huge pages only where the kernel's THP setting is "madvise" or "always"; a no-op
  * (returning -1) where malloc is not glibc's heap (under AddressSanitizer,
  * or when the heap cannot grow by brk). No function prints or exits.
  */
@@ -26,5 +29,17 @@
  * in 2 MiB steps where huge pages are used. Returns 0, or -1 when it could
  * not (nothing is changed then, or only malloc's thresholds). */
 int lk_mem_heap_hugepages(size_t bytes);
+
+/* A zeroed block of n bytes, aligned to a cache line (64 bytes) and
+ * rounded up to whole lines; free() it. NULL when out of memory. For state
+ * that one thread writes for every packet while another thread writes its
+ * own (analyzers/pipeline.h: the reading thread's connections and input,
+ * the observers' per-connection state): malloc packs blocks of both
+ * threads side by side (one arena, above), and a line holding the ends of
+ * two threads' blocks travels between their CPUs at every write. Measured
+ * on this project's 2-vCPU test machine: the pipeline started mid-capture,
+ * with the connection it tracks beside that connection's ACK state, ran at
+ * ~98 ns a segment against ~63 ns with each in lines of its own. */
+void *lk_zalloc_lines(size_t n);
 
 #endif

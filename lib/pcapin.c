@@ -2,6 +2,7 @@
 #include "lib/pcapin.h"
 #include "lib/decode.h"
 #include "lib/pcapng.h"
+#include "lib/mem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -573,7 +574,7 @@ static int open_any(const char *path, const struct lk_pcap_opts *o, struct lk_pc
 		    struct lk_err *e)
 {
 	*out = NULL;
-	struct lk_pcap *r = calloc(1, sizeof *r);
+	struct lk_pcap *r = lk_zalloc_lines(sizeof *r);
 	if (!r)
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", path);
 	r->path = strdup(path);

@@ -2,11 +2,14 @@
  * pages: the heap then holds huge pages, and touching 6 MiB of fresh blocks
  * costs a few page faults, not one per 4 KiB. A child that does the same
  * without the call is the control (no huge pages where the kernel's THP
- * setting is "madvise"). */
+ * setting is "madvise"). lk_zalloc_lines: zeroed blocks of whole cache
+ * lines, which no other block shares (written to their rounded size, so
+ * that AddressSanitizer sees a block shorter than that). */
 #include "lib/mem.h"
 #include "tests/tap.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +64,38 @@ static long touch_blocks(void)
 	return minflt() - f0;
 }
 
+static void zalloc_lines(void)
+{
+	static const size_t sz[] = {0, 1, 8, 63, 64, 65, 200, 4095, 4097, 100000};
+	for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++) {
+		size_t r = sz[i] ? (sz[i] + 63) / 64 * 64 : 64;
+		/* between two ordinary blocks, as malloc would pack them */
+		char *before = malloc(24);
+		unsigned char *p = lk_zalloc_lines(sz[i]);
+		char *after = malloc(24);
+		bool zero = p != NULL;
+		for (size_t k = 0; p && k < r; k++)
+			zero &= p[k] == 0;
+		ok(p && (uintptr_t)p % 64 == 0 && zero,
+		   "lk_zalloc_lines(%zu): aligned to 64, %zu bytes zeroed", sz[i], r);
+		if (p)
+			memset(p, 0xa5, r); /* all of it is ours */
+		uintptr_t lo = (uintptr_t)p / 64, hi = ((uintptr_t)p + r - 1) / 64;
+		bool alone = p && before && after &&
+			     ((uintptr_t)before + 23) / 64 < lo && (uintptr_t)before / 64 < lo &&
+			     ((uintptr_t)after / 64 > hi || ((uintptr_t)after + 23) / 64 < lo);
+		ok(alone, "lk_zalloc_lines(%zu): no line shared with the blocks malloc'd around it", sz[i]);
+		free(before);
+		free(after);
+		free(p);
+	}
+	ok(lk_zalloc_lines(SIZE_MAX) == NULL && lk_zalloc_lines(SIZE_MAX - 10) == NULL,
+	   "lk_zalloc_lines: sizes that cannot be rounded up: NULL");
+}
+
 int main(void)
 {
+	zalloc_lines();
 	char mode[64] = "";
 	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
 	if (f) {
