@@ -2,6 +2,7 @@
  * by a second thread. See store.h. */
 #include "analyzers/store.h"
 #include "lib/handoff.h"
+#include "lib/mem.h"
 #include "lib/version.h"
 #include "schema/db.h"
 
@@ -323,9 +324,11 @@ int lk_store_begin(const struct lk_analysis *res, const struct lk_analyze_opts *
 		   struct lk_store **out, struct lk_err *e)
 {
 	*out = NULL;
-	struct lk_store *s = calloc(1, sizeof *s);
+	/* lines of their own (lib/mem.h): the parser writes its batch for
+	 * every packet while the writer works beside it */
+	struct lk_store *s = lk_zalloc_lines(sizeof *s);
 	if (s)
-		s->b[0] = malloc(sizeof *s->b[0]);
+		s->b[0] = lk_zalloc_lines(sizeof *s->b[0]);
 	if (!s || !s->b[0]) {
 		free(s);
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", res->path);
@@ -359,7 +362,7 @@ static int hand_over(struct lk_store *s, struct lk_err *e)
 	s->cur = lk_handoff_claim(&s->ho);
 	if (s->cur < 0) /* the writer stopped: it failed */
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s", s->werr.msg);
-	if (!s->b[s->cur] && !(s->b[s->cur] = malloc(sizeof *s->b[s->cur]))) {
+	if (!s->b[s->cur] && !(s->b[s->cur] = lk_zalloc_lines(sizeof *s->b[s->cur]))) {
 		lk_handoff_close(&s->ho);
 		s->cur = -1;
 		return lk_errf(e, LK_EXIT_RUNTIME, "%s: out of memory", s->res->path);
