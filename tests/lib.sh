@@ -35,7 +35,19 @@ NFT=nft
 _lk_test=$(basename "$0")
 
 plan() { echo "1..$1"; _planned=$1; }
-diag() { echo "# $*"; }
+# diag: on stdout with the TAP (prove -v shows it), and kept until a check
+# fails: a failed check prints on stderr, which prove shows, the diagnostics
+# printed since the last failure (what a failure in a CI log needs)
+diag() { echo "# $*"; echo "# $*" >> "$TMP/.diag"; }
+_lk_fail() { # N DESC [DETAIL...]: a failed check, on stderr
+	{
+		echo "#   Failed test $1 - $2 ($_lk_test)"
+		shift 2
+		for l in "$@"; do echo "$l"; done
+		[ -s "$TMP/.diag" ] && { echo "#   diagnostics before it:"; cat "$TMP/.diag"; }
+	} >&2
+	: > "$TMP/.diag"
+}
 skip_all() { # skip_all REASON: the whole test, or (after a plan or a check) the rest of it
 	if "$TOP/tests/skip-check" "$_lk_test" "$*"; then
 		if [ $_tap_n -eq 0 ] && [ $_planned -eq 0 ]; then echo "1..0 # SKIP $*"; exit 0; fi
@@ -57,12 +69,16 @@ skip() { # skip REASON: one check not made (counts as a test)
 ok() { # ok STATUS DESC
 	case $2 in '# SKIP '* | '# skip '*) skip "${2#\# [Ss][Kk][Ii][Pp] }"; return ;; esac
 	_tap_n=$((_tap_n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"; else echo "not ok $_tap_n - $2"; _tap_fail=$((_tap_fail + 1)); fi
+	if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"
+	else echo "not ok $_tap_n - $2"; _tap_fail=$((_tap_fail + 1)); _lk_fail $_tap_n "$2"; fi
 }
 is() { # is GOT WANT DESC
 	_tap_n=$((_tap_n + 1))
 	if [ "$1" = "$2" ]; then echo "ok $_tap_n - $3"
-	else echo "not ok $_tap_n - $3"; echo "#   got: '$1'"; echo "#  want: '$2'"; _tap_fail=$((_tap_fail + 1)); fi
+	else
+		echo "not ok $_tap_n - $3"; echo "#   got: '$1'"; echo "#  want: '$2'"; _tap_fail=$((_tap_fail + 1))
+		_lk_fail $_tap_n "$3" "#   got: '$1'" "#  want: '$2'"
+	fi
 }
 done_testing() { [ $_planned -ne 0 ] || echo "1..$_tap_n"; [ $_tap_fail -eq 0 ]; }
 require_root() {

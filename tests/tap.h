@@ -101,6 +101,8 @@ static inline int tap_vok(int cond, const char *fmt, va_list ap)
 		tap_fail++;
 	printf("%sok %d - %s\n", cond ? "" : "not ", tap_n, d);
 	fflush(stdout);
+	if (!cond) /* on stderr too: prove shows it, in a CI log as well */
+		fprintf(stderr, "#   Failed test %d - %s\n", tap_n, d);
 	return cond;
 }
 
@@ -134,8 +136,10 @@ static inline int is_int(long long got, long long want, const char *fmt, ...)
 	va_start(ap, fmt);
 	int r = tap_vok(got == want, fmt, ap);
 	va_end(ap);
-	if (!r)
+	if (!r) {
 		printf("#   got: %lld\n#  want: %lld\n", got, want);
+		fprintf(stderr, "#   got: %lld\n#  want: %lld\n", got, want);
+	}
 	return r;
 }
 
@@ -147,8 +151,10 @@ static inline int is_str(const char *got, const char *want, const char *fmt, ...
 	va_start(ap, fmt);
 	int r = tap_vok(got && want && !strcmp(got, want), fmt, ap);
 	va_end(ap);
-	if (!r)
+	if (!r) {
 		printf("#   got: '%s'\n#  want: '%s'\n", got ? got : "(null)", want ? want : "(null)");
+		fprintf(stderr, "#   got: '%s'\n#  want: '%s'\n", got ? got : "(null)", want ? want : "(null)");
+	}
 	return r;
 }
 
