@@ -29,8 +29,10 @@
  * When either thread's CPU is busy with other work (another program, or
  * the hypervisor taking the vCPU) the pipeline costs more than it gains:
  * the observers' thread starts on the other CPUs than the reading thread's,
- * and lk_pipeline_packet says stop once the time per segment is, for long,
- * more than the caller measured calling the observers itself.
+ * the reading thread is kept on its CPU until lk_pipeline_finish gives it
+ * its own CPU mask back, and lk_pipeline_packet says stop once the time per
+ * segment is, for long, more than the caller measured calling the
+ * observers itself.
  */
 #ifndef LK_PIPELINE_H
 #define LK_PIPELINE_H
