@@ -15,7 +15,11 @@
 #   --db, small: >= 2 M packets/s with peak RSS <= 64 MB
 #   (exit status 1 when any goal is MISSED; the goal lines say which)
 # The machine's load average before and after is printed: the figures are
-# only as good as the machine was quiet.
+# only as good as the machine was quiet. So is the speed of each CPU before
+# and after (lrokit in one thread and tcptrace, each pinned to each CPU in
+# turn, small.pcap, information only): the vCPUs of a virtual machine can
+# differ in speed, and which one is faster can change from minute to minute
+# (this project's 2-vCPU test machine: up to 1.7x), which moves the ratios.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 LK="$TOP/${LK_BUILD:-build}/lrokit"
@@ -112,7 +116,22 @@ verdict() { # LABEL VALUE OP GOAL
 	printf "  %-48s %10s  (goal %s %s)  %s\n" "$1" "$2" "$3" "$4" "$r"
 }
 
+# cpu_speeds WHEN: one line, lrokit (one thread) and tcptrace pinned to each CPU
+cpu_speeds() {
+	local c line="CPU speed $1 (s, small.pcap, pinned):"
+	for c in $(taskset -pc $$ | sed 's/.*: //' | tr ',' ' '); do
+		case $c in *-*) c=$(seq -s ' ' ${c%-*} ${c#*-}) ;; esac
+		for c1 in $c; do
+			line+=" CPU $c1 lrokit $(LK_ANALYZE_THREADS=1 wall taskset -c "$c1" "$LK" analyze -q "$SMALL")"
+			line+=" tcptrace $(wall taskset -c "$c1" tcptrace -l -n "$SMALL");"
+		done
+	done
+	echo "$line"
+}
+
 echo "load average before: $(load)   ($(nproc) CPUs)"
+cat "$SMALL" > /dev/null
+cpu_speeds before
 printf "%-10s %-26s %10s %10s %10s %9s\n" file tool seconds Mpkt/s MB/s RSS_MB
 for f in "$SMALL" "$FULL"; do
 	n=$(pkts "$f"); sz=$(stat -c %s "$f")
@@ -145,6 +164,7 @@ T=$T_tcptrace M=$M_tcptrace; row "$SMALL" "tcptrace, CPU $last busy (n=$RUNS)" "
 kill $busy 2>/dev/null; wait $busy 2>/dev/null || true; trap - EXIT INT TERM
 x_busy=$(ratio "$T_tcptrace" "$T_lrokit")
 echo "load average after: $(load)"
+cpu_speeds after
 echo "goals:"
 verdict "no DB, small.pcap, x tcptrace" "$x_small" ">=" 3
 verdict "no DB, full.pcap, x tcptrace" "$x_full" ">=" 8
