@@ -118,7 +118,7 @@ verdict() { # LABEL VALUE OP GOAL
 
 # cpu_speeds WHEN: one line, lrokit (one thread) and tcptrace pinned to each CPU
 cpu_speeds() {
-	local c line="CPU speed $1 (s, small.pcap, pinned):"
+	local c c1 line="CPU speed $1 (s, small.pcap, pinned):"
 	for c in $(taskset -pc $$ | sed 's/.*: //' | tr ',' ' '); do
 		case $c in *-*) c=$(seq -s ' ' ${c%-*} ${c#*-}) ;; esac
 		for c1 in $c; do

@@ -128,6 +128,13 @@ static inline int ok(int cond, const char *fmt, ...)
 	return r;
 }
 
+/* A failed comparison's values, with the TAP and on stderr (prove shows it). */
+static inline void tap_got_want(const char *got, const char *want)
+{
+	printf("#   got: %s\n#  want: %s\n", got, want);
+	fprintf(stderr, "#   got: %s\n#  want: %s\n", got, want);
+}
+
 static inline int is_int(long long got, long long want, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static inline int is_int(long long got, long long want, const char *fmt, ...)
@@ -137,8 +144,10 @@ static inline int is_int(long long got, long long want, const char *fmt, ...)
 	int r = tap_vok(got == want, fmt, ap);
 	va_end(ap);
 	if (!r) {
-		printf("#   got: %lld\n#  want: %lld\n", got, want);
-		fprintf(stderr, "#   got: %lld\n#  want: %lld\n", got, want);
+		char g[32], w[32];
+		snprintf(g, sizeof g, "%lld", got);
+		snprintf(w, sizeof w, "%lld", want);
+		tap_got_want(g, w);
 	}
 	return r;
 }
@@ -152,8 +161,10 @@ static inline int is_str(const char *got, const char *want, const char *fmt, ...
 	int r = tap_vok(got && want && !strcmp(got, want), fmt, ap);
 	va_end(ap);
 	if (!r) {
-		printf("#   got: '%s'\n#  want: '%s'\n", got ? got : "(null)", want ? want : "(null)");
-		fprintf(stderr, "#   got: '%s'\n#  want: '%s'\n", got ? got : "(null)", want ? want : "(null)");
+		char g[4096], w[4096];
+		snprintf(g, sizeof g, "'%s'", got ? got : "(null)");
+		snprintf(w, sizeof w, "'%s'", want ? want : "(null)");
+		tap_got_want(g, w);
 	}
 	return r;
 }
