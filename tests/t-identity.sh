@@ -163,10 +163,15 @@ same_replay "$TMP/real.pcap" "real capture"
 # whatever the transfer's timing: on a loaded machine the segments can arrive
 # more than the default 100 us apart, and then few polls hold two of them
 same_replay "$TMP/real.pcap" "real capture, --gap-us 0" --gap-us 0
-# the comparison bites on merged frames: the engine did aggregate there
+# the comparison bites on merged frames: the engine did aggregate there. Judged
+# on the data frames alone (the LRO rate, data segments per data frame out):
+# the receiver's ACKs pass through unmerged, and how many there are is timing
+# (a CI run under the sanitizers, where the receiver ACKed nearly every segment,
+# failed 'packets_out < packets_in / 2' with the data well aggregated)
 "$LK" replay "$TMP/real.pcap" --gap-us 0 --json > "$TMP/r.json" 2>/dev/null
-python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["packets_out"] < j["packets_in"] / 2 else 1)' "$TMP/r.json"
-ok $? "real capture, --gap-us 0: replay aggregated (packets_out < packets_in / 2)"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["segments_in"] >= 100 and j["lro_rate"] >= 2 else 1)' "$TMP/r.json"
+rc=$?; [ $rc -eq 0 ] || diag "replay --json: $(cat "$TMP/r.json")"
+ok $rc "real capture, --gap-us 0: replay aggregated (>= 100 data segments, LRO rate >= 2)"
 
 # one run with each binary (lro-both: every stage, both LRO engines)
 "$OLD" run lro-both -n 16M --db "$TMP/old.db" -q > /dev/null 2> "$TMP/old-run.err"
