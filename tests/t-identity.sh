@@ -165,9 +165,10 @@ same_replay "$TMP/real.pcap" "real capture"
 same_replay "$TMP/real.pcap" "real capture, --gap-us 0" --gap-us 0
 # the comparison bites on merged frames: the engine did aggregate there. Judged
 # on the data frames alone (the LRO rate, data segments per data frame out):
-# the receiver's ACKs pass through unmerged, and how many there are is timing
-# (a CI run under the sanitizers, where the receiver ACKed nearly every segment,
-# failed 'packets_out < packets_in / 2' with the data well aggregated)
+# the receiver's ACKs pass through unmerged, and how many there are is timing.
+# 'packets_out < packets_in / 2' failed a CI run under the sanitizers; with
+# one ACK per segment (a slow receiver ACKs quickly) it cannot hold, however
+# well the data merges
 "$LK" replay "$TMP/real.pcap" --gap-us 0 --json > "$TMP/r.json" 2>/dev/null
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["segments_in"] >= 100 and j["lro_rate"] >= 2 else 1)' "$TMP/r.json"
 rc=$?; [ $rc -eq 0 ] || diag "replay --json: $(cat "$TMP/r.json")"
