@@ -9,7 +9,7 @@
 # original freed. Checked: a rate-limited native run moves its data, and the
 # receiving CPU (cpu1, where lrokit run pins the receiver) takes NET_TX
 # softirqs for fewer than 2% of the data segments; while the testbed is up, its
-# wire namespace mirrors frames both ways.
+# wire namespace mirrors every frame of either host to the other.
 . "$(dirname "$0")/lib.sh"
 require_root
 [ "$(nproc)" -ge 2 ] || skip_all "needs 2 CPUs (the receiving CPU apart from the sender's)"
@@ -30,13 +30,25 @@ n=$((z - a))
 P=lkb-native
 "$LK" testbed down native >/dev/null 2>&1
 "$LK" testbed up native > "$TMP/up.out" 2> "$TMP/up.err" || { cat "$TMP/up.err" >&2; }
+pk() { tc -n $P-wire -s filter show dev "$1" ingress | awk '/Sent/ {print $4; exit}'; }
+txp() { ip netns exec "$1" cat /sys/class/net/eth0/statistics/tx_packets 2>/dev/null; }
+d0=$(pk w0); b0=$(pk w1); s0=$(txp $P-snd); r0=$(txp $P-rcv)
 ip netns exec $P-rcv "$LK" recv -B 10.77.0.2 --timeout 20 > /dev/null 2>&1 &
 rp=$!
 sleep 0.5
 ip netns exec $P-snd "$LK" send 10.77.0.2 -n 4M -q > /dev/null 2> "$TMP/send.err"
 wait $rp
-pk() { tc -n $P-wire -s filter show dev "$1" ingress | awk '/Sent/ {print $4; exit}'; }
-d=$(pk w0); b=$(pk w1)
-[ "${d:-0}" -ge 2800 ]; ok $? "wire w0 (sender side) mirrored the data: ${d:-none} frames"
-[ "${b:-0}" -ge 100 ]; ok $? "wire w1 (receiver side) mirrored the ACKs: ${b:-none} frames"
+sleep 0.3
+# counters read so that a frame in flight can only add to the mirrored side:
+# mirrors before hosts at the start, hosts before mirrors at the end
+s=$(($(txp $P-snd) - ${s0:-0})); r=$(($(txp $P-rcv) - ${r0:-0}))
+d=$(($(pk w0) - ${d0:-0})); b=$(($(pk w1) - ${b0:-0}))
+# The sender's frames: at least the 2,897 data segments of 4 MiB (no TSO on
+# the native path), each one mirrored. The receiver's: how many ACKs it sends
+# is its kernel's business (under load its backlog coalesces segments and one
+# ACK covers many), so the check is that every frame it sent was mirrored.
+[ "$d" -ge 2800 ] && [ "$d" -ge "$s" ]
+ok $? "wire w0 (sender side) mirrored the data: $d frames, of $s the sender sent"
+[ "$r" -ge 1 ] && [ "$b" -ge "$r" ]
+ok $? "wire w1 (receiver side) mirrored the ACKs: $b frames, of $r the receiver sent"
 "$LK" testbed down native >/dev/null 2>&1
