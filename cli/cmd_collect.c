@@ -272,7 +272,7 @@ int cmd_collect(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	double tick_ns = 1e9 / (double)lk_procstat_clk_tck();
-	uint64_t t0 = lk_mono_ns();
+	uint64_t t0 = lk_mono_ns(), next = t0, step = (uint64_t)interval_ms * 1000000u;
 	sample_snmp(lk_real_ns());
 	for (bool last = false;;) {
 		uint64_t t = lk_real_ns();
@@ -285,8 +285,15 @@ int cmd_collect(int argc, char **argv)
 			break;
 		if (fflush(stdout) != 0 || ferror(stdout))
 			break; /* the reader is gone */
-		struct timespec ts = {interval_ms / 1000, (interval_ms % 1000) * 1000000L};
-		nanosleep(&ts, NULL);
+		/* on a grid of absolute deadlines, so that the time a sample takes
+		 * does not stretch the interval; ticks already missed are skipped,
+		 * not made up in a burst. A signal ends the sleep (EINTR). */
+		uint64_t now = lk_mono_ns();
+		do
+			next += step;
+		while (next <= now);
+		struct timespec ts = {(time_t)(next / 1000000000u), (long)(next % 1000000000u)};
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 		last = stop || (duration > 0 && (double)(lk_mono_ns() - t0) / 1e9 >= duration);
 	}
 	sample_snmp(lk_real_ns());

@@ -9,6 +9,8 @@
 #   LK = path of the lrokit binary under test; TMP = private temp dir (removed)
 #   lk_netns NAME... creates namespaces with a per-test unique prefix and
 #   registers them for teardown on exit, failure and Ctrl-C.
+#   wait_listening FILE... / wait_port NS PORT: wait for a background tcpdump
+#   to capture, or a background server to listen (instead of a sleep).
 set -u
 LK_BUILD=${LK_BUILD:-build}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -88,3 +90,24 @@ require_root() {
 }
 lk_on_exit() { _lk_cleanup_hooks="$_lk_cleanup_hooks $1"; }
 lk_netns() { for n in "$@"; do ip netns add "$n" && _lk_ns_list="$_lk_ns_list $n"; done; }
+# wait_listening FILE...: until every file holds "listening" (each is the
+# stderr of a tcpdump started in the background: it is capturing); 20 s cap
+wait_listening() {
+	local f ok
+	for _ in $(seq 1000); do
+		ok=1
+		for f in "$@"; do grep -q listening "$f" 2>/dev/null || ok=0; done
+		[ $ok = 1 ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+# wait_port NS PORT: until something listens on TCP port PORT in namespace NS
+# (a server started in the background); 20 s cap
+wait_port() {
+	for _ in $(seq 1000); do
+		[ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null)" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}

@@ -163,12 +163,15 @@ fi
 "$LK" bench --configs native,xen --repeat 1 --bytes 2G --rate 1gbit --out "$TMP/res2" \
 	-q > "$TMP/out2" 2> "$TMP/err2" &
 bp=$!
+# wait for the xen run's row (native's 2 GiB and its ingest take 20-60 s, more
+# under the sanitizers; the cap is only against a hang)
 i=0
-while [ $i -lt 600 ]; do
+while [ $i -lt 3000 ]; do
 	n=$(sqlite3 "$TMP/res2/lrokit.db" "SELECT count(*) FROM runs WHERE config='xen'" 2>/dev/null || echo 0)
 	[ "${n:-0}" -ge 1 ] && break
 	sleep 0.1; i=$((i + 1))
 done
+[ $i -lt 3000 ] || diag "no xen run row after 300 s: interrupting anyway"
 sleep 1
 kill -INT $bp
 wait $bp

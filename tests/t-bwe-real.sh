@@ -99,10 +99,13 @@ measure() {
 # cannot be judged against a link: the transfer's own checks run, and the
 # estimator checks are skipped with that reason (listed by make check;
 # tests/allowed-skips names it, since only the host's load decides it).
-# A transfer whose estimators miss is measured again at the same rate, up to
-# 3 transfers; the checks are those of the last transfer measured. An
-# estimator that is wrong misses on every transfer; a miss caused by the
-# host's load does not repeat three times in a row.
+# A transfer whose estimators miss, or whose capture lost packets (tcpdump
+# fell behind), is measured again at the same rate, up to 3 transfers; the
+# checks are those of the last transfer measured, and are skipped when that
+# one did not fill its link. An estimator that is wrong misses on every
+# transfer; a miss caused by the host's load does not repeat three times in a
+# row. The kernel-vs-replay check is judged with the estimators: when the
+# sender is CPU-bound the kernel reads 13-24% high (see above).
 get() { awk -v k="$1" '$1==0 && $2=="a2b" && $3==k {print $4}' "$TMP/kv"; }
 pct() { awk -v x="$1" -v y="$2" 'BEGIN {printf "%.1f", (x / y - 1) * 100}'; }
 within() { awk -v x="$1" -v y="$2" -v p="$3" 'BEGIN {d = x / y - 1; if (d < 0) d = -d; exit !(y > 0 && d <= p / 100)}'; }
@@ -121,7 +124,8 @@ judge() {
 		awk '{v[NR] = $1} END {if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}')
 	est_ok=0
 	within "$ww" "$gp" 10 && within "$dr" "$gp" 10 && within "$gw" "$gp" 10 &&
-		within "$tc" "$kmed" 15 && est_ok=1
+		within "$tc" "$kmed" 15 && grep -q '^0 packets dropped by kernel' "$TMP/tcpdump.err" &&
+		est_ok=1
 	diag "transfer at ${rate} Mbit/s: receiver goodput $gp bit/s; steady medians: westwood+ $ww" \
 		"($(pct "$ww" "$gp")%), delivery rate $dr ($(pct "$dr" "$gp")%), goodput/RTT $gw" \
 		"($(pct "$gw" "$gp")%); replay polled every 10 ms $tc vs kernel $kmed ($(pct "$tc" "$kmed")%)"
@@ -140,7 +144,7 @@ while [ $filled -eq 1 ] && [ $est_ok -eq 0 ] && [ $tries -lt 3 ]; do
 	diag "estimators missed on transfer $tries (host load?): measured again at ${rate} Mbit/s"
 	measure
 	judge
-	filled_at $rate || { est_ok=0; diag "that transfer did not fill its link"; }
+	filled_at $rate || { filled=0; diag "that transfer did not fill its link: the estimators are not judged"; }
 	tries=$((tries + 1))
 done
 diag "judged: the transfer over the ${rate} Mbit/s link ($tries transfer(s) at that rate)"
@@ -166,5 +170,9 @@ else
 fi
 diag "kernel tcpi_delivery_rate median $kmed bit/s ($(awk -F, 'NR > 1 && $11 > 0' "$TMP/ti.csv" | wc -l)" \
 	"samples); ours polled every 10 ms $tc"
-within "$tc" "$kmed" 15; ok $? "delivery-rate replay within 15% of the kernel's ($(pct "$tc" "$kmed")%)"
+if [ $filled -eq 1 ]; then
+	within "$tc" "$kmed" 15; ok $? "delivery-rate replay within 15% of the kernel's ($(pct "$tc" "$kmed")%)"
+else
+	skip "host too busy: no transfer filled its link, even at 125 Mbit/s (kernel delivery rate not judged: a CPU-bound sender's reads high)"
+fi
 done_testing

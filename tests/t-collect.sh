@@ -17,7 +17,8 @@ ok $(grep -q '"key":"cpu0.busy_ns"' "$TMP/a"; echo $?) "per-CPU time"
 ok $(grep -q "\"key\":\"$$.utime_ns\"" "$TMP/a"; echo $?) "the process's CPU time"
 "$LK" collect --iface lo >"$TMP/b" 2>/dev/null &
 p=$!
-sleep 0.5
+# SIGTERM once it samples (its handler is set by then), not after a sleep
+for _ in $(seq 1000); do grep -q '"key":"Tcp.OutSegs"' "$TMP/b" 2>/dev/null && break; sleep 0.02; done
 kill -TERM $p
 wait $p
 rc=$?

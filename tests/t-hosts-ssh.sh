@@ -181,9 +181,13 @@ is "$(q "SELECT status FROM runs ORDER BY run_id DESC LIMIT 1")" aborted "the ru
 case "$(q "SELECT error FROM runs ORDER BY run_id DESC LIMIT 1")" in *"ssh to receiver ($RM)"*) r=0 ;; *) r=1 ;; esac
 ok $r "its error names the lost ssh connection"
 is "$(grep -c "vr	gro	off	$RM" "$J" 2>/dev/null)" 1 "the change that could not be put back is journaled"
-sleep 1
-left=$(ip netns pids "$R"; ip netns pids "$S")
-left=$(for p in $left; do tr '\0' ' ' </proc/$p/cmdline 2>/dev/null; echo; done | grep -c "$LK")
+# the hosts' processes end on their own once their ssh session is gone: up to 20 s
+for _ in $(seq 100); do
+	left=$(ip netns pids "$R"; ip netns pids "$S")
+	left=$(for p in $left; do tr '\0' ' ' </proc/$p/cmdline 2>/dev/null; echo; done | grep -c "$LK")
+	[ "$left" -eq 0 ] && break
+	sleep 0.2
+done
 is "$left" 0 "nothing of the run is left running on the hosts"
 ip netns exec "$S" tc qdisc del dev vs root
 diag "$(date +%T.%N) start_sshd R RM"

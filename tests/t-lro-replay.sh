@@ -72,12 +72,12 @@ ip -n "$A" link set lo up; ip -n "$B" link set lo up
 sleep 0.5
 
 capture() { # capture FILE SERVER-ADDR
-	ip netns exec "$B" tcpdump -i r1 -s 0 -U -w "$1" tcp port 5299 2>/dev/null &
+	ip netns exec "$B" tcpdump -i r1 -s 0 -U -w "$1" tcp port 5299 2>"$1.err" &
 	local tp=$!
-	sleep 0.5
+	wait_listening "$1.err"
 	ip netns exec "$B" iperf3 -s -1 -p 5299 >/dev/null 2>&1 &
 	local sp=$!
-	sleep 0.3
+	wait_port "$B" 5299
 	ip netns exec "$A" iperf3 -c "$2" -p 5299 -n 6M -P 2 >/dev/null 2>&1
 	local rc=$?
 	wait $sp 2>/dev/null
@@ -99,8 +99,12 @@ for fam in v4 v6; do
 		"$V" --policy $pol $noagg "$TMP/$fam.pcap" "$out" > "$TMP/v"; rc=$?
 		ok $rc "  ... $(tr '\n' ';' < "$TMP/v")"
 		if [ $pol = linux ] && [ $fam = v4 ]; then
-			rate=$(sed 's/.*"lro_rate":\([0-9.]*\).*/\1/' "$TMP/j")
-			awk -v r="$rate" 'BEGIN{exit !(r > 1.5)}'; ok $? "  ... aggregates (LRO rate $rate > 1.5)"
+			# judged with polls ended by the budget alone: with the default
+			# 100 us gap, a loaded machine spaces the segments out and few
+			# polls hold two of them, whatever the engine does
+			"$LK" replay "$TMP/$fam.pcap" --policy $pol --gap-us 0 --json > "$TMP/j0" 2>/dev/null
+			rate=$(sed 's/.*"lro_rate":\([0-9.]*\).*/\1/' "$TMP/j0")
+			awk -v r="$rate" 'BEGIN{exit !(r > 1.5)}'; ok $? "  ... aggregates with --gap-us 0 (LRO rate $rate > 1.5)"
 		fi
 		is "$(bad_tcpdump "$out")" 0 "  ... tcpdump -vv: no checksum/length complaints"
 		if [ $have_tshark = 1 ]; then

@@ -8,7 +8,7 @@
 # own where, on the sender's CPU, each frame is mirrored to the far side and the
 # original freed. Checked: a rate-limited native run moves its data, and the
 # receiving CPU (cpu1, where lrokit run pins the receiver) takes NET_TX
-# softirqs for fewer than 2% of the data segments; while the testbed is up, its
+# softirqs for fewer than 10% of the data segments; while the testbed is up, its
 # wire namespace mirrors every frame of either host to the other.
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -25,7 +25,9 @@ case "$(cat "$TMP/r.json")" in *'"status":"ok","bytes":33554432,"verified":true'
 ok $r "32 MiB moved, content verified"
 segs=$((33554432 / 1448))
 n=$((z - a))
-[ "$n" -lt $((segs / 50)) ]; ok $? "NET_TX softirqs on the receiving CPU: $n for $segs data segments (fewer than 2%)"
+# the counter is the whole CPU's (other traffic and qdisc timers of the host
+# count too: 3-254 seen here with the fix); without the fix, ~43% of segments
+[ "$n" -lt $((segs / 10)) ]; ok $? "NET_TX softirqs on the receiving CPU: $n for $segs data segments (fewer than 10%)"
 # the wire namespace while a testbed is up: frames mirrored both ways
 P=lkb-native
 "$LK" testbed down native >/dev/null 2>&1

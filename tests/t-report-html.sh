@@ -126,11 +126,12 @@ EOF
 transfer() { # NAME GRO(on|off)
 	ip netns exec "$B" ethtool -K rpb gro "$2" >/dev/null 2>&1
 	ip netns exec "$B" iperf3 -s -1 -D -I "$TMP/iperf.pid" >/dev/null 2>&1
-	ip netns exec "$A" tcpdump -i rpa -s 96 -U -w "$TMP/$1-snd.pcap" tcp 2>/dev/null &
+	ip netns exec "$A" tcpdump -i rpa -s 96 -U -w "$TMP/$1-snd.pcap" tcp 2>"$TMP/$1-snd.err" &
 	local t1=$!
-	ip netns exec "$B" tcpdump -i rpb -s 96 -U -w "$TMP/$1-rcv.pcap" tcp 2>/dev/null &
+	ip netns exec "$B" tcpdump -i rpb -s 96 -U -w "$TMP/$1-rcv.pcap" tcp 2>"$TMP/$1-rcv.err" &
 	local t2=$!
-	sleep 0.7
+	wait_listening "$TMP/$1-snd.err" "$TMP/$1-rcv.err"
+	wait_port "$B" 5201
 	ip netns exec "$A" iperf3 -c 10.77.0.2 -n 24M -C reno >/dev/null 2>&1
 	local rc=$?
 	sleep 0.3

@@ -92,26 +92,6 @@ setup_group() {
 	return 1
 }
 
-# wait until every file given holds "listening" (tcpdump is capturing)
-wait_listening() {
-	local f ok
-	for _ in $(seq 200); do
-		ok=1
-		for f in "$@"; do grep -q listening "$f" 2>/dev/null || ok=0; done
-		[ $ok = 1 ] && return 0
-		sleep 0.02
-	done
-	return 1
-}
-
-# wait until something listens on TCP port PORT in namespace NS
-wait_port() {
-	for _ in $(seq 200); do
-		[ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null)" ] && return 0
-		sleep 0.02
-	done
-	return 1
-}
 
 # run_case G I CC AF SOFF ROFF APP ROUTER: one transfer of group G (case I
 # uses port 5300 + I with lrokit, 5200 + I with iperf3); appends

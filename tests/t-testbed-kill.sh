@@ -7,8 +7,8 @@ require_root
 plan 14
 DB="$TMP/k.db"
 gone() { ! ip netns list | grep -q "^lkr$1-"; }
-wait_ns() { for i in $(seq 100); do ip netns list | grep -q "^lkr$1-domU" && ip netns pids "lkr$1-domU" | grep -q . && return 0; sleep 0.05; done; return 1; }
-wait_xfer() { for i in $(seq 100); do [ -s "/run/lrokit/lkr$1/tcpinfo.csv" ] && return 0; ip netns pids "lkr$1-snd" 2>/dev/null | grep -q . && sleep 0.5 && return 0; sleep 0.05; done; return 1; }
+wait_ns() { for i in $(seq 600); do ip netns list | grep -q "^lkr$1-domU" && ip netns pids "lkr$1-domU" | grep -q . && return 0; sleep 0.05; done; return 1; }
+wait_xfer() { for i in $(seq 600); do [ -s "/run/lrokit/lkr$1/tcpinfo.csv" ] && return 0; ip netns pids "lkr$1-snd" 2>/dev/null | grep -q . && sleep 0.5 && return 0; sleep 0.05; done; return 1; }
 
 # SIGTERM: run tears down itself
 "$LK" run xen --bytes 4G --rate 1G --db "$DB" -q > /dev/null 2> "$TMP/term.err" &
@@ -40,8 +40,9 @@ gone $p; ok $? "the next run removed the namespaces of the killed run"
 is "$(sqlite3 "$DB" "SELECT count(*) FROM runs WHERE status='aborted'")" 2 "the killed run is recorded as 'aborted'"
 
 # by hand
-"$LK" testbed up xen > "$TMP/up.out" 2>&1 && ip netns exec lkb-xen-domU "$LK" recv -B 10.77.0.2 --timeout 20 > /dev/null 2>&1 &
-sleep 2
+"$LK" testbed up xen > "$TMP/up.out" 2>&1 || sed 's/^/# /' "$TMP/up.out"
+ip netns exec lkb-xen-domU "$LK" recv -B 10.77.0.2 --timeout 60 > /dev/null 2>&1 &
+# send retries its connect for 10 s while the receiver starts
 ip netns exec lkb-xen-snd "$LK" send 10.77.0.2 -n 8M > /dev/null 2>&1
 ok $? "testbed up xen: a transfer through it works"
 wait
